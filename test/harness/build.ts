@@ -193,34 +193,26 @@ export async function buildModule(
   await mkdir(staging, { recursive: true });
   const started = Date.now();
   let compiled = 0;
-  let lastReport = 0;
+  let current = '';
+  // A heartbeat rather than a line per package: linking prints nothing for minutes.
+  const heartbeat = setInterval(() => {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    report(
+      `  ${build.module}: ${compiled} of at most ${total} packages compiled, ${seconds}s (now: ${current})`,
+    );
+  }, 20_000);
   try {
     for (const binary of build.binaries) {
+      current = binary.name;
       // One `go build` per binary: several main packages with one -o folder work too, but a
       // failure then names no binary. The shared build cache makes the later ones quick.
+      const flags = ['-s', '-w', ...build.ldflags].join(' ');
       await run(
         'go',
-        [
-          'build',
-          '-v',
-          '-trimpath',
-          '-ldflags',
-          ['-s', '-w', ...build.ldflags].join(' '),
-          '-o',
-          join(staging, binary.name),
-          binary.pkg,
-        ],
+        ['build', '-v', '-trimpath', '-ldflags', flags, '-o', join(staging, binary.name), binary.pkg],
         moduleDir,
         () => {
           compiled += 1;
-          const now = Date.now();
-          if (now - lastReport >= 15_000) {
-            lastReport = now;
-            const seconds = Math.round((now - started) / 1000);
-            report(
-              `  ${build.module}: ${compiled} of at most ${total} packages compiled, ${seconds}s (now: ${binary.name})`,
-            );
-          }
         },
       );
     }
@@ -229,6 +221,8 @@ export async function buildModule(
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
+  } finally {
+    clearInterval(heartbeat);
   }
   report(`built ${names} in ${Math.round((Date.now() - started) / 1000)}s -> ${target}`);
   return target;
