@@ -8,10 +8,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from './processes.ts';
 
 const harnessDir = dirname(fileURLToPath(import.meta.url));
 
@@ -169,6 +170,27 @@ function run(
   });
 }
 
+/** Keeps the cache from growing with every pin: the newest other build of a module stays, for switching back. */
+async function pruneOldBuilds(build: GoModuleBuild, root: string, keep: string): Promise<void> {
+  const entries = (await readdir(root, { withFileTypes: true })).filter(
+    (entry) => entry.isDirectory() && entry.name.startsWith(`${build.module}-`),
+  );
+  // Staging folders of builds that were killed: their builder process is gone.
+  for (const entry of entries) {
+    const builder = /\.tmp-(\d+)$/.exec(entry.name)?.[1];
+    if (builder && !isAlive(Number(builder)))
+      await rm(join(root, entry.name), { recursive: true, force: true });
+  }
+  const others = entries
+    .filter((entry) => !entry.name.includes('.tmp-'))
+    .map((entry) => join(root, entry.name));
+  const dated = await Promise.all(
+    others.filter((dir) => dir !== keep).map(async (dir) => ({ dir, mtime: (await stat(dir)).mtimeMs })),
+  );
+  dated.sort((a, b) => b.mtime - a.mtime);
+  for (const { dir } of dated.slice(1)) await rm(dir, { recursive: true, force: true });
+}
+
 export type ProgressReporter = (message: string) => void;
 
 /** Builds one module's binaries into the cache unless they are there already; returns their folder. */
@@ -224,6 +246,7 @@ export async function buildModule(
   } finally {
     clearInterval(heartbeat);
   }
+  await pruneOldBuilds(build, root, target);
   report(`built ${names} in ${Math.round((Date.now() - started) / 1000)}s -> ${target}`);
   return target;
 }

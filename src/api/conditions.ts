@@ -1,0 +1,62 @@
+// Status conditions: the reasons a SecretDefinition can be in, and the pure rules for updating
+// its conditions so that lastTransitionTime moves only on a real transition.
+
+import type { Condition, ConditionStatus } from './types.ts';
+
+export const readyCondition = 'Ready';
+
+/** Every reason the Ready condition can carry; each maps to something a user can act on. */
+export const reasons = {
+  synced: 'Synced',
+  invalidSpec: 'InvalidSpec',
+  pathNotFound: 'PathNotFound',
+  keyNotFound: 'KeyNotFound',
+  invalidValue: 'InvalidValue',
+  forbidden: 'Forbidden',
+  vaultUnavailable: 'VaultUnavailable',
+  authenticationFailed: 'AuthenticationFailed',
+  secretNotOwned: 'SecretNotOwned',
+  conflict: 'Conflict',
+  kubernetesError: 'KubernetesError',
+} as const;
+
+export type Reason = (typeof reasons)[keyof typeof reasons];
+
+export interface ConditionUpdate {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: Reason;
+  readonly message: string;
+}
+
+/**
+ * The conditions after applying `update` at `now`: the transition time is kept when the status
+ * does not change, so a condition that is re-asserted is not a new event.
+ */
+export function setCondition(
+  current: readonly Condition[] | undefined,
+  update: ConditionUpdate,
+  generation: number,
+  now: Date,
+): Condition[] {
+  const existing = current?.find((c) => c.type === update.type);
+  const next: Condition = {
+    type: update.type,
+    status: update.status,
+    reason: update.reason,
+    message: update.message,
+    observedGeneration: generation,
+    lastTransitionTime:
+      existing && existing.status === update.status
+        ? existing.lastTransitionTime
+        : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  return [...(current ?? []).filter((c) => c.type !== update.type), next];
+}
+
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

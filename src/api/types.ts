@@ -1,0 +1,74 @@
+// The SecretDefinition API (secrets-manager.tuenti.io/v1alpha1) as TypeScript types. Objects
+// from the cluster are `unknown` until `parseSecretDefinition` has checked them.
+
+export const group = 'secrets-manager.tuenti.io';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}`;
+export const kind = 'SecretDefinition';
+export const plural = 'secretdefinitions';
+
+/** The original secrets-manager's finalizer: honoured and removed, never added. */
+export const legacyFinalizer = 'secret.finalizer.secrets-manager.tuenti.io';
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedByValue = 'secrets-manager';
+
+export type Encoding = 'text' | 'base64';
+export type DeletionPolicy = 'Delete' | 'Retain';
+
+export interface KeySource {
+  readonly path: string;
+  readonly key: string;
+  readonly encoding: Encoding;
+  readonly version?: number;
+}
+
+export interface DataFromSource {
+  readonly path: string;
+  readonly version?: number;
+}
+
+export interface SecretDefinitionSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly keysMap: Readonly<Record<string, KeySource>>;
+  readonly dataFrom: readonly DataFromSource[];
+  /** Milliseconds; undefined means the operator's --reconcile-period. */
+  readonly refreshIntervalMs?: number;
+  readonly deletionPolicy: DeletionPolicy;
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly generation: number;
+  readonly resourceVersion: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly finalizers: readonly string[];
+  readonly deletionTimestamp?: string;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  readonly type: string;
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface SecretDefinitionStatus {
+  readonly observedGeneration?: number;
+  readonly secretName?: string;
+  readonly lastSyncTime?: string;
+  readonly conditions?: readonly Condition[];
+}
+
+export interface SecretDefinition {
+  readonly metadata: ObjectMeta;
+  readonly spec: SecretDefinitionSpec;
+  readonly status: SecretDefinitionStatus;
+}

@@ -1,0 +1,205 @@
+// Turns an object from the cluster or a manifest file into a checked SecretDefinition, or into
+// problems that each name the field to fix. The CRD's own OpenAPI schema does most of the work;
+// the rules it cannot express (its CEL rules, duration bounds, path segments) are written here.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { loadCrd, versionSchema } from './crd.ts';
+import { formatDuration, parseDuration } from './duration.ts';
+import {
+  version,
+  type DataFromSource,
+  type DeletionPolicy,
+  type Encoding,
+  type KeySource,
+  type ObjectMeta,
+  type SecretDefinition,
+  type SecretDefinitionSpec,
+  type SecretDefinitionStatus,
+} from './types.ts';
+
+/** Shorter intervals would turn the operator into a load generator against Vault. */
+export const minimumRefreshIntervalMs = 1_000;
+
+const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
+
+export type ParseResult =
+  | { readonly valid: true; readonly definition: SecretDefinition }
+  | {
+      readonly valid: false;
+      readonly metadata: ObjectMeta;
+      readonly status: SecretDefinitionStatus;
+      readonly problems: readonly string[];
+    };
+
+/** Friendlier words for the schema's patterns, keyed by the schema property they guard. */
+const patternHints: Readonly<Record<string, string>> = {
+  name: 'must be a lowercase RFC 1123 subdomain name (letters, digits, "-" and "."), like app-db-credentials',
+  type: 'must be a Secret type such as Opaque or kubernetes.io/tls',
+  path: 'must be a Vault path like secret/app/db: segments separated by single "/", no spaces, no leading or trailing "/"',
+  refreshInterval: 'must be a duration like 30s, 5m or 1h30m',
+};
+
+let compiled: ValidateFunction | undefined;
+
+function specValidator(): ValidateFunction {
+  if (!compiled) {
+    // strict: false lets the Kubernetes extensions (x-kubernetes-*) through; formats such as
+    // int64 and date-time only concern status, which users do not write.
+    const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, validateFormats: false });
+    compiled = ajv.compile(versionSchema(loadCrd(), version));
+  }
+  return compiled;
+}
+
+function fieldPath(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+function describe(error: ErrorObject): string {
+  const field = fieldPath(error.instancePath) || '(object)';
+  const property = error.instancePath.split('/').pop() ?? '';
+  switch (error.keyword) {
+    case 'required':
+      return `${field ? `${field}.` : ''}${String(error.params['missingProperty'])}: is required`.replace(
+        /^\(object\)\./,
+        '',
+      );
+    case 'enum':
+      return `${field}: must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
+    case 'pattern':
+      return `${field}: ${patternHints[property] ?? error.message ?? 'is malformed'}`;
+    case 'type':
+      return `${field}: must be ${String(error.params['type'])}`;
+    default:
+      return `${field}: ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}
+
+/** Metadata as the apiserver sends it; missing identity fields mean the object is not one of ours. */
+export function parseMetadata(value: unknown, requireIdentity = true): ObjectMeta {
+  const meta = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
+  const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : '';
+  if (requireIdentity && (!name || !namespace))
+    throw new Error('object has no metadata.name or metadata.namespace');
+  return {
+    name,
+    namespace,
+    uid: typeof meta['uid'] === 'string' ? meta['uid'] : '',
+    generation: typeof meta['generation'] === 'number' ? meta['generation'] : 0,
+    resourceVersion: typeof meta['resourceVersion'] === 'string' ? meta['resourceVersion'] : '',
+    labels: stringRecord(meta['labels']),
+    annotations: stringRecord(meta['annotations']),
+    finalizers: Array.isArray(meta['finalizers'])
+      ? meta['finalizers'].filter((f): f is string => typeof f === 'string')
+      : [],
+    ...(typeof meta['deletionTimestamp'] === 'string'
+      ? { deletionTimestamp: meta['deletionTimestamp'] }
+      : {}),
+  };
+}
+
+function parseStatus(value: unknown): SecretDefinitionStatus {
+  if (typeof value !== 'object' || value === null) return {};
+  // Status is written only by the operator; it is trusted as far as its shape.
+  return value;
+}
+
+function pathProblems(field: string, path: string): string[] {
+  const segments = path.split('/');
+  return segments.some((segment) => segment === '.' || segment === '..')
+    ? [`${field}: must not contain "." or ".." segments`]
+    : [];
+}
+
+/** The rules the OpenAPI schema cannot express (in the CRD they are CEL rules or not there at all). */
+function extraProblems(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const keysMap = (spec['keysMap'] ?? {}) as Record<string, { path?: unknown }>;
+  const dataFrom = (spec['dataFrom'] ?? []) as { path?: unknown }[];
+  if (Object.keys(keysMap).length === 0 && dataFrom.length === 0) {
+    problems.push('spec: needs at least one entry in keysMap or dataFrom');
+  }
+  for (const [key, source] of Object.entries(keysMap)) {
+    if (key.length > 253 || !dataKeyPattern.test(key)) {
+      problems.push(
+        `spec.keysMap.${key}: is not a valid Secret data key (letters, digits, "-", "_" and ".", at most 253 characters)`,
+      );
+    }
+    if (typeof source.path === 'string')
+      problems.push(...pathProblems(`spec.keysMap.${key}.path`, source.path));
+  }
+  dataFrom.forEach((source, index) => {
+    if (typeof source.path === 'string')
+      problems.push(...pathProblems(`spec.dataFrom[${index}].path`, source.path));
+  });
+  if (typeof spec['refreshInterval'] === 'string') {
+    const ms = parseDuration(spec['refreshInterval']);
+    if (ms !== undefined && ms < minimumRefreshIntervalMs) {
+      problems.push(`spec.refreshInterval: must be at least ${formatDuration(minimumRefreshIntervalMs)}`);
+    }
+  }
+  return problems;
+}
+
+function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
+  const keysMap: Record<string, KeySource> = {};
+  for (const [key, raw] of Object.entries(
+    (spec['keysMap'] ?? {}) as Record<string, Record<string, unknown>>,
+  )) {
+    keysMap[key] = {
+      path: raw['path'] as string,
+      key: raw['key'] as string,
+      encoding: (raw['encoding'] as Encoding | undefined) ?? 'text',
+      ...(typeof raw['version'] === 'number' ? { version: raw['version'] } : {}),
+    };
+  }
+  const dataFrom: DataFromSource[] = ((spec['dataFrom'] ?? []) as Record<string, unknown>[]).map((raw) => ({
+    path: raw['path'] as string,
+    ...(typeof raw['version'] === 'number' ? { version: raw['version'] } : {}),
+  }));
+  const refresh =
+    typeof spec['refreshInterval'] === 'string' ? parseDuration(spec['refreshInterval']) : undefined;
+  return {
+    name: spec['name'] as string,
+    type: spec['type'] as string,
+    keysMap,
+    dataFrom,
+    ...(refresh === undefined ? {} : { refreshIntervalMs: refresh }),
+    deletionPolicy: spec['deletionPolicy'] as DeletionPolicy,
+  };
+}
+
+/**
+ * Checks a SecretDefinition object (from a watch or a manifest) and returns it typed, with the
+ * schema's defaults applied as the apiserver would, or every problem found.
+ */
+export function parseSecretDefinition(
+  value: unknown,
+  options: { requireIdentity?: boolean } = {},
+): ParseResult {
+  const object = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const metadata = parseMetadata(object['metadata'], options.requireIdentity ?? true);
+  const status = parseStatus(object['status']);
+  // Defaults are applied to a copy: the caller's object (perhaps an informer's cache) stays as it was.
+  const copy = structuredClone({ spec: object['spec'] }) as { spec?: unknown };
+  const validate = specValidator();
+  const problems = validate(copy) ? [] : (validate.errors ?? []).map(describe);
+  if (problems.length === 0) problems.push(...extraProblems(copy.spec as Record<string, unknown>));
+  if (problems.length > 0) return { valid: false, metadata, status, problems: [...new Set(problems)] };
+  return {
+    valid: true,
+    definition: { metadata, spec: buildSpec(copy.spec as Record<string, unknown>), status },
+  };
+}

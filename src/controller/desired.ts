@@ -1,0 +1,130 @@
+// The functional core: what the Secret of a SecretDefinition should be, given what Vault holds.
+// No I/O here; the reconciler gathers the inputs and acts on the answer.
+
+import { reasons, type Reason } from '../api/conditions.ts';
+import { apiVersion, kind, managedByLabel, managedByValue, type SecretDefinition } from '../api/types.ts';
+
+const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
+const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller: boolean;
+}
+
+export interface DesiredSecret {
+  readonly name: string;
+  readonly namespace: string;
+  readonly type: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Secret data, base64-encoded as the API carries it. */
+  readonly data: Readonly<Record<string, string>>;
+  readonly ownerReference?: OwnerReference;
+}
+
+/** What a Vault secret holds at one path: its keys and their JSON values. */
+export type VaultSecretData = Readonly<Record<string, unknown>>;
+
+export type DesiredResult =
+  | { readonly ok: true; readonly secret: DesiredSecret }
+  | { readonly ok: false; readonly reason: Reason; readonly message: string };
+
+/** How the reconciler names one Vault read: the path as written plus the pinned version, if any. */
+export function sourceId(path: string, version?: number): string {
+  return version === undefined ? path : `${path}@${version}`;
+}
+
+/** Strings as they are; anything else (numbers, booleans, objects) as its JSON text. */
+function valueText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function toBase64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+export function ownerReferenceFor(definition: SecretDefinition): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: definition.metadata.name,
+    uid: definition.metadata.uid,
+    controller: true,
+  };
+}
+
+/**
+ * The Secret a definition describes. All or nothing: one missing key or bad value makes the whole
+ * result a failure, so a partial Secret is never written.
+ */
+export function desiredSecret(
+  definition: SecretDefinition,
+  vault: ReadonlyMap<string, VaultSecretData>,
+): DesiredResult {
+  const { spec, metadata } = definition;
+  const data: Record<string, string> = {};
+
+  for (const source of spec.dataFrom) {
+    const values = vault.get(sourceId(source.path, source.version));
+    if (!values)
+      return { ok: false, reason: reasons.pathNotFound, message: `Vault path ${source.path} was not read` };
+    for (const [key, value] of Object.entries(values)) {
+      if (!dataKeyPattern.test(key) || key.length > 253) {
+        return {
+          ok: false,
+          reason: reasons.invalidValue,
+          message: `key "${key}" at Vault path ${source.path} (dataFrom) is not a valid Secret data key; use keysMap to rename it`,
+        };
+      }
+      data[key] = toBase64(valueText(value));
+    }
+  }
+
+  for (const [secretKey, source] of Object.entries(spec.keysMap)) {
+    const values = vault.get(sourceId(source.path, source.version));
+    if (!values)
+      return { ok: false, reason: reasons.pathNotFound, message: `Vault path ${source.path} was not read` };
+    if (!Object.hasOwn(values, source.key)) {
+      return {
+        ok: false,
+        reason: reasons.keyNotFound,
+        message: `key "${source.key}" not found at Vault path ${source.path} (for Secret key "${secretKey}")`,
+      };
+    }
+    const value = values[source.key];
+    if (source.encoding === 'base64') {
+      if (typeof value !== 'string' || !base64Pattern.test(value)) {
+        return {
+          ok: false,
+          reason: reasons.invalidValue,
+          message: `key "${source.key}" at Vault path ${source.path} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
+        };
+      }
+      // The value is base64 already; the Secret carries it as it is and Kubernetes decodes it once.
+      data[secretKey] = value;
+    } else {
+      data[secretKey] = toBase64(valueText(value));
+    }
+  }
+
+  const annotations = Object.fromEntries(
+    Object.entries(metadata.annotations).filter(([key]) => key !== lastAppliedAnnotation),
+  );
+  return {
+    ok: true,
+    secret: {
+      name: spec.name,
+      namespace: metadata.namespace,
+      type: spec.type,
+      labels: { ...metadata.labels, [managedByLabel]: managedByValue },
+      annotations,
+      data,
+      ...(spec.deletionPolicy === 'Delete' ? { ownerReference: ownerReferenceFor(definition) } : {}),
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseSecretDefinition } from '../../../src/api/validate.ts';
+
+function manifest(spec: unknown, metadata: Record<string, unknown> = {}): unknown {
+  return {
+    apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+    kind: 'SecretDefinition',
+    metadata: { name: 'app', namespace: 'team-a', uid: 'u-1', generation: 2, ...metadata },
+    spec,
+  };
+}
+
+function problemsOf(spec: unknown): readonly string[] {
+  const result = parseSecretDefinition(manifest(spec));
+  assert.equal(result.valid, false, 'expected the spec to be rejected');
+  return result.valid ? [] : result.problems;
+}
+
+describe('a valid SecretDefinition', () => {
+  test('an original-style manifest is accepted with the defaults the apiserver applies', () => {
+    const result = parseSecretDefinition(
+      manifest({
+        name: 'supersecretnew',
+        keysMap: {
+          decoded: { path: 'secret/data/pathtosecret1', key: 'value', encoding: 'base64' },
+          raw: { path: 'secret/data/pathtosecret1', key: 'value' },
+        },
+      }),
+    );
+    assert.ok(result.valid, result.valid ? '' : result.problems.join('; '));
+    assert.deepEqual(result.definition.spec, {
+      name: 'supersecretnew',
+      type: 'Opaque',
+      keysMap: {
+        decoded: { path: 'secret/data/pathtosecret1', key: 'value', encoding: 'base64' },
+        raw: { path: 'secret/data/pathtosecret1', key: 'value', encoding: 'text' },
+      },
+      dataFrom: [],
+      deletionPolicy: 'Delete',
+    });
+    assert.equal(result.definition.metadata.generation, 2);
+  });
+
+  test('extensions are parsed: dataFrom, refreshInterval, deletionPolicy and a pinned version', () => {
+    const result = parseSecretDefinition(
+      manifest({
+        name: 'tls',
+        type: 'kubernetes.io/tls',
+        keysMap: { 'tls.crt': { path: 'secret/app/tls', key: 'crt', version: 3 } },
+        dataFrom: [{ path: 'kv/app/common' }],
+        refreshInterval: '1m30s',
+        deletionPolicy: 'Retain',
+      }),
+    );
+    assert.ok(result.valid);
+    assert.equal(result.definition.spec.refreshIntervalMs, 90_000);
+    assert.equal(result.definition.spec.deletionPolicy, 'Retain');
+    assert.equal(result.definition.spec.keysMap['tls.crt']?.version, 3);
+    assert.deepEqual(result.definition.spec.dataFrom, [{ path: 'kv/app/common' }]);
+  });
+
+  test('parsing leaves the caller object untouched', () => {
+    const object = manifest({ name: 'a', keysMap: { k: { path: 'secret/a', key: 'k' } } }) as {
+      spec: object;
+    };
+    parseSecretDefinition(object);
+    assert.deepEqual(object.spec, { name: 'a', keysMap: { k: { path: 'secret/a', key: 'k' } } });
+  });
+});
+
+describe('an invalid SecretDefinition names the field to fix', () => {
+  test('a missing spec.name', () => {
+    assert.deepEqual(problemsOf({ keysMap: { k: { path: 'secret/a', key: 'k' } } }), [
+      'spec.name: is required',
+    ]);
+  });
+
+  test('a Secret name that is not a DNS subdomain', () => {
+    const [problem] = problemsOf({ name: 'Bad_Name', keysMap: { k: { path: 'secret/a', key: 'k' } } });
+    assert.match(problem ?? '', /^spec\.name: must be a lowercase RFC 1123 subdomain name/);
+  });
+
+  test('an unknown encoding', () => {
+    assert.deepEqual(
+      problemsOf({ name: 'a', keysMap: { k: { path: 'secret/a', key: 'k', encoding: 'hex' } } }),
+      ['spec.keysMap.k.encoding: must be one of text, base64'],
+    );
+  });
+
+  test('a keysMap entry without a key', () => {
+    assert.deepEqual(problemsOf({ name: 'a', keysMap: { k: { path: 'secret/a' } } }), [
+      'spec.keysMap.k.key: is required',
+    ]);
+  });
+
+  test('an empty keysMap and no dataFrom', () => {
+    assert.deepEqual(problemsOf({ name: 'a', keysMap: {} }), [
+      'spec: needs at least one entry in keysMap or dataFrom',
+    ]);
+  });
+
+  test('a data key Kubernetes would refuse', () => {
+    const [problem] = problemsOf({ name: 'a', keysMap: { 'bad key': { path: 'secret/a', key: 'k' } } });
+    assert.match(problem ?? '', /^spec\.keysMap\.bad key: is not a valid Secret data key/);
+  });
+
+  test('a malformed Vault path and a traversal segment', () => {
+    assert.match(
+      problemsOf({ name: 'a', keysMap: { k: { path: '/secret/a', key: 'k' } } })[0] ?? '',
+      /^spec\.keysMap\.k\.path: must be a Vault path/,
+    );
+    assert.deepEqual(problemsOf({ name: 'a', keysMap: { k: { path: 'secret/../sys', key: 'k' } } }), [
+      'spec.keysMap.k.path: must not contain "." or ".." segments',
+    ]);
+  });
+
+  test('a refreshInterval that is no duration, and one below the minimum', () => {
+    assert.match(
+      problemsOf({ name: 'a', dataFrom: [{ path: 'secret/a' }], refreshInterval: 'soon' })[0] ?? '',
+      /^spec\.refreshInterval: must be a duration/,
+    );
+    assert.deepEqual(problemsOf({ name: 'a', dataFrom: [{ path: 'secret/a' }], refreshInterval: '100ms' }), [
+      'spec.refreshInterval: must be at least 1s',
+    ]);
+  });
+
+  test('every problem is reported at once, with the object metadata kept for status', () => {
+    const result = parseSecretDefinition(manifest({ type: '', keysMap: { k: { key: 'k', encoding: 'x' } } }));
+    assert.equal(result.valid, false);
+    assert.ok(!result.valid && result.problems.length >= 3, JSON.stringify(result));
+    assert.equal(result.metadata.uid, 'u-1');
+  });
+});

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SecretDefinition, SecretDefinitionSpec } from '../../../src/api/types.ts';
+import { desiredSecret, sourceId, type VaultSecretData } from '../../../src/controller/desired.ts';
+
+function definition(
+  spec: Partial<SecretDefinitionSpec>,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+): SecretDefinition {
+  return {
+    metadata: {
+      name: 'app',
+      namespace: 'team-a',
+      uid: 'uid-1',
+      generation: 1,
+      resourceVersion: '1',
+      labels,
+      annotations,
+      finalizers: [],
+    },
+    spec: {
+      name: 'app-secret',
+      type: 'Opaque',
+      keysMap: {},
+      dataFrom: [],
+      deletionPolicy: 'Delete',
+      ...spec,
+    },
+    status: {},
+  };
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+function vault(entries: Record<string, VaultSecretData>): Map<string, VaultSecretData> {
+  return new Map(Object.entries(entries));
+}
+
+describe('the desired Secret', () => {
+  test('takes each keysMap value from its path and key, and two keys of one path from one read', () => {
+    const result = desiredSecret(
+      definition({
+        keysMap: {
+          user: { path: 'secret/db', key: 'username', encoding: 'text' },
+          pass: { path: 'secret/db', key: 'password', encoding: 'text' },
+        },
+      }),
+      vault({ 'secret/db': { username: 'app', password: 'hunter2' } }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { user: b64('app'), pass: b64('hunter2') });
+    assert.equal(result.secret.name, 'app-secret');
+    assert.equal(result.secret.namespace, 'team-a');
+    assert.equal(result.secret.type, 'Opaque');
+  });
+
+  test('writes non-string values as their JSON text', () => {
+    const result = desiredSecret(
+      definition({
+        keysMap: {
+          port: { path: 'secret/db', key: 'port', encoding: 'text' },
+          flags: { path: 'secret/db', key: 'flags', encoding: 'text' },
+          on: { path: 'secret/db', key: 'on', encoding: 'text' },
+        },
+      }),
+      vault({ 'secret/db': { port: 5432, flags: { a: [1, 'b'] }, on: true } }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { port: b64('5432'), flags: b64('{"a":[1,"b"]}'), on: b64('true') });
+  });
+
+  test('passes base64-encoded values through so Kubernetes decodes them once', () => {
+    const result = desiredSecret(
+      definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
+      vault({ 'secret/tls': { crt: b64('-----BEGIN CERTIFICATE-----') } }),
+    );
+    assert.ok(result.ok);
+    assert.equal(
+      Buffer.from(result.secret.data['cert'] ?? '', 'base64').toString(),
+      '-----BEGIN CERTIFICATE-----',
+    );
+  });
+
+  test('refuses invalid base64 without naming the value', () => {
+    const result = desiredSecret(
+      definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
+      vault({ 'secret/tls': { crt: 'not*base64!' } }),
+    );
+    assert.deepEqual(result, {
+      ok: false,
+      reason: 'InvalidValue',
+      message: 'key "crt" at Vault path secret/tls is not valid base64 (encoding: base64, Secret key "cert")',
+    });
+  });
+
+  test('is all or nothing: one missing key fails the whole Secret', () => {
+    const result = desiredSecret(
+      definition({
+        keysMap: {
+          a: { path: 'secret/x', key: 'present', encoding: 'text' },
+          b: { path: 'secret/x', key: 'absent', encoding: 'text' },
+        },
+      }),
+      vault({ 'secret/x': { present: 'yes' } }),
+    );
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.reason, 'KeyNotFound');
+    assert.match(!result.ok ? result.message : '', /key "absent" not found at Vault path secret\/x/);
+  });
+
+  test('copies every key of dataFrom sources, with keysMap winning on clashes', () => {
+    const result = desiredSecret(
+      definition({
+        dataFrom: [{ path: 'kv/common' }, { path: 'secret/app', version: 2 }],
+        keysMap: { shared: { path: 'secret/override', key: 'v', encoding: 'text' } },
+      }),
+      vault({
+        'kv/common': { shared: 'common', region: 'eu' },
+        [sourceId('secret/app', 2)]: { region: 'us', level: 3 },
+        'secret/override': { v: 'mine' },
+      }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { shared: b64('mine'), region: b64('us'), level: b64('3') });
+  });
+
+  test('refuses a dataFrom key that cannot be a Secret data key', () => {
+    const result = desiredSecret(
+      definition({ dataFrom: [{ path: 'kv/common' }] }),
+      vault({ 'kv/common': { 'has space': 'x' } }),
+    );
+    assert.equal(!result.ok && result.reason, 'InvalidValue');
+  });
+
+  test('copies labels and annotations, adds managed-by, and drops kubectl last-applied', () => {
+    const result = desiredSecret(
+      definition(
+        { keysMap: { a: { path: 'secret/x', key: 'a', encoding: 'text' } } },
+        { team: 'a' },
+        { note: 'hi', 'kubectl.kubernetes.io/last-applied-configuration': '{...}' },
+      ),
+      vault({ 'secret/x': { a: '1' } }),
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.labels, { team: 'a', 'app.kubernetes.io/managed-by': 'secrets-manager' });
+    assert.deepEqual(result.secret.annotations, { note: 'hi' });
+  });
+
+  test('is owned by its definition under Delete, and not under Retain', () => {
+    const spec = { keysMap: { a: { path: 'secret/x', key: 'a', encoding: 'text' as const } } };
+    const data = vault({ 'secret/x': { a: '1' } });
+    const owned = desiredSecret(definition(spec), data);
+    assert.ok(owned.ok);
+    assert.deepEqual(owned.secret.ownerReference, {
+      apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+      kind: 'SecretDefinition',
+      name: 'app',
+      uid: 'uid-1',
+      controller: true,
+    });
+    const retained = desiredSecret(definition({ ...spec, deletionPolicy: 'Retain' }), data);
+    assert.ok(retained.ok);
+    assert.equal(retained.secret.ownerReference, undefined);
+  });
+});
