@@ -11,6 +11,8 @@ export const plural = 'secretdefinitions';
 export const legacyFinalizer = 'secret.finalizer.secrets-manager.tuenti.io';
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedByValue = 'secrets-manager';
+/** On a Secret: the SecretDefinition (same namespace) that owns it, also under deletionPolicy Retain. */
+export const ownerAnnotation = 'secrets-manager.tuenti.io/owner';
 
 export type Encoding = 'text' | 'base64';
 export type DeletionPolicy = 'Delete' | 'Retain';
@@ -46,6 +48,7 @@ export interface ObjectMeta {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly finalizers: readonly string[];
+  readonly creationTimestamp: string;
   readonly deletionTimestamp?: string;
 }
 

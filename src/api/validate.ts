@@ -104,6 +104,7 @@ export function parseMetadata(value: unknown, requireIdentity = true): ObjectMet
     finalizers: Array.isArray(meta['finalizers'])
       ? meta['finalizers'].filter((f): f is string => typeof f === 'string')
       : [],
+    creationTimestamp: typeof meta['creationTimestamp'] === 'string' ? meta['creationTimestamp'] : '',
     ...(typeof meta['deletionTimestamp'] === 'string'
       ? { deletionTimestamp: meta['deletionTimestamp'] }
       : {}),

@@ -18,6 +18,7 @@ function definition(
       labels,
       annotations,
       finalizers: [],
+      creationTimestamp: '2026-01-01T00:00:00Z',
     },
     spec: {
       name: 'app-secret',

@@ -1,0 +1,495 @@
+// Wiring and lifecycle: the only place that knows every part. It builds the Vault and Kubernetes
+// clients from the Config, waits for leadership when asked to, starts informers, the Vault poller
+// and the workers, and stops them in order on shutdown.
+
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { reasons } from './api/conditions.ts';
+import { plural } from './api/types.ts';
+import { backoff, systemClock, type Clock, type Random } from './clock.ts';
+import type { Config, VaultConfig } from './config.ts';
+import { WorkQueue } from './controller/queue.ts';
+import { Reconciler, type ReconcileResult } from './controller/reconciler.ts';
+import { secretKey, SecretIndex } from './controller/secret-index.ts';
+import { TargetIndex } from './controller/target-index.ts';
+import { kubeDefinitionWriter } from './kube/definition-writer.ts';
+import { kubeEventRecorder } from './kube/events.ts';
+import { describeError, Informer } from './kube/informer.ts';
+import { LeaderElector } from './kube/leader-elector.ts';
+import { toLiveSecret, type LiveSecret } from './kube/live-secret.ts';
+import { kubeSecretApi } from './kube/secret-api.ts';
+import { definitionSource, managedSecretSource } from './kube/sources.ts';
+import type { Logger } from './observability/logger.ts';
+import { stringOr } from './text.ts';
+import { Metrics } from './observability/metrics.ts';
+import { startHttpServer } from './observability/server.ts';
+import {
+  appRoleCredentials,
+  kubernetesCredentials,
+  tokenCredentials,
+  type Credentials,
+  type SecretSource,
+} from './vault/auth.ts';
+import { CircuitBreaker } from './vault/circuit-breaker.ts';
+import { guardedTransport } from './vault/guarded-transport.ts';
+import { KvReader } from './vault/kv.ts';
+import { PathPoller } from './vault/path-poller.ts';
+import { RateLimiter } from './vault/rate-limiter.ts';
+import { TokenManager } from './vault/token-manager.ts';
+import { createNodeVaultTransport, type VaultTransport } from './vault/transport.ts';
+
+/** The field manager of every apply; the original's Secrets are taken over from their managers. */
+export const fieldManager = 'secrets-manager';
+const relistIntervalMs = 10 * 60_000;
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+export type StopCause = 'requested' | 'lost-leadership' | 'failed';
+
+export interface App {
+  readonly metrics: Metrics;
+  /** Resolves when the operator has stopped, with why. */
+  readonly stopped: Promise<StopCause>;
+  stop(cause?: StopCause): Promise<void>;
+}
+
+function fileSource(path: string, what: string): SecretSource {
+  return async () => {
+    try {
+      const text = (await readFile(path, 'utf8')).trim();
+      if (!text) throw new Error('it is empty');
+      return text;
+    } catch (error) {
+      throw new Error(
+        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+}
+
+function valueSource(value: string): SecretSource {
+  return () => Promise.resolve(value);
+}
+
+function credentialsFor(vault: VaultConfig): Credentials {
+  switch (vault.authMethod) {
+    case 'approle':
+      return appRoleCredentials({
+        mount: vault.approlePath,
+        roleId: vault.roleIdFile
+          ? fileSource(vault.roleIdFile, 'AppRole role_id')
+          : valueSource(vault.roleId ?? ''),
+        secretId: vault.secretIdFile
+          ? fileSource(vault.secretIdFile, 'AppRole secret_id')
+          : valueSource(vault.secretId ?? ''),
+      });
+    case 'kubernetes':
+      return kubernetesCredentials({
+        mount: vault.kubernetesPath,
+        role: vault.kubernetesRole ?? '',
+        jwt: fileSource(vault.kubernetesTokenFile, 'service-account token'),
+      });
+    case 'token':
+      return tokenCredentials(
+        vault.tokenFile ? fileSource(vault.tokenFile, 'Vault token') : valueSource(vault.token ?? ''),
+      );
+  }
+}
+
+async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
+  const read = async (path: string | undefined, what: string): Promise<string | undefined> => {
+    if (!path) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  const [caPem, clientCertPem, clientKeyPem] = await Promise.all([
+    read(vault.caCertFile, 'Vault CA certificate'),
+    read(vault.clientCertFile, 'Vault client certificate'),
+    read(vault.clientKeyFile, 'Vault client key'),
+  ]);
+  return createNodeVaultTransport({
+    address: vault.address,
+    timeoutMs: vault.timeoutMs,
+    skipVerify: vault.skipVerify,
+    ...(vault.namespace ? { namespace: vault.namespace } : {}),
+    ...(caPem ? { caPem } : {}),
+    ...(clientCertPem ? { clientCertPem } : {}),
+    ...(clientKeyPem ? { clientKeyPem } : {}),
+  });
+}
+
+/** Vault's version and cluster for the original's metric labels; unknown values stay empty. */
+async function vaultIdentity(
+  transport: VaultTransport,
+): Promise<{ version: string; clusterId: string; clusterName: string }> {
+  try {
+    const reply = await transport.send({
+      method: 'GET',
+      path: 'sys/health?standbyok=true&sealedcode=200&uninitcode=200',
+      operation: 'lookup',
+    });
+    const body = (reply.body ?? {}) as Record<string, unknown>;
+    const text = (key: string): string => (typeof body[key] === 'string' ? body[key] : '');
+    return { version: text('version'), clusterId: text('cluster_id'), clusterName: text('cluster_name') };
+  } catch {
+    return { version: '', clusterId: '', clusterName: '' };
+  }
+}
+
+function loadKubeConfig(config: Config): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+export async function startApp(config: Config, deps: AppDeps): Promise<App> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const metrics = new Metrics();
+  const kubeConfig = loadKubeConfig(config);
+
+  // Vault: every request through the breaker, the rate limiter and the metrics.
+  const rawTransport = await vaultTransport(config.vault);
+  const transport = guardedTransport(rawTransport, {
+    limiter: new RateLimiter(clock, config.vault.qps, config.vault.burst),
+    breaker: new CircuitBreaker(clock, random),
+    clock,
+    observer: {
+      requested(operation, outcome, seconds) {
+        metrics.vaultRequests.inc({ operation, status: outcome });
+        metrics.vaultRequestDuration.observe({ operation }, seconds);
+      },
+    },
+  });
+  const identity = await vaultIdentity(rawTransport);
+  metrics.setVaultIdentity({ address: config.vault.address, engine: config.vault.engine, ...identity });
+  metrics.maxTokenTtl.set(metrics.vaultLabels, config.vault.maxTokenTtlSeconds);
+  const credentials = credentialsFor(config.vault);
+  const tokens = new TokenManager({
+    transport,
+    credentials,
+    clock,
+    random,
+    renewIncrementSeconds: config.vault.renewTtlIncrementSeconds,
+    nearExpirySeconds: config.vault.maxTokenTtlSeconds,
+    observer: {
+      loggedIn: (method) => logger.info('logged in to Vault', { method }),
+      renewed: () => logger.debug('Vault token renewed'),
+      failed: (operation, error) => {
+        metrics.tokenRenewalErrors.inc({
+          ...metrics.vaultLabels,
+          vault_operation: operation,
+          error: error.reason,
+        });
+        logger.warn('Vault token operation failed', {
+          operation,
+          reason: error.reason,
+          error: error.message,
+        });
+      },
+    },
+  });
+  const kv = new KvReader({ transport, tokens, engine: config.vault.engine });
+
+  // Kubernetes: caches, indexes, the queue and the reconciler.
+  const queue = new WorkQueue({ clock, random, baseDelayMs: 1_000, maxDelayMs: 5 * 60_000 });
+  const excluded = new Set(config.excludeNamespaces);
+  const inScope = (namespace: string): boolean => !excluded.has(namespace);
+  const targets = new TargetIndex();
+  const secretIndex = new SecretIndex();
+  const poller = new PathPoller({
+    reader: kv,
+    clock,
+    random,
+    onChange: (users) => users.forEach((key) => queue.add(key)),
+    observer: { shared: () => metrics.vaultReadsShared.inc() },
+  });
+  const namespaces: (string | undefined)[] = config.watchNamespaces.length
+    ? config.watchNamespaces.filter(inScope)
+    : [undefined];
+  const informerLogger = {
+    warn: (m: string, f?: Record<string, unknown>) => logger.warn(m, f),
+    debug: (m: string, f?: Record<string, unknown>) => logger.debug(m, f),
+  };
+
+  type RawDefinition = { readonly key: string; readonly raw: Record<string, unknown> };
+  const metaOf = (raw: Record<string, unknown>): Record<string, unknown> =>
+    (raw['metadata'] ?? {}) as Record<string, unknown>;
+  const targetOf = (d: RawDefinition): string | undefined => {
+    const name = (d.raw['spec'] as { name?: unknown } | undefined)?.name;
+    return typeof name === 'string' ? secretKey(stringOr(metaOf(d.raw)['namespace']), name) : undefined;
+  };
+  /** What, in a definition update, can change the outcome of a reconcile (status does not). */
+  const relevant = (d: RawDefinition): string => {
+    const meta = metaOf(d.raw);
+    return JSON.stringify([
+      meta['generation'],
+      meta['labels'],
+      meta['annotations'],
+      meta['deletionTimestamp'],
+      meta['finalizers'],
+      meta['uid'],
+    ]);
+  };
+  const definitionInformers = namespaces.map(
+    (namespace) =>
+      new Informer<RawDefinition>({
+        source: definitionSource(kubeConfig, namespace),
+        convert: (object) => {
+          const meta = metaOf((object ?? {}) as Record<string, unknown>);
+          if (
+            typeof meta['name'] !== 'string' ||
+            typeof meta['namespace'] !== 'string' ||
+            !inScope(meta['namespace'])
+          )
+            return undefined;
+          return { key: `${meta['namespace']}/${meta['name']}`, raw: object as Record<string, unknown> };
+        },
+        keyOf: (d) => d.key,
+        versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
+        handlers: {
+          upserted: (d, previous) => {
+            targets.set(d.key, targetOf(d), stringOr(metaOf(d.raw)['creationTimestamp']));
+            if (!previous || relevant(previous) !== relevant(d)) queue.add(d.key);
+            const previousTarget = previous && targetOf(previous);
+            if (previousTarget && previousTarget !== targetOf(d))
+              targets.claimants(previousTarget).forEach((k) => queue.add(k));
+          },
+          deleted: (d) => {
+            const target = targetOf(d);
+            targets.remove(d.key);
+            queue.add(d.key);
+            // A definition that lost a conflict to this one may now take the Secret.
+            if (target) targets.claimants(target).forEach((k) => queue.add(k));
+          },
+        },
+        clock,
+        random,
+        relistIntervalMs,
+        logger: informerLogger,
+      }),
+  );
+  const findDefinition = (key: string): unknown => {
+    for (const informer of definitionInformers) {
+      const found = informer.get(key);
+      if (found) return found.raw;
+    }
+    return undefined;
+  };
+  const enqueueOwner = (secret: LiveSecret): void => {
+    const owner = secretIndex.ownerOf(secretKey(secret.namespace, secret.name));
+    if (owner) queue.add(owner);
+  };
+  const secretInformers = namespaces.map(
+    (namespace) =>
+      new Informer<LiveSecret>({
+        source: managedSecretSource(kubeConfig, namespace),
+        convert: (object) => {
+          const secret = toLiveSecret(object, fieldManager);
+          return secret && inScope(secret.namespace) ? secret : undefined;
+        },
+        keyOf: (s) => secretKey(s.namespace, s.name),
+        versionOf: (s) => s.resourceVersion,
+        handlers: {
+          // Drift repair: any change to a managed Secret brings its definition back to the queue,
+          // which writes only if the change touched what it manages.
+          upserted: (secret) => {
+            secretIndex.upserted(secret);
+            enqueueOwner(secret);
+          },
+          deleted: (secret) => {
+            enqueueOwner(secret);
+            secretIndex.deleted(secret);
+          },
+        },
+        clock,
+        random,
+        relistIntervalMs,
+        logger: informerLogger,
+      }),
+  );
+  const secretInformerFor = (namespace: string): Informer<LiveSecret> | undefined =>
+    config.watchNamespaces.length ? secretInformers[namespaces.indexOf(namespace)] : secretInformers[0];
+
+  const secretApi = kubeSecretApi(kubeConfig, fieldManager);
+  const reconciler = new Reconciler({
+    definition: findDefinition,
+    liveSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.get(key),
+    rememberSecret: (secret) => {
+      secretIndex.upserted(secret);
+      secretInformerFor(secret.namespace)?.remember(secret);
+    },
+    forgetSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.forget(key),
+    secretIndex,
+    targetIndex: targets,
+    vault: {
+      canonicalPath: (path) => kv.canonicalPath(path),
+      track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
+      untrack: (user) => poller.untrack(user),
+      get: (source) => poller.get(source),
+    },
+    secrets: secretApi,
+    definitions: kubeDefinitionWriter(kubeConfig),
+    events: kubeEventRecorder(kubeConfig, config.controllerName, (error) =>
+      logger.debug('could not record an Event', { error: describeError(error) }),
+    ),
+    clock,
+    defaultRefreshMs: config.reconcilePeriodMs,
+    observer: {
+      synced: (namespace, name, ok, reason) =>
+        metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),
+      forgotten: (namespace, name) => metrics.forgetDefinition(namespace, name),
+      secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
+    },
+    logger,
+  });
+
+  // Metrics that are read at scrape time.
+  metrics.beforeScrape = () => {
+    const remaining = tokens.remainingSeconds();
+    metrics.tokenTtl.set(
+      metrics.vaultLabels,
+      remaining === undefined ? 0 : Number.isFinite(remaining) ? remaining : -1,
+    );
+    metrics.tokenExpiry.set(
+      remaining === undefined || !Number.isFinite(remaining) ? 0 : clock.now() / 1000 + remaining,
+    );
+    metrics.queueDepth.set(queue.depth);
+    metrics.vaultPaths.set(poller.size);
+  };
+
+  const elector = config.leaderElection.enabled
+    ? new LeaderElector(kubeConfig, {
+        ...config.leaderElection,
+        identity: `${hostname()}_${process.pid}`,
+        clock,
+        onError: (error) => logger.warn('leader election error', { error: describeError(error) }),
+      })
+    : undefined;
+  let phase: 'standby' | 'starting' | 'running' | 'stopping' = elector ? 'standby' : 'starting';
+  const informers: Informer<unknown>[] = [...definitionInformers, ...secretInformers] as Informer<unknown>[];
+  const server: Server = await startHttpServer(config.metricsAddress, metrics.registry, {
+    notReady() {
+      if (phase === 'standby') return undefined;
+      if (phase === 'stopping') return 'stopping';
+      if (!informers.every((i) => i.synced)) return 'caches are not synced yet';
+      if (!tokens.hasValidToken()) return 'no valid Vault token';
+      return undefined;
+    },
+  });
+  logger.info('secrets-manager started', {
+    vault: config.vault.address,
+    authMethod: config.vault.authMethod,
+    engine: config.vault.engine,
+    namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
+    excluded: config.excludeNamespaces,
+    metrics: `${config.metricsAddress.host ?? ''}:${config.metricsAddress.port}`,
+    leaderElection: config.leaderElection.enabled,
+  });
+
+  const workers: Promise<void>[] = [];
+  const work = async (): Promise<void> => {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      const started = clock.now();
+      let result: ReconcileResult;
+      try {
+        result = await reconciler.reconcile(key);
+      } catch (error) {
+        logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) });
+        result = { kind: 'retry', reason: reasons.kubernetesError };
+      }
+      metrics.reconcileDuration.observe({ result: result.kind }, (clock.now() - started) / 1000);
+      if (result.kind === 'retry') queue.addRateLimited(key);
+      else queue.forget(key);
+      if (result.kind === 'requeueAfter') queue.addAfter(key, result.ms);
+      queue.done(key);
+    }
+  };
+
+  let resolveStopped: (cause: StopCause) => void = () => undefined;
+  const stopped = new Promise<StopCause>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = (cause: StopCause = 'requested'): Promise<void> =>
+    (stopping ??= (async () => {
+      phase = 'stopping';
+      logger.info('stopping: finishing in-flight work');
+      queue.shutDown();
+      await Promise.all(workers);
+      await Promise.all(informers.map((i) => i.stop()));
+      poller.stop();
+      await tokens.stop();
+      await elector?.release();
+      metrics.leader.set(0);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.info('stopped', { cause });
+      resolveStopped(cause);
+    })());
+
+  // A token up front, so readiness does not wait for the first definition; failures back off.
+  const loginUntilReady = async (): Promise<void> => {
+    for (let attempt = 1; phase !== 'stopping'; attempt += 1) {
+      try {
+        await tokens.token();
+        return;
+      } catch (error) {
+        logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });
+        await clock.sleep(backoff(attempt, 1_000, 60_000, random));
+      }
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    if (elector) {
+      logger.info('waiting to become leader', {
+        lease: `${config.leaderElection.namespace}/${config.leaderElection.name}`,
+      });
+      await elector.acquire();
+      logger.info('became leader');
+      void elector.hold().then(() => {
+        if (phase !== 'stopping') {
+          logger.error('lost leadership; stopping so that only the leader writes');
+          void stop('lost-leadership');
+        }
+      });
+      phase = 'starting';
+    }
+    metrics.leader.set(1);
+    void loginUntilReady();
+    for (const informer of informers) informer.start();
+    while (!informers.every((i) => i.synced)) {
+      if (phase === 'stopping') return;
+      await clock.sleep(50);
+    }
+    logger.info('caches synced', {
+      definitions: definitionInformers.reduce((n, i) => n + i.size, 0),
+      resource: plural,
+    });
+    phase = 'running';
+    for (let i = 0; i < config.concurrency; i += 1) workers.push(work());
+  };
+  run().catch((error: unknown) => {
+    if (phase !== 'stopping') {
+      logger.error('could not start', { error: describeError(error) });
+      void stop('failed');
+    }
+  });
+
+  return { metrics, stopped, stop };
+}

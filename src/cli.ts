@@ -1,0 +1,336 @@
+// The command line: `secrets-manager [run]`, `validate FILE...` and `version`. Every flag of the
+// original secrets-manager is here with its name and env fallback; the table below is the one
+// definition of the flags, used for parsing, --help and the README.
+
+import type { CommanderError } from 'commander';
+import { Command, Option } from 'commander';
+
+export interface FlagSpec {
+  readonly flag: string;
+  /** Key in RawOptions (see config.ts). */
+  readonly key: string;
+  readonly value?: string;
+  readonly description: string;
+  readonly default?: string;
+  readonly env?: string;
+}
+
+export const flags: readonly FlagSpec[] = [
+  {
+    flag: 'backend',
+    key: 'backend',
+    value: 'name',
+    default: 'vault',
+    description: 'Secrets backend; vault is the only one (the original azure-kv is not supported)',
+  },
+  {
+    flag: 'reconcile-period',
+    key: 'reconcilePeriod',
+    value: 'duration',
+    default: '1m',
+    description: 'How often each Vault path is read again, unless a definition sets spec.refreshInterval',
+  },
+  {
+    flag: 'config.backend-timeout',
+    key: 'configBackendTimeout',
+    value: 'duration',
+    default: '5s',
+    description: 'Timeout of each Vault request',
+  },
+  {
+    flag: 'vault.url',
+    key: 'vaultUrl',
+    value: 'url',
+    default: 'https://127.0.0.1:8200',
+    env: 'VAULT_ADDR',
+    description: 'Vault address',
+  },
+  {
+    flag: 'vault.auth-method',
+    key: 'vaultAuthMethod',
+    value: 'method',
+    default: 'approle',
+    description: 'How to log in to Vault: approle, kubernetes or token',
+  },
+  {
+    flag: 'vault.role-id',
+    key: 'vaultRoleId',
+    value: 'id',
+    env: 'VAULT_ROLE_ID',
+    description: 'AppRole role_id',
+  },
+  {
+    flag: 'vault.role-id-file',
+    key: 'vaultRoleIdFile',
+    value: 'path',
+    description: 'File holding the AppRole role_id, read at every login',
+  },
+  {
+    flag: 'vault.secret-id',
+    key: 'vaultSecretId',
+    value: 'id',
+    env: 'VAULT_SECRET_ID',
+    description: 'AppRole secret_id (prefer --vault.secret-id-file)',
+  },
+  {
+    flag: 'vault.secret-id-file',
+    key: 'vaultSecretIdFile',
+    value: 'path',
+    description: 'File holding the AppRole secret_id, read at every login so rotation needs no restart',
+  },
+  {
+    flag: 'vault.approle-path',
+    key: 'vaultApprolePath',
+    value: 'path',
+    default: 'approle',
+    description: 'Mount path of the AppRole auth method',
+  },
+  {
+    flag: 'vault.kubernetes-role',
+    key: 'vaultKubernetesRole',
+    value: 'role',
+    description: 'Vault role for Kubernetes auth',
+  },
+  {
+    flag: 'vault.kubernetes-path',
+    key: 'vaultKubernetesPath',
+    value: 'path',
+    default: 'kubernetes',
+    description: 'Mount path of the Kubernetes auth method',
+  },
+  {
+    flag: 'vault.kubernetes-token-file',
+    key: 'vaultKubernetesTokenFile',
+    value: 'path',
+    default: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    description: 'Service-account token for Kubernetes auth, read at every login',
+  },
+  {
+    flag: 'vault.token',
+    key: 'vaultToken',
+    value: 'token',
+    env: 'VAULT_TOKEN',
+    description: 'Vault token for --vault.auth-method token (development; prefer --vault.token-file)',
+  },
+  {
+    flag: 'vault.token-file',
+    key: 'vaultTokenFile',
+    value: 'path',
+    description: 'File holding the Vault token for --vault.auth-method token',
+  },
+  {
+    flag: 'vault.max-token-ttl',
+    key: 'vaultMaxTokenTtl',
+    value: 'seconds',
+    default: '300',
+    description:
+      'A token whose renewal leaves it fewer seconds than this (or a third of its first TTL) is replaced by a new login',
+  },
+  {
+    flag: 'vault.token-polling-period',
+    key: 'vaultTokenPollingPeriod',
+    value: 'duration',
+    default: '15s',
+    description: 'Accepted for compatibility; renewal is scheduled from the token TTL instead',
+  },
+  {
+    flag: 'vault.renew-ttl-increment',
+    key: 'vaultRenewTtlIncrement',
+    value: 'seconds',
+    default: '600',
+    description: 'TTL increment asked for at each token renewal',
+  },
+  {
+    flag: 'vault.engine',
+    key: 'vaultEngine',
+    value: 'engine',
+    default: 'auto',
+    description: 'KV engine version: auto (detected per mount), kv1 or kv2',
+  },
+  {
+    flag: 'vault.namespace',
+    key: 'vaultNamespace',
+    value: 'namespace',
+    env: 'VAULT_NAMESPACE',
+    description: 'Vault Enterprise namespace',
+  },
+  {
+    flag: 'vault.ca-cert',
+    key: 'vaultCaCert',
+    value: 'path',
+    env: 'VAULT_CACERT',
+    description: "PEM file of the CA that signed Vault's certificate",
+  },
+  {
+    flag: 'vault.client-cert',
+    key: 'vaultClientCert',
+    value: 'path',
+    env: 'VAULT_CLIENT_CERT',
+    description: 'PEM client certificate for mutual TLS',
+  },
+  {
+    flag: 'vault.client-key',
+    key: 'vaultClientKey',
+    value: 'path',
+    env: 'VAULT_CLIENT_KEY',
+    description: 'PEM client key for mutual TLS',
+  },
+  {
+    flag: 'vault.skip-verify',
+    key: 'vaultSkipVerify',
+    description: "Do not verify Vault's TLS certificate (insecure; testing only)",
+  },
+  {
+    flag: 'vault.qps',
+    key: 'vaultQps',
+    value: 'number',
+    default: '50',
+    description: 'Most Vault requests per second, all requests together',
+  },
+  {
+    flag: 'vault.burst',
+    key: 'vaultBurst',
+    value: 'number',
+    default: '100',
+    description: 'Vault requests allowed at once above --vault.qps',
+  },
+  {
+    flag: 'metrics-addr',
+    key: 'metricsAddr',
+    value: 'address',
+    default: ':8080',
+    description: 'Address of /metrics, /healthz and /readyz',
+  },
+  {
+    flag: 'enable-leader-election',
+    key: 'enableLeaderElection',
+    description: 'Elect a leader through a Lease so only one replica writes',
+  },
+  {
+    flag: 'leader-election-namespace',
+    key: 'leaderElectionNamespace',
+    value: 'namespace',
+    default: 'secrets-manager',
+    env: 'POD_NAMESPACE',
+    description: 'Namespace of the leader election Lease',
+  },
+  {
+    flag: 'leader-election-id',
+    key: 'leaderElectionId',
+    value: 'name',
+    default: 'secrets-manager-leader',
+    description: 'Name of the leader election Lease',
+  },
+  {
+    flag: 'leader-election-lease-duration',
+    key: 'leaderElectionLeaseDuration',
+    value: 'duration',
+    default: '15s',
+    description: 'How long a leader holds the Lease without renewing it',
+  },
+  {
+    flag: 'watch-namespaces',
+    key: 'watchNamespaces',
+    value: 'list',
+    default: '',
+    description: 'Comma-separated namespaces to watch; all namespaces when empty',
+  },
+  {
+    flag: 'exclude-namespaces',
+    key: 'excludeNamespaces',
+    value: 'list',
+    default: '',
+    description: 'Comma-separated namespaces to ignore; wins over --watch-namespaces',
+  },
+  {
+    flag: 'controller-name',
+    key: 'controllerName',
+    value: 'name',
+    default: 'SecretDefinition',
+    description: 'Name this instance reports in Events and logs',
+  },
+  {
+    flag: 'concurrency',
+    key: 'concurrency',
+    value: 'number',
+    default: '4',
+    description: 'SecretDefinitions reconciled at once',
+  },
+  {
+    flag: 'enable-debug-log',
+    key: 'enableDebugLog',
+    description: 'Log at debug level (same as --log-level debug)',
+  },
+  {
+    flag: 'log-level',
+    key: 'logLevel',
+    value: 'level',
+    default: 'info',
+    description: 'error, warn, info or debug',
+  },
+  { flag: 'log-format', key: 'logFormat', value: 'format', default: 'json', description: 'json or text' },
+  {
+    flag: 'kubeconfig',
+    key: 'kubeconfig',
+    value: 'path',
+    env: 'KUBECONFIG',
+    description: 'Kubeconfig to use outside a cluster; in a pod the service account is used',
+  },
+];
+
+export interface CliActions {
+  run(options: Readonly<Record<string, string | boolean | undefined>>): Promise<void>;
+  validate(files: readonly string[]): Promise<number>;
+  version(): string;
+}
+
+function toOption(spec: FlagSpec): Option {
+  const option = new Option(
+    spec.value ? `--${spec.flag} <${spec.value}>` : `--${spec.flag}`,
+    spec.description,
+  );
+  if (spec.default !== undefined) option.default(spec.default);
+  if (spec.env) option.env(spec.env);
+  return option;
+}
+
+export function buildProgram(actions: CliActions): Command {
+  const program = new Command('secrets-manager')
+    .description('Keeps Kubernetes Secrets in sync with HashiCorp Vault and OpenBao')
+    .version(actions.version(), '--version', 'Print the version')
+    .showHelpAfterError(false)
+    .exitOverride();
+  const run = new Command('run').description('Run the operator (the default command)').exitOverride();
+  const options = flags.map(toOption);
+  for (const target of [program, run]) for (const option of options) target.addOption(option);
+  const collect = (command: Command): Record<string, string | boolean | undefined> => {
+    const values = command.opts<Record<string, string | boolean | undefined>>();
+    return Object.fromEntries(flags.map((spec, i) => [spec.key, values[options[i]?.attributeName() ?? '']]));
+  };
+  run.action(async () => actions.run(collect(run)));
+  program.action(async () => actions.run(collect(program)));
+  program.addCommand(run);
+  program.addCommand(
+    new Command('validate')
+      .description("Check SecretDefinition manifests offline with the operator's own rules")
+      .argument('<files...>', 'YAML files, each with one or more documents')
+      .exitOverride()
+      .action(async (files: string[]) => {
+        process.exitCode = await actions.validate(files);
+      }),
+  );
+  program.addCommand(
+    new Command('version')
+      .description('Print the version')
+      .exitOverride()
+      .action(() => {
+        process.stdout.write(`${actions.version()}\n`);
+      }),
+  );
+  return program;
+}
+
+/** Exit code for a commander error: help and version are fine, anything else is a usage error. */
+export function exitCodeOf(error: CommanderError): number {
+  return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
+}

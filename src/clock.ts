@@ -1,0 +1,49 @@
+// Time and randomness, passed in so that tests control them.
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Runs `fn` once after `ms`; the timer never keeps the process alive on its own. */
+  after(ms: number, fn: () => void): Timer;
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    handle.unref();
+    return { cancel: () => clearTimeout(handle) };
+  },
+  sleep(ms, signal) {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const handle = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(handle);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  },
+};
+
+/** A random number in [0, 1). */
+export type Random = () => number;
+
+/** `ms` spread by up to ±`fraction`, so that many timers started together do not fire together. */
+export function jitter(ms: number, fraction: number, random: Random): number {
+  return ms * (1 - fraction + 2 * fraction * random());
+}
+
+/** Capped exponential backoff with full jitter in its upper half: attempt 1 -> ~base. */
+export function backoff(attempt: number, baseMs: number, capMs: number, random: Random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return ceiling / 2 + (ceiling / 2) * random();
+}

@@ -1,0 +1,435 @@
+// The reconciler: one entry point per SecretDefinition key, idempotent, with no memory of earlier
+// calls beyond what the caches say. It gathers inputs (definition, Vault data, live Secret), asks
+// the pure core what the Secret should be, writes only what differs, and reports through status,
+// Events and metrics. It answers what to do next: nothing, or retry with backoff.
+
+import { reasons, readyCondition, setCondition, findCondition, type Reason } from '../api/conditions.ts';
+import { formatDuration } from '../api/duration.ts';
+import {
+  legacyFinalizer,
+  ownerAnnotation,
+  type SecretDefinition,
+  type SecretDefinitionStatus,
+} from '../api/types.ts';
+import { parseSecretDefinition } from '../api/validate.ts';
+import type { Clock } from '../clock.ts';
+import type { DefinitionWriter } from '../kube/definition-writer.ts';
+import { KubeError } from '../kube/errors.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import type { LiveSecret } from '../kube/live-secret.ts';
+import type { SecretApplyConfig, SecretApi } from '../kube/secret-api.ts';
+import { VaultError } from '../vault/errors.ts';
+import type { KvData } from '../vault/kv.ts';
+import type { SourceRef } from '../vault/path-poller.ts';
+import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
+import { driftOf } from './drift.ts';
+import { ownershipOf } from './ownership.ts';
+import { secretKey, type SecretIndex } from './secret-index.ts';
+import type { TargetIndex } from './target-index.ts';
+
+export type ReconcileResult =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'retry'; readonly reason: string }
+  /** Look again later: nothing announces the end of this state (a foreign Secret's deletion, say). */
+  | { readonly kind: 'requeueAfter'; readonly ms: number };
+
+export interface VaultSources {
+  /** The one spelling of a Vault path (KV v2 with or without data/); may ask Vault for the mount once. */
+  canonicalPath(path: string): Promise<string>;
+  track(user: string, sources: readonly SourceRef[], intervalMs: number): void;
+  untrack(user: string): void;
+  get(source: SourceRef): Promise<KvData>;
+}
+
+export interface ReconcileObserver {
+  /** The outcome of one reconcile of a valid or invalid definition. */
+  synced(namespace: string, name: string, ok: boolean, reason: Reason): void;
+  /** A definition is gone: its per-definition series should go too. */
+  forgotten(namespace: string, name: string): void;
+  secretWritten(operation: 'create' | 'update' | 'delete'): void;
+}
+
+export interface ReconcilerLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ReconcilerDeps {
+  readonly definition: (key: string) => unknown;
+  readonly liveSecret: (key: string) => LiveSecret | undefined;
+  readonly rememberSecret: (secret: LiveSecret) => void;
+  readonly forgetSecret: (key: string) => void;
+  readonly secretIndex: SecretIndex;
+  readonly targetIndex: TargetIndex;
+  readonly vault: VaultSources;
+  readonly secrets: SecretApi;
+  readonly definitions: DefinitionWriter;
+  readonly events: EventRecorder;
+  readonly clock: Clock;
+  readonly defaultRefreshMs: number;
+  readonly observer: ReconcileObserver;
+  readonly logger: ReconcilerLogger;
+}
+
+interface Failure {
+  readonly reason: Reason;
+  readonly message: string;
+  /**
+   * backoff: the queue retries with the key's backoff; recheck: look again after the refresh
+   * interval; none: a watch or the Vault poller brings the next try.
+   */
+  readonly retry: 'backoff' | 'recheck' | 'none';
+}
+
+function uniqueSources(definition: SecretDefinition): SourceRef[] {
+  const byId = new Map<string, SourceRef>();
+  for (const source of [...definition.spec.dataFrom, ...Object.values(definition.spec.keysMap)]) {
+    const ref =
+      source.version === undefined ? { path: source.path } : { path: source.path, version: source.version };
+    byId.set(sourceId(ref.path, ref.version), ref);
+  }
+  return [...byId.values()];
+}
+
+function applyConfig(desired: DesiredSecret, ownerName: string): SecretApplyConfig {
+  return {
+    name: desired.name,
+    namespace: desired.namespace,
+    type: desired.type,
+    labels: desired.labels,
+    annotations: { ...desired.annotations, [ownerAnnotation]: ownerName },
+    data: desired.data,
+    ownerReferences: desired.ownerReference ? [desired.ownerReference] : [],
+  };
+}
+
+export class Reconciler {
+  readonly #deps: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { vault, observer } = this.#deps;
+    const raw = this.#deps.definition(key);
+    if (raw === undefined) {
+      vault.untrack(key);
+      const [namespace = '', name = ''] = key.split('/');
+      observer.forgotten(namespace, name);
+      return { kind: 'done' };
+    }
+    const parsed = parseSecretDefinition(raw);
+    if (!parsed.valid) {
+      vault.untrack(key);
+      const message = `invalid spec: ${parsed.problems.join('; ')}`;
+      await this.#report(
+        { metadata: parsed.metadata, status: parsed.status },
+        { reason: reasons.invalidSpec, message, retry: 'none' },
+      );
+      return { kind: 'done' };
+    }
+    const definition = parsed.definition;
+    if (definition.metadata.deletionTimestamp) return this.#finalize(key, definition);
+
+    const failure = await this.#sync(key, definition);
+    if (failure) {
+      await this.#report(definition, failure);
+      switch (failure.retry) {
+        case 'backoff':
+          return { kind: 'retry', reason: failure.reason };
+        case 'recheck':
+          return {
+            kind: 'requeueAfter',
+            ms: definition.spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
+          };
+        case 'none':
+          return { kind: 'done' };
+      }
+    }
+    return { kind: 'done' };
+  }
+
+  /** Brings the Secret in line; answers a failure, or undefined when the Secret is in sync. */
+  async #sync(key: string, definition: SecretDefinition): Promise<Failure | undefined> {
+    const { spec, metadata } = definition;
+    const target = secretKey(metadata.namespace, spec.name);
+    const winner = this.#deps.targetIndex.claimants(target)[0];
+    let live: LiveSecret | undefined;
+    try {
+      // The cache holds only Secrets labelled as ours; before creating one, make sure no other
+      // Secret of that name exists, because applying would take it over.
+      live = this.#deps.liveSecret(target) ?? (await this.#deps.secrets.read(metadata.namespace, spec.name));
+    } catch (error) {
+      if (error instanceof KubeError)
+        return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
+      throw error;
+    }
+    const ownership = ownershipOf(live, definition);
+
+    if (
+      ownership.kind === 'conflict' ||
+      (ownership.kind === 'absent' && winner !== undefined && winner !== key)
+    ) {
+      const other = ownership.kind === 'conflict' ? ownership.otherDefinition : (winner ?? '').split('/')[1];
+      this.#deps.vault.untrack(key);
+      return {
+        reason: reasons.conflict,
+        message: `Secret ${spec.name} is managed by SecretDefinition ${other ?? ''}; give this definition another spec.name`,
+        retry: 'recheck',
+      };
+    }
+    if (ownership.kind === 'notOwned') {
+      this.#deps.vault.untrack(key);
+      return {
+        reason: reasons.secretNotOwned,
+        message: `Secret ${spec.name} exists and ${ownership.detail}; it is left untouched: delete it or choose another spec.name`,
+        retry: 'recheck',
+      };
+    }
+
+    const vaultData = new Map<string, KvData>();
+    let tracked = false;
+    try {
+      const sources = await Promise.all(
+        uniqueSources(definition).map(async (s) => ({
+          written: s,
+          read: { ...s, path: await this.#deps.vault.canonicalPath(s.path) },
+        })),
+      );
+      this.#deps.vault.track(
+        key,
+        sources.map((s) => s.read),
+        spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
+      );
+      tracked = true;
+      const reads = await Promise.allSettled(
+        sources.map(async (s) =>
+          vaultData.set(sourceId(s.written.path, s.written.version), await this.#deps.vault.get(s.read)),
+        ),
+      );
+      const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (error) {
+      // Once its paths are tracked, the poller retries them and brings the definition back on any
+      // change; a failure before that (the mount lookup) is retried by the queue.
+      if (error instanceof VaultError)
+        return { reason: error.reason, message: error.message, retry: tracked ? 'none' : 'backoff' };
+      throw error;
+    }
+
+    const desired = desiredSecret(definition, vaultData);
+    if (!desired.ok) return { reason: desired.reason, message: desired.message, retry: 'none' };
+
+    let changed: string | undefined;
+    try {
+      changed = await this.#write(
+        definition,
+        desired.secret,
+        live,
+        ownership.kind === 'ours' && ownership.adopting,
+      );
+      await this.#removeRenamed(key, definition);
+    } catch (error) {
+      if (error instanceof KubeError)
+        return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
+      throw error;
+    }
+    await this.#reportSynced(definition, changed);
+    return undefined;
+  }
+
+  /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
+  async #write(
+    definition: SecretDefinition,
+    desired: DesiredSecret,
+    live: LiveSecret | undefined,
+    adopting: boolean,
+  ): Promise<string | undefined> {
+    const { secrets, observer } = this.#deps;
+    const ownerName = definition.metadata.name;
+    const drift = driftOf(desired, live, { [ownerAnnotation]: ownerName });
+    if (drift.kind === 'none') return undefined;
+    if (drift.kind === 'recreate' && live) {
+      await secrets.delete(live.namespace, live.name, live.uid);
+      this.#deps.forgetSecret(secretKey(live.namespace, live.name));
+      observer.secretWritten('delete');
+    }
+    const written = await secrets.apply(applyConfig(desired, ownerName));
+    this.#deps.rememberSecret(written);
+    observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
+    switch (drift.kind) {
+      case 'create':
+        return `created Secret ${desired.name}`;
+      case 'recreate':
+        return `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`;
+      case 'update':
+        return `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`;
+    }
+  }
+
+  /** After a rename of spec.name, the Secret under the old name goes (deletionPolicy Delete). */
+  async #removeRenamed(key: string, definition: SecretDefinition): Promise<void> {
+    if (definition.spec.deletionPolicy !== 'Delete') return;
+    for (const owned of this.#deps.secretIndex.ownedBy(key)) {
+      const secret = this.#deps.liveSecret(owned);
+      if (!secret || secret.name === definition.spec.name) continue;
+      if (ownershipOf(secret, definition).kind !== 'ours') continue;
+      await this.#deps.secrets.delete(secret.namespace, secret.name, secret.uid);
+      this.#deps.forgetSecret(owned);
+      this.#deps.observer.secretWritten('delete');
+      await this.#event(
+        definition,
+        'Normal',
+        'Deleted',
+        `deleted Secret ${secret.name}, which spec.name no longer names`,
+      );
+    }
+  }
+
+  /** A definition being deleted: only the original operator's finalizer needs us. */
+  async #finalize(key: string, definition: SecretDefinition): Promise<ReconcileResult> {
+    this.#deps.vault.untrack(key);
+    const { metadata, spec } = definition;
+    if (!metadata.finalizers.includes(legacyFinalizer)) return { kind: 'done' };
+    try {
+      const live = this.#deps.liveSecret(secretKey(metadata.namespace, spec.name));
+      if (spec.deletionPolicy === 'Delete' && live && ownershipOf(live, definition).kind === 'ours') {
+        await this.#deps.secrets.delete(live.namespace, live.name, live.uid);
+        this.#deps.observer.secretWritten('delete');
+        await this.#event(
+          definition,
+          'Normal',
+          'Deleted',
+          `deleted Secret ${live.name} with its SecretDefinition`,
+        );
+      }
+      const rest = metadata.finalizers.filter((f) => f !== legacyFinalizer);
+      await this.#deps.definitions.setFinalizers(
+        metadata.namespace,
+        metadata.name,
+        rest,
+        metadata.resourceVersion,
+      );
+    } catch (error) {
+      if (error instanceof KubeError) return { kind: 'retry', reason: reasons.kubernetesError };
+      throw error;
+    }
+    return { kind: 'done' };
+  }
+
+  async #reportSynced(definition: SecretDefinition, changed: string | undefined): Promise<void> {
+    const { metadata, spec, status } = definition;
+    const previous = findCondition(status.conditions, readyCondition);
+    const becameReady = previous?.status !== 'True';
+    const now = new Date(this.#deps.clock.now());
+    const refresh = formatDuration(spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs);
+    const next: SecretDefinitionStatus = {
+      observedGeneration: metadata.generation,
+      secretName: spec.name,
+      // The sync time moves when the Secret was written or confirmed after a change, not at every
+      // poll: a status write per refresh would make a quiet cluster busy.
+      lastSyncTime:
+        changed || becameReady || !status.lastSyncTime
+          ? now.toISOString().replace(/\.\d+Z$/, 'Z')
+          : status.lastSyncTime,
+      conditions: setCondition(
+        status.conditions,
+        {
+          type: readyCondition,
+          status: 'True',
+          reason: reasons.synced,
+          message: `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`,
+        },
+        metadata.generation,
+        now,
+      ),
+    };
+    await this.#patchStatusIfChanged(definition, next);
+    this.#deps.observer.synced(metadata.namespace, metadata.name, true, reasons.synced);
+    if (changed) {
+      this.#deps.logger.info('secret synced', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        change: changed,
+      });
+      await this.#event(definition, 'Normal', 'Synced', changed);
+    }
+  }
+
+  async #report(definition: Pick<SecretDefinition, 'metadata' | 'status'>, failure: Failure): Promise<void> {
+    const { metadata, status } = definition;
+    const previous = findCondition(status.conditions, readyCondition);
+    const now = new Date(this.#deps.clock.now());
+    const next: SecretDefinitionStatus = {
+      ...status,
+      observedGeneration: metadata.generation,
+      conditions: setCondition(
+        status.conditions,
+        { type: readyCondition, status: 'False', reason: failure.reason, message: failure.message },
+        metadata.generation,
+        now,
+      ),
+    };
+    this.#deps.observer.synced(metadata.namespace, metadata.name, false, failure.reason);
+    const entering = previous?.status !== 'False' || previous.reason !== failure.reason;
+    if (entering) {
+      this.#deps.logger.warn('secret sync failed', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        reason: failure.reason,
+        message: failure.message,
+      });
+      const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
+      await this.#event(definition, 'Warning', eventReason, failure.message);
+    }
+    try {
+      await this.#patchStatusIfChanged(definition, next);
+    } catch (error) {
+      this.#deps.logger.warn('status update failed', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  async #patchStatusIfChanged(
+    definition: Pick<SecretDefinition, 'metadata' | 'status'>,
+    next: SecretDefinitionStatus,
+  ): Promise<void> {
+    if (JSON.stringify(comparable(definition.status)) === JSON.stringify(comparable(next))) return;
+    await this.#deps.definitions.patchStatus(definition.metadata.namespace, definition.metadata.name, next);
+  }
+
+  async #event(
+    definition: Pick<SecretDefinition, 'metadata'>,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const { namespace, name, uid } = definition.metadata;
+    await this.#deps.events.record({ namespace, name, uid }, type, reason, message);
+  }
+}
+
+/** Status with its conditions in a stable order, for comparison. */
+function comparable(status: SecretDefinitionStatus): unknown {
+  const conditions = [...(status.conditions ?? [])]
+    .sort((a, b) => a.type.localeCompare(b.type))
+    .map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: c.lastTransitionTime,
+      observedGeneration: c.observedGeneration,
+    }));
+  return {
+    observedGeneration: status.observedGeneration,
+    secretName: status.secretName,
+    lastSyncTime: status.lastSyncTime,
+    conditions,
+  };
+}

@@ -1,0 +1,207 @@
+// An informer that expects the network to fail: list, then watch from the list's resourceVersion;
+// a watch that ends is resumed from the last version seen, one that says "expired" (410) or that
+// has run for the relist interval is replaced by a fresh list, and every failure backs off with
+// jitter. A silently dead watch therefore heals at the next relist at the latest. Handlers are
+// synchronous and should only enqueue keys.
+
+import { backoff, jitter, type Clock, type Random } from '../clock.ts';
+import type { InformerSource } from './sources.ts';
+
+export interface InformerHandlers<T> {
+  upserted(object: T, previous: T | undefined): void;
+  deleted(object: T): void;
+}
+
+export interface InformerLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface InformerOptions<T> {
+  readonly source: InformerSource;
+  /** Turns an API object into what the cache keeps; undefined drops it. */
+  readonly convert: (object: unknown) => T | undefined;
+  readonly keyOf: (object: T) => string;
+  readonly versionOf: (object: T) => string;
+  readonly handlers: InformerHandlers<T>;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly relistIntervalMs: number;
+  readonly logger: InformerLogger;
+}
+
+type WatchEnd = { readonly expired: boolean; readonly error: unknown };
+
+export class Informer<T> {
+  readonly #options: InformerOptions<T>;
+  readonly #cache = new Map<string, T>();
+  readonly #stop = new AbortController();
+  #synced = false;
+  #running: Promise<void> | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.#options = options;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  values(): IterableIterator<T> {
+    return this.#cache.values();
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  /** Puts an object the operator itself just wrote, so the next reconcile sees it before the watch does. */
+  remember(object: T): void {
+    const key = this.#options.keyOf(object);
+    const previous = this.#cache.get(key);
+    if (previous && Number(this.#options.versionOf(previous)) > Number(this.#options.versionOf(object)))
+      return;
+    this.#cache.set(key, object);
+  }
+
+  forget(key: string): void {
+    this.#cache.delete(key);
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    const { clock, random, source, logger } = this.#options;
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      try {
+        const page = await source.list();
+        this.#replace(page.items);
+        this.#synced = true;
+        failures = 0;
+        const relistAt = clock.now() + jitter(this.#options.relistIntervalMs, 0.2, random);
+        let resourceVersion = page.resourceVersion;
+        while (!this.#stop.signal.aborted && clock.now() < relistAt) {
+          const end = await this.#watch(resourceVersion, relistAt, (rv) => (resourceVersion = rv));
+          if (end.expired) break;
+          if (end.error) {
+            failures += 1;
+            logger.debug('watch ended with an error; resuming', {
+              source: source.description,
+              error: describeError(end.error),
+            });
+            await clock.sleep(backoff(failures, 500, 30_000, random), this.#stop.signal);
+          } else {
+            failures = 0;
+          }
+        }
+      } catch (error) {
+        failures += 1;
+        logger.warn('list failed; retrying', { source: source.description, error: describeError(error) });
+        await clock.sleep(backoff(failures, 500, 30_000, random), this.#stop.signal);
+      }
+    }
+  }
+
+  #watch(resourceVersion: string, until: number, seen: (rv: string) => void): Promise<WatchEnd> {
+    const { source, clock } = this.#options;
+    return new Promise<WatchEnd>((resolve) => {
+      let expired = false;
+      let controller: AbortController | undefined;
+      let finished = false;
+      const finish = (error: unknown): void => {
+        if (finished) return;
+        finished = true;
+        timer.cancel();
+        this.#stop.signal.removeEventListener('abort', abort);
+        controller?.abort();
+        resolve({ expired, error: expired ? undefined : error });
+      };
+      const abort = (): void => finish(undefined);
+      const timer = clock.after(until - clock.now(), abort);
+      this.#stop.signal.addEventListener('abort', abort, { once: true });
+      source
+        .watch(
+          resourceVersion,
+          (type, object) => {
+            if (type === 'ERROR') {
+              expired = (object as { code?: unknown } | undefined)?.code === 410;
+              finish(new Error(`watch error: ${JSON.stringify(object).slice(0, 300)}`));
+              return;
+            }
+            const rv = (object as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
+              ?.resourceVersion;
+            if (typeof rv === 'string') seen(rv);
+            if (type === 'BOOKMARK') return;
+            this.#apply(type, object);
+          },
+          finish,
+        )
+        .then((c) => {
+          controller = c;
+          if (finished) c.abort();
+        }, finish);
+    });
+  }
+
+  #apply(type: string, raw: unknown): void {
+    const object = this.#options.convert(raw);
+    if (!object) return;
+    const key = this.#options.keyOf(object);
+    const previous = this.#cache.get(key);
+    if (type === 'DELETED') {
+      this.#cache.delete(key);
+      this.#options.handlers.deleted(previous ?? object);
+      return;
+    }
+    this.#cache.set(key, object);
+    if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
+      this.#options.handlers.upserted(object, previous);
+    }
+  }
+
+  /** A fresh list: what disappeared is deleted, what is new or changed is upserted. */
+  #replace(items: readonly unknown[]): void {
+    const seen = new Set<string>();
+    for (const raw of items) {
+      const object = this.#options.convert(raw);
+      if (!object) continue;
+      const key = this.#options.keyOf(object);
+      seen.add(key);
+      const previous = this.#cache.get(key);
+      this.#cache.set(key, object);
+      if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
+        this.#options.handlers.upserted(object, previous);
+      }
+    }
+    for (const [key, object] of this.#cache) {
+      if (!seen.has(key)) {
+        this.#cache.delete(key);
+        this.#options.handlers.deleted(object);
+      }
+    }
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const status =
+      (error as { code?: unknown; statusCode?: unknown }).code ??
+      (error as { statusCode?: unknown }).statusCode;
+    return typeof status === 'number'
+      ? `${status} ${error.message.split('\n')[0] ?? ''}`
+      : (error.message.split('\n')[0] ?? '');
+  }
+  return String(error);
+}

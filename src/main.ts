@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Entry point: command line -> config -> app.
+
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { CommanderError } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import { kind } from './api/types.ts';
+import { parseSecretDefinition } from './api/validate.ts';
+import { startApp } from './app.ts';
+import { buildProgram, exitCodeOf } from './cli.ts';
+import { ConfigError, toConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? 'unknown';
+}
+
+/** Checks every SecretDefinition in the files; answers the exit code (0 all valid, 1 otherwise). */
+async function validate(files: readonly string[]): Promise<number> {
+  let failures = 0;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      process.stderr.write(
+        `${file}: cannot be read: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      failures += 1;
+      continue;
+    }
+    const documents = parseAllDocuments(text);
+    for (const [index, document] of documents.entries()) {
+      const where = documents.length > 1 ? `${file} (document ${index + 1})` : file;
+      if (document.errors.length > 0) {
+        process.stderr.write(`${where}: not valid YAML: ${document.errors[0]?.message ?? ''}\n`);
+        failures += 1;
+        continue;
+      }
+      const object = document.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      if (object === null || object.kind !== kind) continue;
+      const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '(unnamed)';
+      const result = parseSecretDefinition(object, { requireIdentity: false });
+      if (result.valid) {
+        process.stdout.write(`${where}: SecretDefinition ${name} is valid\n`);
+      } else {
+        failures += 1;
+        for (const problem of result.problems)
+          process.stderr.write(`${where}: SecretDefinition ${name}: ${problem}\n`);
+      }
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+async function run(options: Readonly<Record<string, string | boolean | undefined>>): Promise<void> {
+  const config = toConfig(options);
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  if (options['vaultTokenPollingPeriod'] !== '15s') {
+    logger.warn(
+      '--vault.token-polling-period is accepted for compatibility and ignored: renewal follows the token TTL',
+    );
+  }
+  const app = await startApp(config, { logger });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.stop());
+  const cause = await app.stopped;
+  if (cause !== 'requested') process.exitCode = 1;
+}
+
+const program = buildProgram({ run, validate, version });
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = exitCodeOf(error);
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`secrets-manager: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`secrets-manager: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,176 @@
+// Prometheus metrics: every metric of the original secrets-manager with its name and labels, and
+// the ones DESIGN.md section 7 adds. Per-definition series (name, namespace) are removed with
+// their definition; no series is labelled with a Vault path or value.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Reason } from '../api/conditions.ts';
+
+const vaultLabels = [
+  'vault_address',
+  'vault_engine',
+  'vault_version',
+  'vault_cluster_id',
+  'vault_cluster_name',
+] as const;
+type VaultLabel = (typeof vaultLabels)[number];
+
+export interface VaultIdentity {
+  readonly address: string;
+  readonly engine: string;
+  readonly version: string;
+  readonly clusterId: string;
+  readonly clusterName: string;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  #vault: Record<VaultLabel, string> = {
+    vault_address: '',
+    vault_engine: '',
+    vault_version: '',
+    vault_cluster_id: '',
+    vault_cluster_name: '',
+  };
+  readonly #definitionReasons = new Map<string, Reason>();
+  /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
+  beforeScrape: () => void = () => undefined;
+
+  readonly maxTokenTtl = new Gauge({
+    name: 'secrets_manager_vault_max_token_ttl',
+    help: 'secrets-manager max Vault token TTL',
+    labelNames: vaultLabels,
+    registers: [this.registry],
+  });
+  readonly tokenTtl = new Gauge({
+    name: 'secrets_manager_vault_token_ttl',
+    help: 'Vault token TTL',
+    labelNames: vaultLabels,
+    registers: [this.registry],
+    collect: () => this.beforeScrape(),
+  });
+  readonly tokenRenewalErrors = new Counter({
+    name: 'secrets_manager_vault_token_renewal_errors_total',
+    help: 'Vault token renewal errors counter',
+    labelNames: [...vaultLabels, 'vault_operation', 'error'],
+    registers: [this.registry],
+  });
+  readonly secretReadErrors = new Counter({
+    name: 'secrets_manager_controller_secret_read_errors_total',
+    help: 'Errors total count when reading a secret from Kubernetes',
+    labelNames: ['name', 'namespace'],
+    registers: [this.registry],
+  });
+  readonly syncErrors = new Counter({
+    name: 'secrets_manager_controller_sync_errors_total',
+    help: 'Secrets synchronization total errors.',
+    labelNames: ['name', 'namespace'],
+    registers: [this.registry],
+  });
+  readonly lastSyncStatus = new Gauge({
+    name: 'secrets_manager_controller_last_sync_status',
+    help: 'The result of the last sync of a secret. 1 = OK, 0 = Error',
+    labelNames: ['name', 'namespace'],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: 'secrets_manager_controller_last_success_timestamp_seconds',
+    help: 'When a definition was last seen in sync (Unix seconds)',
+    labelNames: ['name', 'namespace'],
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'secrets_manager_reconcile_duration_seconds',
+    help: 'Time to reconcile one SecretDefinition',
+    labelNames: ['result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly vaultRequests = new Counter({
+    name: 'secrets_manager_vault_requests_total',
+    help: 'Requests sent to Vault',
+    labelNames: ['operation', 'status'],
+    registers: [this.registry],
+  });
+  readonly vaultRequestDuration = new Histogram({
+    name: 'secrets_manager_vault_request_duration_seconds',
+    help: 'Duration of Vault requests',
+    labelNames: ['operation'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly vaultReadsShared = new Counter({
+    name: 'secrets_manager_vault_reads_shared_total',
+    help: 'Reconciles served from the shared Vault read cache instead of a Vault request',
+    registers: [this.registry],
+  });
+  readonly vaultPaths = new Gauge({
+    name: 'secrets_manager_vault_polled_sources',
+    help: 'Distinct Vault paths (and pinned versions) being polled',
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'secrets_manager_workqueue_depth',
+    help: 'SecretDefinitions waiting to be reconciled',
+    registers: [this.registry],
+  });
+  readonly secretWrites = new Counter({
+    name: 'secrets_manager_secret_writes_total',
+    help: 'Writes of Secrets to Kubernetes',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  readonly definitions = new Gauge({
+    name: 'secrets_manager_definitions',
+    help: 'SecretDefinitions by the reason of their Ready condition',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly tokenExpiry = new Gauge({
+    name: 'secrets_manager_vault_token_expiry_timestamp_seconds',
+    help: 'When the current Vault token expires (Unix seconds)',
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({
+    name: 'secrets_manager_leader',
+    help: '1 when this instance is the leader and writes, else 0',
+    registers: [this.registry],
+  });
+
+  setVaultIdentity(identity: VaultIdentity): void {
+    this.#vault = {
+      vault_address: identity.address,
+      vault_engine: identity.engine,
+      vault_version: identity.version,
+      vault_cluster_id: identity.clusterId,
+      vault_cluster_name: identity.clusterName,
+    };
+  }
+
+  get vaultLabels(): Readonly<Record<VaultLabel, string>> {
+    return this.#vault;
+  }
+
+  recordSync(namespace: string, name: string, ok: boolean, reason: Reason, nowSeconds: number): void {
+    this.lastSyncStatus.set({ name, namespace }, ok ? 1 : 0);
+    if (ok) this.lastSuccess.set({ name, namespace }, nowSeconds);
+    else this.syncErrors.inc({ name, namespace });
+    this.#setReason(`${namespace}/${name}`, reason);
+  }
+
+  forgetDefinition(namespace: string, name: string): void {
+    for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors, this.secretReadErrors])
+      metric.remove({ name, namespace });
+    this.#setReason(`${namespace}/${name}`, undefined);
+  }
+
+  #setReason(key: string, reason: Reason | undefined): void {
+    const before = this.#definitionReasons.get(key);
+    if (before === reason) return;
+    if (before !== undefined) this.definitions.dec({ reason: before });
+    if (reason === undefined) this.#definitionReasons.delete(key);
+    else {
+      this.#definitionReasons.set(key, reason);
+      this.definitions.inc({ reason });
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// The HTTP endpoints: /metrics for Prometheus, /healthz (the process serves), and /readyz (the
+// caches are synced and Vault has given a valid token, or this instance stands by for leadership).
+
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface Health {
+  /** Undefined when ready, else the reason it is not. */
+  notReady(): string | undefined;
+}
+
+export function parseListenAddress(text: string): { host: string | undefined; port: number } | undefined {
+  const match = /^(?:\[?([^\]]*)\]?)?:(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || !(port >= 0 && port <= 65535)) return undefined;
+  return { host: match[1] || undefined, port };
+}
+
+export function startHttpServer(
+  address: { host: string | undefined; port: number },
+  registry: Registry,
+  health: Health,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500).end('metrics unavailable\n'),
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const problem = health.notReady();
+      res
+        .writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' })
+        .end(problem ? `${problem}\n` : 'ok\n');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve(server));
+  });
+}

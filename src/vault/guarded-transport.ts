@@ -1,0 +1,49 @@
+// Every Vault request passes here: the circuit breaker may refuse it at once, the rate limiter may
+// hold it back, and the observer sees its operation, outcome and duration for metrics.
+
+import type { Clock } from '../clock.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import { VaultError } from './errors.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import type { VaultOperation, VaultTransport } from './transport.ts';
+
+export interface RequestObserver {
+  /** `outcome` is the HTTP status as text, or "error" when Vault did not answer. */
+  requested(operation: VaultOperation, outcome: string, seconds: number): void;
+}
+
+export function guardedTransport(
+  inner: VaultTransport,
+  guards: { limiter: RateLimiter; breaker: CircuitBreaker; clock: Clock; observer?: RequestObserver },
+): VaultTransport {
+  return {
+    async send(call) {
+      guards.breaker.admit();
+      await guards.limiter.take();
+      const started = guards.clock.now();
+      try {
+        const reply = await inner.send(call);
+        guards.observer?.requested(
+          call.operation,
+          String(reply.status),
+          (guards.clock.now() - started) / 1000,
+        );
+        // A sealed or failing Vault answers 5xx: as good as no answer for the breaker.
+        if (reply.status >= 500) {
+          guards.breaker.failed(
+            new VaultError('VaultUnavailable', `Vault answered ${reply.status}`, reply.status),
+          );
+        } else {
+          guards.breaker.succeeded();
+        }
+        return reply;
+      } catch (error) {
+        guards.observer?.requested(call.operation, 'error', (guards.clock.now() - started) / 1000);
+        const failure =
+          error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
+        guards.breaker.failed(failure);
+        throw failure;
+      }
+    },
+  };
+}

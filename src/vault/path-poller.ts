@@ -1,0 +1,165 @@
+// The path, not the definition, is the unit of polling. Every distinct Vault source (path plus
+// pinned version) is read once per refresh interval (the shortest interval among the definitions
+// using it) however many definitions use it; concurrent first reads share one request; and when
+// what a path holds changes, or its read starts or stops failing, every definition using it is
+// told. Reconciles read from here and so cost Vault nothing while the data is current.
+
+import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
+import { VaultError } from './errors.ts';
+import type { KvData } from './kv.ts';
+
+export interface SourceRef {
+  readonly path: string;
+  readonly version?: number;
+}
+
+export interface SourceReader {
+  read(path: string, version?: number): Promise<KvData>;
+}
+
+export interface PollerObserver {
+  /** A reconcile was served from the cache instead of a Vault read. */
+  shared(): void;
+}
+
+type Outcome =
+  | { readonly ok: true; readonly data: KvData; readonly fingerprint: string }
+  | { readonly ok: false; readonly error: VaultError; readonly fingerprint: string };
+
+interface Entry {
+  readonly source: SourceRef;
+  readonly users: Set<string>;
+  outcome: Outcome | undefined;
+  inflight: Promise<Outcome> | undefined;
+  failures: number;
+  timer: Timer | undefined;
+}
+
+export interface PathPollerOptions {
+  readonly reader: SourceReader;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Called with the users of a source whose content or failure changed. */
+  readonly onChange: (users: readonly string[]) => void;
+  readonly observer?: PollerObserver;
+}
+
+export function sourceKey(source: SourceRef): string {
+  return source.version === undefined ? source.path : `${source.path}@${source.version}`;
+}
+
+export class PathPoller {
+  readonly #options: PathPollerOptions;
+  readonly #entries = new Map<string, Entry>();
+  /** For each user: its sources and its refresh interval. */
+  readonly #users = new Map<string, { keys: Set<string>; intervalMs: number }>();
+  #stopped = false;
+
+  constructor(options: PathPollerOptions) {
+    this.#options = options;
+  }
+
+  /** Declares which sources `user` needs and how fresh; replaces what it declared before. */
+  track(user: string, sources: readonly SourceRef[], intervalMs: number): void {
+    const keys = new Set(sources.map(sourceKey));
+    const before = this.#users.get(user);
+    this.#users.set(user, { keys, intervalMs });
+    for (const source of sources) {
+      const key = sourceKey(source);
+      let entry = this.#entries.get(key);
+      if (!entry) {
+        entry = {
+          source,
+          users: new Set(),
+          outcome: undefined,
+          inflight: undefined,
+          failures: 0,
+          timer: undefined,
+        };
+        this.#entries.set(key, entry);
+      }
+      entry.users.add(user);
+    }
+    for (const key of before?.keys ?? []) if (!keys.has(key)) this.#release(key, user);
+  }
+
+  untrack(user: string): void {
+    const before = this.#users.get(user);
+    this.#users.delete(user);
+    for (const key of before?.keys ?? []) this.#release(key, user);
+  }
+
+  /** The data of a source: from the cache while it is current, else one shared read. */
+  async get(source: SourceRef): Promise<KvData> {
+    const entry = this.#entries.get(sourceKey(source));
+    if (!entry) throw new Error(`source ${sourceKey(source)} is read before it is tracked`);
+    let outcome = entry.outcome;
+    if (outcome) {
+      this.#options.observer?.shared();
+    } else {
+      outcome = await this.#refresh(entry);
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.data;
+  }
+
+  /** How many distinct sources are polled: for metrics and tests. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const entry of this.#entries.values()) entry.timer?.cancel();
+  }
+
+  #release(key: string, user: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    entry.users.delete(user);
+    if (entry.users.size === 0) {
+      entry.timer?.cancel();
+      this.#entries.delete(key);
+    }
+  }
+
+  #intervalOf(entry: Entry): number {
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const user of entry.users)
+      shortest = Math.min(shortest, this.#users.get(user)?.intervalMs ?? shortest);
+    return Number.isFinite(shortest) ? shortest : 60_000;
+  }
+
+  #refresh(entry: Entry): Promise<Outcome> {
+    entry.inflight ??= this.#read(entry).finally(() => (entry.inflight = undefined));
+    return entry.inflight;
+  }
+
+  async #read(entry: Entry): Promise<Outcome> {
+    const { reader, clock, random } = this.#options;
+    let outcome: Outcome;
+    try {
+      const data = await reader.read(entry.source.path, entry.source.version);
+      outcome = { ok: true, data, fingerprint: JSON.stringify(data) };
+      entry.failures = 0;
+    } catch (error) {
+      const failure = error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
+      outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.message}` };
+      entry.failures += 1;
+    }
+    const changed = entry.outcome !== undefined && entry.outcome.fingerprint !== outcome.fingerprint;
+    entry.outcome = outcome;
+    if (this.#stopped || this.#entries.get(sourceKey(entry.source)) !== entry) return outcome;
+
+    const interval = this.#intervalOf(entry);
+    // A failing source is retried sooner than its interval, but politely.
+    // Early rather than late, so a change is seen within the interval.
+    const delay = outcome.ok
+      ? interval * (0.9 + 0.1 * random())
+      : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
+    entry.timer?.cancel();
+    entry.timer = clock.after(delay, () => void this.#refresh(entry));
+    if (changed) this.#options.onChange([...entry.users]);
+    return outcome;
+  }
+}
