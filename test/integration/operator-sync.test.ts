@@ -1,0 +1,167 @@
+// The operator on the real stack: SecretDefinitions become Secrets, and the Secrets follow Vault.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  applyDefinition,
+  deleteDefinition,
+  putKv1,
+  putKv2,
+  readDefinition,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitReady,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+describe('syncing', () => {
+  test('KV v2 with and without data/, KV v1, dataFrom, base64 and non-string values land in one Secret', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/db`, { username: 'app', password: 'p@ss', port: 5432, opts: { tls: true } });
+    await putKv1(`kv/${ns}/common`, { region: 'eu', cert: b64('CERT-BYTES') });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+
+    await applyDefinition(ns, 'app', {
+      name: 'app-secret',
+      keysMap: {
+        user: { path: `secret/data/${ns}/db`, key: 'username' },
+        pass: { path: `secret/${ns}/db`, key: 'password' },
+        port: { path: `secret/${ns}/db`, key: 'port' },
+        opts: { path: `secret/${ns}/db`, key: 'opts' },
+        region: { path: `kv/${ns}/common`, key: 'region' },
+        cert: { path: `kv/${ns}/common`, key: 'cert', encoding: 'base64' },
+      },
+      dataFrom: [{ path: `kv/${ns}/common` }],
+    });
+
+    await waitForReady(ns, 'app', 'True', 'Synced');
+    assert.deepEqual(await secretData(ns, 'app-secret'), {
+      user: 'app',
+      pass: 'p@ss',
+      port: '5432',
+      opts: '{"tls":true}',
+      region: 'eu',
+      cert: 'CERT-BYTES',
+    });
+    const status = (await readDefinition(ns, 'app')).status;
+    assert.equal(status?.secretName, 'app-secret');
+    assert.equal(status?.observedGeneration, 1);
+  });
+
+  test('a kubernetes.io/tls Secret is written with its type', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/tls`, { crt: 'CRT', key: 'KEY' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'tls', {
+      name: 'tls',
+      type: 'kubernetes.io/tls',
+      keysMap: {
+        'tls.crt': { path: `secret/${ns}/tls`, key: 'crt' },
+        'tls.key': { path: `secret/${ns}/tls`, key: 'key' },
+      },
+    });
+    await waitForReady(ns, 'tls', 'True');
+    assert.equal(
+      (await kubectl(['get', 'secret', 'tls', '-n', ns, '-o', 'jsonpath={.type}'])).trim(),
+      'kubernetes.io/tls',
+    );
+    assert.deepEqual(await secretData(ns, 'tls'), { 'tls.crt': 'CRT', 'tls.key': 'KEY' });
+  });
+
+  test('the Secret follows a Vault change within refreshInterval + 2s, keeping labels of other tools', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { password: 'one', extra: 'x' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '2s',
+      keysMap: {
+        password: { path: `secret/${ns}/app`, key: 'password' },
+        extra: { path: `secret/${ns}/app`, key: 'extra' },
+      },
+    });
+    await waitForReady(ns, 'app', 'True');
+    await kubectl(['label', 'secret', 'app', '-n', ns, 'other-tool=keeps-this']);
+
+    const changedAt = Date.now();
+    await putKv2(`secret/${ns}/app`, { password: 'two', extra: 'x' });
+    await waitFor(
+      'the new password in the Secret',
+      async () => ((await secretData(ns, 'app'))?.['password'] === 'two' ? true : undefined),
+      4_000,
+    );
+    assert.ok(Date.now() - changedAt <= 4_000);
+
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '2s',
+      keysMap: { password: { path: `secret/${ns}/app`, key: 'password' } },
+    });
+    await waitFor('extra to disappear', async () =>
+      (await secretData(ns, 'app'))?.['extra'] === undefined ? true : undefined,
+    );
+    assert.deepEqual(await secretData(ns, 'app'), { password: 'two' });
+    assert.equal(
+      (
+        await kubectl(['get', 'secret', 'app', '-n', ns, '-o', 'jsonpath={.metadata.labels.other-tool}'])
+      ).trim(),
+      'keeps-this',
+    );
+  });
+
+  test('renaming spec.name removes the old Secret; changing type recreates the Secret', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: '1' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    const keysMap = { v: { path: `secret/${ns}/app`, key: 'v' } };
+    await applyDefinition(ns, 'app', { name: 'first', keysMap });
+    await waitFor('the first Secret', async () => (await secretData(ns, 'first')) ?? undefined);
+
+    await applyDefinition(ns, 'app', { name: 'second', keysMap });
+    await waitFor('the second Secret', async () => (await secretData(ns, 'second')) ?? undefined);
+    await waitFor('the first Secret to go', async () =>
+      (await secretData(ns, 'first')) === undefined ? true : undefined,
+    );
+
+    const { core } = await testStack();
+    const before = (await core.readNamespacedSecret({ namespace: ns, name: 'second' })).metadata?.uid;
+    await applyDefinition(ns, 'app', { name: 'second', type: 'example.com/custom', keysMap });
+    const after = await waitFor('the Secret to be recreated with the new type', async () => {
+      const secret = await core
+        .readNamespacedSecret({ namespace: ns, name: 'second' })
+        .catch(() => undefined);
+      return secret?.type === 'example.com/custom' ? secret : undefined;
+    });
+    assert.notEqual(after.metadata?.uid, before);
+    assert.deepEqual(await secretData(ns, 'second'), { v: '1' });
+  });
+
+  test('deleting a definition garbage-collects its Secret, unless deletionPolicy is Retain', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: '1' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    const keysMap = { v: { path: `secret/${ns}/app`, key: 'v' } };
+    await applyDefinition(ns, 'deleted', { name: 'deleted', keysMap });
+    await applyDefinition(ns, 'retained', { name: 'retained', keysMap, deletionPolicy: 'Retain' });
+    await waitForReady(ns, 'deleted', 'True');
+    await waitForReady(ns, 'retained', 'True');
+
+    await deleteDefinition(ns, 'deleted');
+    await deleteDefinition(ns, 'retained');
+
+    await waitFor(
+      'the Delete Secret to be collected',
+      async () => ((await secretData(ns, 'deleted')) === undefined ? true : undefined),
+      30_000,
+    );
+    assert.deepEqual(await secretData(ns, 'retained'), { v: '1' });
+  });
+});
