@@ -2,8 +2,22 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyDefinition, putKv2, secretData, startOperator, waitForReady, waitReady } from '../support/operator.ts';
-import { freshNamespace, kubectl, startStackDaemon, stopStackDaemon, testStack, waitFor } from '../support/stack.ts';
+import {
+  applyDefinition,
+  putKv2,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitReady,
+} from '../support/operator.ts';
+import {
+  freshNamespace,
+  kubectl,
+  startStackDaemon,
+  stopStackDaemon,
+  testStack,
+  waitFor,
+} from '../support/stack.ts';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -13,7 +27,11 @@ describe('failures keep the last good Secret', () => {
     await putKv2(`secret/${ns}/app`, { password: 'good', cert: b64('x') });
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
     await waitReady(operator);
-    const spec = (keysMap: Record<string, { path: string; key: string; encoding?: string }>) => ({ name: 'app', refreshInterval: '1s', keysMap });
+    const spec = (keysMap: Record<string, { path: string; key: string; encoding?: string }>) => ({
+      name: 'app',
+      refreshInterval: '1s',
+      keysMap,
+    });
     await applyDefinition(ns, 'app', spec({ password: { path: `secret/${ns}/app`, key: 'password' } }));
     await waitForReady(ns, 'app', 'True');
 
@@ -27,7 +45,14 @@ describe('failures keep the last good Secret', () => {
     assert.deepEqual(await secretData(ns, 'app'), { password: 'good' });
 
     await putKv2(`secret/${ns}/app`, { password: 'good', cert: 'not base64!' });
-    await applyDefinition(ns, 'app', spec({ password: { path: `secret/${ns}/app`, key: 'password' }, cert: { path: `secret/${ns}/app`, key: 'cert', encoding: 'base64' } }));
+    await applyDefinition(
+      ns,
+      'app',
+      spec({
+        password: { path: `secret/${ns}/app`, key: 'password' },
+        cert: { path: `secret/${ns}/app`, key: 'cert', encoding: 'base64' },
+      }),
+    );
     await waitForReady(ns, 'app', 'False', 'InvalidValue');
     assert.deepEqual(await secretData(ns, 'app'), { password: 'good' });
 
@@ -47,7 +72,10 @@ describe('failures keep the last good Secret', () => {
     await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
     await waitForReady(ns, 'app', 'True');
 
-    await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `forbidden-${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      keysMap: { v: { path: `forbidden-${ns}/app`, key: 'v' } },
+    });
     const condition = await waitForReady(ns, 'app', 'False', 'Forbidden');
     assert.match(condition.message, /policy/);
     assert.deepEqual(await secretData(ns, 'app'), { v: 'ok' });
@@ -57,7 +85,11 @@ describe('failures keep the last good Secret', () => {
     const ns = await freshNamespace(t);
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
     await waitReady(operator);
-    await applyDefinition(ns, 'app', { name: 'app', refreshInterval: '10ms', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '10ms',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
     const condition = await waitForReady(ns, 'app', 'False', 'InvalidSpec');
     assert.match(condition.message, /spec\.refreshInterval: must be at least 1s/);
   });
@@ -65,18 +97,30 @@ describe('failures keep the last good Secret', () => {
   test('the CRD refuses bad input at apply time with a message naming the field', async (t) => {
     const ns = await freshNamespace(t);
     await assert.rejects(
-      applyDefinition(ns, 'bad', { name: 'Bad_Name', keysMap: { v: { path: 'secret/x', key: 'v', encoding: 'hex' } } }),
+      applyDefinition(ns, 'bad', {
+        name: 'Bad_Name',
+        keysMap: { v: { path: 'secret/x', key: 'v', encoding: 'hex' } },
+      }),
       (error: Error) => /spec\.name/.test(error.message) && /spec\.keysMap\.v\.encoding/.test(error.message),
     );
-    await assert.rejects(applyDefinition(ns, 'empty', { name: 'empty', keysMap: {} }), /at least one entry in keysMap or dataFrom/);
+    await assert.rejects(
+      applyDefinition(ns, 'empty', { name: 'empty', keysMap: {} }),
+      /at least one entry in keysMap or dataFrom/,
+    );
   });
 
   test('Vault stopped: Ready=False VaultUnavailable, the Secret keeps its data, and it heals when Vault is back', async (t) => {
     const ns = await freshNamespace(t);
     await putKv2(`secret/${ns}/app`, { v: 'before' });
-    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--config.backend-timeout=1s'] });
+    const operator = await startOperator(t, {
+      args: [`--watch-namespaces=${ns}`, '--config.backend-timeout=1s'],
+    });
     await waitReady(operator);
-    await applyDefinition(ns, 'app', { name: 'app', refreshInterval: '1s', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '1s',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
     await waitForReady(ns, 'app', 'True');
 
     await stopStackDaemon('openbao');
@@ -88,7 +132,11 @@ describe('failures keep the last good Secret', () => {
     }
     await putKv2(`secret/${ns}/app`, { v: 'after' });
     await waitForReady(ns, 'app', 'True', 'Synced', 45_000);
-    await waitFor('the new value', async () => ((await secretData(ns, 'app'))?.['v'] === 'after' ? true : undefined), 10_000);
+    await waitFor(
+      'the new value',
+      async () => ((await secretData(ns, 'app'))?.['v'] === 'after' ? true : undefined),
+      10_000,
+    );
   });
 });
 
@@ -100,7 +148,10 @@ describe('ownership', () => {
     const before = await kubectl(['get', 'secret', 'taken', '-n', ns, '-o', 'json']);
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
     await waitReady(operator);
-    await applyDefinition(ns, 'app', { name: 'taken', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'app', {
+      name: 'taken',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
     const condition = await waitForReady(ns, 'app', 'False', 'SecretNotOwned');
     assert.match(condition.message, /left untouched/);
     assert.equal(await kubectl(['get', 'secret', 'taken', '-n', ns, '-o', 'json']), before);
@@ -112,9 +163,15 @@ describe('ownership', () => {
     await putKv2(`secret/${ns}/b`, { v: 'second' });
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
     await waitReady(operator);
-    await applyDefinition(ns, 'first', { name: 'shared', keysMap: { v: { path: `secret/${ns}/a`, key: 'v' } } });
+    await applyDefinition(ns, 'first', {
+      name: 'shared',
+      keysMap: { v: { path: `secret/${ns}/a`, key: 'v' } },
+    });
     await waitForReady(ns, 'first', 'True');
-    await applyDefinition(ns, 'second', { name: 'shared', keysMap: { v: { path: `secret/${ns}/b`, key: 'v' } } });
+    await applyDefinition(ns, 'second', {
+      name: 'shared',
+      keysMap: { v: { path: `secret/${ns}/b`, key: 'v' } },
+    });
     const condition = await waitForReady(ns, 'second', 'False', 'Conflict');
     assert.match(condition.message, /managed by SecretDefinition first/);
     assert.deepEqual(await secretData(ns, 'shared'), { v: 'first' });
@@ -128,10 +185,26 @@ describe('ownership', () => {
     await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
     await waitForReady(ns, 'app', 'True');
 
-    await kubectl(['patch', 'secret', 'app', '-n', ns, '-p', JSON.stringify({ data: { v: Buffer.from('tampered').toString('base64') } })]);
-    await waitFor('the edit to be repaired', async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined), 2_000);
+    await kubectl([
+      'patch',
+      'secret',
+      'app',
+      '-n',
+      ns,
+      '-p',
+      JSON.stringify({ data: { v: Buffer.from('tampered').toString('base64') } }),
+    ]);
+    await waitFor(
+      'the edit to be repaired',
+      async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined),
+      2_000,
+    );
 
     await kubectl(['delete', 'secret', 'app', '-n', ns]);
-    await waitFor('the deleted Secret to come back', async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined), 2_000);
+    await waitFor(
+      'the deleted Secret to come back',
+      async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined),
+      2_000,
+    );
   });
 });

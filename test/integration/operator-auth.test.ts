@@ -1,0 +1,144 @@
+// Logging in to Vault: both auth methods sync, short-lived tokens are renewed and replaced without
+// a failed sync, and a token revoked from outside is replaced on the next try.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  applyDefinition,
+  putKv2,
+  readDefinition,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitReady,
+  type RunningOperator,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
+
+function counter(metrics: string, name: string, labels = ''): number {
+  const line = metrics
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)),
+    );
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function logins(operator: RunningOperator): Promise<number> {
+  return counter(
+    await operator.metrics(),
+    'secrets_manager_vault_requests_total',
+    'operation="login",status="200"',
+  );
+}
+
+describe('vault authentication', () => {
+  test('Kubernetes auth with the secrets-manager service account syncs', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: 'via-kubernetes' });
+    const dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, 'token');
+    await writeFile(
+      tokenFile,
+      await kubectl(['create', 'token', 'secrets-manager', '-n', 'secrets-manager']),
+    );
+    const operator = await startOperator(t, {
+      args: [
+        `--watch-namespaces=${ns}`,
+        '--vault.auth-method=kubernetes',
+        '--vault.kubernetes-role=secrets-manager',
+        `--vault.kubernetes-token-file=${tokenFile}`,
+      ],
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await waitForReady(ns, 'app', 'True');
+    assert.deepEqual(await secretData(ns, 'app'), { v: 'via-kubernetes' });
+    assert.match(operator.logs(), /"method":"kubernetes"/);
+  });
+
+  test('tokens with a 5s TTL and 20s max TTL: 60 seconds of syncing without a failed sync', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault } = await testStack();
+    const role = `short-${ns}`;
+    await vault.call('POST', `auth/approle/role/${role}`, {
+      token_policies: ['secrets-manager'],
+      token_ttl: '5s',
+      token_max_ttl: '20s',
+    });
+    const roleId = (
+      (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as { data: { role_id: string } }
+    ).data.role_id;
+    const secretId = (
+      (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as { data: { secret_id: string } }
+    ).data.secret_id;
+    await putKv2(`secret/${ns}/app`, { counter: 0 });
+    const operator = await startOperator(t, {
+      args: [`--watch-namespaces=${ns}`],
+      env: { VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '1s',
+      keysMap: { counter: { path: `secret/${ns}/app`, key: 'counter' } },
+    });
+    await waitForReady(ns, 'app', 'True');
+
+    const until = Date.now() + 60_000;
+    let value = 0;
+    while (Date.now() < until) {
+      value += 1;
+      await putKv2(`secret/${ns}/app`, { counter: value });
+      const expected = String(value);
+      await waitFor(
+        `counter ${value} in the Secret`,
+        async () => ((await secretData(ns, 'app'))?.['counter'] === expected ? true : undefined),
+        5_000,
+      );
+      const ready = (await readDefinition(ns, 'app')).status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True', `sync failed at ${value}: ${ready?.reason} ${ready?.message}`);
+      await delay(1_000);
+    }
+    const metrics = await operator.metrics();
+    assert.equal(
+      counter(metrics, 'secrets_manager_controller_sync_errors_total', `name="app",namespace="${ns}"`),
+      0,
+    );
+    assert.ok((await logins(operator)) >= 3, 'the token was replaced by new logins as it neared its max TTL');
+  });
+
+  test('a token revoked from outside is replaced on the next read', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault } = await testStack();
+    await putKv2(`secret/${ns}/app`, { v: 'one' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '1s',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
+    await waitForReady(ns, 'app', 'True');
+    const before = await logins(operator);
+
+    await vault.call('PUT', 'sys/leases/revoke-prefix/auth/approle/login');
+    await putKv2(`secret/${ns}/app`, { v: 'two' });
+
+    await waitFor(
+      'the new value, read with a new token',
+      async () => ((await secretData(ns, 'app'))?.['v'] === 'two' ? true : undefined),
+      10_000,
+    );
+    assert.ok((await logins(operator)) > before);
+    const ready = (await readDefinition(ns, 'app')).status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'True');
+  });
+});
