@@ -171,6 +171,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     observer: {
       requested(operation, outcome, seconds) {
+        logger.debug('vault request', { operation, status: outcome, seconds });
         metrics.vaultRequests.inc({ operation, status: outcome });
         metrics.vaultRequestDuration.observe({ operation }, seconds);
       },
@@ -415,7 +416,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) });
         result = { kind: 'retry', reason: reasons.kubernetesError };
       }
-      metrics.reconcileDuration.observe({ result: result.kind }, (clock.now() - started) / 1000);
+      const seconds = (clock.now() - started) / 1000;
+      metrics.reconcileDuration.observe({ result: result.kind }, seconds);
+      logger.debug('reconciled', { definition: key, result: result.kind, seconds });
       if (result.kind === 'retry') queue.addRateLimited(key);
       else queue.forget(key);
       if (result.kind === 'requeueAfter') queue.addAfter(key, result.ms);

@@ -379,7 +379,7 @@ export class Reconciler {
         namespace: metadata.namespace,
         definition: metadata.name,
         reason: failure.reason,
-        message: failure.message,
+        detail: failure.message,
       });
       const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
       await this.#event(definition, 'Warning', eventReason, failure.message);

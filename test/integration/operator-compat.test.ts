@@ -1,0 +1,223 @@
+// Drop-in replacement of the original secrets-manager, scope flags, metrics, and secrecy.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  applyDefinition,
+  deleteDefinition,
+  putKv2,
+  readDefinition,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitReady,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, statusOf, testStack, waitFor } from '../support/stack.ts';
+
+const legacyFinalizer = 'secret.finalizer.secrets-manager.tuenti.io';
+
+describe('compatibility with the original secrets-manager', () => {
+  test('the original finalizer is removed on deletion, and the Secret goes with the definition', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: '1' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(
+      ns,
+      'old',
+      { name: 'old', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } },
+      { finalizers: [legacyFinalizer] },
+    );
+    await waitForReady(ns, 'old', 'True');
+
+    await deleteDefinition(ns, 'old');
+    await waitFor('the definition to be gone', async () => {
+      try {
+        await readDefinition(ns, 'old');
+        return undefined;
+      } catch (error) {
+        return statusOf(error) === 404 ? true : undefined;
+      }
+    });
+    await waitFor('its Secret to be gone', async () =>
+      (await secretData(ns, 'old')) === undefined ? true : undefined,
+    );
+  });
+
+  test('a Secret the original operator created (managed-by label, no owner) is adopted', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: 'from-vault' });
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      'legacy',
+      '-n',
+      ns,
+      '--from-literal=v=stale',
+      '--from-literal=gone=old-key',
+    ]);
+    await kubectl(['label', 'secret', 'legacy', '-n', ns, 'app.kubernetes.io/managed-by=secrets-manager']);
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'legacy', {
+      name: 'legacy',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
+    await waitForReady(ns, 'legacy', 'True');
+    const data = await secretData(ns, 'legacy');
+    assert.equal(data?.['v'], 'from-vault');
+    const owners = JSON.parse(
+      await kubectl(['get', 'secret', 'legacy', '-n', ns, '-o', 'jsonpath={.metadata.ownerReferences}']),
+    ) as { name: string; kind: string }[];
+    assert.deepEqual(
+      owners.map((o) => `${o.kind}/${o.name}`),
+      ['SecretDefinition/legacy'],
+    );
+  });
+});
+
+describe('scope', () => {
+  test('--watch-namespaces is honoured and --exclude-namespaces wins over it', async (t) => {
+    const watched = await freshNamespace(t);
+    const excluded = await freshNamespace(t);
+    const other = await freshNamespace(t);
+    for (const ns of [watched, excluded, other]) {
+      await putKv2(`secret/${ns}/app`, { v: ns });
+    }
+    const operator = await startOperator(t, {
+      args: [`--watch-namespaces=${watched},${excluded}`, `--exclude-namespaces=${excluded}`],
+    });
+    await waitReady(operator);
+    for (const ns of [watched, excluded, other]) {
+      await applyDefinition(ns, 'app', {
+        name: 'app',
+        keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+      });
+    }
+    await waitForReady(watched, 'app', 'True');
+    // The watched one is synced; give the others the same time plus a margin, then check they were not touched.
+    await waitFor('a second reconcile round', async () =>
+      (await readDefinition(watched, 'app')).status?.lastSyncTime ? true : undefined,
+    );
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      assert.equal(await secretData(excluded, 'app'), undefined);
+      assert.equal(await secretData(other, 'app'), undefined);
+      assert.equal((await readDefinition(other, 'app')).status, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  });
+});
+
+describe('metrics and secrecy', () => {
+  test('/metrics exposes every original metric with its labels, and the counters move', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/app`, { v: '1' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'ok', { name: 'ok', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'broken', {
+      name: 'broken',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'missing' } },
+    });
+    await waitForReady(ns, 'ok', 'True');
+    await waitForReady(ns, 'broken', 'False', 'KeyNotFound');
+    const { state } = await testStack();
+    const metrics = await waitFor('sync metrics for both definitions', async () => {
+      const text = await operator.metrics();
+      return text.includes(`secrets_manager_controller_sync_errors_total{name="broken",namespace="${ns}"}`)
+        ? text
+        : undefined;
+    });
+
+    const vaultLabels = `vault_address="${state.vault.addr}",vault_engine="auto",vault_version="2.4.0",vault_cluster_id="`;
+    assert.match(
+      metrics,
+      new RegExp(
+        `^secrets_manager_vault_max_token_ttl\\{${escape(vaultLabels)}[^"]+",vault_cluster_name="[^"]+"\\} 300$`,
+        'm',
+      ),
+    );
+    assert.match(
+      metrics,
+      new RegExp(`^secrets_manager_vault_token_ttl\\{${escape(vaultLabels)}[^}]+\\} \\d+`, 'm'),
+    );
+    assert.match(metrics, /^# TYPE secrets_manager_vault_token_renewal_errors_total counter$/m);
+    assert.match(metrics, /^# TYPE secrets_manager_controller_secret_read_errors_total counter$/m);
+    assert.match(
+      metrics,
+      new RegExp(
+        `^secrets_manager_controller_sync_errors_total\\{name="broken",namespace="${ns}"\\} [1-9]`,
+        'm',
+      ),
+    );
+    assert.match(
+      metrics,
+      new RegExp(`^secrets_manager_controller_last_sync_status\\{name="ok",namespace="${ns}"\\} 1$`, 'm'),
+    );
+    assert.match(
+      metrics,
+      new RegExp(`^secrets_manager_controller_last_sync_status\\{name="broken",namespace="${ns}"\\} 0$`, 'm'),
+    );
+    assert.match(metrics, /^secrets_manager_secret_writes_total\{operation="create"\} 1$/m);
+    assert.match(metrics, /^secrets_manager_vault_requests_total\{operation="read",status="200"\} [1-9]/m);
+    for (const name of [
+      'reconcile_duration_seconds_count',
+      'vault_request_duration_seconds_count',
+      'vault_reads_shared_total',
+      'workqueue_depth',
+      'leader',
+      'vault_token_expiry_timestamp_seconds',
+    ]) {
+      assert.match(metrics, new RegExp(`^secrets_manager_${name}`, 'm'), name);
+    }
+    assert.doesNotMatch(metrics, new RegExp(`secret/${ns}`), 'no Vault path is a label');
+  });
+
+  test('a canary secret value never appears in logs (debug), Events, status or /metrics', async (t) => {
+    const ns = await freshNamespace(t);
+    const canary = `canary-${Date.now()}-value`;
+    await putKv2(`secret/${ns}/app`, { v: canary, notb64: `${canary}!` });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--enable-debug-log'] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await waitForReady(ns, 'app', 'True');
+    await applyDefinition(ns, 'bad', {
+      name: 'bad',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'notb64', encoding: 'base64' } },
+    });
+    await waitForReady(ns, 'bad', 'False', 'InvalidValue');
+    await putKv2(`secret/${ns}/app`, { v: `${canary}-2`, notb64: `${canary}!` });
+    await waitFor(
+      'the update',
+      async () => ((await secretData(ns, 'app'))?.['v'] === `${canary}-2` ? true : undefined),
+      10_000,
+    );
+
+    const { state } = await testStack();
+    const places = {
+      logs: operator.logs(),
+      events: await kubectl(['get', 'events', '-n', ns, '-o', 'json']),
+      status: JSON.stringify([
+        (await readDefinition(ns, 'app')).status,
+        (await readDefinition(ns, 'bad')).status,
+      ]),
+      metrics: await operator.metrics(),
+    };
+    assert.match(places.logs, /"level":"debug"/, 'debug logging was on');
+    assert.match(places.events, /Synced/);
+    for (const [place, text] of Object.entries(places)) {
+      assert.ok(!text.includes(canary), `the canary leaked into ${place}`);
+      assert.ok(!text.includes(state.vault.approle.secretId), `the secret-id leaked into ${place}`);
+      assert.ok(
+        !text.includes(Buffer.from(canary).toString('base64').slice(0, 16)),
+        `the base64 canary leaked into ${place}`,
+      );
+    }
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
