@@ -7,7 +7,6 @@ import { CommanderError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { kind } from './api/types.ts';
 import { parseSecretDefinition } from './api/validate.ts';
-import { startApp } from './app.ts';
 import { buildProgram, exitCodeOf } from './cli.ts';
 import { ConfigError, toConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
@@ -65,6 +64,8 @@ async function run(options: Readonly<Record<string, string | boolean | undefined
       '--vault.token-polling-period is accepted for compatibility and ignored: renewal follows the token TTL',
     );
   }
+  // Loaded only to run: validate and version stay quick without the Kubernetes client.
+  const { startApp } = await import('./app.ts');
   const app = await startApp(config, { logger });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.stop());
   const cause = await app.stopped;

@@ -3,7 +3,7 @@
 // every retryPeriod and gives up leadership when it could not renew for renewDeadline. Every
 // write carries the resourceVersion read, so two candidates never both win.
 
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Clock } from '../clock.ts';
 import { toKubeError } from './errors.ts';
 
@@ -79,7 +79,8 @@ export class LeaderElector {
 
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, leaseDurationMs, clock } = this.#options;
-    const now = new Date(clock.now());
+    // Lease times are MicroTime: the apiserver refuses the millisecond form a plain Date gives.
+    const now = new V1MicroTime(clock.now());
     const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
     try {
       let lease: V1Lease;

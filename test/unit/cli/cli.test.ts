@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const main = join(repoRoot, 'src', 'main.ts');
+
+function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [main, ...args],
+      { env: { PATH: process.env['PATH'] ?? '' } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('secrets-manager validate', () => {
+  test('accepts every sample', async () => {
+    const dir = join(repoRoot, 'config', 'samples');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
+    assert.ok(files.length >= 5);
+    const result = await run(['validate', ...files]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim().split('\n').length, files.length);
+  });
+
+  test('rejects a bad manifest with one line per problem naming the field, and exit code 1', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'validate-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: secrets-manager.tuenti.io/v1alpha1',
+        'kind: SecretDefinition',
+        'metadata: {name: bad}',
+        'spec:',
+        '  name: Bad_Name',
+        '  keysMap:',
+        '    k: {path: secret/x, key: k, encoding: hex}',
+        '---',
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: ignored}',
+      ].join('\n'),
+    );
+    const result = await run(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /bad\.yaml \(document 1\): SecretDefinition bad: spec\.name: must be a lowercase RFC 1123 subdomain name/,
+    );
+    assert.match(
+      result.stderr,
+      /SecretDefinition bad: spec\.keysMap\.k\.encoding: must be one of text, base64/,
+    );
+  });
+});
+
+describe('secrets-manager flags', () => {
+  test('a wrong flag value is one clear line and exit code 2', async () => {
+    const result = await run(['--vault.engine', 'kv3']);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, 'secrets-manager: --vault.engine: "kv3" is not one of auto, kv1, kv2\n');
+  });
+
+  test('an unknown flag is exit code 2', async () => {
+    const result = await run(['--no-such-flag']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown option '--no-such-flag'/);
+  });
+
+  test('approle without credentials says which flag or variable to set', async () => {
+    const result = await run(['--vault.url', 'http://127.0.0.1:1']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--vault\.auth-method approle needs --vault\.role-id \(or VAULT_ROLE_ID/);
+  });
+
+  test('version prints the package version', async () => {
+    const result = await run(['version']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+});
