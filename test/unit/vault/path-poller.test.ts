@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { VaultError } from '../../../src/vault/errors.ts';
+import type { KvData } from '../../../src/vault/kv.ts';
+import { PathPoller } from '../../../src/vault/path-poller.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
+
+class FakeReader {
+  readonly reads: string[] = [];
+  values = new Map<string, KvData | VaultError>();
+  async read(path: string): Promise<KvData> {
+    this.reads.push(path);
+    await flush();
+    const value = this.values.get(path);
+    if (value instanceof VaultError) throw value;
+    if (!value) throw new VaultError('PathNotFound', `no secret at ${path}`);
+    return value;
+  }
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const reader = new FakeReader();
+  const changed: string[][] = [];
+  let shared = 0;
+  const poller = new PathPoller({
+    reader,
+    clock,
+    random: () => 0.5,
+    onChange: (users) => changed.push([...users].sort()),
+    observer: { shared: () => (shared += 1) },
+  });
+  return { clock, reader, changed, poller, shared: () => shared };
+}
+
+describe('the path poller', () => {
+  test('many definitions on one path cost one read per interval', async () => {
+    const { clock, reader, poller, shared } = setup();
+    reader.values.set('secret/a', { v: 1 });
+    for (const user of ['ns/one', 'ns/two', 'ns/three']) poller.track(user, [{ path: 'secret/a' }], 10_000);
+    const answers = await Promise.all(
+      ['ns/one', 'ns/two', 'ns/three'].map(() => poller.get({ path: 'secret/a' })),
+    );
+    assert.deepEqual(answers, [{ v: 1 }, { v: 1 }, { v: 1 }]);
+    assert.equal(reader.reads.length, 1);
+    await clock.advance(30_000);
+    assert.equal(reader.reads.length, 4, 'one read per 10s interval');
+    await poller.get({ path: 'secret/a' });
+    assert.ok(shared() >= 1);
+  });
+
+  test('a change is announced to every user of the path, and nothing is announced without one', async () => {
+    const { clock, reader, poller, changed } = setup();
+    reader.values.set('secret/a', { v: 1 });
+    poller.track('ns/one', [{ path: 'secret/a' }], 5_000);
+    poller.track('ns/two', [{ path: 'secret/a' }, { path: 'secret/b' }], 5_000);
+    reader.values.set('secret/b', { w: 1 });
+    await poller.get({ path: 'secret/a' });
+    await poller.get({ path: 'secret/b' });
+    await clock.advance(5_000);
+    assert.deepEqual(changed, []);
+    reader.values.set('secret/a', { v: 2 });
+    await clock.advance(5_000);
+    assert.deepEqual(changed, [['ns/one', 'ns/two']]);
+    assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 2 });
+  });
+
+  test('the shortest interval among users wins, and an untracked path is no longer read', async () => {
+    const { clock, reader, poller } = setup();
+    reader.values.set('secret/a', { v: 1 });
+    poller.track('slow', [{ path: 'secret/a' }], 60_000);
+    poller.track('fast', [{ path: 'secret/a' }], 2_000);
+    await poller.get({ path: 'secret/a' });
+    await clock.advance(10_000);
+    assert.ok(reader.reads.length >= 5, `read ${reader.reads.length} times in 10s`);
+    poller.untrack('fast');
+    poller.untrack('slow');
+    assert.equal(poller.size, 0);
+    const before = reader.reads.length;
+    await clock.advance(120_000);
+    assert.equal(reader.reads.length, before);
+  });
+
+  test('a failing path reports its error, is retried sooner than its interval, and its recovery is announced', async () => {
+    const { clock, reader, poller, changed } = setup();
+    reader.values.set('secret/a', new VaultError('VaultUnavailable', 'down'));
+    poller.track('ns/one', [{ path: 'secret/a' }], 60_000);
+    await assert.rejects(poller.get({ path: 'secret/a' }), /down/);
+    await assert.rejects(poller.get({ path: 'secret/a' }), /down/);
+    assert.equal(reader.reads.length, 1, 'the cached failure costs no request');
+    reader.values.set('secret/a', { v: 1 });
+    await clock.advance(2_000);
+    assert.deepEqual(changed, [['ns/one']]);
+    assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 1 });
+  });
+});
