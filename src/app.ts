@@ -342,7 +342,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       canonicalPath: (path) => kv.canonicalPath(path),
       track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
       untrack: (user) => poller.untrack(user),
-      get: (source) => poller.get(source),
+      get: (source, fresh) => poller.get(source, fresh),
     },
     secrets: secretApi,
     definitions: kubeDefinitionWriter(kubeConfig),

@@ -38,7 +38,7 @@ export interface VaultSources {
   canonicalPath(path: string): Promise<string>;
   track(user: string, sources: readonly SourceRef[], intervalMs: number): void;
   untrack(user: string): void;
-  get(source: SourceRef): Promise<KvData>;
+  get(source: SourceRef, fresh: boolean): Promise<KvData>;
 }
 
 export interface ReconcileObserver {
@@ -153,7 +153,7 @@ export class Reconciler {
 
   /** Brings the Secret in line; answers a failure, or undefined when the Secret is in sync. */
   async #sync(key: string, definition: SecretDefinition): Promise<Failure | undefined> {
-    const { spec, metadata } = definition;
+    const { spec, metadata, status } = definition;
     const target = secretKey(metadata.namespace, spec.name);
     const winner = this.#deps.targetIndex.claimants(target)[0];
     let live: LiveSecret | undefined;
@@ -204,9 +204,16 @@ export class Reconciler {
         spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
       );
       tracked = true;
+      // A definition whose spec changed since it was last in sync reads Vault afresh, so an edit
+      // right after a Vault write sees that write; otherwise the poller's copy is current enough.
+      const fresh =
+        status.observedGeneration !== undefined && status.observedGeneration !== metadata.generation;
       const reads = await Promise.allSettled(
         sources.map(async (s) =>
-          vaultData.set(sourceId(s.written.path, s.written.version), await this.#deps.vault.get(s.read)),
+          vaultData.set(
+            sourceId(s.written.path, s.written.version),
+            await this.#deps.vault.get(s.read, fresh),
+          ),
         ),
       );
       const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -89,12 +89,15 @@ export class PathPoller {
     for (const key of before?.keys ?? []) this.#release(key, user);
   }
 
-  /** The data of a source: from the cache while it is current, else one shared read. */
-  async get(source: SourceRef): Promise<KvData> {
+  /**
+   * The data of a source: from the cache while it is current, else one shared read. `fresh`
+   * skips the cache (a read already under way is still shared).
+   */
+  async get(source: SourceRef, fresh = false): Promise<KvData> {
     const entry = this.#entries.get(sourceKey(source));
     if (!entry) throw new Error(`source ${sourceKey(source)} is read before it is tracked`);
     let outcome = entry.outcome;
-    if (outcome) {
+    if (outcome && !fresh) {
       this.#options.observer?.shared();
     } else {
       outcome = await this.#refresh(entry);

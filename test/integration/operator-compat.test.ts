@@ -77,6 +77,22 @@ describe('compatibility with the original secrets-manager', () => {
   });
 });
 
+describe('shutdown', () => {
+  test('SIGTERM finishes cleanly with exit code 0 and revokes the Vault token', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault } = await testStack();
+    const tokens = async (): Promise<number> =>
+      ((await vault.call('LIST', 'auth/token/accessors')) as { data: { keys: string[] } }).data.keys.length;
+    const before = await tokens();
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    assert.equal(await tokens(), before + 1);
+    assert.equal(await operator.stop(), 0);
+    assert.match(operator.logs(), /"message":"stopped"/);
+    assert.equal(await tokens(), before);
+  });
+});
+
 describe('scope', () => {
   test('--watch-namespaces is honoured and --exclude-namespaces wins over it', async (t) => {
     const watched = await freshNamespace(t);

@@ -94,3 +94,14 @@ describe('the path poller', () => {
     assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 1 });
   });
 });
+
+test('a fresh get reads Vault even while the cached copy is current', async () => {
+  const { reader, poller } = setup();
+  reader.values.set('secret/a', { v: 1 });
+  poller.track('ns/one', [{ path: 'secret/a' }], 60_000);
+  await poller.get({ path: 'secret/a' });
+  reader.values.set('secret/a', { v: 2 });
+  assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 1 });
+  assert.deepEqual(await poller.get({ path: 'secret/a' }, true), { v: 2 });
+  assert.equal(reader.reads.length, 2);
+});
