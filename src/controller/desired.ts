@@ -3,18 +3,11 @@
 
 import { reasons, type Reason } from '../api/conditions.ts';
 import { apiVersion, kind, managedByLabel, managedByValue, type SecretDefinition } from '../api/types.ts';
+import type { OwnerRef } from '../kube/live-secret.ts';
 
 const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-export interface OwnerReference {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly controller: boolean;
-}
 
 export interface DesiredSecret {
   readonly name: string;
@@ -24,7 +17,7 @@ export interface DesiredSecret {
   readonly annotations: Readonly<Record<string, string>>;
   /** Secret data, base64-encoded as the API carries it. */
   readonly data: Readonly<Record<string, string>>;
-  readonly ownerReference?: OwnerReference;
+  readonly ownerReference?: OwnerRef;
 }
 
 /** What a Vault secret holds at one path: its keys and their JSON values. */
@@ -48,7 +41,7 @@ function toBase64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
-export function ownerReferenceFor(definition: SecretDefinition): OwnerReference {
+export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
   return {
     apiVersion,
     kind,

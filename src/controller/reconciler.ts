@@ -47,6 +47,8 @@ export interface ReconcileObserver {
   /** A definition is gone: its per-definition series should go too. */
   forgotten(namespace: string, name: string): void;
   secretWritten(operation: 'create' | 'update' | 'delete'): void;
+  /** Kubernetes did not answer a read of the definition's Secret. */
+  secretReadFailed(namespace: string, name: string): void;
 }
 
 export interface ReconcilerLogger {

@@ -3,7 +3,7 @@
 
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { toKubeError } from './errors.ts';
-import { toLiveSecret, type LiveSecret } from './live-secret.ts';
+import { toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
 
 export interface SecretApplyConfig {
   readonly name: string;
@@ -12,13 +12,7 @@ export interface SecretApplyConfig {
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
   readonly data: Readonly<Record<string, string>>;
-  readonly ownerReferences: readonly {
-    readonly apiVersion: string;
-    readonly kind: string;
-    readonly name: string;
-    readonly uid: string;
-    readonly controller: boolean;
-  }[];
+  readonly ownerReferences: readonly OwnerRef[];
 }
 
 export interface SecretApi {

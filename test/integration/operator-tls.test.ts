@@ -11,7 +11,7 @@ import { freePorts, startDaemon, stopDaemon, waitUntilReady } from '../harness/p
 import { applyDefinition, secretData, startOperator, waitForReady, waitReady } from '../support/operator.ts';
 import { freshNamespace, testStack, waitFor } from '../support/stack.ts';
 
-test('an operator given the CA syncs from Vault over TLS; one without it says why it cannot', async (t) => {
+test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify connects, and one with neither says why it cannot', async (t) => {
   const ns = await freshNamespace(t);
   const { state } = await testStack();
   const dir = await mkdtemp(join(tmpdir(), 'bao-tls-'));
@@ -65,6 +65,18 @@ test('an operator given the CA syncs from Vault over TLS; one without it says wh
   await waitForReady(ns, 'app', 'True');
   assert.deepEqual(await secretData(ns, 'app'), { v: 'over-tls' });
   await trusting.stop();
+
+  const careless = await startOperator(t, {
+    args: [
+      `--watch-namespaces=${ns}`,
+      `--vault.url=${address}`,
+      '--vault.auth-method=token',
+      `--vault.token-file=${tokenFile}`,
+      '--vault.skip-verify',
+    ],
+  });
+  await waitReady(careless);
+  await careless.stop();
 
   const doubting = await startOperator(t, {
     args: [
