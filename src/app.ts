@@ -2,14 +2,13 @@
 // clients from the Config, waits for leadership when asked to, starts informers, the Vault poller
 // and the workers, and stops them in order on shutdown.
 
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { reasons } from './api/conditions.ts';
 import { plural } from './api/types.ts';
 import { backoff, systemClock, type Clock, type Random } from './clock.ts';
-import type { Config, VaultConfig } from './config.ts';
+import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
 import { Reconciler, type ReconcileResult } from './controller/reconciler.ts';
 import { secretKey, SecretIndex } from './controller/secret-index.ts';
@@ -25,20 +24,8 @@ import type { Logger } from './observability/logger.ts';
 import { stringOr } from './text.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startHttpServer } from './observability/server.ts';
-import {
-  appRoleCredentials,
-  kubernetesCredentials,
-  tokenCredentials,
-  type Credentials,
-  type SecretSource,
-} from './vault/auth.ts';
-import { CircuitBreaker } from './vault/circuit-breaker.ts';
-import { guardedTransport } from './vault/guarded-transport.ts';
-import { KvReader } from './vault/kv.ts';
 import { PathPoller } from './vault/path-poller.ts';
-import { RateLimiter } from './vault/rate-limiter.ts';
-import { TokenManager } from './vault/token-manager.ts';
-import { createNodeVaultTransport, type VaultTransport } from './vault/transport.ts';
+import { createVaultClients } from './wiring/vault.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
@@ -59,96 +46,6 @@ export interface App {
   stop(cause?: StopCause): Promise<void>;
 }
 
-function fileSource(path: string, what: string): SecretSource {
-  return async () => {
-    try {
-      const text = (await readFile(path, 'utf8')).trim();
-      if (!text) throw new Error('it is empty');
-      return text;
-    } catch (error) {
-      throw new Error(
-        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-  };
-}
-
-function valueSource(value: string): SecretSource {
-  return () => Promise.resolve(value);
-}
-
-function credentialsFor(vault: VaultConfig): Credentials {
-  switch (vault.authMethod) {
-    case 'approle':
-      return appRoleCredentials({
-        mount: vault.approlePath,
-        roleId: vault.roleIdFile
-          ? fileSource(vault.roleIdFile, 'AppRole role_id')
-          : valueSource(vault.roleId ?? ''),
-        secretId: vault.secretIdFile
-          ? fileSource(vault.secretIdFile, 'AppRole secret_id')
-          : valueSource(vault.secretId ?? ''),
-      });
-    case 'kubernetes':
-      return kubernetesCredentials({
-        mount: vault.kubernetesPath,
-        role: vault.kubernetesRole ?? '',
-        jwt: fileSource(vault.kubernetesTokenFile, 'service-account token'),
-      });
-    case 'token':
-      return tokenCredentials(
-        vault.tokenFile ? fileSource(vault.tokenFile, 'Vault token') : valueSource(vault.token ?? ''),
-      );
-  }
-}
-
-async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
-  const read = async (path: string | undefined, what: string): Promise<string | undefined> => {
-    if (!path) return undefined;
-    try {
-      return await readFile(path, 'utf8');
-    } catch (error) {
-      throw new Error(
-        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-  };
-  const [caPem, clientCertPem, clientKeyPem] = await Promise.all([
-    read(vault.caCertFile, 'Vault CA certificate'),
-    read(vault.clientCertFile, 'Vault client certificate'),
-    read(vault.clientKeyFile, 'Vault client key'),
-  ]);
-  return createNodeVaultTransport({
-    address: vault.address,
-    timeoutMs: vault.timeoutMs,
-    skipVerify: vault.skipVerify,
-    ...(vault.namespace ? { namespace: vault.namespace } : {}),
-    ...(caPem ? { caPem } : {}),
-    ...(clientCertPem ? { clientCertPem } : {}),
-    ...(clientKeyPem ? { clientKeyPem } : {}),
-  });
-}
-
-/** Vault's version and cluster for the original's metric labels; unknown values stay empty. */
-async function vaultIdentity(
-  transport: VaultTransport,
-): Promise<{ version: string; clusterId: string; clusterName: string }> {
-  try {
-    const reply = await transport.send({
-      method: 'GET',
-      path: 'sys/health?standbyok=true&sealedcode=200&uninitcode=200',
-      operation: 'lookup',
-    });
-    const body = (reply.body ?? {}) as Record<string, unknown>;
-    const text = (key: string): string => (typeof body[key] === 'string' ? body[key] : '');
-    return { version: text('version'), clusterId: text('cluster_id'), clusterName: text('cluster_name') };
-  } catch {
-    return { version: '', clusterId: '', clusterName: '' };
-  }
-}
-
 function loadKubeConfig(config: Config): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
@@ -163,49 +60,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const metrics = new Metrics();
   const kubeConfig = loadKubeConfig(config);
 
-  // Vault: every request through the breaker, the rate limiter and the metrics.
-  const rawTransport = await vaultTransport(config.vault);
-  const transport = guardedTransport(rawTransport, {
-    limiter: new RateLimiter(clock, config.vault.qps, config.vault.burst),
-    breaker: new CircuitBreaker(clock, random),
-    clock,
-    observer: {
-      requested(operation, outcome, seconds) {
-        logger.debug('vault request', { operation, status: outcome, seconds });
-        metrics.vaultRequests.inc({ operation, status: outcome });
-        metrics.vaultRequestDuration.observe({ operation }, seconds);
-      },
-    },
-  });
-  const identity = await vaultIdentity(rawTransport);
-  metrics.setVaultIdentity({ address: config.vault.address, engine: config.vault.engine, ...identity });
-  metrics.maxTokenTtl.set(metrics.vaultLabels, config.vault.maxTokenTtlSeconds);
-  const credentials = credentialsFor(config.vault);
-  const tokens = new TokenManager({
-    transport,
-    credentials,
-    clock,
-    random,
-    renewIncrementSeconds: config.vault.renewTtlIncrementSeconds,
-    nearExpirySeconds: config.vault.maxTokenTtlSeconds,
-    observer: {
-      loggedIn: (method) => logger.info('logged in to Vault', { method }),
-      renewed: () => logger.debug('Vault token renewed'),
-      failed: (operation, error) => {
-        metrics.tokenRenewalErrors.inc({
-          ...metrics.vaultLabels,
-          vault_operation: operation,
-          error: error.reason,
-        });
-        logger.warn('Vault token operation failed', {
-          operation,
-          reason: error.reason,
-          error: error.message,
-        });
-      },
-    },
-  });
-  const kv = new KvReader({ transport, tokens, engine: config.vault.engine });
+  const { tokens, kv } = await createVaultClients(config.vault, { clock, random, metrics, logger });
 
   // Kubernetes: caches, indexes, the queue and the reconciler.
   const queue = new WorkQueue({ clock, random, baseDelayMs: 1_000, maxDelayMs: 5 * 60_000 });

@@ -1,16 +1,11 @@
 // The reconciler: one entry point per SecretDefinition key, idempotent, with no memory of earlier
 // calls beyond what the caches say. It gathers inputs (definition, Vault data, live Secret), asks
 // the pure core what the Secret should be, writes only what differs, and reports through status,
-// Events and metrics. It answers what to do next: nothing, or retry with backoff.
+// Events and metrics (reporter.ts). It answers what to do next: nothing, retry with backoff, or
+// look again later.
 
-import { reasons, readyCondition, setCondition, findCondition, type Reason } from '../api/conditions.ts';
-import { formatDuration } from '../api/duration.ts';
-import {
-  legacyFinalizer,
-  ownerAnnotation,
-  type SecretDefinition,
-  type SecretDefinitionStatus,
-} from '../api/types.ts';
+import { reasons, type Reason } from '../api/conditions.ts';
+import { legacyFinalizer, ownerAnnotation, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
@@ -24,6 +19,7 @@ import type { SourceRef } from '../vault/path-poller.ts';
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
 import { driftOf } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
+import { Reporter, type Failure } from './reporter.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
 import type { TargetIndex } from './target-index.ts';
 
@@ -74,16 +70,6 @@ export interface ReconcilerDeps {
   readonly logger: ReconcilerLogger;
 }
 
-interface Failure {
-  readonly reason: Reason;
-  readonly message: string;
-  /**
-   * backoff: the queue retries with the key's backoff; recheck: look again after the refresh
-   * interval; none: a watch or the Vault poller brings the next try.
-   */
-  readonly retry: 'backoff' | 'recheck' | 'none';
-}
-
 function uniqueSources(definition: SecretDefinition): SourceRef[] {
   const byId = new Map<string, SourceRef>();
   for (const source of [...definition.spec.dataFrom, ...Object.values(definition.spec.keysMap)]) {
@@ -108,9 +94,11 @@ function applyConfig(desired: DesiredSecret, ownerName: string): SecretApplyConf
 
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
+  readonly #reporter: Reporter;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#reporter = new Reporter(deps);
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -126,7 +114,7 @@ export class Reconciler {
     if (!parsed.valid) {
       vault.untrack(key);
       const message = `invalid spec: ${parsed.problems.join('; ')}`;
-      await this.#report(
+      await this.#reporter.failed(
         { metadata: parsed.metadata, status: parsed.status },
         { reason: reasons.invalidSpec, message, retry: 'none' },
       );
@@ -137,7 +125,7 @@ export class Reconciler {
 
     const failure = await this.#sync(key, definition);
     if (failure) {
-      await this.#report(definition, failure);
+      await this.#reporter.failed(definition, failure);
       switch (failure.retry) {
         case 'backoff':
           return { kind: 'retry', reason: failure.reason };
@@ -245,7 +233,7 @@ export class Reconciler {
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
       throw error;
     }
-    await this.#reportSynced(definition, changed);
+    await this.#reporter.synced(definition, changed);
     return undefined;
   }
 
@@ -288,7 +276,7 @@ export class Reconciler {
       await this.#deps.secrets.delete(secret.namespace, secret.name, secret.uid);
       this.#deps.forgetSecret(owned);
       this.#deps.observer.secretWritten('delete');
-      await this.#event(
+      await this.#reporter.event(
         definition,
         'Normal',
         'Deleted',
@@ -307,7 +295,7 @@ export class Reconciler {
       if (spec.deletionPolicy === 'Delete' && live && ownershipOf(live, definition).kind === 'ours') {
         await this.#deps.secrets.delete(live.namespace, live.name, live.uid);
         this.#deps.observer.secretWritten('delete');
-        await this.#event(
+        await this.#reporter.event(
           definition,
           'Normal',
           'Deleted',
@@ -327,118 +315,4 @@ export class Reconciler {
     }
     return { kind: 'done' };
   }
-
-  async #reportSynced(definition: SecretDefinition, changed: string | undefined): Promise<void> {
-    const { metadata, spec, status } = definition;
-    const previous = findCondition(status.conditions, readyCondition);
-    const becameReady = previous?.status !== 'True';
-    const now = new Date(this.#deps.clock.now());
-    const refresh = formatDuration(spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs);
-    const next: SecretDefinitionStatus = {
-      observedGeneration: metadata.generation,
-      secretName: spec.name,
-      // The sync time moves when the Secret was written or confirmed after a change, not at every
-      // poll: a status write per refresh would make a quiet cluster busy.
-      lastSyncTime:
-        changed || becameReady || !status.lastSyncTime
-          ? now.toISOString().replace(/\.\d+Z$/, 'Z')
-          : status.lastSyncTime,
-      conditions: setCondition(
-        status.conditions,
-        {
-          type: readyCondition,
-          status: 'True',
-          reason: reasons.synced,
-          message: `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`,
-        },
-        metadata.generation,
-        now,
-      ),
-    };
-    await this.#patchStatusIfChanged(definition, next);
-    this.#deps.observer.synced(metadata.namespace, metadata.name, true, reasons.synced);
-    if (changed) {
-      this.#deps.logger.info('secret synced', {
-        namespace: metadata.namespace,
-        definition: metadata.name,
-        change: changed,
-      });
-      await this.#event(definition, 'Normal', 'Synced', changed);
-    }
-  }
-
-  async #report(definition: Pick<SecretDefinition, 'metadata' | 'status'>, failure: Failure): Promise<void> {
-    const { metadata, status } = definition;
-    const previous = findCondition(status.conditions, readyCondition);
-    const now = new Date(this.#deps.clock.now());
-    const next: SecretDefinitionStatus = {
-      ...status,
-      observedGeneration: metadata.generation,
-      conditions: setCondition(
-        status.conditions,
-        { type: readyCondition, status: 'False', reason: failure.reason, message: failure.message },
-        metadata.generation,
-        now,
-      ),
-    };
-    this.#deps.observer.synced(metadata.namespace, metadata.name, false, failure.reason);
-    const entering = previous?.status !== 'False' || previous.reason !== failure.reason;
-    if (entering) {
-      this.#deps.logger.warn('secret sync failed', {
-        namespace: metadata.namespace,
-        definition: metadata.name,
-        reason: failure.reason,
-        detail: failure.message,
-      });
-      const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
-      await this.#event(definition, 'Warning', eventReason, failure.message);
-    }
-    try {
-      await this.#patchStatusIfChanged(definition, next);
-    } catch (error) {
-      this.#deps.logger.warn('status update failed', {
-        namespace: metadata.namespace,
-        definition: metadata.name,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
-  async #patchStatusIfChanged(
-    definition: Pick<SecretDefinition, 'metadata' | 'status'>,
-    next: SecretDefinitionStatus,
-  ): Promise<void> {
-    if (JSON.stringify(comparable(definition.status)) === JSON.stringify(comparable(next))) return;
-    await this.#deps.definitions.patchStatus(definition.metadata.namespace, definition.metadata.name, next);
-  }
-
-  async #event(
-    definition: Pick<SecretDefinition, 'metadata'>,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
-    const { namespace, name, uid } = definition.metadata;
-    await this.#deps.events.record({ namespace, name, uid }, type, reason, message);
-  }
-}
-
-/** Status with its conditions in a stable order, for comparison. */
-function comparable(status: SecretDefinitionStatus): unknown {
-  const conditions = [...(status.conditions ?? [])]
-    .sort((a, b) => a.type.localeCompare(b.type))
-    .map((c) => ({
-      type: c.type,
-      status: c.status,
-      reason: c.reason,
-      message: c.message,
-      lastTransitionTime: c.lastTransitionTime,
-      observedGeneration: c.observedGeneration,
-    }));
-  return {
-    observedGeneration: status.observedGeneration,
-    secretName: status.secretName,
-    lastSyncTime: status.lastSyncTime,
-    conditions,
-  };
 }

@@ -1,0 +1,160 @@
+// How a reconcile is reported: the status subresource (patched only when it changes), Events on
+// transitions only, log lines and per-definition metrics.
+
+import { findCondition, readyCondition, reasons, setCondition, type Reason } from '../api/conditions.ts';
+import { formatDuration } from '../api/duration.ts';
+import type { SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
+import type { Clock } from '../clock.ts';
+import type { DefinitionWriter } from '../kube/definition-writer.ts';
+import type { EventRecorder } from '../kube/events.ts';
+
+export interface Failure {
+  readonly reason: Reason;
+  readonly message: string;
+  /**
+   * backoff: the queue retries with the key's backoff; recheck: look again after the refresh
+   * interval; none: a watch or the Vault poller brings the next try.
+   */
+  readonly retry: 'backoff' | 'recheck' | 'none';
+}
+
+export interface SyncObserver {
+  /** The outcome of one reconcile of a valid or invalid definition. */
+  synced(namespace: string, name: string, ok: boolean, reason: Reason): void;
+}
+
+export interface ReporterLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ReporterDeps {
+  readonly definitions: DefinitionWriter;
+  readonly events: EventRecorder;
+  readonly clock: Clock;
+  readonly defaultRefreshMs: number;
+  readonly observer: SyncObserver;
+  readonly logger: ReporterLogger;
+}
+
+export class Reporter {
+  readonly #deps: ReporterDeps;
+
+  constructor(deps: ReporterDeps) {
+    this.#deps = deps;
+  }
+
+  async synced(definition: SecretDefinition, changed: string | undefined): Promise<void> {
+    const { metadata, spec, status } = definition;
+    const previous = findCondition(status.conditions, readyCondition);
+    const becameReady = previous?.status !== 'True';
+    const now = new Date(this.#deps.clock.now());
+    const refresh = formatDuration(spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs);
+    const next: SecretDefinitionStatus = {
+      observedGeneration: metadata.generation,
+      secretName: spec.name,
+      // The sync time moves when the Secret was written or confirmed after a change, not at every
+      // poll: a status write per refresh would make a quiet cluster busy.
+      lastSyncTime:
+        changed || becameReady || !status.lastSyncTime
+          ? now.toISOString().replace(/\.\d+Z$/, 'Z')
+          : status.lastSyncTime,
+      conditions: setCondition(
+        status.conditions,
+        {
+          type: readyCondition,
+          status: 'True',
+          reason: reasons.synced,
+          message: `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`,
+        },
+        metadata.generation,
+        now,
+      ),
+    };
+    await this.#patchStatusIfChanged(definition, next);
+    this.#deps.observer.synced(metadata.namespace, metadata.name, true, reasons.synced);
+    if (changed) {
+      this.#deps.logger.info('secret synced', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        change: changed,
+      });
+      await this.event(definition, 'Normal', 'Synced', changed);
+    }
+  }
+
+  async failed(definition: Pick<SecretDefinition, 'metadata' | 'status'>, failure: Failure): Promise<void> {
+    const { metadata, status } = definition;
+    const previous = findCondition(status.conditions, readyCondition);
+    const now = new Date(this.#deps.clock.now());
+    const next: SecretDefinitionStatus = {
+      ...status,
+      observedGeneration: metadata.generation,
+      conditions: setCondition(
+        status.conditions,
+        { type: readyCondition, status: 'False', reason: failure.reason, message: failure.message },
+        metadata.generation,
+        now,
+      ),
+    };
+    this.#deps.observer.synced(metadata.namespace, metadata.name, false, failure.reason);
+    const entering = previous?.status !== 'False' || previous.reason !== failure.reason;
+    if (entering) {
+      this.#deps.logger.warn('secret sync failed', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        reason: failure.reason,
+        detail: failure.message,
+      });
+      const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
+      await this.event(definition, 'Warning', eventReason, failure.message);
+    }
+    try {
+      await this.#patchStatusIfChanged(definition, next);
+    } catch (error) {
+      this.#deps.logger.warn('status update failed', {
+        namespace: metadata.namespace,
+        definition: metadata.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  async #patchStatusIfChanged(
+    definition: Pick<SecretDefinition, 'metadata' | 'status'>,
+    next: SecretDefinitionStatus,
+  ): Promise<void> {
+    if (JSON.stringify(comparable(definition.status)) === JSON.stringify(comparable(next))) return;
+    await this.#deps.definitions.patchStatus(definition.metadata.namespace, definition.metadata.name, next);
+  }
+
+  async event(
+    definition: Pick<SecretDefinition, 'metadata'>,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const { namespace, name, uid } = definition.metadata;
+    await this.#deps.events.record({ namespace, name, uid }, type, reason, message);
+  }
+}
+
+/** Status with its conditions in a stable order, for comparison. */
+function comparable(status: SecretDefinitionStatus): unknown {
+  const conditions = [...(status.conditions ?? [])]
+    .sort((a, b) => a.type.localeCompare(b.type))
+    .map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: c.lastTransitionTime,
+      observedGeneration: c.observedGeneration,
+    }));
+  return {
+    observedGeneration: status.observedGeneration,
+    secretName: status.secretName,
+    lastSyncTime: status.lastSyncTime,
+    conditions,
+  };
+}

@@ -1,0 +1,169 @@
+// Vault, wired: the node-vault transport with TLS from files, the rate limiter, the circuit
+// breaker and metrics around every request, the credentials of the configured auth method, the
+// token manager and the KV reader.
+
+import { readFile } from 'node:fs/promises';
+import type { Clock, Random } from '../clock.ts';
+import type { VaultConfig } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import {
+  appRoleCredentials,
+  kubernetesCredentials,
+  tokenCredentials,
+  type Credentials,
+  type SecretSource,
+} from '../vault/auth.ts';
+import { CircuitBreaker } from '../vault/circuit-breaker.ts';
+import { guardedTransport } from '../vault/guarded-transport.ts';
+import { KvReader } from '../vault/kv.ts';
+import { RateLimiter } from '../vault/rate-limiter.ts';
+import { TokenManager } from '../vault/token-manager.ts';
+import { createNodeVaultTransport, type VaultTransport } from '../vault/transport.ts';
+
+function fileSource(path: string, what: string): SecretSource {
+  return async () => {
+    try {
+      const text = (await readFile(path, 'utf8')).trim();
+      if (!text) throw new Error('it is empty');
+      return text;
+    } catch (error) {
+      throw new Error(
+        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+}
+
+function valueSource(value: string): SecretSource {
+  return () => Promise.resolve(value);
+}
+
+function credentialsFor(vault: VaultConfig): Credentials {
+  switch (vault.authMethod) {
+    case 'approle':
+      return appRoleCredentials({
+        mount: vault.approlePath,
+        roleId: vault.roleIdFile
+          ? fileSource(vault.roleIdFile, 'AppRole role_id')
+          : valueSource(vault.roleId ?? ''),
+        secretId: vault.secretIdFile
+          ? fileSource(vault.secretIdFile, 'AppRole secret_id')
+          : valueSource(vault.secretId ?? ''),
+      });
+    case 'kubernetes':
+      return kubernetesCredentials({
+        mount: vault.kubernetesPath,
+        role: vault.kubernetesRole ?? '',
+        jwt: fileSource(vault.kubernetesTokenFile, 'service-account token'),
+      });
+    case 'token':
+      return tokenCredentials(
+        vault.tokenFile ? fileSource(vault.tokenFile, 'Vault token') : valueSource(vault.token ?? ''),
+      );
+  }
+}
+
+async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
+  const read = async (path: string | undefined, what: string): Promise<string | undefined> => {
+    if (!path) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `cannot read the ${what} from ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  const [caPem, clientCertPem, clientKeyPem] = await Promise.all([
+    read(vault.caCertFile, 'Vault CA certificate'),
+    read(vault.clientCertFile, 'Vault client certificate'),
+    read(vault.clientKeyFile, 'Vault client key'),
+  ]);
+  return createNodeVaultTransport({
+    address: vault.address,
+    timeoutMs: vault.timeoutMs,
+    skipVerify: vault.skipVerify,
+    ...(vault.namespace ? { namespace: vault.namespace } : {}),
+    ...(caPem ? { caPem } : {}),
+    ...(clientCertPem ? { clientCertPem } : {}),
+    ...(clientKeyPem ? { clientKeyPem } : {}),
+  });
+}
+
+/** Vault's version and cluster for the original's metric labels; unknown values stay empty. */
+async function vaultIdentity(
+  transport: VaultTransport,
+): Promise<{ version: string; clusterId: string; clusterName: string }> {
+  try {
+    const reply = await transport.send({
+      method: 'GET',
+      path: 'sys/health?standbyok=true&sealedcode=200&uninitcode=200',
+      operation: 'lookup',
+    });
+    const body = (reply.body ?? {}) as Record<string, unknown>;
+    const text = (key: string): string => (typeof body[key] === 'string' ? body[key] : '');
+    return { version: text('version'), clusterId: text('cluster_id'), clusterName: text('cluster_name') };
+  } catch {
+    return { version: '', clusterId: '', clusterName: '' };
+  }
+}
+
+export interface VaultClients {
+  readonly tokens: TokenManager;
+  readonly kv: KvReader;
+}
+
+export async function createVaultClients(
+  vault: VaultConfig,
+  deps: { clock: Clock; random: Random; metrics: Metrics; logger: Logger },
+): Promise<VaultClients> {
+  const { clock, random, metrics, logger } = deps;
+  // Every request through the breaker, the rate limiter and the metrics.
+  const rawTransport = await vaultTransport(vault);
+  const transport = guardedTransport(rawTransport, {
+    limiter: new RateLimiter(clock, vault.qps, vault.burst),
+    breaker: new CircuitBreaker(clock, random),
+    clock,
+    observer: {
+      requested(operation, outcome, seconds) {
+        logger.debug('vault request', { operation, status: outcome, seconds });
+        metrics.vaultRequests.inc({ operation, status: outcome });
+        metrics.vaultRequestDuration.observe({ operation }, seconds);
+      },
+    },
+  });
+  const identity = await vaultIdentity(rawTransport);
+  metrics.setVaultIdentity({ address: vault.address, engine: vault.engine, ...identity });
+  metrics.maxTokenTtl.set(metrics.vaultLabels, vault.maxTokenTtlSeconds);
+  const credentials = credentialsFor(vault);
+  const tokens = new TokenManager({
+    transport,
+    credentials,
+    clock,
+    random,
+    renewIncrementSeconds: vault.renewTtlIncrementSeconds,
+    nearExpirySeconds: vault.maxTokenTtlSeconds,
+    observer: {
+      loggedIn: (method) => logger.info('logged in to Vault', { method }),
+      renewed: () => logger.debug('Vault token renewed'),
+      failed: (operation, error) => {
+        metrics.tokenRenewalErrors.inc({
+          ...metrics.vaultLabels,
+          vault_operation: operation,
+          error: error.reason,
+        });
+        logger.warn('Vault token operation failed', {
+          operation,
+          reason: error.reason,
+          error: error.message,
+        });
+      },
+    },
+  });
+  const kv = new KvReader({ transport, tokens, engine: vault.engine });
+
+  return { tokens, kv };
+}
