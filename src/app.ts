@@ -5,12 +5,12 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { reasons } from './api/conditions.ts';
 import { plural } from './api/types.ts';
 import { backoff, systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
-import { Reconciler, type ReconcileResult } from './controller/reconciler.ts';
+import { Reconciler } from './controller/reconciler.ts';
+import { runWorker } from './controller/worker.ts';
 import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
@@ -162,7 +162,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         keyOf: (s) => secretKey(s.namespace, s.name),
         versionOf: (s) => s.resourceVersion,
         handlers: {
-          // Drift repair: any change to a managed Secret brings its definition back to the queue,
+          // Drift repair: every change to a managed Secret brings its definition back to the queue,
           // which writes only if the change touched what it manages.
           upserted: (secret) => {
             secretIndex.upserted(secret);
@@ -260,26 +260,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   const workers: Promise<void>[] = [];
-  const work = async (): Promise<void> => {
-    for (;;) {
-      const key = await queue.get();
-      if (key === undefined) return;
-      const started = clock.now();
-      let result: ReconcileResult;
-      try {
-        result = await reconciler.reconcile(key);
-      } catch (error) {
-        logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) });
-        result = { kind: 'retry', reason: reasons.kubernetesError };
-      }
-      const seconds = (clock.now() - started) / 1000;
-      metrics.reconcileDuration.observe({ result: result.kind }, seconds);
-      logger.debug('reconciled', { definition: key, result: result.kind, seconds });
-      if (result.kind === 'retry') queue.addRateLimited(key);
-      else queue.forget(key);
-      if (result.kind === 'requeueAfter') queue.addAfter(key, result.ms);
-      queue.done(key);
-    }
+  const workerObserver = {
+    reconciled(key: string, result: string, seconds: number): void {
+      metrics.reconcileDuration.observe({ result }, seconds);
+      logger.debug('reconciled', { definition: key, result, seconds });
+    },
+    crashed: (key: string, error: unknown) =>
+      logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) }),
   };
 
   let resolveStopped: (cause: StopCause) => void = () => undefined;
@@ -341,7 +328,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       resource: plural,
     });
     phase = 'running';
-    for (let i = 0; i < config.concurrency; i += 1) workers.push(work());
+    for (let i = 0; i < config.concurrency; i += 1)
+      workers.push(runWorker(queue, reconciler, clock, workerObserver));
   };
   run().catch((error: unknown) => {
     if (phase !== 'stopping') {

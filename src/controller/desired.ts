@@ -4,21 +4,16 @@
 import { reasons, type Reason } from '../api/conditions.ts';
 import { apiVersion, kind, managedByLabel, managedByValue, type SecretDefinition } from '../api/types.ts';
 import type { OwnerRef } from '../kube/live-secret.ts';
+import type { SecretApplyConfig } from '../kube/secret-api.ts';
 
 const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export interface DesiredSecret {
-  readonly name: string;
-  readonly namespace: string;
-  readonly type: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  /** Secret data, base64-encoded as the API carries it. */
-  readonly data: Readonly<Record<string, string>>;
+/** What the Secret should be: the apply configuration less the parts the writer adds. */
+export type DesiredSecret = Omit<SecretApplyConfig, 'ownerReferences'> & {
   readonly ownerReference?: OwnerRef;
-}
+};
 
 /** What a Vault secret holds at one path: its keys and their JSON values. */
 export type VaultSecretData = Readonly<Record<string, unknown>>;

@@ -11,6 +11,7 @@ export interface SecretApplyConfig {
   readonly type: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** Secret data, base64-encoded as the API carries it. */
   readonly data: Readonly<Record<string, string>>;
   readonly ownerReferences: readonly OwnerRef[];
 }
