@@ -126,7 +126,9 @@ export class Informer<T> {
         timer.cancel();
         this.#stop.signal.removeEventListener('abort', abort);
         controller?.abort();
-        resolve({ expired, error: expired ? undefined : error });
+        // The client ends a watch that saw nothing for a while: a normal end, resumed at once.
+        const quiet = (error as { name?: unknown } | undefined)?.name === 'TimeoutError';
+        resolve({ expired, error: expired || quiet ? undefined : error });
       };
       const abort = (): void => finish(undefined);
       const timer = clock.after(until - clock.now(), abort);

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Informer } from '../../../src/kube/informer.ts';
+import type { InformerSource, ListPage, WatchEventHandler } from '../../../src/kube/sources.ts';
+import { FakeClock, flush } from '../../support/fake-clock.ts';
+
+interface Obj {
+  metadata: { name: string; resourceVersion: string };
+}
+const obj = (name: string, rv: string): Obj => ({ metadata: { name, resourceVersion: rv } });
+
+class FakeSource implements InformerSource {
+  readonly description = 'fake';
+  lists = 0;
+  page: ListPage = { items: [], resourceVersion: '1' };
+  watchFrom: string[] = [];
+  emit: WatchEventHandler = () => undefined;
+  end: (error: unknown) => void = () => undefined;
+  async list(): Promise<ListPage> {
+    this.lists += 1;
+    return this.page;
+  }
+  async watch(
+    rv: string,
+    onEvent: WatchEventHandler,
+    done: (error: unknown) => void,
+  ): Promise<AbortController> {
+    this.watchFrom.push(rv);
+    this.emit = onEvent;
+    this.end = done;
+    return new AbortController();
+  }
+}
+
+function setup() {
+  const clock = new FakeClock();
+  const source = new FakeSource();
+  const events: string[] = [];
+  const informer = new Informer<Obj>({
+    source,
+    convert: (o) => o as Obj,
+    keyOf: (o) => o.metadata.name,
+    versionOf: (o) => o.metadata.resourceVersion,
+    handlers: {
+      upserted: (o) => events.push(`up ${o.metadata.name}@${o.metadata.resourceVersion}`),
+      deleted: (o) => events.push(`del ${o.metadata.name}`),
+    },
+    clock,
+    random: () => 0.5,
+    relistIntervalMs: 600_000,
+    logger: { warn: () => undefined, debug: () => undefined },
+  });
+  return { clock, source, events, informer };
+}
+
+test('lists, then watches from the list version, resuming from the last version seen', async () => {
+  const { source, events, informer } = setup();
+  source.page = { items: [obj('a', '5')], resourceVersion: '5' };
+  informer.start();
+  await flush();
+  assert.ok(informer.synced);
+  source.emit('ADDED', obj('b', '6'));
+  source.emit('MODIFIED', obj('a', '7'));
+  source.emit('DELETED', obj('b', '8'));
+  assert.deepEqual(events, ['up a@5', 'up b@6', 'up a@7', 'del b']);
+  assert.deepEqual(source.watchFrom, ['5']);
+  const quiet = Object.assign(new Error('aborted'), { name: 'TimeoutError' });
+  source.end(quiet);
+  await flush();
+  assert.deepEqual(source.watchFrom, ['5', '8'], 'a quiet watch resumes at once from the last version');
+  await informer.stop();
+});
+
+test('an expired watch (410) relists, and what vanished meanwhile is deleted', async () => {
+  const { source, events, informer } = setup();
+  source.page = { items: [obj('a', '5'), obj('b', '5')], resourceVersion: '5' };
+  informer.start();
+  await flush();
+  source.page = { items: [obj('a', '9')], resourceVersion: '9' };
+  source.emit('ERROR', { code: 410 });
+  await flush();
+  assert.equal(source.lists, 2);
+  assert.deepEqual(events.slice(2), ['up a@9', 'del b']);
+  assert.deepEqual(source.watchFrom, ['5', '9']);
+  await informer.stop();
+});
+
+test('a failing watch is resumed after a backoff, and the relist timer replaces a watch that says nothing', async () => {
+  const { clock, source, informer } = setup();
+  informer.start();
+  await flush();
+  source.end(new Error('connection reset'));
+  await flush();
+  assert.deepEqual(source.watchFrom, ['1']);
+  await clock.advance(1_000);
+  assert.deepEqual(source.watchFrom, ['1', '1']);
+  await clock.advance(720_000);
+  assert.equal(source.lists, 2, 'relisted after the relist interval');
+  await informer.stop();
+});
