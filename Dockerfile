@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# secrets-manager: build with the dev dependencies, run with production dependencies and the
+# compiled output only, as a non-root numeric user, on a read-only root filesystem.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json crd.yaml ./
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["node", "/app/dist/main.js"]

@@ -1,0 +1,97 @@
+// There is no Docker engine here, so this reproduces the Dockerfile's runtime stage by hand:
+// production dependencies, the compiled output and the files the final stage copies, in a
+// folder nobody can write to, run as the image's numeric user.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface RuntimeStage {
+  readonly copies: readonly string[];
+  readonly user: string;
+  readonly entrypoint: string;
+}
+
+async function runtimeStage(): Promise<RuntimeStage> {
+  const dockerfile = await readFile(join(repoRoot, 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m);
+  const last = stages.at(-1) ?? '';
+  assert.match(last, /^node:24[^\s]* AS runtime/, 'the final stage is the Node 24 runtime');
+  const lines = last.split('\n').map((l) => l.trim());
+  return {
+    copies: lines.filter((l) => l.startsWith('COPY ')),
+    user: lines.find((l) => l.startsWith('USER '))?.slice(5) ?? '',
+    entrypoint: lines.find((l) => l.startsWith('ENTRYPOINT '))?.slice(11) ?? '',
+  };
+}
+
+async function setMode(dir: string, mode: number): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isDirectory()) await chmod(join(entry.parentPath, entry.name), mode | 0o111);
+  }
+  await chmod(dir, mode | 0o111);
+}
+
+test('the runtime image holds production dependencies and dist only, and runs as a non-root user with nothing writable', async (t) => {
+  const stage = await runtimeStage();
+  assert.deepEqual(stage.copies, [
+    'COPY --from=production-dependencies /app/node_modules ./node_modules',
+    'COPY --from=build /app/dist ./dist',
+    'COPY package.json crd.yaml ./',
+  ]);
+  assert.match(stage.user, /^[1-9]\d*:[1-9]\d*$/, 'a numeric, non-root user');
+  assert.equal(stage.entrypoint, '["node", "/app/dist/main.js"]');
+  const [uid, gid] = stage.user.split(':').map(Number);
+
+  const app = await mkdtemp(join(tmpdir(), 'runtime-image-'));
+  t.after(async () => {
+    await setMode(app, 0o755);
+    await rm(app, { recursive: true, force: true });
+  });
+  for (const file of ['package.json', 'package-lock.json', 'crd.yaml'])
+    await copyFile(join(repoRoot, file), join(app, file));
+  await exec('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    cwd: app,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  await rm(join(app, 'package-lock.json'));
+  await exec(join(repoRoot, 'node_modules', '.bin', 'tsc'), [
+    '-p',
+    join(repoRoot, 'tsconfig.build.json'),
+    '--outDir',
+    join(app, 'dist'),
+  ]);
+  const installed = await readdir(join(app, 'node_modules'));
+  for (const devOnly of ['typescript', 'eslint', 'prettier', 'node', 'typescript-eslint'])
+    assert.ok(!installed.includes(devOnly), `${devOnly} is not shipped`);
+  assert.deepEqual((await readdir(app)).sort(), ['crd.yaml', 'dist', 'node_modules', 'package.json']);
+
+  // Read-only for everyone, and the process runs as the image's user.
+  await setMode(app, 0o555);
+  const node = join(repoRoot, 'node_modules', '.bin', 'node');
+  // Only root may switch users; anyone else already cannot write to a 0555 tree.
+  const asImageUser = process.getuid?.() === 0 ? { uid, gid } : {};
+  const run = (args: string[]) =>
+    exec(node, [join(app, 'dist', 'main.js'), ...args], {
+      cwd: '/',
+      uid,
+      gid,
+      env: { PATH: '/usr/bin:/bin' },
+    });
+  const help = await run(['--help']);
+  assert.match(help.stdout, /Usage: secrets-manager/);
+  assert.match(help.stdout, /--vault\.url <url>/);
+  const samples = (await readdir(join(repoRoot, 'config', 'samples')))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(repoRoot, 'config', 'samples', f));
+  const validated = await run(['validate', ...samples]);
+  assert.equal(validated.stdout.trim().split('\n').length, samples.length);
+});
