@@ -82,8 +82,7 @@ test('the runtime image holds production dependencies and dist only, and runs as
   const run = (args: string[]) =>
     exec(node, [join(app, 'dist', 'main.js'), ...args], {
       cwd: '/',
-      uid,
-      gid,
+      ...asImageUser,
       env: { PATH: '/usr/bin:/bin' },
     });
   const help = await run(['--help']);
