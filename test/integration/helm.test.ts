@@ -1,0 +1,294 @@
+// The Helm chart: it lints, renders what a platform team expects, installs into the real
+// apiserver, and its RBAC is enough for the operator (run with the chart's service-account token)
+// to sync, cluster-wide and namespaced, while the namespaced mode cannot read other namespaces.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import {
+  applyDefinition,
+  ensureCrd,
+  putKv2,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitReady,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
+
+const exec = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const chart = join(repoRoot, 'charts', 'secrets-manager');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+async function helm(args: readonly string[]): Promise<string> {
+  const { state } = await testStack();
+  try {
+    return (
+      await exec(state.binaries.helm, [...args, `--kubeconfig=${state.kube.kubeconfig}`], {
+        maxBuffer: 16 * 1024 * 1024,
+      })
+    ).stdout;
+  } catch (error) {
+    throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function render(...set: string[]): Promise<K8sObject[]> {
+  const out = await helm([
+    'template',
+    'sm',
+    chart,
+    '--namespace',
+    'secrets-manager',
+    ...set.flatMap((s) => ['--set', s]),
+  ]);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+function deploymentOf(objects: K8sObject[]) {
+  const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as {
+    spec: {
+      replicas: number;
+      template: {
+        spec: Record<string, unknown> & {
+          containers: Record<string, unknown>[];
+          securityContext: Record<string, unknown>;
+        };
+      };
+    };
+  };
+  assert.ok(deployment, 'a Deployment is rendered');
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0] as {
+    args: string[];
+    securityContext: Record<string, unknown>;
+    env?: unknown[];
+    livenessProbe: unknown;
+    readinessProbe: unknown;
+  };
+  return { deployment, pod, container };
+}
+
+describe('the chart renders', () => {
+  test('it lints, and its CRD is the top-level crd.yaml', async () => {
+    assert.match(await helm(['lint', chart]), /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    assert.equal(
+      await readFile(join(chart, 'crds', 'crd.yaml'), 'utf8'),
+      await readFile(join(repoRoot, 'crd.yaml'), 'utf8'),
+    );
+  });
+
+  test('a restrictive Deployment whose values become flags, with probes on the real endpoints', async () => {
+    const { pod, container } = deploymentOf(
+      await render('vault.address=https://vault.example:8200', 'reconcilePeriod=30s', 'concurrency=8'),
+    );
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    for (const flag of [
+      '--vault.url=https://vault.example:8200',
+      '--vault.auth-method=kubernetes',
+      '--reconcile-period=30s',
+      '--concurrency=8',
+      '--enable-leader-election',
+      '--metrics-addr=:8080',
+    ]) {
+      assert.ok(container.args.includes(flag), `${flag} in ${container.args.join(' ')}`);
+    }
+    assert.deepEqual(container.livenessProbe, {
+      httpGet: { path: '/healthz', port: 'metrics' },
+      initialDelaySeconds: 5,
+      periodSeconds: 20,
+    });
+    assert.deepEqual(container.readinessProbe, {
+      httpGet: { path: '/readyz', port: 'metrics' },
+      periodSeconds: 10,
+    });
+  });
+
+  test('AppRole credentials come from an existing Secret as read-only files, never as values', async () => {
+    const objects = await render('vault.authMethod=approle', 'vault.approle.existingSecret=vault-approle');
+    const { pod, container } = deploymentOf(objects);
+    assert.ok(container.args.includes('--vault.secret-id-file=/var/run/secrets/vault-approle/secret-id'));
+    assert.ok(
+      !container.args.some((a) => a.startsWith('--vault.secret-id=') || a.startsWith('--vault.role-id=')),
+    );
+    assert.deepEqual(
+      (pod['volumes'] as { name: string; secret: { secretName: string; defaultMode: number } }[])[0]?.secret
+        .secretName,
+      'vault-approle',
+    );
+    assert.equal(JSON.stringify(container.env ?? []).includes('SECRET_ID'), false);
+    await assert.rejects(render('vault.authMethod=approle'), /needs vault\.approle\.existingSecret/);
+  });
+
+  test('a typo in values fails at install time', async () => {
+    await assert.rejects(render('vault.enigne=kv2'), /additional properties 'enigne' not allowed/);
+    await assert.rejects(render('vault.engine=kv3'), /engine/);
+  });
+
+  test('cluster-wide by default; with watchNamespaces only Roles in those namespaces', async () => {
+    const cluster = await render();
+    assert.ok(
+      cluster.some((o) => o.kind === 'ClusterRole' && JSON.stringify(o['rules']).includes('"secrets"')),
+    );
+    const namespaced = await render('watchNamespaces={team-a,team-b}');
+    const clusterRoles = namespaced.filter((o) => o.kind === 'ClusterRole');
+    assert.ok(
+      clusterRoles.every((o) => !JSON.stringify(o['rules']).includes('"secrets"')),
+      'no cluster-wide access to Secrets',
+    );
+    assert.deepEqual(
+      namespaced
+        .filter((o) => o.kind === 'Role' && JSON.stringify(o['rules']).includes('"secrets"'))
+        .map((o) => o.metadata.namespace)
+        .sort(),
+      ['team-a', 'team-b'],
+    );
+    assert.ok(
+      namespaced.some(
+        (o) =>
+          o.kind === 'ClusterRole' &&
+          o.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view'] === 'true',
+      ),
+    );
+  });
+
+  test('a PodDisruptionBudget only with more than one replica; ServiceMonitor and PrometheusRule on request', async () => {
+    assert.ok(!(await render()).some((o) => o.kind === 'PodDisruptionBudget'));
+    const full = await render(
+      'replicaCount=2',
+      'metrics.serviceMonitor.enabled=true',
+      'metrics.prometheusRule.enabled=true',
+    );
+    assert.ok(full.some((o) => o.kind === 'PodDisruptionBudget'));
+    assert.ok(full.some((o) => o.kind === 'ServiceMonitor'));
+    const rule = full.find((o) => o.kind === 'PrometheusRule') as unknown as {
+      spec: { groups: { rules: { alert: string }[] }[] };
+    };
+    assert.deepEqual(
+      rule.spec.groups[0]?.rules.map((r) => r.alert),
+      ['SecretsManagerSyncFailing', 'SecretsManagerVaultTokenExpiring', 'SecretsManagerVaultUnreachable'],
+    );
+  });
+});
+
+/** A kubeconfig that authenticates as the chart's service account. */
+async function serviceAccountKubeconfig(
+  t: TestContext,
+  namespace: string,
+  serviceAccount: string,
+): Promise<string> {
+  const { state } = await testStack();
+  const token = (await kubectl(['create', 'token', serviceAccount, '-n', namespace])).trim();
+  const dir = await mkdtemp(join(tmpdir(), 'sa-kubeconfig-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kubeconfig');
+  const ca = (await readFile(state.kube.caFile)).toString('base64');
+  await writeFile(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: state.kube.server, 'certificate-authority-data': ca } }],
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
+      'current-context': 'c',
+    }),
+  );
+  return file;
+}
+
+async function install(t: TestContext, release: string, namespace: string, ...set: string[]): Promise<void> {
+  await ensureCrd();
+  await helm(['install', release, chart, '--namespace', namespace, ...set.flatMap((s) => ['--set', s])]);
+  t.after(() => helm(['uninstall', release, '--namespace', namespace]).then(() => undefined));
+}
+
+describe('the chart installs and its RBAC suffices', () => {
+  test("cluster-wide: the operator with the chart's service account syncs a SecretDefinition", async (t) => {
+    const release = await freshNamespace(t, 'sm');
+    const target = await freshNamespace(t);
+    await install(t, 'sm', release);
+    assert.match(
+      await kubectl(['get', 'deployment,serviceaccount,service', '-n', release, '-o', 'name']),
+      /deployment.apps\/sm-secrets-manager/,
+    );
+    const kubeconfig = await serviceAccountKubeconfig(t, release, 'sm-secrets-manager');
+
+    await putKv2(`secret/${target}/app`, { v: 'chart' });
+    const operator = await startOperator(t, {
+      args: [
+        `--kubeconfig=${kubeconfig}`,
+        '--enable-leader-election',
+        `--leader-election-namespace=${release}`,
+        '--leader-election-id=sm-secrets-manager-leader',
+      ],
+    });
+    await waitReady(operator);
+    await applyDefinition(target, 'app', {
+      name: 'app',
+      keysMap: { v: { path: `secret/${target}/app`, key: 'v' } },
+    });
+    await waitForReady(target, 'app', 'True');
+    assert.deepEqual(await secretData(target, 'app'), { v: 'chart' });
+  });
+
+  test('namespaced: it syncs in its namespaces and cannot read a Secret anywhere else', async (t) => {
+    const release = await freshNamespace(t, 'sm');
+    const target = await freshNamespace(t);
+    const other = await freshNamespace(t);
+    await install(t, 'smn', release, `watchNamespaces={${target}}`);
+    const kubeconfig = await serviceAccountKubeconfig(t, release, 'smn-secrets-manager');
+
+    await putKv2(`secret/${target}/app`, { v: 'namespaced' });
+    const operator = await startOperator(t, {
+      args: [
+        `--kubeconfig=${kubeconfig}`,
+        `--watch-namespaces=${target}`,
+        '--enable-leader-election',
+        `--leader-election-namespace=${release}`,
+        '--leader-election-id=smn-secrets-manager-leader',
+      ],
+    });
+    await waitReady(operator);
+    await applyDefinition(target, 'app', {
+      name: 'app',
+      keysMap: { v: { path: `secret/${target}/app`, key: 'v' } },
+    });
+    await waitForReady(target, 'app', 'True');
+    assert.deepEqual(await secretData(target, 'app'), { v: 'namespaced' });
+
+    await kubectl(['create', 'secret', 'generic', 'private', '-n', other, '--from-literal=k=v']);
+    const kubectlBinary = (await testStack()).state.binaries.kubectl;
+    const asOperator = (args: string[]) => exec(kubectlBinary, [`--kubeconfig=${kubeconfig}`, ...args]);
+    await assert.rejects(asOperator(['get', 'secret', 'private', '-n', other]), /Forbidden/);
+    await assert.rejects(asOperator(['get', 'secrets', '--all-namespaces']), /Forbidden/);
+  });
+});
