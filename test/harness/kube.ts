@@ -172,18 +172,28 @@ export async function apiserverReady(server: string, caFile: string, token: stri
   return res.status === 200;
 }
 
-async function writeKubeconfig(files: KubeFiles): Promise<void> {
-  const ca = (await readFile(files.caFile)).toString('base64');
+/** Writes a kubeconfig for `server` (trusting `caFile`) that authenticates with a bearer `token`. */
+export async function writeTokenKubeconfig(
+  path: string,
+  server: string,
+  caFile: string,
+  token: string,
+): Promise<void> {
+  const ca = (await readFile(caFile)).toString('base64');
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'harness', cluster: { server: files.server, 'certificate-authority-data': ca } }],
-    users: [{ name: 'harness-admin', user: { token: files.adminToken } }],
-    contexts: [{ name: 'harness', context: { cluster: 'harness', user: 'harness-admin' } }],
+    clusters: [{ name: 'harness', cluster: { server, 'certificate-authority-data': ca } }],
+    users: [{ name: 'user', user: { token } }],
+    contexts: [{ name: 'harness', context: { cluster: 'harness', user: 'user' } }],
     'current-context': 'harness',
   };
   // JSON is YAML, and every kubeconfig reader accepts it.
-  await writeFile(files.kubeconfig, JSON.stringify(config, null, 2), { mode: 0o600 });
+  await writeFile(path, JSON.stringify(config, null, 2), { mode: 0o600 });
+}
+
+function writeKubeconfig(files: KubeFiles): Promise<void> {
+  return writeTokenKubeconfig(files.kubeconfig, files.server, files.caFile, files.adminToken);
 }
 
 export async function startControllerManager(

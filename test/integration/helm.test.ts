@@ -4,13 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { writeTokenKubeconfig } from '../harness/kube.ts';
 import {
   applyDefinition,
   ensureCrd,
@@ -210,18 +211,7 @@ async function serviceAccountKubeconfig(
   const dir = await mkdtemp(join(tmpdir(), 'sa-kubeconfig-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'kubeconfig');
-  const ca = (await readFile(state.kube.caFile)).toString('base64');
-  await writeFile(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: state.kube.server, 'certificate-authority-data': ca } }],
-      users: [{ name: 'sa', user: { token } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
-      'current-context': 'c',
-    }),
-  );
+  await writeTokenKubeconfig(file, state.kube.server, state.kube.caFile, token);
   return file;
 }
 
