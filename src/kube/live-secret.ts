@@ -3,7 +3,7 @@
 // from managedFields), so it can tell what to remove and what belongs to other tools.
 
 import { createHash } from 'node:crypto';
-import { stringOr } from '../text.ts';
+import { stringMap, stringOr } from '../text.ts';
 
 export interface OwnerRef {
   readonly apiVersion: string;
@@ -37,13 +37,6 @@ export interface LiveSecret {
 
 export function valueHash(base64Value: string): string {
   return createHash('sha256').update(base64Value).digest('base64url').slice(0, 22);
-}
-
-function stringMap(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null) return {};
-  return Object.fromEntries(
-    Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'),
-  );
 }
 
 function fieldNames(fields: unknown, prefix = 'f:'): Set<string> {
