@@ -14,26 +14,17 @@ import {
   secretData,
   startOperator,
   waitForReady,
+  waitForSecretValue,
   waitReady,
   type RunningOperator,
 } from '../support/operator.ts';
-import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
-
-function counter(metrics: string, name: string, labels = ''): number {
-  const line = metrics
-    .split('\n')
-    .find(
-      (l) =>
-        l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)),
-    );
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+import { metricSum } from '../support/metrics.ts';
+import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
 
 async function logins(operator: RunningOperator): Promise<number> {
-  return counter(
+  return metricSum(
     await operator.metrics(),
-    'secrets_manager_vault_requests_total',
-    'operation="login",status="200"',
+    'secrets_manager_vault_requests_total{operation="login",status="200"}',
   );
 }
 
@@ -98,18 +89,14 @@ describe('vault authentication', () => {
       value += 1;
       await putKv2(`secret/${ns}/app`, { counter: value });
       const expected = String(value);
-      await waitFor(
-        `counter ${value} in the Secret`,
-        async () => ((await secretData(ns, 'app'))?.['counter'] === expected ? true : undefined),
-        5_000,
-      );
+      await waitForSecretValue(ns, 'app', 'counter', expected, 5_000);
       const ready = (await readDefinition(ns, 'app')).status?.conditions?.find((c) => c.type === 'Ready');
       assert.equal(ready?.status, 'True', `sync failed at ${value}: ${ready?.reason} ${ready?.message}`);
       await delay(1_000);
     }
     const metrics = await operator.metrics();
     assert.equal(
-      counter(metrics, 'secrets_manager_controller_sync_errors_total', `name="app",namespace="${ns}"`),
+      metricSum(metrics, `secrets_manager_controller_sync_errors_total{name="app",namespace="${ns}"}`),
       0,
     );
     assert.ok((await logins(operator)) >= 3, 'the token was replaced by new logins as it neared its max TTL');
@@ -132,11 +119,7 @@ describe('vault authentication', () => {
     await vault.call('PUT', 'sys/leases/revoke-prefix/auth/approle/login');
     await putKv2(`secret/${ns}/app`, { v: 'two' });
 
-    await waitFor(
-      'the new value, read with a new token',
-      async () => ((await secretData(ns, 'app'))?.['v'] === 'two' ? true : undefined),
-      10_000,
-    );
+    await waitForSecretValue(ns, 'app', 'v', 'two', 10_000);
     assert.ok((await logins(operator)) > before);
     const ready = (await readDefinition(ns, 'app')).status?.conditions?.find((c) => c.type === 'Ready');
     assert.equal(ready?.status, 'True');

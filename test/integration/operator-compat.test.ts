@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { legacyFinalizer } from '../../src/api/types.ts';
 import {
   applyDefinition,
   deleteDefinition,
@@ -10,11 +11,10 @@ import {
   secretData,
   startOperator,
   waitForReady,
+  waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, statusOf, testStack, waitFor } from '../support/stack.ts';
-
-const legacyFinalizer = 'secret.finalizer.secrets-manager.tuenti.io';
 
 describe('compatibility with the original secrets-manager', () => {
   test('the original finalizer is removed on deletion, and the Secret goes with the definition', async (t) => {
@@ -205,11 +205,7 @@ describe('metrics and secrecy', () => {
     });
     await waitForReady(ns, 'bad', 'False', 'InvalidValue');
     await putKv2(`secret/${ns}/app`, { v: `${canary}-2`, notb64: `${canary}!` });
-    await waitFor(
-      'the update',
-      async () => ((await secretData(ns, 'app'))?.['v'] === `${canary}-2` ? true : undefined),
-      10_000,
-    );
+    await waitForSecretValue(ns, 'app', 'v', `${canary}-2`, 10_000);
 
     const { state } = await testStack();
     const places = {

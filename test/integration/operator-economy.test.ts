@@ -12,17 +12,11 @@ import {
   waitReady,
   type RunningOperator,
 } from '../support/operator.ts';
+import { metricSum } from '../support/metrics.ts';
 import { freshNamespace, kubectl } from '../support/stack.ts';
 
-function sum(metrics: string, prefix: string): number {
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith(prefix))
-    .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
-}
-
 async function reads(operator: RunningOperator): Promise<number> {
-  return sum(await operator.metrics(), 'secrets_manager_vault_requests_total{operation="read"');
+  return metricSum(await operator.metrics(), 'secrets_manager_vault_requests_total{operation="read"');
 }
 
 async function versions(ns: string): Promise<string> {
@@ -80,5 +74,5 @@ test('one Vault read per distinct path per interval, no writes while nothing cha
   await waitReady(second);
   await delay(3_000);
   assert.equal(await versions(ns), settled, 'a restart with everything in sync wrote nothing');
-  assert.equal(sum(await second.metrics(), 'secrets_manager_secret_writes_total'), 0);
+  assert.equal(metricSum(await second.metrics(), 'secrets_manager_secret_writes_total'), 0);
 });

@@ -8,16 +8,10 @@ import {
   secretData,
   startOperator,
   waitForReady,
+  waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
-import {
-  freshNamespace,
-  kubectl,
-  startStackDaemon,
-  stopStackDaemon,
-  testStack,
-  waitFor,
-} from '../support/stack.ts';
+import { freshNamespace, kubectl, startStackDaemon, stopStackDaemon, testStack } from '../support/stack.ts';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -132,11 +126,7 @@ describe('failures keep the last good Secret', () => {
     }
     await putKv2(`secret/${ns}/app`, { v: 'after' });
     await waitForReady(ns, 'app', 'True', 'Synced', 45_000);
-    await waitFor(
-      'the new value',
-      async () => ((await secretData(ns, 'app'))?.['v'] === 'after' ? true : undefined),
-      10_000,
-    );
+    await waitForSecretValue(ns, 'app', 'v', 'after', 10_000);
   });
 });
 
@@ -194,17 +184,9 @@ describe('ownership', () => {
       '-p',
       JSON.stringify({ data: { v: Buffer.from('tampered').toString('base64') } }),
     ]);
-    await waitFor(
-      'the edit to be repaired',
-      async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined),
-      2_000,
-    );
+    await waitForSecretValue(ns, 'app', 'v', 'truth', 2_000);
 
     await kubectl(['delete', 'secret', 'app', '-n', ns]);
-    await waitFor(
-      'the deleted Secret to come back',
-      async () => ((await secretData(ns, 'app'))?.['v'] === 'truth' ? true : undefined),
-      2_000,
-    );
+    await waitForSecretValue(ns, 'app', 'v', 'truth', 2_000);
   });
 });

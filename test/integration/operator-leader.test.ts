@@ -6,21 +6,17 @@ import { test } from 'node:test';
 import {
   applyDefinition,
   putKv2,
-  secretData,
   startOperator,
   waitForReady,
+  waitForSecretValue,
   waitReady,
   type RunningOperator,
 } from '../support/operator.ts';
+import { metricSum } from '../support/metrics.ts';
 import { freshNamespace, waitFor } from '../support/stack.ts';
 
-function gauge(metrics: string, name: string): number | undefined {
-  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
-}
-
 async function leads(operator: RunningOperator): Promise<boolean> {
-  return gauge(await operator.metrics(), 'secrets_manager_leader') === 1;
+  return metricSum(await operator.metrics(), 'secrets_manager_leader') === 1;
 }
 
 test('with leader election only the leader writes, and killing it hands over within the lease duration', async (t) => {
@@ -45,7 +41,7 @@ test('with leader election only the leader writes, and killing it hands over wit
   });
   await waitForReady(ns, 'app', 'True');
   const standby = await second.metrics();
-  assert.equal(gauge(standby, 'secrets_manager_leader'), 0);
+  assert.equal(metricSum(standby, 'secrets_manager_leader'), 0);
   assert.doesNotMatch(standby, /^secrets_manager_secret_writes_total\{/m, 'the standby wrote no Secret');
   assert.doesNotMatch(
     standby,
@@ -64,9 +60,5 @@ test('with leader election only the leader writes, and killing it hands over wit
   assert.ok(handover <= 4_000 + 1_500, `handover took ${handover}ms for a 4s lease`);
 
   await putKv2(`secret/${ns}/app`, { v: 'two' });
-  await waitFor(
-    'the new leader to sync',
-    async () => ((await secretData(ns, 'app'))?.['v'] === 'two' ? true : undefined),
-    5_000,
-  );
+  await waitForSecretValue(ns, 'app', 'v', 'two', 5_000);
 });

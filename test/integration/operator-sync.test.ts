@@ -11,6 +11,7 @@ import {
   secretData,
   startOperator,
   waitForReady,
+  waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
@@ -91,11 +92,7 @@ describe('syncing', () => {
 
     const changedAt = Date.now();
     await putKv2(`secret/${ns}/app`, { password: 'two', extra: 'x' });
-    await waitFor(
-      'the new password in the Secret',
-      async () => ((await secretData(ns, 'app'))?.['password'] === 'two' ? true : undefined),
-      4_000,
-    );
+    await waitForSecretValue(ns, 'app', 'password', 'two', 4_000);
     assert.ok(Date.now() - changedAt <= 4_000);
 
     await applyDefinition(ns, 'app', {
@@ -103,9 +100,7 @@ describe('syncing', () => {
       refreshInterval: '2s',
       keysMap: { password: { path: `secret/${ns}/app`, key: 'password' } },
     });
-    await waitFor('extra to disappear', async () =>
-      (await secretData(ns, 'app'))?.['extra'] === undefined ? true : undefined,
-    );
+    await waitForSecretValue(ns, 'app', 'extra', undefined);
     assert.deepEqual(await secretData(ns, 'app'), { password: 'two' });
     assert.equal(
       (

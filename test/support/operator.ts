@@ -6,15 +6,13 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { apiVersion, group, kind, plural, version } from '../../src/api/types.ts';
 import { http } from '../harness/http.ts';
 import { freePorts } from '../harness/processes.ts';
 import { kubectl, testStack } from './stack.ts';
 import { waitFor } from './wait.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const group = 'secrets-manager.tuenti.io';
-const version = 'v1alpha1';
-const plural = 'secretdefinitions';
 
 export interface RunningOperator {
   readonly metricsUrl: string;
@@ -141,8 +139,8 @@ export async function applyDefinition(
   await kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
-      apiVersion: `${group}/${version}`,
-      kind: 'SecretDefinition',
+      apiVersion,
+      kind,
       metadata: { name, namespace, ...metadata },
       spec,
     }),
@@ -225,4 +223,19 @@ export async function putKv2(path: string, data: Record<string, unknown>): Promi
 export async function putKv1(path: string, data: Record<string, unknown>): Promise<void> {
   const { vault } = await testStack();
   await vault.call('POST', path, data);
+}
+
+/** Waits until key `key` of the Secret holds `value` (undefined: until the key is gone). */
+export async function waitForSecretValue(
+  namespace: string,
+  name: string,
+  key: string,
+  value: string | undefined,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(
+    `${key}=${value ?? '(absent)'} in Secret ${namespace}/${name}`,
+    async () => ((await secretData(namespace, name))?.[key] === value ? true : undefined),
+    timeoutMs,
+  );
 }
