@@ -5,6 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { loadCrd, versionSchema } from './crd.ts';
 import { formatDuration, parseDuration } from './duration.ts';
+import { vaultPathProblem } from './vault-path.ts';
 import {
   version,
   type DataFromSource,
@@ -35,7 +36,6 @@ export type ParseResult =
 const patternHints: Readonly<Record<string, string>> = {
   name: 'must be a lowercase RFC 1123 subdomain name (letters, digits, "-" and "."), like app-db-credentials',
   type: 'must be a Secret type such as Opaque or kubernetes.io/tls',
-  path: 'must be a Vault path like secret/app/db: segments separated by single "/", no spaces, no leading or trailing "/"',
   refreshInterval: 'must be a duration like 30s, 5m or 1h30m',
 };
 
@@ -45,7 +45,14 @@ function specValidator(): ValidateFunction {
   if (!compiled) {
     // strict: false lets the Kubernetes extensions (x-kubernetes-*) through; formats such as
     // int64 and date-time only concern status, which users do not write.
-    const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, validateFormats: false });
+    // verbose: a failed pattern carries the value, so a path's problem can be named exactly.
+    const ajv = new Ajv({
+      allErrors: true,
+      strict: false,
+      useDefaults: true,
+      validateFormats: false,
+      verbose: true,
+    });
     compiled = ajv.compile(versionSchema(loadCrd(), version));
   }
   return compiled;
@@ -71,6 +78,8 @@ function describe(error: ErrorObject): string {
     case 'enum':
       return `${field}: must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
     case 'pattern':
+      if (property === 'path' && typeof error.data === 'string')
+        return `${field}: ${pathMessage(error.data)}`;
       return `${field}: ${patternHints[property] ?? error.message ?? 'is malformed'}`;
     case 'type':
       return `${field}: must be ${String(error.params['type'])}`;
@@ -117,11 +126,13 @@ function parseStatus(value: unknown): SecretDefinitionStatus {
   return value;
 }
 
+function pathMessage(path: string): string {
+  const problem = vaultPathProblem(path) ?? 'is malformed';
+  return `${problem}: a Vault path names one KV secret, like secret/app/db`;
+}
+
 function pathProblems(field: string, path: string): string[] {
-  const segments = path.split('/');
-  return segments.some((segment) => segment === '.' || segment === '..')
-    ? [`${field}: must not contain "." or ".." segments`]
-    : [];
+  return vaultPathProblem(path) === undefined ? [] : [`${field}: ${pathMessage(path)}`];
 }
 
 /** The rules the OpenAPI schema cannot express (in the CRD they are CEL rules or not there at all). */

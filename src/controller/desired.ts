@@ -36,6 +36,11 @@ function toBase64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
+/** An own property even for "__proto__", which plain assignment would take as the prototype. */
+function setKey(data: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(data, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
   return {
     apiVersion,
@@ -69,7 +74,7 @@ export function desiredSecret(
           message: `key "${key}" at Vault path ${source.path} (dataFrom) is not a valid Secret data key; use keysMap to rename it`,
         };
       }
-      data[key] = toBase64(valueText(value));
+      setKey(data, key, toBase64(valueText(value)));
     }
   }
 
@@ -94,9 +99,9 @@ export function desiredSecret(
         };
       }
       // The value is base64 already; the Secret carries it as it is and Kubernetes decodes it once.
-      data[secretKey] = value;
+      setKey(data, secretKey, value);
     } else {
-      data[secretKey] = toBase64(valueText(value));
+      setKey(data, secretKey, toBase64(valueText(value)));
     }
   }
 

@@ -39,7 +39,7 @@ async function loginAt(
 ): Promise<IssuedToken> {
   const reply = await transport.send({
     method: 'POST',
-    path: `auth/${mount}/login`,
+    path: ['auth', ...mount.split('/'), 'login'],
     operation: 'login',
     body,
   });
@@ -100,7 +100,7 @@ export function tokenCredentials(token: SecretSource): Credentials {
       const value = await token();
       const reply = await transport.send({
         method: 'GET',
-        path: 'auth/token/lookup-self',
+        path: ['auth', 'token', 'lookup-self'],
         operation: 'lookup',
         token: value,
       });

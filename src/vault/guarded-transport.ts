@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { VaultError } from './errors.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { VaultOperation, VaultTransport } from './transport.ts';
+import { requestTarget, type VaultOperation, type VaultTransport } from './transport.ts';
 
 export interface RequestObserver {
   /** `outcome` is the HTTP status as text, or "error" when Vault did not answer. */
@@ -18,6 +18,8 @@ export function guardedTransport(
 ): VaultTransport {
   return {
     async send(call) {
+      // A path that could not be sent is refused here, before it counts against Vault's health.
+      requestTarget('', call);
       guards.breaker.admit();
       await guards.limiter.take();
       const started = guards.clock.now();

@@ -3,6 +3,7 @@
 
 import { reasons } from '../api/conditions.ts';
 import { VaultError, vaultErrorMessages } from './errors.ts';
+import { vaultPathProblem } from '../api/vault-path.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from './transport.ts';
 
@@ -23,32 +24,80 @@ export interface KvReadOptions {
   readonly engine: EngineMode;
 }
 
-/** The API path that reads `path` on `mount`: KV v2 gets `data/` after the mount unless it is there. */
-export function kvApiPath(mount: KvMount, path: string, version?: number): string {
-  const rest = path.slice(mount.path.length);
-  const inner =
-    mount.version === 2 ? `${mount.path}${rest.startsWith('data/') ? rest : `data/${rest}`}` : path;
-  return version === undefined ? inner : `${inner}?version=${version}`;
+/** Where a definition's path lands: its mount and the secret's name below it, as segments. */
+export interface KvLocation {
+  readonly mount: KvMount;
+  /** The secret's name below the mount, without KV v2's `data/`: ['app', 'db']. */
+  readonly name: readonly string[];
 }
 
-/** Under a forced engine the first path segment is taken as the mount, as the original did. */
-function forcedMount(path: string, version: 1 | 2): KvMount {
-  return { path: `${path.split('/')[0] ?? ''}/`, version };
+function segmentsOf(mount: KvMount): string[] {
+  return mount.path.replace(/\/$/, '').split('/');
 }
 
-function parseMount(body: unknown, path: string): KvMount {
+/** Whether `path` names a secret below `mount`: compared segment by segment, never by prefix. */
+export function holds(mount: KvMount, path: readonly string[]): boolean {
+  const own = segmentsOf(mount);
+  return path.length > own.length && own.every((segment, index) => path[index] === segment);
+}
+
+/**
+ * The secret `path` names on `mount`. On KV v2 a leading `data/` after the mount is accepted and
+ * dropped (the original and the Vault CLI both write paths that way), so both spellings name the
+ * same secret.
+ */
+export function locate(mount: KvMount, path: string): KvLocation {
+  const segments = path.split('/');
+  if (!holds(mount, segments)) {
+    throw new VaultError(reasons.invalidSpec, `Vault path ${path} names no secret below mount ${mount.path}`);
+  }
+  let name = segments.slice(segmentsOf(mount).length);
+  if (mount.version === 2 && name[0] === 'data') name = name.slice(1);
+  if (name.length === 0) {
+    throw new VaultError(
+      reasons.invalidSpec,
+      `Vault path ${path} names the KV v2 mount's data/ folder, not a secret: add the secret's name`,
+    );
+  }
+  return { mount, name };
+}
+
+/** The one spelling of a located secret, `<mount>/<name>`: what is polled, counted and shown. */
+export function logicalPath(location: KvLocation): string {
+  return `${location.mount.path}${location.name.join('/')}`;
+}
+
+/** The API path, as segments, that reads the secret: `<mount>/data/<name>` on v2, `<mount>/<name>` on v1. */
+export function kvRequestPath(location: KvLocation): string[] {
+  const mount = segmentsOf(location.mount);
+  return location.mount.version === 2 ? [...mount, 'data', ...location.name] : [...mount, ...location.name];
+}
+
+/**
+ * The mount Vault reports for `path`. Only a KV (`kv`) or KV v1 (`generic`) engine is accepted, and
+ * only when its path is a whole-segment prefix of `path`: any other answer would make the next
+ * request something other than a KV read. A forced engine keeps the lookup (it is what proves the
+ * mount is KV) and only overrides the version.
+ */
+export function parseMount(body: unknown, path: string, engine: EngineMode): KvMount {
   const data = (body as { data?: Record<string, unknown> } | undefined)?.data;
   const mountPath = data?.['path'];
   const type = data?.['type'];
-  if (typeof mountPath !== 'string' || !path.startsWith(mountPath)) {
-    throw new VaultError('VaultUnavailable', `Vault gave no usable mount for ${path}`);
+  if (
+    typeof mountPath !== 'string' ||
+    !mountPath.endsWith('/') ||
+    vaultPathProblem(`${mountPath}x`) !== undefined ||
+    !holds({ path: mountPath, version: 1 }, path.split('/'))
+  ) {
+    throw new VaultError(reasons.vaultUnavailable, `Vault gave no usable mount for ${path}`);
   }
   if (type !== 'kv' && type !== 'generic') {
     throw new VaultError(
       reasons.invalidSpec,
-      `Vault path ${path} is on a ${String(type)} secrets engine; only KV version 1 and 2 are supported`,
+      `Vault path ${path} is on a ${typeof type === 'string' ? type : 'non-KV'} secrets engine; only KV version 1 and 2 are supported`,
     );
   }
+  if (engine !== 'auto') return { path: mountPath, version: engine === 'kv2' ? 2 : 1 };
   const options = data?.['options'] as { version?: unknown } | null | undefined;
   return { path: mountPath, version: options?.version === '2' ? 2 : 1 };
 }
@@ -64,9 +113,9 @@ export class KvReader {
   }
 
   /** The data at `path` (a pinned KV v2 `version` if given); throws VaultError with a reason. */
-  async read(path: string, version?: number): Promise<KvData> {
-    const mount = await this.mountFor(path);
-    if (version !== undefined && mount.version === 1) {
+  async read(path: string, version?: number, signal?: AbortSignal): Promise<KvData> {
+    const location = await this.locate(path, signal);
+    if (version !== undefined && location.mount.version === 1) {
       throw new VaultError(
         reasons.invalidSpec,
         `Vault path ${path} is on a KV version 1 mount, which has no versions to pin`,
@@ -74,10 +123,12 @@ export class KvReader {
     }
     const reply = await this.#withToken({
       method: 'GET',
-      path: kvApiPath(mount, path, version),
+      path: kvRequestPath(location),
+      ...(version === undefined ? {} : { query: { version: String(version) } }),
       operation: 'read',
+      ...(signal ? { signal } : {}),
     });
-    if (reply.status === 200) return this.#dataOf(reply.body, mount, path);
+    if (reply.status === 200) return this.#dataOf(reply.body, location.mount, path);
     throw this.#failure(reply, path, version);
   }
 
@@ -85,41 +136,46 @@ export class KvReader {
    * One spelling per secret: a KV v2 path with or without `data/` names the same secret, and so
    * is read (and counted) once.
    */
-  async canonicalPath(path: string): Promise<string> {
-    const mount = await this.mountFor(path);
-    const rest = path.slice(mount.path.length);
-    return mount.version === 2 && rest.startsWith('data/')
-      ? `${mount.path}${rest.slice('data/'.length)}`
-      : path;
+  async canonicalPath(path: string, signal?: AbortSignal): Promise<string> {
+    return logicalPath(await this.locate(path, signal));
   }
 
-  async mountFor(path: string): Promise<KvMount> {
-    const { engine } = this.#options;
-    if (engine !== 'auto') return forcedMount(path, engine === 'kv2' ? 2 : 1);
+  async locate(path: string, signal?: AbortSignal): Promise<KvLocation> {
+    const problem = vaultPathProblem(path);
+    if (problem) {
+      // validate and the CRD refuse these already; checked again so nothing unsafe is ever sent.
+      throw new VaultError(reasons.invalidSpec, `the Vault path ${JSON.stringify(path)} ${problem}`);
+    }
+    return locate(await this.mountFor(path, signal), path);
+  }
+
+  async mountFor(path: string, signal?: AbortSignal): Promise<KvMount> {
+    const segments = path.split('/');
     let known: KvMount | undefined;
     for (const mount of this.#mounts.values()) {
-      if (path.startsWith(mount.path) && (!known || mount.path.length > known.path.length)) known = mount;
+      if (holds(mount, segments) && (!known || mount.path.length > known.path.length)) known = mount;
     }
     if (known) return known;
     // Paths of one mount asked at once share the lookup of its first segment.
-    const key = path.split('/')[0] ?? path;
+    const key = segments[0] ?? path;
     let lookup = this.#mountLookups.get(key);
     if (!lookup) {
-      lookup = this.#lookupMount(path).finally(() => this.#mountLookups.delete(key));
+      lookup = this.#lookupMount(path, signal).finally(() => this.#mountLookups.delete(key));
       this.#mountLookups.set(key, lookup);
     }
     const mount = await lookup;
-    return path.startsWith(mount.path) ? mount : this.mountFor(path);
+    return holds(mount, segments) ? mount : this.mountFor(path, signal);
   }
 
-  async #lookupMount(path: string): Promise<KvMount> {
+  async #lookupMount(path: string, signal?: AbortSignal): Promise<KvMount> {
     const reply = await this.#withToken({
       method: 'GET',
-      path: `sys/internal/ui/mounts/${path}`,
+      path: ['sys', 'internal', 'ui', 'mounts', ...path.split('/')],
       operation: 'mounts',
+      ...(signal ? { signal } : {}),
     });
     if (reply.status === 200) {
-      const mount = parseMount(reply.body, path);
+      const mount = parseMount(reply.body, path, this.#options.engine);
       this.#mounts.set(mount.path, mount);
       return mount;
     }

@@ -183,7 +183,7 @@ export class TokenManager {
     try {
       reply = await transport.send({
         method: 'POST',
-        path: 'auth/token/renew-self',
+        path: ['auth', 'token', 'renew-self'],
         operation: 'renew',
         token: held.token,
         body: { increment: `${renewIncrementSeconds}s` },
@@ -214,7 +214,7 @@ export class TokenManager {
     try {
       const reply = await this.#options.transport.send({
         method: 'GET',
-        path: 'auth/token/lookup-self',
+        path: ['auth', 'token', 'lookup-self'],
         operation: 'lookup',
         token,
       });
@@ -230,7 +230,7 @@ export class TokenManager {
     try {
       await this.#options.transport.send({
         method: 'POST',
-        path: 'auth/token/revoke-self',
+        path: ['auth', 'token', 'revoke-self'],
         operation: 'revoke',
         token,
       });

@@ -1,20 +1,27 @@
-// The one place that talks HTTP to Vault, through node-vault. Every call names its token
-// explicitly and carries a timeout; node-vault's environment fallbacks (VAULT_TOKEN, VAULT_PREFIX,
-// VAULT_SKIP_VERIFY, VAULT_NAMESPACE) and its debug output are switched off, and its errors, which
-// hold the request with its token header, never leave this file.
+// The one place that talks HTTP to Vault. A request path is given as segments and each segment is
+// checked and percent-encoded here, once; the URL is then parsed back and must come out exactly as
+// built, so no URL rule (dot segments, backslashes, pre-encoded dots) can turn a KV read into
+// another endpoint. Requests go out through node:http(s) with the path as built: no client library
+// sits in between to normalise, log or follow it elsewhere. Every call carries its own token, a
+// timeout and, when given, the caller's AbortSignal.
 
-import NodeVault from 'node-vault';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { segmentProblem } from '../api/vault-path.ts';
 import { VaultError } from './errors.ts';
 
-export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke';
+export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke' | 'health';
 
 export interface VaultCall {
   readonly method: 'GET' | 'POST' | 'PUT';
-  /** API path below /v1/, without a leading slash: `secret/data/app`, `auth/approle/login`. */
-  readonly path: string;
+  /** The API path below /v1/ as raw segments, each sent percent-encoded: ['secret', 'data', 'app db']. */
+  readonly path: readonly string[];
+  readonly query?: Readonly<Record<string, string>>;
   readonly operation: VaultOperation;
   readonly token?: string;
   readonly body?: Readonly<Record<string, unknown>>;
+  /** Aborts the request (shutdown, lost leadership); the timeout applies as well. */
+  readonly signal?: AbortSignal;
 }
 
 export interface VaultReply {
@@ -37,55 +44,165 @@ export interface TransportOptions {
   readonly skipVerify: boolean;
 }
 
-interface ResponseError {
-  response?: { statusCode?: unknown; body?: unknown };
-  code?: unknown;
-  message?: unknown;
+/** A Vault answer larger than this is refused: a Kubernetes Secret holds at most 1 MiB. */
+const maxResponseBytes = 8 * 1024 * 1024;
+const maxRedirects = 3;
+
+/** The request target for `call` below `base` (the address's own path, usually empty). */
+export function requestTarget(base: string, call: Pick<VaultCall, 'path' | 'query'>): string {
+  for (const segment of call.path) {
+    const problem = segmentProblem(segment);
+    if (problem) {
+      throw new VaultError(
+        'InvalidSpec',
+        `refused to send a Vault request: its path ${problem} (nothing was sent)`,
+      );
+    }
+  }
+  const path = `${base}/v1/${call.path.map(encodeURIComponent).join('/')}`;
+  const query = call.query ? new URLSearchParams(call.query).toString() : '';
+  return query ? `${path}?${query}` : path;
 }
 
-export function createNodeVaultTransport(options: TransportOptions): VaultTransport {
-  const client = NodeVault({
-    endpoint: options.address,
-    apiVersion: 'v1',
-    // node-vault reads VAULT_* variables whenever an option is empty; this operator decides
-    // itself, so every one of them is set here.
-    token: 'unused',
-    pathPrefix: '/',
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-    debug: () => undefined,
-    requestOptions: {
-      strictSSL: !options.skipVerify,
-      ...(options.caPem ? { ca: options.caPem } : {}),
-      ...(options.clientCertPem ? { cert: options.clientCertPem } : {}),
-      ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
-    },
+/**
+ * The address parsed once: scheme, host and any path prefix. A URL with credentials, a query or
+ * a fragment is a configuration mistake, refused here so it cannot leak into requests.
+ */
+function parseAddress(address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new VaultError('VaultUnavailable', `the Vault address ${JSON.stringify(address)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new VaultError('VaultUnavailable', `the Vault address must start with http:// or https://`);
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new VaultError(
+      'VaultUnavailable',
+      'the Vault address must not carry credentials, a query or a fragment',
+    );
+  }
+  return url;
+}
+
+function readBody(response: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxResponseBytes) {
+        response.destroy(
+          new VaultError('VaultUnavailable', `Vault's answer is larger than ${maxResponseBytes} bytes`),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('error', reject);
+    response.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!text.trim()) return resolve(undefined);
+      try {
+        resolve(JSON.parse(text) as unknown);
+      } catch {
+        // A proxy's HTML error page: the status still says what happened.
+        resolve(undefined);
+      }
+    });
   });
-  // With an empty token node-vault sends no X-Vault-Token of its own; each call sets its own.
-  client.token = '';
-  Object.assign(client, { pathPrefix: '', namespace: options.namespace || undefined });
-  const address = options.address.replace(/\/$/, '');
+}
+
+export function createHttpTransport(options: TransportOptions): VaultTransport {
+  const base = parseAddress(options.address);
+  const secure = base.protocol === 'https:';
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const agent = secure
+    ? new HttpsAgent({
+        keepAlive: true,
+        rejectUnauthorized: !options.skipVerify,
+        ...(options.caPem ? { ca: options.caPem } : {}),
+        ...(options.clientCertPem ? { cert: options.clientCertPem } : {}),
+        ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
+      })
+    : new HttpAgent({ keepAlive: true });
+  const shown = `${base.protocol}//${base.host}${prefix}`;
+
+  const once = (
+    call: VaultCall,
+    origin: URL,
+    target: string,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const payload = call.body ? JSON.stringify(call.body) : undefined;
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (call.token) headers['x-vault-token'] = call.token;
+      if (options.namespace) headers['x-vault-namespace'] = options.namespace;
+      if (payload !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(payload));
+      }
+      const send = origin.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(
+        {
+          protocol: origin.protocol,
+          hostname: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: origin.port,
+          method: call.method,
+          path: target,
+          headers,
+          agent,
+          signal,
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
 
   return {
     async send(call) {
+      const target = requestTarget(prefix, call);
+      // What is parsed back must be what was built: nothing was normalised away.
+      const parsed = new URL(target, base);
+      if (`${parsed.pathname}${parsed.search}` !== target) {
+        throw new VaultError('InvalidSpec', 'refused to send a Vault request whose URL would be rewritten');
+      }
+      const signal = call.signal
+        ? AbortSignal.any([call.signal, AbortSignal.timeout(options.timeoutMs)])
+        : AbortSignal.timeout(options.timeoutMs);
+      let origin = base;
       try {
-        const body: unknown = await client.request({
-          path: `/${call.path}`,
-          method: call.method,
-          timeout: options.timeoutMs,
-          headers: call.token ? { 'X-Vault-Token': call.token } : {},
-          ...(call.body ? { json: call.body } : {}),
-        });
-        return { status: 200, body };
+        for (let hop = 0; ; hop += 1) {
+          const response = await once(call, origin, target, signal);
+          const status = response.statusCode ?? 0;
+          const location = response.headers.location;
+          // A standby node redirects to the active one; follow only to the same path and never
+          // from https to http, so a redirect can neither leak the token nor change the request.
+          if ((status === 307 || status === 308) && location && hop < maxRedirects) {
+            response.resume();
+            const next = new URL(location, origin);
+            if (`${next.pathname}${next.search}` !== target || (secure && next.protocol !== 'https:')) {
+              throw new VaultError('VaultUnavailable', `Vault redirected a request elsewhere (${status})`);
+            }
+            origin = next;
+            continue;
+          }
+          return { status, body: await readBody(response) };
+        }
       } catch (error) {
-        const failure = error as ResponseError;
-        const status = failure.response?.statusCode;
-        if (typeof status === 'number') return { status, body: failure.response?.body };
-        const code = typeof failure.code === 'string' ? failure.code : '';
-        const message = typeof failure.message === 'string' ? failure.message : 'no response';
-        throw new VaultError(
-          'VaultUnavailable',
-          `cannot reach Vault at ${address}: ${code === 'ECONNABORTED' ? `no answer within ${options.timeoutMs}ms` : message}`,
-        );
+        if (error instanceof VaultError) throw error;
+        const why = call.signal?.aborted
+          ? 'the request was cancelled'
+          : signal.aborted
+            ? `no answer within ${options.timeoutMs}ms`
+            : error instanceof Error
+              ? error.message
+              : String(error);
+        throw new VaultError('VaultUnavailable', `cannot reach Vault at ${shown}: ${why}`);
       }
     },
   };

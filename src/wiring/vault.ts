@@ -1,4 +1,4 @@
-// Vault, wired: the node-vault transport with TLS from files, the rate limiter, the circuit
+// Vault, wired: the HTTP transport with TLS from files, the rate limiter, the circuit
 // breaker and metrics around every request, the credentials of the configured auth method, the
 // token manager and the KV reader.
 
@@ -19,7 +19,7 @@ import { guardedTransport } from '../vault/guarded-transport.ts';
 import { KvReader } from '../vault/kv.ts';
 import { RateLimiter } from '../vault/rate-limiter.ts';
 import { TokenManager } from '../vault/token-manager.ts';
-import { createNodeVaultTransport, type VaultTransport } from '../vault/transport.ts';
+import { createHttpTransport, type VaultTransport } from '../vault/transport.ts';
 
 function fileSource(path: string, what: string): SecretSource {
   return async () => {
@@ -82,7 +82,7 @@ async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
     read(vault.clientCertFile, 'Vault client certificate'),
     read(vault.clientKeyFile, 'Vault client key'),
   ]);
-  return createNodeVaultTransport({
+  return createHttpTransport({
     address: vault.address,
     timeoutMs: vault.timeoutMs,
     skipVerify: vault.skipVerify,
@@ -100,8 +100,9 @@ async function vaultIdentity(
   try {
     const reply = await transport.send({
       method: 'GET',
-      path: 'sys/health?standbyok=true&sealedcode=200&uninitcode=200',
-      operation: 'lookup',
+      path: ['sys', 'health'],
+      query: { standbyok: 'true', sealedcode: '200', uninitcode: '200' },
+      operation: 'health',
     });
     const body = (reply.body ?? {}) as Record<string, unknown>;
     const text = (key: string): string => (typeof body[key] === 'string' ? body[key] : '');

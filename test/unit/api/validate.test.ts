@@ -105,14 +105,35 @@ describe('an invalid SecretDefinition names the field to fix', () => {
     assert.match(problem ?? '', /^spec\.keysMap\.bad key: is not a valid Secret data key/);
   });
 
-  test('a malformed Vault path and a traversal segment', () => {
-    assert.match(
-      problemsOf({ name: 'a', keysMap: { k: { path: '/secret/a', key: 'k' } } })[0] ?? '',
-      /^spec\.keysMap\.k\.path: must be a Vault path/,
-    );
-    assert.deepEqual(problemsOf({ name: 'a', keysMap: { k: { path: 'secret/../sys', key: 'k' } } }), [
-      'spec.keysMap.k.path: must not contain "." or ".." segments',
+  test('a malformed Vault path and a traversal segment name the exact problem', () => {
+    const pathProblem = (path: string) => problemsOf({ name: 'a', keysMap: { k: { path, key: 'k' } } });
+    const suffix = ': a Vault path names one KV secret, like secret/app/db';
+    assert.deepEqual(pathProblem('/secret/a'), [
+      `spec.keysMap.k.path: has an empty segment (a leading, trailing or doubled "/")${suffix}`,
     ]);
+    assert.deepEqual(pathProblem('secret/../sys'), [
+      `spec.keysMap.k.path: has a "." or ".." segment${suffix}`,
+    ]);
+    assert.deepEqual(pathProblem('kv/%2e%2e/auth'), [`spec.keysMap.k.path: contains "%"${suffix}`]);
+    assert.deepEqual(pathProblem('kv/..\\auth'), [`spec.keysMap.k.path: contains a backslash${suffix}`]);
+    assert.deepEqual(pathProblem('kv/a\u200bb'), [
+      `spec.keysMap.k.path: contains the invisible or control character U+200B${suffix}`,
+    ]);
+    assert.deepEqual(problemsOf({ name: 'a', dataFrom: [{ path: 'secret' }] }), [
+      `spec.dataFrom[0].path: needs a mount and a secret name, like secret/app/db${suffix}`,
+    ]);
+  });
+
+  test('names Vault and the original accept stay valid: spaces, dots inside names, unicode letters', () => {
+    for (const path of [
+      'secret/app/with space',
+      'secret/.hidden/a..b',
+      'secret/data/caf\u00e9',
+      'kv/a:b@c=d+e',
+    ]) {
+      const result = parseSecretDefinition(manifest({ name: 'a', keysMap: { k: { path, key: 'k' } } }));
+      assert.equal(result.valid, true, `${path}: ${JSON.stringify(result)}`);
+    }
   });
 
   test('a refreshInterval that is no duration, and one below the minimum', () => {

@@ -165,3 +165,22 @@ describe('the desired Secret', () => {
     assert.equal(retained.secret.ownerReference, undefined);
   });
 });
+
+test('data keys named __proto__ and constructor are keys like any other, from keysMap and dataFrom', () => {
+  const vaultData = JSON.parse('{"__proto__": "p", "constructor": "c"}') as VaultSecretData;
+  const result = desiredSecret(
+    definition({
+      keysMap: JSON.parse(
+        '{"__proto__": {"path": "secret/a", "key": "constructor", "encoding": "text"}}',
+      ) as never,
+      dataFrom: [{ path: 'secret/a' }],
+    }),
+    vault({ 'secret/a': vaultData }),
+  );
+  assert.ok(result.ok);
+  assert.deepEqual(Object.entries(result.secret.data), [
+    ['__proto__', b64('c')],
+    ['constructor', b64('c')],
+  ]);
+  assert.equal(Object.getPrototypeOf(result.secret.data), Object.prototype);
+});

@@ -1,19 +1,78 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Credentials } from '../../../src/vault/auth.ts';
-import { KvReader, kvApiPath } from '../../../src/vault/kv.ts';
+import {
+  KvReader,
+  kvRequestPath,
+  locate,
+  logicalPath,
+  parseMount,
+  type KvMount,
+} from '../../../src/vault/kv.ts';
 import { TokenManager } from '../../../src/vault/token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from '../../../src/vault/transport.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
-const v2 = { path: 'secret/', version: 2 } as const;
-const v1 = { path: 'kv/', version: 1 } as const;
+const v2: KvMount = { path: 'secret/', version: 2 };
+const v1: KvMount = { path: 'kv/', version: 1 };
+const nested: KvMount = { path: 'team/kv/', version: 2 };
 
-test('KV v2 paths get data/ after the mount unless it is there; KV v1 paths stay as written', () => {
-  assert.equal(kvApiPath(v2, 'secret/app/db'), 'secret/data/app/db');
-  assert.equal(kvApiPath(v2, 'secret/data/app/db'), 'secret/data/app/db');
-  assert.equal(kvApiPath(v2, 'secret/app/db', 3), 'secret/data/app/db?version=3');
-  assert.equal(kvApiPath(v1, 'kv/app/db'), 'kv/app/db');
+describe('where a definition path lands', () => {
+  test('KV v2 reads go to <mount>/data/<name>, with or without data/ written; KV v1 reads go to the path', () => {
+    assert.deepEqual(kvRequestPath(locate(v2, 'secret/app/db')), ['secret', 'data', 'app', 'db']);
+    assert.deepEqual(kvRequestPath(locate(v2, 'secret/data/app/db')), ['secret', 'data', 'app', 'db']);
+    assert.deepEqual(kvRequestPath(locate(v1, 'kv/app/db')), ['kv', 'app', 'db']);
+    assert.deepEqual(kvRequestPath(locate(nested, 'team/kv/x')), ['team', 'kv', 'data', 'x']);
+    assert.deepEqual(kvRequestPath(locate(v2, 'secret/app/with space')), [
+      'secret',
+      'data',
+      'app',
+      'with space',
+    ]);
+  });
+
+  test('both spellings of a KV v2 secret have one logical path', () => {
+    assert.equal(logicalPath(locate(v2, 'secret/data/app/db')), 'secret/app/db');
+    assert.equal(logicalPath(locate(v2, 'secret/app/db')), 'secret/app/db');
+    assert.equal(logicalPath(locate(v1, 'kv/data/app')), 'kv/data/app');
+  });
+
+  test('a mount matches whole segments only, and a path must name a secret below it', () => {
+    assert.throws(() => locate(v2, 'secretive/app'), { reason: 'InvalidSpec' });
+    assert.throws(() => locate(nested, 'team/kvx/app'), { reason: 'InvalidSpec' });
+    assert.throws(() => locate(v2, 'secret/data'), { reason: 'InvalidSpec', message: /data\/ folder/ });
+  });
+
+  test("only a kv or generic mount that is a whole-segment prefix of the path is accepted from Vault's answer", () => {
+    const answer = (data: Record<string, unknown>) => ({ data });
+    assert.deepEqual(
+      parseMount(answer({ path: 'secret/', type: 'kv', options: { version: '2' } }), 'secret/a', 'auto'),
+      v2,
+    );
+    assert.deepEqual(parseMount(answer({ path: 'kv/', type: 'generic' }), 'kv/a', 'auto'), v1);
+    assert.deepEqual(parseMount(answer({ path: 'kv/', type: 'kv', options: null }), 'kv/a', 'kv2'), {
+      path: 'kv/',
+      version: 2,
+    });
+    assert.throws(
+      () => parseMount(answer({ path: 'auth/token/', type: 'token' }), 'auth/token/lookup-self', 'kv1'),
+      {
+        reason: 'InvalidSpec',
+        message: /token secrets engine/,
+      },
+    );
+    assert.throws(() => parseMount(answer({ path: 'sys/', type: 'system' }), 'sys/health', 'kv2'), {
+      reason: 'InvalidSpec',
+    });
+    for (const path of ['secre/', 'secret', 'secret/../', '../', '', 'secret/a/']) {
+      assert.throws(
+        () => parseMount(answer({ path, type: 'kv' }), 'secret/a', 'auto'),
+        { reason: 'VaultUnavailable' },
+        path,
+      );
+    }
+    assert.throws(() => parseMount(undefined, 'secret/a', 'auto'), { reason: 'VaultUnavailable' });
+  });
 });
 
 class FakeVault implements VaultTransport {
@@ -45,10 +104,14 @@ function reader(answer: (call: VaultCall) => VaultReply, engine: 'auto' | 'kv1' 
   return { kv: new KvReader({ transport, tokens, engine }), transport };
 }
 
+/** The request path as Vault would see it, decoded: for matching in fakes. */
+const route = (call: VaultCall): string =>
+  call.path.join('/') + (call.query ? `?${new URLSearchParams(call.query).toString()}` : '');
+
 const mounts = (call: VaultCall): VaultReply | undefined =>
-  call.path.startsWith('sys/internal/ui/mounts/secret/')
+  route(call).startsWith('sys/internal/ui/mounts/secret/')
     ? { status: 200, body: { data: { path: 'secret/', type: 'kv', options: { version: '2' } } } }
-    : call.path.startsWith('sys/internal/ui/mounts/kv/')
+    : route(call).startsWith('sys/internal/ui/mounts/kv/')
       ? { status: 200, body: { data: { path: 'kv/', type: 'kv', options: null } } }
       : undefined;
 
@@ -57,9 +120,9 @@ describe('the KV reader', () => {
     const { kv, transport } = reader(
       (call) =>
         mounts(call) ??
-        (call.path === 'secret/data/a' || call.path === 'secret/data/b'
-          ? { status: 200, body: { data: { data: { k: call.path } } } }
-          : call.path === 'kv/c'
+        (route(call) === 'secret/data/a' || route(call) === 'secret/data/b'
+          ? { status: 200, body: { data: { data: { k: route(call) } } } }
+          : route(call) === 'kv/c'
             ? { status: 200, body: { data: { k: 'v1' } } }
             : { status: 404, body: { errors: [] } }),
     );
@@ -72,10 +135,10 @@ describe('the KV reader', () => {
 
   test('answers carry reasons: 404 PathNotFound, 403 Forbidden, 503 VaultUnavailable, other engines InvalidSpec', async () => {
     const { kv } = reader((call) =>
-      call.path.startsWith('sys/internal/ui/mounts/pki/')
+      route(call).startsWith('sys/internal/ui/mounts/pki/')
         ? { status: 200, body: { data: { path: 'pki/', type: 'pki' } } }
         : (mounts(call) ?? {
-            status: call.path.endsWith('missing') ? 404 : call.path.endsWith('denied') ? 403 : 503,
+            status: route(call).endsWith('missing') ? 404 : route(call).endsWith('denied') ? 403 : 503,
             body: {},
           }),
     );
@@ -85,12 +148,49 @@ describe('the KV reader', () => {
     await assert.rejects(kv.read('pki/issue/x'), { reason: 'InvalidSpec' });
   });
 
-  test('a forced engine asks for no mount and takes the first segment as the mount', async () => {
-    const { kv, transport } = reader(() => ({ status: 200, body: { data: { data: { k: 'v' } } } }), 'kv2');
-    assert.deepEqual(await kv.read('team/app'), { k: 'v' });
-    assert.deepEqual(
-      transport.calls.map((c) => c.path),
-      ['team/data/app'],
+  test('a forced engine still asks Vault for the mount, and refuses anything that is not KV', async () => {
+    const { kv, transport } = reader(
+      (call) =>
+        route(call) === 'sys/internal/ui/mounts/team/app'
+          ? { status: 200, body: { data: { path: 'team/', type: 'kv', options: null } } }
+          : route(call) === 'sys/internal/ui/mounts/auth/token/lookup-self'
+            ? { status: 200, body: { data: { path: 'auth/token/', type: 'token' } } }
+            : { status: 200, body: { data: { data: { k: 'v' } } } },
+      'kv2',
     );
+    assert.deepEqual(await kv.read('team/app'), { k: 'v' });
+    await assert.rejects(kv.read('auth/token/lookup-self'), { reason: 'InvalidSpec' });
+    assert.deepEqual(transport.calls.map(route), [
+      'sys/internal/ui/mounts/team/app',
+      'team/data/app',
+      'sys/internal/ui/mounts/auth/token/lookup-self',
+    ]);
+  });
+
+  test('a pinned version goes in the query, never in the path', async () => {
+    const { kv, transport } = reader(
+      (call) => mounts(call) ?? { status: 200, body: { data: { data: { k: 'v3' } } } },
+    );
+    assert.deepEqual(await kv.read('secret/app', 3), { k: 'v3' });
+    assert.deepEqual(transport.calls.at(-1)?.path, ['secret', 'data', 'app']);
+    assert.deepEqual(transport.calls.at(-1)?.query, { version: '3' });
+  });
+
+  test('an unsafe path is refused before any request, mount lookup included', async () => {
+    const { kv, transport } = reader(() => ({ status: 200, body: { data: { path: 'kv/', type: 'kv' } } }));
+    for (const path of [
+      'kv/%2e%2e/auth/token/lookup-self',
+      'kv/../auth/token/lookup-self',
+      'kv/..\\auth/token/lookup-self',
+      'kv/a?x=1',
+      'kv/a#b',
+      'kv//a',
+      'kv/a\u0000',
+      'kv',
+    ]) {
+      await assert.rejects(kv.read(path), { reason: 'InvalidSpec' }, path);
+      await assert.rejects(kv.canonicalPath(path), { reason: 'InvalidSpec' }, path);
+    }
+    assert.equal(transport.calls.length, 0);
   });
 });

@@ -12,13 +12,13 @@ class FakeVault implements VaultTransport {
   lookupStatus = 200;
   async send(call: VaultCall): Promise<VaultReply> {
     this.calls.push(call);
-    if (call.path === 'auth/token/renew-self')
+    if (call.path.join('/') === 'auth/token/renew-self')
       return { status: 200, body: { auth: { lease_duration: this.renewLease } } };
-    if (call.path === 'auth/token/lookup-self') return { status: this.lookupStatus, body: {} };
+    if (call.path.join('/') === 'auth/token/lookup-self') return { status: this.lookupStatus, body: {} };
     return { status: 204, body: undefined };
   }
   count(path: string): number {
-    return this.calls.filter((c) => c.path === path).length;
+    return this.calls.filter((c) => c.path.join('/') === path).length;
   }
 }
 
@@ -80,7 +80,7 @@ describe('the token manager', () => {
     await clock.advance(21_000);
     assert.equal(creds.logins, 2);
     assert.equal(await tokens.token(), 'token-2');
-    const revoke = vault.calls.find((c) => c.path === 'auth/token/revoke-self');
+    const revoke = vault.calls.find((c) => c.path.join('/') === 'auth/token/revoke-self');
     assert.equal(revoke?.token, 'token-1');
   });
 
