@@ -24,12 +24,16 @@ import type { Logger } from './observability/logger.ts';
 import { stringOr } from './text.ts';
 import { Metrics } from './observability/metrics.ts';
 import { startHttpServer } from './observability/server.ts';
+import { allowAll } from './policy/access-policy.ts';
+import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
 import { createVaultClients } from './wiring/vault.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
 const relistIntervalMs = 10 * 60_000;
+/** How often the access policy file is checked for a change. */
+const policyCheckMs = 2_000;
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -61,6 +65,20 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const kubeConfig = loadKubeConfig(config);
 
   const { tokens, kv } = await createVaultClients(config.vault, { clock, random, metrics, logger });
+  // Opened before anything runs: a missing or invalid policy file stops the start.
+  const policyFile = config.accessPolicyFile
+    ? await PolicyFile.open({
+        path: config.accessPolicyFile,
+        logger,
+        checkEveryMs: policyCheckMs,
+        onChange: () => enqueueAll(),
+      })
+    : undefined;
+  if (!policyFile) {
+    logger.warn(
+      'no --access-policy: tenancy is off, and a SecretDefinition in any namespace may read every Vault path the operator can read',
+    );
+  }
 
   // Kubernetes: caches, indexes, the queue and the reconciler.
   const queue = new WorkQueue({ clock, random, baseDelayMs: 1_000, maxDelayMs: 5 * 60_000 });
@@ -140,6 +158,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         logger: informerLogger,
       }),
   );
+  /** Every known definition back to the queue: the access policy changed. */
+  const enqueueAll = (): void => {
+    for (const informer of definitionInformers) for (const d of informer.values()) queue.add(d.key);
+  };
   const findDefinition = (key: string): unknown => {
     for (const informer of definitionInformers) {
       const found = informer.get(key);
@@ -194,11 +216,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     secretIndex,
     targetIndex: targets,
     vault: {
-      canonicalPath: (path) => kv.canonicalPath(path),
+      resolve: (path) => kv.resolve(path),
       track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
       untrack: (user) => poller.untrack(user),
       get: (source, fresh) => poller.get(source, fresh),
     },
+    access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
     definitions: kubeDefinitionWriter(kubeConfig),
     events: kubeEventRecorder(kubeConfig, config.controllerName, (error) =>
@@ -257,6 +280,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     excluded: config.excludeNamespaces,
     metrics: `${config.metricsAddress.host ?? ''}:${config.metricsAddress.port}`,
     leaderElection: config.leaderElection.enabled,
+    accessPolicy: config.accessPolicyFile
+      ? { file: config.accessPolicyFile, rules: policyFile?.policy.rules.length }
+      : 'none (tenancy off)',
   });
 
   const workers: Promise<void>[] = [];
@@ -280,6 +306,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(workers);
       await Promise.all(informers.map((i) => i.stop()));
       poller.stop();
+      policyFile?.stop();
       await tokens.stop();
       await elector?.release();
       metrics.leader.set(0);
@@ -317,6 +344,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       phase = 'starting';
     }
     metrics.leader.set(1);
+    policyFile?.start();
     void loginUntilReady();
     for (const informer of informers) informer.start();
     while (!informers.every((i) => i.synced)) {

@@ -229,6 +229,13 @@ export const flags: readonly FlagSpec[] = [
     description: 'How long a leader holds the Lease without renewing it',
   },
   {
+    flag: 'access-policy',
+    key: 'accessPolicy',
+    value: 'file',
+    description:
+      'YAML rules of which Vault paths each namespace may read, re-read when the file changes; without it every namespace may read every path the operator can',
+  },
+  {
     flag: 'watch-namespaces',
     key: 'watchNamespaces',
     value: 'list',

@@ -5,8 +5,13 @@ export interface Timer {
 }
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch, as the wall clock says; it can step back or forward. */
   now(): number;
+  /**
+   * Milliseconds since an arbitrary origin, never stepped by NTP or an operator: the reading to
+   * measure elapsed time with.
+   */
+  monotonic(): number;
   /** Runs `fn` once after `ms`; the timer never keeps the process alive on its own. */
   after(ms: number, fn: () => void): Timer;
   /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -15,6 +20,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   after(ms, fn) {
     const handle = setTimeout(fn, Math.max(0, ms));
     handle.unref();

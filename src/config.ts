@@ -64,6 +64,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly kubeconfig?: string;
+  /** The access policy file; absent: every namespace may read every path. */
+  readonly accessPolicyFile?: string;
 }
 
 /** Option values as commander hands them over: strings, booleans, or absent. */
@@ -222,5 +224,6 @@ export function toConfig(raw: RawOptions): Config {
         : oneOf<LogLevel>(raw, 'logLevel', 'log-level', ['error', 'warn', 'info', 'debug']),
     logFormat: oneOf<LogFormat>(raw, 'logFormat', 'log-format', ['json', 'text']),
     ...optional('kubeconfig', text(raw, 'kubeconfig')),
+    ...optional('accessPolicyFile', text(raw, 'accessPolicy')),
   };
 }

@@ -40,7 +40,17 @@ async function validate(files: readonly string[]): Promise<number> {
         failures += 1;
         continue;
       }
-      const object = document.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      let object: { kind?: unknown; metadata?: { name?: unknown } } | null;
+      try {
+        // Aliases are expanded with the yaml library's cap: a "billion laughs" document is refused.
+        object = document.toJS({ maxAliasCount: 100 }) as typeof object;
+      } catch (error) {
+        process.stderr.write(
+          `${where}: not valid YAML: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        failures += 1;
+        continue;
+      }
       if (object === null || object.kind !== kind) continue;
       const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '(unnamed)';
       const result = parseSecretDefinition(object, { requireIdentity: false });

@@ -13,6 +13,7 @@ export const reasons = {
   keyNotFound: 'KeyNotFound',
   invalidValue: 'InvalidValue',
   forbidden: 'Forbidden',
+  pathNotAllowed: 'PathNotAllowed',
   vaultUnavailable: 'VaultUnavailable',
   authenticationFailed: 'AuthenticationFailed',
   secretNotOwned: 'SecretNotOwned',

@@ -83,6 +83,12 @@ function describe(error: ErrorObject): string {
       return `${field}: ${patternHints[property] ?? error.message ?? 'is malformed'}`;
     case 'type':
       return `${field}: must be ${String(error.params['type'])}`;
+    case 'minLength':
+      return error.params['limit'] === 1
+        ? `${field}: must not be empty`
+        : `${field}: must be at least ${String(error.params['limit'])} characters`;
+    case 'maxLength':
+      return `${field}: must be at most ${String(error.params['limit'])} characters`;
     default:
       return `${field}: ${error.message ?? 'is invalid'}`;
   }

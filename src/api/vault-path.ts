@@ -50,7 +50,7 @@ export function segmentProblem(segment: string): string | undefined {
 export function vaultPathProblem(path: string): string | undefined {
   if (path.length > maxVaultPathLength) return `is longer than ${maxVaultPathLength} characters`;
   const segments = path.split('/');
-  if (segments.length < 2) return 'needs a mount and a secret name, like secret/app/db';
+  if (segments.length < 2) return 'needs a mount and a secret name';
   for (const part of segments) {
     const problem = segmentProblem(part);
     if (problem) return problem;

@@ -29,12 +29,28 @@ export type ReconcileResult =
   /** Look again later: nothing announces the end of this state (a foreign Secret's deletion, say). */
   | { readonly kind: 'requeueAfter'; readonly ms: number };
 
+/** Where a definition path leads, once Vault has said where its mount ends. */
+export interface ResolvedPath {
+  /** The one spelling of the secret (KV v2 without data/): what is polled and shared. */
+  readonly path: string;
+  /** The path of the API request that reads it (KV v2 with data/). */
+  readonly apiPath: string;
+}
+
 export interface VaultSources {
-  /** The one spelling of a Vault path (KV v2 with or without data/); may ask Vault for the mount once. */
-  canonicalPath(path: string): Promise<string>;
+  /** Where a Vault path leads (KV v2 with or without data/); may ask Vault for the mount once. */
+  resolve(path: string): Promise<ResolvedPath>;
   track(user: string, sources: readonly SourceRef[], intervalMs: number): void;
   untrack(user: string): void;
   get(source: SourceRef, fresh: boolean): Promise<KvData>;
+}
+
+/** The operator-side access policy, as the reconciler asks it (see src/policy/). */
+export interface PathAccess {
+  /** Whether some spelling of `path` could be allowed: false refuses it before any Vault request. */
+  mayAllow(namespace: string, path: string): boolean;
+  /** Whether a resolved secret, known by any of `spellings`, is allowed. */
+  allows(namespace: string, spellings: readonly string[]): boolean;
 }
 
 export interface ReconcileObserver {
@@ -61,6 +77,8 @@ export interface ReconcilerDeps {
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
   readonly vault: VaultSources;
+  /** The access policy in force now: it may change while the operator runs. */
+  readonly access: () => PathAccess;
   readonly secrets: SecretApi;
   readonly definitions: DefinitionWriter;
   readonly events: EventRecorder;
@@ -78,6 +96,14 @@ function uniqueSources(definition: SecretDefinition): SourceRef[] {
     byId.set(sourceId(ref.path, ref.version), ref);
   }
   return [...byId.values()];
+}
+
+function notAllowed(namespace: string, path: string): Failure {
+  return {
+    reason: reasons.pathNotAllowed,
+    message: `the access policy has no rule that lets namespace ${namespace} read Vault path ${path}; use a path the policy gives this namespace, or ask the operator's administrators for a rule`,
+    retry: 'none',
+  };
 }
 
 function applyConfig(desired: DesiredSecret, ownerName: string): SecretApplyConfig {
@@ -179,15 +205,29 @@ export class Reconciler {
       };
     }
 
+    // The access policy is asked before Vault is: a path no rule could allow costs no request.
+    const access = this.#deps.access();
+    const wanted = uniqueSources(definition);
+    const refused = wanted.find((s) => !access.mayAllow(metadata.namespace, s.path));
+    if (refused) {
+      this.#deps.vault.untrack(key);
+      return notAllowed(metadata.namespace, refused.path);
+    }
+
     const vaultData = new Map<string, KvData>();
     let tracked = false;
     try {
       const sources = await Promise.all(
-        uniqueSources(definition).map(async (s) => ({
-          written: s,
-          read: { ...s, path: await this.#deps.vault.canonicalPath(s.path) },
-        })),
+        wanted.map(async (s) => {
+          const where = await this.#deps.vault.resolve(s.path);
+          return { written: s, read: { ...s, path: where.path }, apiPath: where.apiPath };
+        }),
       );
+      const denied = sources.find((s) => !access.allows(metadata.namespace, [s.read.path, s.apiPath]));
+      if (denied) {
+        this.#deps.vault.untrack(key);
+        return notAllowed(metadata.namespace, denied.written.path);
+      }
       this.#deps.vault.track(
         key,
         sources.map((s) => s.read),

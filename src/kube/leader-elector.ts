@@ -1,11 +1,59 @@
-// Leader election on a coordination.k8s.io Lease, with client-go's rules: a candidate takes the
-// Lease when it is free or its holder has not renewed it within leaseDuration; the leader renews
-// every retryPeriod and gives up leadership when it could not renew for renewDeadline. Every
-// write carries the resourceVersion read, so two candidates never both win.
+// Leader election on a coordination.k8s.io Lease, with client-go's rules. Every write carries the
+// resourceVersion read, so two candidates never both win. The timing rules, all in one place:
+//
+// - A candidate takes the Lease when it has no holder, or when its record has not changed for the
+//   Lease's duration as measured by the candidate's own monotonic clock since it first saw that
+//   record. The holder's renewTime comes from another machine's clock and is never compared with
+//   ours, so skewed or stepped clocks cannot hand the Lease over while its holder still renews.
+// - The leader renews every retryPeriod. Its term ends renewDeadline after the start of its last
+//   successful renew, by a timer, so a request that hangs cannot extend it; at once when the Lease
+//   shows another holder; or when the elector stops. The term's AbortSignal aborts at that moment.
+// - Every Lease request is abandoned after min(renewDeadline / 2, 5s), so one renew (a read and a
+//   write) fits within the deadline and a half-open connection costs one attempt, not the term.
 
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import type { Clock } from '../clock.ts';
-import { toKubeError } from './errors.ts';
+import {
+  CoordinationV1Api,
+  KubeConfig,
+  Observable,
+  V1MicroTime,
+  type ConfigurationOptions,
+  type ObservableMiddleware,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import type { Clock, Timer } from '../clock.ts';
+import { KubeError, toKubeError } from './errors.ts';
+
+/** The Lease calls the elector makes; each must give up when its `signal` aborts. */
+export interface LeaseApi {
+  read(namespace: string, name: string, signal: AbortSignal): Promise<V1Lease>;
+  create(namespace: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  replace(namespace: string, name: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+}
+
+/** The Lease API of the cluster `config` points at. */
+export function kubeLeaseApi(config: KubeConfig): LeaseApi {
+  const api = config.makeApiClient(CoordinationV1Api);
+  // The generated client has no signal parameter; a per-call middleware puts the signal on the
+  // request, and the client's fetch honours it for the whole exchange, body included.
+  const cancelledBy = (signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> => ({
+    middleware: [
+      {
+        pre: (request) => {
+          request.setSignal(signal);
+          return new Observable(Promise.resolve(request));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  });
+  return {
+    read: (namespace, name, signal) => api.readNamespacedLease({ name, namespace }, cancelledBy(signal)),
+    create: (namespace, body, signal) => api.createNamespacedLease({ namespace, body }, cancelledBy(signal)),
+    replace: (namespace, name, body, signal) =>
+      api.replaceNamespacedLease({ name, namespace, body }, cancelledBy(signal)),
+  };
+}
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -18,111 +66,235 @@ export interface LeaderElectionOptions {
   readonly onError: (error: unknown) => void;
 }
 
-export class LeaderElector {
-  readonly #api: CoordinationV1Api;
-  readonly #options: LeaderElectionOptions;
-  readonly #stop = new AbortController();
-  #leading = false;
+/** Why this instance does not lead (any more): the reason of an aborted term signal. */
+export class LeadershipEnded extends Error {
+  readonly reason: 'NotLeading' | 'RenewDeadlineExceeded' | 'LeaseTakenOver' | 'Stopped';
 
-  constructor(config: KubeConfig, options: LeaderElectionOptions) {
-    this.#api = config.makeApiClient(CoordinationV1Api);
+  constructor(reason: LeadershipEnded['reason'], message: string) {
+    super(message);
+    this.name = 'LeadershipEnded';
+    this.reason = reason;
+  }
+}
+
+type Attempt = 'leading' | 'heldByOther' | 'failed';
+
+/** A Lease record as last seen, and when, by our monotonic clock. */
+interface Observed {
+  readonly version: string;
+  readonly at: number;
+}
+
+export class LeaderElector {
+  readonly #api: LeaseApi;
+  readonly #options: LeaderElectionOptions;
+  readonly #requestTimeoutMs: number;
+  readonly #stop = new AbortController();
+  #term: AbortController;
+  #termDeadline: Timer | undefined;
+  #observed: Observed | undefined;
+
+  constructor(api: KubeConfig | LeaseApi, options: LeaderElectionOptions) {
+    this.#api = api instanceof KubeConfig ? kubeLeaseApi(api) : api;
     this.#options = options;
+    this.#requestTimeoutMs = Math.min(options.renewDeadlineMs / 2, 5_000);
+    this.#term = new AbortController();
+    this.#term.abort(new LeadershipEnded('NotLeading', 'this instance has not become leader'));
   }
 
   get leading(): boolean {
-    return this.#leading;
+    return !this.#term.signal.aborted;
   }
 
-  /** Resolves once this instance leads; rejects if stopped first. */
-  async acquire(): Promise<void> {
+  /**
+   * The current leadership term: aborted, with a LeadershipEnded reason, whenever this instance
+   * does not lead. Work that only the leader may do should be cancelled by it.
+   */
+  get signal(): AbortSignal {
+    return this.#term.signal;
+  }
+
+  /** Resolves with the term's signal once this instance leads; rejects if stopped first. */
+  async acquire(): Promise<AbortSignal> {
     const { clock, retryPeriodMs } = this.#options;
-    while (!this.#stop.signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) {
-        this.#leading = true;
-        return;
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      const started = clock.monotonic();
+      if ((await this.#tryAcquireOrRenew(stop)) === 'leading' && !stop.aborted) {
+        this.#term = new AbortController();
+        this.#extendTerm(started);
+        return this.#term.signal;
       }
-      await clock.sleep(retryPeriodMs, this.#stop.signal);
+      if (!stop.aborted) await clock.sleep(retryPeriodMs, stop);
     }
-    throw new Error('leader election stopped before this instance became leader');
+    throw new LeadershipEnded('Stopped', 'leader election stopped before this instance became leader');
   }
 
-  /** Keeps renewing; resolves when leadership is lost (never while renewals succeed). */
+  /** Keeps renewing; resolves when the term ends (never while renewals succeed in time). */
   async hold(): Promise<void> {
-    const { clock, retryPeriodMs, renewDeadlineMs } = this.#options;
-    let lastRenew = clock.now();
-    while (!this.#stop.signal.aborted) {
-      await clock.sleep(retryPeriodMs, this.#stop.signal);
-      if (this.#stop.signal.aborted) break;
-      if (await this.#tryAcquireOrRenew()) lastRenew = clock.now();
-      else if (clock.now() - lastRenew >= renewDeadlineMs) break;
+    const { clock, retryPeriodMs, namespace, name } = this.#options;
+    const term = this.#term.signal;
+    while (!term.aborted) {
+      await clock.sleep(retryPeriodMs, term);
+      if (term.aborted) break;
+      const started = clock.monotonic();
+      const attempt = await this.#tryAcquireOrRenew(term);
+      if (term.aborted) break;
+      if (attempt === 'leading') this.#extendTerm(started);
+      else if (attempt === 'heldByOther') {
+        this.#endTerm('LeaseTakenOver', `another candidate holds Lease ${namespace}/${name}`);
+      }
     }
-    this.#leading = false;
   }
 
-  /** Stops electing and, when leading, frees the Lease so another replica takes over at once. */
+  /** Stops electing, ends the term and, when leading, frees the Lease so another takes over at once. */
   async release(): Promise<void> {
     this.#stop.abort();
-    if (!this.#leading) return;
-    this.#leading = false;
+    if (!this.leading) return;
+    this.#endTerm('Stopped', 'leader election stopped');
     const { namespace, name, identity } = this.#options;
     try {
-      const lease = await this.#api.readNamespacedLease({ name, namespace });
+      const lease = await this.#request(`reading Lease ${namespace}/${name}`, (signal) =>
+        this.#api.read(namespace, name, signal),
+      );
       if (lease.spec?.holderIdentity !== identity) return;
       const rest = { ...lease.spec };
       delete rest.holderIdentity;
       lease.spec = { ...rest, leaseDurationSeconds: 1 };
-      await this.#api.replaceNamespacedLease({ name, namespace, body: lease });
+      await this.#request(`releasing Lease ${namespace}/${name}`, (signal) =>
+        this.#api.replace(namespace, name, lease, signal),
+      );
     } catch (error) {
       this.#options.onError(toKubeError(error, `releasing Lease ${namespace}/${name}`));
     }
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  /** Moves the end of the term to renewDeadline after `renewStarted` (a monotonic reading). */
+  #extendTerm(renewStarted: number): void {
+    const { clock, renewDeadlineMs, namespace, name } = this.#options;
+    this.#termDeadline?.cancel();
+    this.#termDeadline = clock.after(renewStarted + renewDeadlineMs - clock.monotonic(), () =>
+      this.#endTerm(
+        'RenewDeadlineExceeded',
+        `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
+      ),
+    );
+  }
+
+  #endTerm(reason: LeadershipEnded['reason'], message: string): void {
+    this.#termDeadline?.cancel();
+    this.#termDeadline = undefined;
+    this.#term.abort(new LeadershipEnded(reason, message));
+  }
+
+  /** One call to the Lease API, given up when `scope` aborts or after the request timeout. */
+  async #request<T>(
+    doing: string,
+    send: (signal: AbortSignal) => Promise<T>,
+    scope?: AbortSignal,
+  ): Promise<T> {
+    const timeout = new AbortController();
+    const timer = this.#options.clock.after(this.#requestTimeoutMs, () =>
+      timeout.abort(
+        new KubeError(undefined, 'Timeout', `${doing}: no answer within ${this.#requestTimeoutMs}ms`),
+      ),
+    );
+    const signal = scope ? AbortSignal.any([scope, timeout.signal]) : timeout.signal;
+    try {
+      return await abandonOnAbort(send(signal), signal);
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  async #tryAcquireOrRenew(scope: AbortSignal): Promise<Attempt> {
     const { namespace, name, identity, leaseDurationMs, clock } = this.#options;
+    const lease = `Lease ${namespace}/${name}`;
     // Lease times are MicroTime: the apiserver refuses the millisecond form a plain Date gives.
     const now = new V1MicroTime(clock.now());
     const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
     try {
-      let lease: V1Lease;
+      let current: V1Lease;
       try {
-        lease = await this.#api.readNamespacedLease({ name, namespace });
+        current = await this.#request(
+          `reading ${lease}`,
+          (signal) => this.#api.read(namespace, name, signal),
+          scope,
+        );
       } catch (error) {
-        if (toKubeError(error, 'reading the Lease').status !== 404) throw error;
-        await this.#api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds,
-              acquireTime: now,
-              renewTime: now,
-              leaseTransitions: 0,
-            },
-          },
-        });
-        return true;
+        if (toKubeError(error, `reading ${lease}`).status !== 404) throw error;
+        const created = await this.#request(
+          `creating ${lease}`,
+          (signal) =>
+            this.#api.create(
+              namespace,
+              {
+                metadata: { name, namespace },
+                spec: {
+                  holderIdentity: identity,
+                  leaseDurationSeconds,
+                  acquireTime: now,
+                  renewTime: now,
+                  leaseTransitions: 0,
+                },
+              },
+              signal,
+            ),
+          scope,
+        );
+        this.#observe(created);
+        return 'leading';
       }
-      const spec = lease.spec ?? {};
+      const observed = this.#observe(current);
+      const spec = current.spec ?? {};
       const holder = spec.holderIdentity;
-      const renewedAt = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-      const expired = renewedAt + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 <= now.getTime();
-      if (holder && holder !== identity && !expired) return false;
+      const durationMs = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+      const expired = clock.monotonic() - observed.at >= durationMs;
+      if (holder && holder !== identity && !expired) return 'heldByOther';
       const takingOver = holder !== identity;
-      lease.spec = {
+      current.spec = {
         ...spec,
         holderIdentity: identity,
         leaseDurationSeconds,
         renewTime: now,
         ...(takingOver ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
       };
-      await this.#api.replaceNamespacedLease({ name, namespace, body: lease });
-      return true;
+      const written = await this.#request(
+        `${takingOver ? 'acquiring' : 'renewing'} ${lease}`,
+        (signal) => this.#api.replace(namespace, name, current, signal),
+        scope,
+      );
+      this.#observe(written);
+      return 'leading';
     } catch (error) {
-      const failure = toKubeError(error, `acquiring or renewing Lease ${namespace}/${name}`);
+      // Stopping or losing the term cancels the request on purpose; that is no fault to report.
+      if (scope.aborted) return 'failed';
+      const failure = toKubeError(error, `acquiring or renewing ${lease}`);
       // 409: another candidate wrote first; that is an answer, not a fault.
       if (failure.status !== 409) this.#options.onError(failure);
-      return false;
+      return 'failed';
     }
   }
+
+  /**
+   * Notes when the Lease record last changed, by our clock. The resourceVersion changes on every
+   * write, so it tells a holder that renews from one that has stopped without reading its clock.
+   */
+  #observe(lease: V1Lease): Observed {
+    const version = lease.metadata?.resourceVersion ?? JSON.stringify(lease.spec ?? {});
+    if (this.#observed?.version !== version) {
+      this.#observed = { version, at: this.#options.clock.monotonic() };
+    }
+    return this.#observed;
+  }
+}
+
+/** `pending`, or its signal's reason as soon as that aborts, even if `pending` never settles. */
+function abandonOnAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abandon = (): void => reject(signal.reason as Error);
+    if (signal.aborted) return abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    void pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
+  });
 }

@@ -136,8 +136,9 @@ export class KvReader {
    * One spelling per secret: a KV v2 path with or without `data/` names the same secret, and so
    * is read (and counted) once.
    */
-  async canonicalPath(path: string, signal?: AbortSignal): Promise<string> {
-    return logicalPath(await this.locate(path, signal));
+  async resolve(path: string, signal?: AbortSignal): Promise<{ path: string; apiPath: string }> {
+    const location = await this.locate(path, signal);
+    return { path: logicalPath(location), apiPath: kvRequestPath(location).join('/') };
   }
 
   async locate(path: string, signal?: AbortSignal): Promise<KvLocation> {

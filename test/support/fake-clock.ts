@@ -1,4 +1,5 @@
-// A clock for unit tests: time moves only when the test says so.
+// A clock for unit tests: time moves only when the test says so. Timers run on the monotonic
+// reading; `stepWallClock` moves only the wall clock, as NTP or an operator would.
 
 import type { Clock, Timer } from '../../src/clock.ts';
 
@@ -9,19 +10,29 @@ interface Pending {
 }
 
 export class FakeClock implements Clock {
-  #now: number;
+  #elapsed = 0;
+  #wall: number;
   #timers: Pending[] = [];
 
   constructor(start = Date.UTC(2026, 0, 1)) {
-    this.#now = start;
+    this.#wall = start;
   }
 
   now(): number {
-    return this.#now;
+    return this.#wall + this.#elapsed;
+  }
+
+  monotonic(): number {
+    return this.#elapsed;
+  }
+
+  /** Moves the wall clock by `ms` (negative: back) without any time passing or timer firing. */
+  stepWallClock(ms: number): void {
+    this.#wall += ms;
   }
 
   after(ms: number, fn: () => void): Timer {
-    const pending: Pending = { at: this.#now + Math.max(0, ms), fn, cancelled: false };
+    const pending: Pending = { at: this.#elapsed + Math.max(0, ms), fn, cancelled: false };
     this.#timers.push(pending);
     return { cancel: () => (pending.cancelled = true) };
   }
@@ -43,16 +54,16 @@ export class FakeClock implements Clock {
 
   /** Moves time forward, firing due timers in order and letting the promises they start settle. */
   async advance(ms: number): Promise<void> {
-    const end = this.#now + ms;
+    const end = this.#elapsed + ms;
     for (;;) {
       await flush();
       const due = this.#timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at)[0];
       if (!due) break;
       this.#timers = this.#timers.filter((t) => t !== due);
-      this.#now = Math.max(this.#now, due.at);
+      this.#elapsed = Math.max(this.#elapsed, due.at);
       due.fn();
     }
-    this.#now = end;
+    this.#elapsed = end;
     await flush();
   }
 }

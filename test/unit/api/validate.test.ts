@@ -120,7 +120,7 @@ describe('an invalid SecretDefinition names the field to fix', () => {
       `spec.keysMap.k.path: contains the invisible or control character U+200B${suffix}`,
     ]);
     assert.deepEqual(problemsOf({ name: 'a', dataFrom: [{ path: 'secret' }] }), [
-      `spec.dataFrom[0].path: needs a mount and a secret name, like secret/app/db${suffix}`,
+      `spec.dataFrom[0].path: needs a mount and a secret name${suffix}`,
     ]);
   });
 

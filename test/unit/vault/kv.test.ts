@@ -130,7 +130,7 @@ describe('the KV reader', () => {
     assert.deepEqual(await kv.read('secret/data/b'), { k: 'secret/data/b' });
     assert.deepEqual(await kv.read('kv/c'), { k: 'v1' });
     assert.equal(transport.calls.filter((c) => c.operation === 'mounts').length, 2);
-    assert.equal(await kv.canonicalPath('secret/data/b'), 'secret/b');
+    assert.deepEqual(await kv.resolve('secret/data/b'), { path: 'secret/b', apiPath: 'secret/data/b' });
   });
 
   test('answers carry reasons: 404 PathNotFound, 403 Forbidden, 503 VaultUnavailable, other engines InvalidSpec', async () => {
@@ -189,7 +189,7 @@ describe('the KV reader', () => {
       'kv',
     ]) {
       await assert.rejects(kv.read(path), { reason: 'InvalidSpec' }, path);
-      await assert.rejects(kv.canonicalPath(path), { reason: 'InvalidSpec' }, path);
+      await assert.rejects(kv.resolve(path), { reason: 'InvalidSpec' }, path);
     }
     assert.equal(transport.calls.length, 0);
   });

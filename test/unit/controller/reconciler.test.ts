@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SecretDefinitionStatus } from '../../../src/api/types.ts';
+import { Reconciler, type ResolvedPath } from '../../../src/controller/reconciler.ts';
+import { SecretIndex } from '../../../src/controller/secret-index.ts';
+import { TargetIndex } from '../../../src/controller/target-index.ts';
+import type { LiveSecret } from '../../../src/kube/live-secret.ts';
+import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
+import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
+import type { KvData } from '../../../src/vault/kv.ts';
+import type { SourceRef } from '../../../src/vault/path-poller.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { hostileDefinitions } from '../../support/hostile-definitions.ts';
+
+/** Everything the reconciler did to the outside world, in order. */
+type Effect =
+  | { readonly kind: 'vault'; readonly what: string }
+  | { readonly kind: 'secret'; readonly what: string }
+  | { readonly kind: 'status'; readonly reason: string | undefined; readonly message: string | undefined }
+  | { readonly kind: 'event'; readonly type: string; readonly reason: string; readonly message: string };
+
+function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<string, KvData> = {}) {
+  const effects: Effect[] = [];
+  const reconciler = new Reconciler({
+    definition: () => raw,
+    liveSecret: () => undefined,
+    rememberSecret: () => {},
+    forgetSecret: () => {},
+    secretIndex: new SecretIndex(),
+    targetIndex: new TargetIndex(),
+    vault: {
+      async resolve(path: string): Promise<ResolvedPath> {
+        effects.push({ kind: 'vault', what: `resolve ${path}` });
+        const [mount = '', ...rest] = path.split('/');
+        const name = rest[0] === 'data' ? rest.slice(1) : rest;
+        return { path: [mount, ...name].join('/'), apiPath: [mount, 'data', ...name].join('/') };
+      },
+      track: (user: string, sources: readonly SourceRef[]) =>
+        effects.push({ kind: 'vault', what: `track ${user} ${sources.map((s) => s.path).join(',')}` }),
+      untrack: () => {},
+      async get(source: SourceRef): Promise<KvData> {
+        effects.push({ kind: 'vault', what: `read ${source.path}` });
+        return vault[source.path] ?? {};
+      },
+    },
+    access: () => policy,
+    secrets: {
+      async read(namespace: string, name: string) {
+        effects.push({ kind: 'secret', what: `read ${namespace}/${name}` });
+        return undefined;
+      },
+      async apply(config: SecretApplyConfig): Promise<LiveSecret> {
+        effects.push({ kind: 'secret', what: `apply ${config.namespace}/${config.name}` });
+        return {
+          ...config,
+          uid: 's-1',
+          resourceVersion: '1',
+          ownerReferences: [],
+          managedFields: [],
+        } as unknown as LiveSecret;
+      },
+      async delete(namespace: string, name: string) {
+        effects.push({ kind: 'secret', what: `delete ${namespace}/${name}` });
+      },
+    },
+    definitions: {
+      async patchStatus(_namespace: string, _name: string, status: SecretDefinitionStatus) {
+        const ready = status.conditions?.find((c) => c.type === 'Ready');
+        effects.push({ kind: 'status', reason: ready?.reason, message: ready?.message });
+      },
+      async setFinalizers() {},
+    },
+    events: {
+      async record(_target, type, reason, message) {
+        effects.push({ kind: 'event', type, reason, message });
+      },
+    },
+    clock: new FakeClock(),
+    defaultRefreshMs: 60_000,
+    observer: { synced: () => {}, forgotten: () => {}, secretWritten: () => {}, secretReadFailed: () => {} },
+    logger: { info: () => {}, warn: () => {}, debug: () => {} },
+  });
+  return { reconciler, effects };
+}
+
+const manifest = (namespace: string, spec: unknown) => ({
+  apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+  kind: 'SecretDefinition',
+  metadata: { name: 'def', namespace, uid: 'u-1', generation: 1, resourceVersion: '1' },
+  spec,
+});
+
+describe('the reconciler refuses hostile definitions: one InvalidSpec, one Event, nothing else', () => {
+  for (const hostile of hostileDefinitions) {
+    test(hostile.title, async () => {
+      const { reconciler, effects } = harness(manifest('team-a', hostile.spec));
+      assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+      assert.equal(effects.length, 2, JSON.stringify(effects));
+      const [event, status] = effects;
+      assert.equal(event?.kind, 'event');
+      assert.equal(status?.kind, 'status');
+      if (event?.kind !== 'event' || status?.kind !== 'status') return;
+      assert.equal(event.type, 'Warning');
+      assert.equal(status.reason, 'InvalidSpec');
+      assert.match(status.message ?? '', /^invalid spec: /);
+      assert.match((status.message ?? '').slice('invalid spec: '.length), hostile.problem);
+      assert.equal(event.message, status.message);
+    });
+  }
+});
+
+describe('the access policy, as the reconciler applies it', () => {
+  const parsed = parseAccessPolicy('- { namespaces: ["team-*"], paths: ["secret/data/{namespace}/*"] }');
+  assert.ok(parsed.ok);
+  const policy = parsed.policy;
+
+  test("a path of another team's is PathNotAllowed, with an Event and no Vault request", async () => {
+    const { reconciler, effects } = harness(
+      manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/team-b/db', key: 'v' } } }),
+      policy,
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    const message =
+      "the access policy has no rule that lets namespace team-a read Vault path secret/team-b/db; use a path the policy gives this namespace, or ask the operator's administrators for a rule";
+    assert.deepEqual(effects, [
+      { kind: 'secret', what: 'read team-a/s' },
+      { kind: 'event', type: 'Warning', reason: 'SyncFailed', message },
+      { kind: 'status', reason: 'PathNotAllowed', message },
+    ]);
+  });
+
+  test('a namespace that no rule names reads nothing', async () => {
+    const { reconciler, effects } = harness(
+      manifest('kube-system', { name: 's', dataFrom: [{ path: 'secret/kube-system/x' }] }),
+      policy,
+    );
+    await reconciler.reconcile('kube-system/def');
+    assert.equal(effects.filter((e) => e.kind === 'vault').length, 0);
+    assert.equal(effects.at(-1)?.kind === 'status' && effects.at(-1)?.kind, 'status');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
+      ['PathNotAllowed'],
+    );
+  });
+
+  test('its own paths, in either KV v2 spelling, sync', async () => {
+    const { reconciler, effects } = harness(
+      manifest('team-a', {
+        name: 's',
+        keysMap: {
+          a: { path: 'secret/team-a/db', key: 'v' },
+          b: { path: 'secret/data/team-a/db', key: 'v' },
+        },
+      }),
+      policy,
+      { 'secret/team-a/db': { v: 'x' } },
+    );
+    await reconciler.reconcile('team-a/def');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
+      ['Synced'],
+    );
+    assert.ok(effects.some((e) => e.kind === 'secret' && e.what === 'apply team-a/s'));
+  });
+
+  test('a path that could be allowed until Vault says where its mount ends is refused before it is read', async () => {
+    // The rule names secret/x/data/db: right if "secret/x/" were the KV v2 mount. The mount is
+    // "secret/", so the read would go to secret/data/x/db, which no rule allows.
+    const narrow = parseAccessPolicy('- { namespaces: [team-a], paths: ["secret/x/data/db"] }');
+    assert.ok(narrow.ok);
+    const { reconciler, effects } = harness(
+      manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/x/db', key: 'v' } } }),
+      narrow.policy,
+    );
+    await reconciler.reconcile('team-a/def');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'vault').map((e) => e.kind === 'vault' && e.what),
+      ['resolve secret/x/db'],
+    );
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
+      ['PathNotAllowed'],
+    );
+  });
+});

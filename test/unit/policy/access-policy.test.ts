@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  allowAll,
+  kvSpellings,
+  parseAccessPolicy,
+  pathGlobMatches,
+} from '../../../src/policy/access-policy.ts';
+
+function policy(text: string) {
+  const parsed = parseAccessPolicy(text);
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  return parsed.policy;
+}
+
+function problems(text: string): readonly string[] {
+  const parsed = parseAccessPolicy(text);
+  assert.equal(parsed.ok, false, 'expected the policy to be refused');
+  return parsed.ok ? [] : parsed.problems;
+}
+
+describe('path globs, as in Vault ACL policies', () => {
+  const cases: [glob: string, path: string, matches: boolean][] = [
+    ['secret/data/team-a/*', 'secret/data/team-a/db', true],
+    ['secret/data/team-a/*', 'secret/data/team-a/x/y', true],
+    ['secret/data/team-a/*', 'secret/data/team-a', false],
+    ['secret/data/team-a/*', 'secret/data/team-ab/db', false],
+    ['secret/data/team-a*', 'secret/data/team-ab/db', true],
+    ['secret/+/config', 'secret/team-a/config', true],
+    ['secret/+/config', 'secret/team-a/x/config', false],
+    ['secret/+/config', 'secret//config', false],
+    ['secret/app', 'secret/app', true],
+    ['secret/app', 'secret/app/x', false],
+    ['*', 'anything/at/all', true],
+  ];
+  for (const [glob, path, matches] of cases) {
+    test(`${glob} ${matches ? 'matches' : 'does not match'} ${path}`, () => {
+      assert.equal(pathGlobMatches(glob, path), matches);
+    });
+  }
+});
+
+describe('the access policy', () => {
+  const perTeam = policy(`
+- namespaces: ["team-*"]
+  paths: ["secret/data/{namespace}/*"]
+- namespaces: [payments]
+  paths: ["kv/payments/*", "secret/shared/+/config"]
+`);
+
+  test('one rule per team: each namespace reads below its own name, in both KV v2 spellings', () => {
+    assert.equal(perTeam.allows('team-a', ['secret/team-a/db', 'secret/data/team-a/db']), true);
+    assert.equal(perTeam.allows('team-a', ['secret/team-b/db', 'secret/data/team-b/db']), false);
+    assert.equal(perTeam.allows('team-b', ['secret/team-b/db', 'secret/data/team-b/db']), true);
+  });
+
+  test('a namespace no rule names reads nothing', () => {
+    assert.equal(perTeam.allows('other', ['kv/payments/x']), false);
+    assert.equal(perTeam.allows('payments', ['kv/payments/x']), true);
+    assert.equal(perTeam.allows('payments', ['secret/shared/a/config', 'secret/data/shared/a/config']), true);
+  });
+
+  test('before Vault is asked, a path is refused only when no spelling could match', () => {
+    assert.equal(perTeam.mayAllow('team-a', 'secret/team-a/db'), true);
+    assert.equal(perTeam.mayAllow('team-a', 'secret/data/team-a/db'), true);
+    assert.equal(perTeam.mayAllow('team-a', 'secret/team-b/db'), false);
+    assert.equal(perTeam.mayAllow('team-a', 'kv/team-a/db'), false);
+  });
+
+  test('the KV spellings of a path add or drop data/ after every possible mount', () => {
+    assert.deepEqual(kvSpellings('a/b/c').sort(), ['a/b/c', 'a/b/data/c', 'a/data/b/c'].sort());
+    assert.deepEqual(kvSpellings('a/data/c').sort(), ['a/c', 'a/data/c', 'a/data/data/c'].sort());
+  });
+
+  test('without a file everything is allowed', () => {
+    assert.equal(allowAll.allows('any', ['sys/anything']), true);
+  });
+
+  test('an empty list allows nothing', () => {
+    assert.equal(policy('[]').allows('team-a', ['secret/team-a/db']), false);
+  });
+});
+
+describe('a broken policy names every problem', () => {
+  test('not a list', () => {
+    assert.match(problems('namespaces: [a]')[0] ?? '', /must be a YAML list of rules/);
+    assert.match(problems('')[0] ?? '', /must be a YAML list of rules/);
+  });
+
+  test('a misspelt or missing field, and a rule that is no mapping', () => {
+    assert.deepEqual(problems('- { namespace: [a], paths: [secret/a] }\n- x'), [
+      'rule 1: unknown field "namespace" (a rule has namespaces and paths)',
+      'rule 1.namespaces: must be a non-empty list of strings',
+      'rule 2: must be a mapping with namespaces and paths',
+    ]);
+  });
+
+  test('globs that cannot mean what they say', () => {
+    assert.deepEqual(
+      problems('- { namespaces: ["Team_A"], paths: ["secret/*/db", "secret/../sys/*", "secret/{ns}/a"] }'),
+      [
+        'rule 1.namespaces: "Team_A" is not a namespace name or glob (lowercase letters, digits, "-" and "*")',
+        'rule 1.paths: "secret/*/db" has a "*" before its end: as in Vault policies, "*" may only end a glob; use "+" for one segment',
+        'rule 1.paths: "secret/../sys/*" has a "." or ".." segment',
+        'rule 1.paths: "secret/{ns}/a" has a "{" or "}" that is not {namespace}',
+      ],
+    );
+  });
+
+  test('YAML that defeats parsers: duplicate keys and alias bombs', () => {
+    assert.match(
+      problems('- namespaces: [a]\n  namespaces: [b]\n  paths: [x/y]')[0] ?? '',
+      /not valid YAML: .*unique/i,
+    );
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
+    for (const [name, previous] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+    ]) {
+      bomb.push(`${name}: &${name} [${Array(10).fill(`*${previous}`).join(',')}]`);
+    }
+    assert.match(problems(bomb.join('\n'))[0] ?? '', /not valid YAML: Excessive alias count/);
+  });
+});
