@@ -64,7 +64,17 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const metrics = new Metrics();
   const kubeConfig = loadKubeConfig(config);
 
-  const { tokens, kv } = await createVaultClients(config.vault, { clock, random, metrics, logger });
+  // The leadership term: once it ends, every in-flight Vault read and Kubernetes request is
+  // aborted and every new one fails at once, so a replica that lost the Lease writes nothing more.
+  let term: AbortSignal | undefined;
+  const workSignal = (): AbortSignal | undefined => term;
+  const { tokens, kv } = await createVaultClients(config.vault, {
+    clock,
+    random,
+    metrics,
+    logger,
+    signal: workSignal,
+  });
   // Opened before anything runs: a missing or invalid policy file stops the start.
   const policyFile = config.accessPolicyFile
     ? await PolicyFile.open({
@@ -204,7 +214,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const secretInformerFor = (namespace: string): Informer<LiveSecret> | undefined =>
     config.watchNamespaces.length ? secretInformers[namespaces.indexOf(namespace)] : secretInformers[0];
 
-  const secretApi = kubeSecretApi(kubeConfig, fieldManager);
+  const secretApi = kubeSecretApi(kubeConfig, fieldManager, workSignal);
   const reconciler = new Reconciler({
     definition: findDefinition,
     liveSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.get(key),
@@ -223,9 +233,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     },
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
-    definitions: kubeDefinitionWriter(kubeConfig),
-    events: kubeEventRecorder(kubeConfig, config.controllerName, (error) =>
-      logger.debug('could not record an Event', { error: describeError(error) }),
+    definitions: kubeDefinitionWriter(kubeConfig, workSignal),
+    events: kubeEventRecorder(
+      kubeConfig,
+      config.controllerName,
+      (error) => logger.debug('could not record an Event', { error: describeError(error) }),
+      workSignal,
     ),
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
@@ -333,7 +346,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       logger.info('waiting to become leader', {
         lease: `${config.leaderElection.namespace}/${config.leaderElection.name}`,
       });
-      await elector.acquire();
+      term = await elector.acquire();
       logger.info('became leader');
       void elector.hold().then(() => {
         if (phase !== 'stopping') {

@@ -3,6 +3,7 @@
 
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { group, plural, version, type SecretDefinitionStatus } from '../api/types.ts';
+import { cancellable, type SignalSource } from './cancel.ts';
 import { toKubeError } from './errors.ts';
 
 export interface DefinitionWriter {
@@ -16,9 +17,13 @@ export interface DefinitionWriter {
   ): Promise<void>;
 }
 
-export function kubeDefinitionWriter(config: KubeConfig): DefinitionWriter {
+/** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
+export function kubeDefinitionWriter(
+  config: KubeConfig,
+  signal: SignalSource = () => undefined,
+): DefinitionWriter {
   const api = config.makeApiClient(CustomObjectsApi);
-  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, cancellable(signal));
   return {
     async patchStatus(namespace, name, status) {
       try {

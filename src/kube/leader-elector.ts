@@ -11,16 +11,9 @@
 // - Every Lease request is abandoned after min(renewDeadline / 2, 5s), so one renew (a read and a
 //   write) fits within the deadline and a half-open connection costs one attempt, not the term.
 
-import {
-  CoordinationV1Api,
-  KubeConfig,
-  Observable,
-  V1MicroTime,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock.ts';
+import { cancellable } from './cancel.ts';
 import { KubeError, toKubeError } from './errors.ts';
 
 /** The Lease calls the elector makes; each must give up when its `signal` aborts. */
@@ -33,20 +26,7 @@ export interface LeaseApi {
 /** The Lease API of the cluster `config` points at. */
 export function kubeLeaseApi(config: KubeConfig): LeaseApi {
   const api = config.makeApiClient(CoordinationV1Api);
-  // The generated client has no signal parameter; a per-call middleware puts the signal on the
-  // request, and the client's fetch honours it for the whole exchange, body included.
-  const cancelledBy = (signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> => ({
-    middleware: [
-      {
-        pre: (request) => {
-          request.setSignal(signal);
-          return new Observable(Promise.resolve(request));
-        },
-        post: (response) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  });
+  const cancelledBy = (signal: AbortSignal) => cancellable(() => signal);
   return {
     read: (namespace, name, signal) => api.readNamespacedLease({ name, namespace }, cancelledBy(signal)),
     create: (namespace, body, signal) => api.createNamespacedLease({ namespace, body }, cancelledBy(signal)),

@@ -2,6 +2,7 @@
 // and fields this operator stops applying are removed by the apiserver.
 
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { cancellable, type SignalSource } from './cancel.ts';
 import { toKubeError } from './errors.ts';
 import { toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
 
@@ -24,12 +25,18 @@ export interface SecretApi {
   delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
-export function kubeSecretApi(config: KubeConfig, fieldManager: string): SecretApi {
+/** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
+export function kubeSecretApi(
+  config: KubeConfig,
+  fieldManager: string,
+  signal: SignalSource = () => undefined,
+): SecretApi {
   const api = config.makeApiClient(CoreV1Api);
+  const options = cancellable(signal);
   return {
     async read(namespace, name) {
       try {
-        return toLiveSecret(await api.readNamespacedSecret({ namespace, name }), fieldManager);
+        return toLiveSecret(await api.readNamespacedSecret({ namespace, name }, options), fieldManager);
       } catch (error) {
         const failure = toKubeError(error, `reading Secret ${namespace}/${name}`);
         if (failure.status === 404) return undefined;
@@ -54,7 +61,7 @@ export function kubeSecretApi(config: KubeConfig, fieldManager: string): SecretA
       try {
         const result = await api.patchNamespacedSecret(
           { name: secret.name, namespace: secret.namespace, body, fieldManager, force: true },
-          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply, options),
         );
         const live = toLiveSecret(result, fieldManager);
         if (!live) throw new Error('the apiserver answered the apply with no Secret');
@@ -65,7 +72,7 @@ export function kubeSecretApi(config: KubeConfig, fieldManager: string): SecretA
     },
     async delete(namespace, name, uid) {
       try {
-        await api.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } });
+        await api.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }, options);
       } catch (error) {
         const failure = toKubeError(error, `deleting Secret ${namespace}/${name}`);
         if (failure.status !== 404 && failure.status !== 409) throw failure;

@@ -22,6 +22,8 @@ export interface KvReadOptions {
   readonly transport: VaultTransport;
   readonly tokens: TokenManager;
   readonly engine: EngineMode;
+  /** The signal reads run under, read at each request: aborted, they stop (lost leadership). */
+  readonly signal?: () => AbortSignal | undefined;
 }
 
 /** Where a definition's path lands: its mount and the secret's name below it, as segments. */
@@ -198,8 +200,10 @@ export class KvReader {
   }
 
   /** Sends with the current token; after a 403 the token is checked and the call retried once if it was replaced. */
-  async #withToken(call: Omit<VaultCall, 'token'>): Promise<VaultReply> {
+  async #withToken(request: Omit<VaultCall, 'token'>): Promise<VaultReply> {
     const { transport, tokens } = this.#options;
+    const work = this.#options.signal?.();
+    const call = request.signal || !work ? request : { ...request, signal: work };
     const token = await tokens.token();
     const reply = await transport.send({ ...call, token });
     if (reply.status !== 403) return reply;

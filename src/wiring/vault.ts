@@ -119,7 +119,14 @@ export interface VaultClients {
 
 export async function createVaultClients(
   vault: VaultConfig,
-  deps: { clock: Clock; random: Random; metrics: Metrics; logger: Logger },
+  deps: {
+    clock: Clock;
+    random: Random;
+    metrics: Metrics;
+    logger: Logger;
+    /** The signal KV reads run under (the leadership term); token calls do not use it. */
+    signal?: () => AbortSignal | undefined;
+  },
 ): Promise<VaultClients> {
   const { clock, random, metrics, logger } = deps;
   // Every request through the breaker, the rate limiter and the metrics.
@@ -164,7 +171,12 @@ export async function createVaultClients(
       },
     },
   });
-  const kv = new KvReader({ transport, tokens, engine: vault.engine });
+  const kv = new KvReader({
+    transport,
+    tokens,
+    engine: vault.engine,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
 
   return { tokens, kv };
 }

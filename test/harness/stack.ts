@@ -31,6 +31,7 @@ import {
   rootToken,
   startVault,
   vaultAddress,
+  vaultAuditLog,
   vaultHealth,
   VaultAdmin,
   writeVaultConfig,
@@ -49,7 +50,13 @@ export interface StackState {
   readonly binaries: HarnessBinaries;
   readonly kube: KubeFiles;
   readonly kubePorts: KubePorts;
-  readonly vault: { readonly addr: string; readonly rootToken: string; readonly approle: AppRoleCredentials };
+  readonly vault: {
+    readonly addr: string;
+    readonly rootToken: string;
+    readonly approle: AppRoleCredentials;
+    /** OpenBao's file audit device: every request it served, one JSON object per line. */
+    readonly auditLog: string;
+  };
   readonly daemons: Record<DaemonName, { readonly pid: number; readonly spec: DaemonSpec }>;
 }
 
@@ -77,6 +84,7 @@ export function stackEnv(state: StackState): Record<string, string> {
     VAULT_TOKEN: state.vault.rootToken,
     VAULT_ROLE_ID: state.vault.approle.roleId,
     VAULT_SECRET_ID: state.vault.approle.secretId,
+    VAULT_AUDIT_LOG: state.vault.auditLog,
     HARNESS_BIN: state.binDir,
   };
 }
@@ -158,7 +166,7 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
       binaries,
       kube: api.files,
       kubePorts,
-      vault: { addr, rootToken: token, approle },
+      vault: { addr, rootToken: token, approle, auditLog: vaultAuditLog(dir) },
       daemons: {
         etcd: { pid: etcd.pid, spec: etcd.spec },
         'kube-apiserver': { pid: api.daemon.pid, spec: api.daemon.spec },

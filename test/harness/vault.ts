@@ -38,6 +38,15 @@ export function vaultSpec(dir: string, bin: string): DaemonSpec {
   };
 }
 
+/**
+ * OpenBao's own record of every request: one JSON object per line, with the request path in clear
+ * and tokens HMAC-ed. OpenBao 2.x refuses audit devices enabled through its API, so the device is
+ * declared in the server's configuration. Tests and benchmarks count and check requests from it.
+ */
+export function vaultAuditLog(dir: string): string {
+  return join(dir, 'openbao', 'audit.log');
+}
+
 export async function writeVaultConfig(dir: string, ports: VaultPorts): Promise<void> {
   const root = join(dir, 'openbao');
   await mkdir(join(root, 'data'), { recursive: true });
@@ -57,6 +66,15 @@ listener "tcp" {
 seal "static" {
   current_key_id = "harness"
   current_key    = "${sealKey}"
+}
+
+# Every request, as OpenBao saw it (VAULT_AUDIT_LOG in the stack's env file).
+audit "file" "harness" {
+  description = "the test stack's request log"
+  options {
+    file_path = "${vaultAuditLog(dir)}"
+    mode      = "0600"
+  }
 }
 
 api_addr      = "http://127.0.0.1:${ports.api}"

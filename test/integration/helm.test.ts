@@ -4,13 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { parseAccessPolicy } from '../../src/policy/access-policy.ts';
 import { writeTokenKubeconfig } from '../harness/kube.ts';
 import {
   applyDefinition,
@@ -57,6 +58,18 @@ async function render(...set: string[]): Promise<K8sObject[]> {
     'secrets-manager',
     ...set.flatMap((s) => ['--set', s]),
   ]);
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** Renders with a values file, for values --set cannot spell (lists of objects). */
+async function renderValues(t: TestContext, values: unknown): Promise<K8sObject[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'helm-values-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'values.yaml');
+  await writeFile(file, JSON.stringify(values));
+  const out = await helm(['template', 'sm', chart, '--namespace', 'secrets-manager', '-f', file]);
   return parseAllDocuments(out)
     .map((d) => d.toJS() as K8sObject | null)
     .filter((o): o is K8sObject => o !== null);
@@ -147,6 +160,45 @@ describe('the chart renders', () => {
     );
     assert.equal(JSON.stringify(container.env ?? []).includes('SECRET_ID'), false);
     await assert.rejects(render('vault.authMethod=approle'), /needs vault\.approle\.existingSecret/);
+  });
+
+  test('accessPolicy becomes a ConfigMap mounted as a directory and passed with --access-policy; none: no flag', async (t) => {
+    const rules = [
+      { namespaces: ['*'], paths: ['secret/data/{namespace}/*'] },
+      { namespaces: ['payments'], paths: ['kv/payments/+/config'] },
+    ];
+    const objects = await renderValues(t, { accessPolicy: rules });
+    const { pod, container } = deploymentOf(objects);
+    assert.ok(container.args.includes('--access-policy=/etc/secrets-manager/access-policy/policy.yaml'));
+    const configMap = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'sm-secrets-manager-access-policy',
+    ) as (K8sObject & { data: Record<string, string> }) | undefined;
+    assert.ok(configMap, 'the ConfigMap is rendered');
+    const parsed = parseAccessPolicy(configMap.data['policy.yaml'] ?? '');
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.deepEqual(parsed.policy.rules, rules);
+    assert.deepEqual(
+      (pod['volumes'] as { name: string; configMap?: { name: string } }[]).find(
+        (v) => v.name === 'access-policy',
+      )?.configMap,
+      { name: 'sm-secrets-manager-access-policy' },
+    );
+    const mount = (
+      container as unknown as { volumeMounts: { name: string; mountPath: string; subPath?: string }[] }
+    ).volumeMounts.find((m) => m.name === 'access-policy');
+    assert.deepEqual(mount, {
+      name: 'access-policy',
+      mountPath: '/etc/secrets-manager/access-policy',
+      readOnly: true,
+    });
+
+    const without = await render();
+    assert.ok(!deploymentOf(without).container.args.some((a) => a.startsWith('--access-policy')));
+    assert.ok(!without.some((o) => o.kind === 'ConfigMap'));
+    await assert.rejects(
+      renderValues(t, { accessPolicy: [{ namespace: ['a'], paths: ['x/y'] }] }),
+      /namespace/,
+    );
   });
 
   test('a typo in values fails at install time', async () => {

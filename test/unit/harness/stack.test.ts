@@ -17,6 +17,7 @@ const state = {
     addr: 'http://127.0.0.1:8200',
     rootToken: "s.abc'$(touch /tmp/pwned)",
     approle: { roleId: 'r', secretId: 's' },
+    auditLog: '/tmp/stack/openbao/audit.log',
   },
 } as unknown as StackState;
 
@@ -28,13 +29,14 @@ test('the env file exports the stack contract and survives shell metacharacters'
 
   const { stdout } = await exec('sh', [
     '-c',
-    `. ${file}; printf '%s\\n' "$KUBECONFIG" "$VAULT_ADDR" "$VAULT_TOKEN" "$HARNESS_BIN"`,
+    `. ${file}; printf '%s\\n' "$KUBECONFIG" "$VAULT_ADDR" "$VAULT_TOKEN" "$HARNESS_BIN" "$VAULT_AUDIT_LOG"`,
   ]);
 
-  assert.deepEqual(stdout.split('\n').slice(0, 4), [
+  assert.deepEqual(stdout.split('\n').slice(0, 5), [
     '/tmp/stack/kubeconfig',
     'http://127.0.0.1:8200',
     "s.abc'$(touch /tmp/pwned)",
     "/tmp/stack/bin with 'quotes'",
+    '/tmp/stack/openbao/audit.log',
   ]);
 });

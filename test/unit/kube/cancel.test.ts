@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubeDefinitionWriter } from '../../../src/kube/definition-writer.ts';
+import { kubeEventRecorder } from '../../../src/kube/events.ts';
+import { kubeSecretApi } from '../../../src/kube/secret-api.ts';
+
+test(
+  'Secret, status and Event requests are aborted on the wire when the work signal aborts, and refused after',
+  { timeout: 10_000 },
+  async (t) => {
+    let term = new AbortController();
+    const received: string[] = [];
+    const server = createServer((request) => {
+      // Never answer: an apiserver behind a half-open connection. The term ends mid-request.
+      received.push(`${request.method ?? ''} ${request.url ?? ''}`);
+      term.abort(new Error('lost leadership'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [
+        {
+          name: 'c',
+          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          skipTLSVerify: true,
+        },
+      ],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const signal = () => term.signal;
+    const secrets = kubeSecretApi(config, 'secrets-manager', signal);
+    const apply = {
+      name: 's',
+      namespace: 'ns',
+      type: 'Opaque',
+      labels: {},
+      annotations: {},
+      data: { k: 'dg==' },
+      ownerReferences: [],
+    };
+    await assert.rejects(secrets.apply(apply), /lost leadership/);
+    term = new AbortController();
+    await assert.rejects(kubeDefinitionWriter(config, signal).patchStatus('ns', 'd', {}), /lost leadership/);
+    term = new AbortController();
+    const failures: unknown[] = [];
+    await kubeEventRecorder(config, 'c', (error) => failures.push(error), signal).record(
+      { namespace: 'ns', name: 'd', uid: 'u' },
+      'Normal',
+      'Synced',
+      'm',
+    );
+    assert.equal(failures.length, 1);
+    assert.equal(received.length, 3);
+
+    // The term is over: nothing more reaches the apiserver.
+    await assert.rejects(secrets.apply(apply), /lost leadership/);
+    await assert.rejects(secrets.delete('ns', 's', 'uid'), /lost leadership/);
+    assert.equal(received.length, 3);
+  },
+);
