@@ -19,6 +19,7 @@ import { describeError, Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-elector.ts';
 import { toLiveSecret, type LiveSecret } from './kube/live-secret.ts';
 import { kubeSecretApi } from './kube/secret-api.ts';
+import { kubeTokenRequester } from './kube/service-account-token.ts';
 import { definitionSource, managedSecretSource } from './kube/sources.ts';
 import type { Logger } from './observability/logger.ts';
 import { stringOr } from './text.ts';
@@ -27,7 +28,8 @@ import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
-import { createVaultClients } from './wiring/vault.ts';
+import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
+import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
@@ -68,12 +70,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   // aborted and every new one fails at once, so a replica that lost the Lease writes nothing more.
   let term: AbortSignal | undefined;
   const workSignal = (): AbortSignal | undefined => term;
-  const { tokens, kv } = await createVaultClients(config.vault, {
+  const vaultClients = await createVaultClients(config.vault, {
     clock,
     random,
     metrics,
     logger,
     signal: workSignal,
+    requestToken: kubeTokenRequester(kubeConfig, config.vault.tenant?.audience, workSignal),
   });
   // Opened before anything runs: a missing or invalid policy file stops the start.
   const policyFile = config.accessPolicyFile
@@ -96,13 +99,39 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const inScope = (namespace: string): boolean => !excluded.has(namespace);
   const targets = new TargetIndex();
   const secretIndex = new SecretIndex();
-  const poller = new PathPoller({
-    reader: kv,
-    clock,
-    random,
-    onChange: (users) => users.forEach((key) => queue.add(key)),
-    observer: { shared: () => metrics.vaultReadsShared.inc() },
+  const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
+    tokens,
+    kv,
+    poller: new PathPoller({
+      reader: kv,
+      clock,
+      random,
+      onChange: (users) => users.forEach((key) => queue.add(key)),
+      observer: { shared: () => metrics.vaultReadsShared.inc() },
+    }),
   });
+  const { operator, forNamespace } = vaultClients;
+  const identities = new VaultIdentities(operator && identity(operator), (namespace) => {
+    if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
+    return identity(forNamespace(namespace));
+  });
+  /** Definitions per namespace: a namespace scope identity goes when its count reaches zero. */
+  const definitionCount = new Map<string, number>();
+  const countDefinition = (namespace: string, delta: number): void => {
+    const count = (definitionCount.get(namespace) ?? 0) + delta;
+    if (count > 0) {
+      definitionCount.set(namespace, count);
+      return;
+    }
+    definitionCount.delete(namespace);
+    if (identities.perNamespace) {
+      void identities
+        .release(namespace)
+        .then(() =>
+          logger.info('namespace has no SecretDefinitions left; its Vault token was revoked', { namespace }),
+        );
+    }
+  };
   const namespaces: (string | undefined)[] = config.watchNamespaces.length
     ? config.watchNamespaces.filter(inScope)
     : [undefined];
@@ -148,6 +177,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
         handlers: {
           upserted: (d, previous) => {
+            if (!previous) countDefinition(stringOr(metaOf(d.raw)['namespace']), 1);
             targets.set(d.key, targetOf(d), stringOr(metaOf(d.raw)['creationTimestamp']));
             if (!previous || relevant(previous) !== relevant(d)) queue.add(d.key);
             const previousTarget = previous && targetOf(previous);
@@ -155,6 +185,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
               targets.claimants(previousTarget).forEach((k) => queue.add(k));
           },
           deleted: (d) => {
+            countDefinition(stringOr(metaOf(d.raw)['namespace']), -1);
             const target = targetOf(d);
             targets.remove(d.key);
             queue.add(d.key);
@@ -225,12 +256,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     forgetSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.forget(key),
     secretIndex,
     targetIndex: targets,
-    vault: {
-      resolve: (path) => kv.resolve(path),
-      track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
-      untrack: (user) => poller.untrack(user),
-      get: (source, fresh) => poller.get(source, fresh),
-    },
+    vault: (namespace) => ({
+      resolve: (path) => identities.for(namespace).kv.resolve(path),
+      track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),
+      // Forgetting needs no identity: a released namespace is not brought back for it.
+      untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
+      get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
+    }),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
     definitions: kubeDefinitionWriter(kubeConfig, workSignal),
@@ -254,7 +286,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
 
   // Metrics that are read at scrape time.
   metrics.beforeScrape = () => {
-    const remaining = tokens.remainingSeconds();
+    // The token closest to expiry: the operator's, or the first namespace's to run out.
+    const remaining = identities
+      .all()
+      .map((i) => i.tokens.remainingSeconds())
+      .reduce<number | undefined>(
+        (least, r) => (r === undefined ? least : Math.min(least ?? r, r)),
+        undefined,
+      );
     metrics.tokenTtl.set(
       metrics.vaultLabels,
       remaining === undefined ? 0 : Number.isFinite(remaining) ? remaining : -1,
@@ -263,7 +302,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       remaining === undefined || !Number.isFinite(remaining) ? 0 : clock.now() / 1000 + remaining,
     );
     metrics.queueDepth.set(queue.depth);
-    metrics.vaultPaths.set(poller.size);
+    metrics.vaultPaths.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
   };
 
   const elector = config.leaderElection.enabled
@@ -281,13 +320,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       if (phase === 'standby') return undefined;
       if (phase === 'stopping') return 'stopping';
       if (!informers.every((i) => i.synced)) return 'caches are not synced yet';
-      if (!tokens.hasValidToken()) return 'no valid Vault token';
+      // In namespace scope there is no token of the operator's own to wait for.
+      if (operator && !operator.tokens.hasValidToken()) return 'no valid Vault token';
       return undefined;
     },
   });
   logger.info('secrets-manager started', {
     vault: config.vault.address,
     authMethod: config.vault.authMethod,
+    authScope: config.vault.authScope,
     engine: config.vault.engine,
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
     excluded: config.excludeNamespaces,
@@ -318,9 +359,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       queue.shutDown();
       await Promise.all(workers);
       await Promise.all(informers.map((i) => i.stop()));
-      poller.stop();
       policyFile?.stop();
-      await tokens.stop();
+      await identities.stop();
       await elector?.release();
       metrics.leader.set(0);
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -330,9 +370,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
 
   // A token up front, so readiness does not wait for the first definition; failures back off.
   const loginUntilReady = async (): Promise<void> => {
+    if (!operator) return;
     for (let attempt = 1; phase !== 'stopping'; attempt += 1) {
       try {
-        await tokens.token();
+        await operator.tokens.token();
         return;
       } catch (error) {
         logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });

@@ -99,6 +99,37 @@ export const flags: readonly FlagSpec[] = [
     description: 'Mount path of the Kubernetes auth method',
   },
   {
+    flag: 'vault.auth-scope',
+    key: 'vaultAuthScope',
+    value: 'scope',
+    default: 'operator',
+    description:
+      "Whose Vault identity reads a definition's paths: operator (its own login) or namespace (a Kubernetes-auth login per namespace, with a token of that namespace's service account)",
+  },
+  {
+    flag: 'vault.tenant-service-account',
+    key: 'vaultTenantServiceAccount',
+    value: 'name',
+    default: 'default',
+    description:
+      'With --vault.auth-scope namespace: the service account in each namespace whose token logs in to Vault',
+  },
+  {
+    flag: 'vault.tenant-role',
+    key: 'vaultTenantRole',
+    value: 'template',
+    default: '{namespace}',
+    description:
+      'With --vault.auth-scope namespace: the Kubernetes-auth role each namespace logs in with; {namespace} is replaced',
+  },
+  {
+    flag: 'vault.kubernetes-audience',
+    key: 'vaultKubernetesAudience',
+    value: 'audience',
+    description:
+      "With --vault.auth-scope namespace: the audience of the service-account tokens requested (default: the apiserver's)",
+  },
+  {
     flag: 'vault.kubernetes-token-file',
     key: 'vaultKubernetesTokenFile',
     value: 'path',

@@ -16,9 +16,23 @@ export class ConfigError extends Error {
 
 export type AuthMethod = 'approle' | 'kubernetes' | 'token';
 
+/** operator: one login for every definition; namespace: one Kubernetes-auth login per namespace. */
+export type AuthScope = 'operator' | 'namespace';
+
+export interface TenantAuthConfig {
+  /** The service account in each namespace whose token logs in. */
+  readonly serviceAccount: string;
+  /** The Kubernetes-auth role, with {namespace} replaced by the namespace. */
+  readonly role: string;
+  readonly audience?: string;
+}
+
 export interface VaultConfig {
   readonly address: string;
   readonly authMethod: AuthMethod;
+  readonly authScope: AuthScope;
+  /** Set with authScope namespace. */
+  readonly tenant?: TenantAuthConfig;
   readonly roleId?: string;
   readonly roleIdFile?: string;
   readonly secretId?: string;
@@ -133,6 +147,33 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
+const namespacePlaceholder = '{namespace}';
+
+/** The tenant role for `namespace`, from the --vault.tenant-role template. */
+export function tenantRoleFor(template: string, namespace: string): string {
+  return template.replaceAll(namespacePlaceholder, namespace);
+}
+
+function tenantAuth(raw: RawOptions): TenantAuthConfig {
+  const serviceAccount = required(raw, 'vaultTenantServiceAccount', 'vault.tenant-service-account');
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccount) || serviceAccount.length > 253)
+    throw new ConfigError(
+      `--vault.tenant-service-account: "${serviceAccount}" is not a service account name (lowercase letters, digits, "-" and ".")`,
+    );
+  const role = required(raw, 'vaultTenantRole', 'vault.tenant-role');
+  // A Vault role name once {namespace} is filled in: nothing that could mean something else.
+  if (
+    !/^[-\w.{}]+$/.test(role) ||
+    tenantRoleFor(role, 'ns').includes('{') ||
+    tenantRoleFor(role, 'ns').includes('}')
+  )
+    throw new ConfigError(
+      `--vault.tenant-role: "${role}" may hold letters, digits, "-", "_", "." and the placeholder {namespace}`,
+    );
+  const audience = text(raw, 'vaultKubernetesAudience');
+  return { serviceAccount, role, ...(audience ? { audience } : {}) };
+}
+
 function vaultConfig(raw: RawOptions): VaultConfig {
   const address = required(raw, 'vaultUrl', 'vault.url');
   if (!/^https?:\/\/[^/\s]+/.test(address))
@@ -142,9 +183,12 @@ function vaultConfig(raw: RawOptions): VaultConfig {
     'kubernetes',
     'token',
   ]);
+  const authScope = oneOf<AuthScope>(raw, 'vaultAuthScope', 'vault.auth-scope', ['operator', 'namespace']);
   const config: VaultConfig = {
     address,
     authMethod,
+    authScope,
+    ...(authScope === 'namespace' ? { tenant: tenantAuth(raw) } : {}),
     ...optional('roleId', text(raw, 'vaultRoleId')),
     ...optional('roleIdFile', text(raw, 'vaultRoleIdFile')),
     ...optional('secretId', text(raw, 'vaultSecretId')),
@@ -168,7 +212,8 @@ function vaultConfig(raw: RawOptions): VaultConfig {
     burst: integer(raw, 'vaultBurst', 'vault.burst', 1),
     timeoutMs: duration(raw, 'configBackendTimeout', 'config.backend-timeout'),
   };
-  if (authMethod === 'approle') {
+  // In namespace scope the operator never logs in as itself: its own credentials are not needed.
+  if (authScope === 'operator' && authMethod === 'approle') {
     if (!config.roleId && !config.roleIdFile)
       throw new ConfigError(
         '--vault.auth-method approle needs --vault.role-id (or VAULT_ROLE_ID, or --vault.role-id-file)',
@@ -178,9 +223,9 @@ function vaultConfig(raw: RawOptions): VaultConfig {
         '--vault.auth-method approle needs --vault.secret-id (or VAULT_SECRET_ID, or --vault.secret-id-file)',
       );
   }
-  if (authMethod === 'kubernetes' && !config.kubernetesRole)
+  if (authScope === 'operator' && authMethod === 'kubernetes' && !config.kubernetesRole)
     throw new ConfigError('--vault.auth-method kubernetes needs --vault.kubernetes-role');
-  if (authMethod === 'token' && !config.token && !config.tokenFile)
+  if (authScope === 'operator' && authMethod === 'token' && !config.token && !config.tokenFile)
     throw new ConfigError(
       '--vault.auth-method token needs --vault.token (or VAULT_TOKEN, or --vault.token-file)',
     );

@@ -76,7 +76,8 @@ export interface ReconcilerDeps {
   readonly forgetSecret: (key: string) => void;
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
-  readonly vault: VaultSources;
+  /** The Vault sources a namespace's definitions read through (its own identity, or the operator's). */
+  readonly vault: (namespace: string) => VaultSources;
   /** The access policy in force now: it may change while the operator runs. */
   readonly access: () => PathAccess;
   readonly secrets: SecretApi;
@@ -130,15 +131,15 @@ export class Reconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const { vault, observer } = this.#deps;
     const raw = this.#deps.definition(key);
+    const [namespace = '', name = ''] = key.split('/');
     if (raw === undefined) {
-      vault.untrack(key);
-      const [namespace = '', name = ''] = key.split('/');
+      vault(namespace).untrack(key);
       observer.forgotten(namespace, name);
       return { kind: 'done' };
     }
     const parsed = parseSecretDefinition(raw);
     if (!parsed.valid) {
-      vault.untrack(key);
+      vault(namespace).untrack(key);
       const message = `invalid spec: ${parsed.problems.join('; ')}`;
       await this.#reporter.failed(
         { metadata: parsed.metadata, status: parsed.status },
@@ -189,7 +190,7 @@ export class Reconciler {
       (ownership.kind === 'absent' && winner !== undefined && winner !== key)
     ) {
       const other = ownership.kind === 'conflict' ? ownership.otherDefinition : (winner ?? '').split('/')[1];
-      this.#deps.vault.untrack(key);
+      this.#deps.vault(metadata.namespace).untrack(key);
       return {
         reason: reasons.conflict,
         message: `Secret ${spec.name} is managed by SecretDefinition ${other ?? ''}; give this definition another spec.name`,
@@ -197,7 +198,7 @@ export class Reconciler {
       };
     }
     if (ownership.kind === 'notOwned') {
-      this.#deps.vault.untrack(key);
+      this.#deps.vault(metadata.namespace).untrack(key);
       return {
         reason: reasons.secretNotOwned,
         message: `Secret ${spec.name} exists and ${ownership.detail}; it is left untouched: delete it or choose another spec.name`,
@@ -210,7 +211,7 @@ export class Reconciler {
     const wanted = uniqueSources(definition);
     const refused = wanted.find((s) => !access.mayAllow(metadata.namespace, s.path));
     if (refused) {
-      this.#deps.vault.untrack(key);
+      this.#deps.vault(metadata.namespace).untrack(key);
       return notAllowed(metadata.namespace, refused.path);
     }
 
@@ -219,16 +220,16 @@ export class Reconciler {
     try {
       const sources = await Promise.all(
         wanted.map(async (s) => {
-          const where = await this.#deps.vault.resolve(s.path);
+          const where = await this.#deps.vault(metadata.namespace).resolve(s.path);
           return { written: s, read: { ...s, path: where.path }, apiPath: where.apiPath };
         }),
       );
       const denied = sources.find((s) => !access.allows(metadata.namespace, [s.read.path, s.apiPath]));
       if (denied) {
-        this.#deps.vault.untrack(key);
+        this.#deps.vault(metadata.namespace).untrack(key);
         return notAllowed(metadata.namespace, denied.written.path);
       }
-      this.#deps.vault.track(
+      this.#deps.vault(metadata.namespace).track(
         key,
         sources.map((s) => s.read),
         spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
@@ -242,7 +243,7 @@ export class Reconciler {
         sources.map(async (s) =>
           vaultData.set(
             sourceId(s.written.path, s.written.version),
-            await this.#deps.vault.get(s.read, fresh),
+            await this.#deps.vault(metadata.namespace).get(s.read, fresh),
           ),
         ),
       );
@@ -327,8 +328,8 @@ export class Reconciler {
 
   /** A definition being deleted: only the original operator's finalizer needs us. */
   async #finalize(key: string, definition: SecretDefinition): Promise<ReconcileResult> {
-    this.#deps.vault.untrack(key);
     const { metadata, spec } = definition;
+    this.#deps.vault(metadata.namespace).untrack(key);
     if (!metadata.finalizers.includes(legacyFinalizer)) return { kind: 'done' };
     try {
       const live = this.#deps.liveSecret(secretKey(metadata.namespace, spec.name));

@@ -85,19 +85,22 @@ export function parseMount(body: unknown, path: string, engine: EngineMode): KvM
   const data = (body as { data?: Record<string, unknown> } | undefined)?.data;
   const mountPath = data?.['path'];
   const type = data?.['type'];
+  // The engine first: Vault reports auth mounts without their auth/ prefix, and whatever their
+  // path, a mount that is not KV is never read.
+  if (typeof type === 'string' && type !== 'kv' && type !== 'generic') {
+    throw new VaultError(
+      reasons.invalidSpec,
+      `Vault path ${path} is on a ${type} secrets engine; only KV version 1 and 2 are supported`,
+    );
+  }
   if (
+    type === undefined ||
     typeof mountPath !== 'string' ||
     !mountPath.endsWith('/') ||
     vaultPathProblem(`${mountPath}x`) !== undefined ||
     !holds({ path: mountPath, version: 1 }, path.split('/'))
   ) {
     throw new VaultError(reasons.vaultUnavailable, `Vault gave no usable mount for ${path}`);
-  }
-  if (type !== 'kv' && type !== 'generic') {
-    throw new VaultError(
-      reasons.invalidSpec,
-      `Vault path ${path} is on a ${typeof type === 'string' ? type : 'non-KV'} secrets engine; only KV version 1 and 2 are supported`,
-    );
   }
   if (engine !== 'auto') return { path: mountPath, version: engine === 'kv2' ? 2 : 1 };
   const options = data?.['options'] as { version?: unknown } | null | undefined;

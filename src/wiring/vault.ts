@@ -4,7 +4,8 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Clock, Random } from '../clock.ts';
-import type { VaultConfig } from '../config.ts';
+import { tenantRoleFor, type VaultConfig } from '../config.ts';
+import type { TokenRequester } from '../kube/service-account-token.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import {
@@ -15,6 +16,7 @@ import {
   type SecretSource,
 } from '../vault/auth.ts';
 import { CircuitBreaker } from '../vault/circuit-breaker.ts';
+import { VaultError } from '../vault/errors.ts';
 import { guardedTransport } from '../vault/guarded-transport.ts';
 import { KvReader } from '../vault/kv.ts';
 import { RateLimiter } from '../vault/rate-limiter.ts';
@@ -112,9 +114,17 @@ async function vaultIdentity(
   }
 }
 
-export interface VaultClients {
+/** A token manager and the KV reader that uses its token: one Vault identity's clients. */
+export interface VaultReaders {
   readonly tokens: TokenManager;
   readonly kv: KvReader;
+}
+
+export interface VaultClients {
+  /** The operator's own login (--vault.auth-scope operator); undefined in namespace scope. */
+  readonly operator: VaultReaders | undefined;
+  /** A namespace's own login (--vault.auth-scope namespace): made once per namespace by the caller. */
+  readonly forNamespace: ((namespace: string) => VaultReaders) | undefined;
 }
 
 export async function createVaultClients(
@@ -126,6 +136,8 @@ export async function createVaultClients(
     logger: Logger;
     /** The signal KV reads run under (the leadership term); token calls do not use it. */
     signal?: () => AbortSignal | undefined;
+    /** Service-account tokens for namespace logins (namespace scope). */
+    requestToken?: TokenRequester;
   },
 ): Promise<VaultClients> {
   const { clock, random, metrics, logger } = deps;
@@ -146,37 +158,67 @@ export async function createVaultClients(
   const identity = await vaultIdentity(rawTransport);
   metrics.setVaultIdentity({ address: vault.address, engine: vault.engine, ...identity });
   metrics.maxTokenTtl.set(metrics.vaultLabels, vault.maxTokenTtlSeconds);
-  const credentials = credentialsFor(vault);
-  const tokens = new TokenManager({
-    transport,
-    credentials,
-    clock,
-    random,
-    renewIncrementSeconds: vault.renewTtlIncrementSeconds,
-    nearExpirySeconds: vault.maxTokenTtlSeconds,
-    observer: {
-      loggedIn: (method) => logger.info('logged in to Vault', { method }),
-      renewed: () => logger.debug('Vault token renewed'),
-      failed: (operation, error) => {
-        metrics.tokenRenewalErrors.inc({
-          ...metrics.vaultLabels,
-          vault_operation: operation,
-          error: error.reason,
-        });
-        logger.warn('Vault token operation failed', {
-          operation,
-          reason: error.reason,
-          error: error.message,
-        });
+  const readers = (credentials: Credentials, who: Record<string, string>): VaultReaders => {
+    const tokens = new TokenManager({
+      transport,
+      credentials,
+      clock,
+      random,
+      renewIncrementSeconds: vault.renewTtlIncrementSeconds,
+      nearExpirySeconds: vault.maxTokenTtlSeconds,
+      observer: {
+        loggedIn: (method) => logger.info('logged in to Vault', { method, ...who }),
+        renewed: () => logger.debug('Vault token renewed', who),
+        failed: (operation, error) => {
+          metrics.tokenRenewalErrors.inc({
+            ...metrics.vaultLabels,
+            vault_operation: operation,
+            error: error.reason,
+          });
+          logger.warn('Vault token operation failed', {
+            operation,
+            reason: error.reason,
+            error: error.message,
+            ...who,
+          });
+        },
       },
-    },
-  });
-  const kv = new KvReader({
-    transport,
-    tokens,
-    engine: vault.engine,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+    });
+    const kv = new KvReader({
+      transport,
+      tokens,
+      engine: vault.engine,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    return { tokens, kv };
+  };
 
-  return { tokens, kv };
+  const tenant = vault.tenant;
+  if (vault.authScope === 'namespace' && tenant) {
+    const requestToken = deps.requestToken;
+    if (!requestToken) throw new Error('namespace scope needs a service-account token requester');
+    return {
+      operator: undefined,
+      forNamespace: (namespace) =>
+        readers(
+          kubernetesCredentials({
+            mount: vault.kubernetesPath,
+            role: tenantRoleFor(tenant.role, namespace),
+            jwt: async () => {
+              try {
+                return await requestToken(namespace, tenant.serviceAccount);
+              } catch (error) {
+                // A namespace that cannot prove its identity cannot read: a clear condition.
+                throw new VaultError(
+                  'AuthenticationFailed',
+                  error instanceof Error ? error.message : String(error),
+                );
+              }
+            },
+          }),
+          { namespace },
+        ),
+    };
+  }
+  return { operator: readers(credentialsFor(vault), {}), forNamespace: undefined };
 }

@@ -201,6 +201,48 @@ describe('the chart renders', () => {
     );
   });
 
+  test('namespace auth scope: flags, and tokens of the tenant service account only', async () => {
+    const rulesOf = (objects: K8sObject[], kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .flatMap(
+          (o) => (o['rules'] as { resources: string[]; resourceNames?: string[]; verbs: string[] }[]) ?? [],
+        )
+        .filter((r) => r.resources.includes('serviceaccounts/token'));
+    const operatorScope = await render();
+    assert.deepEqual(rulesOf(operatorScope, 'ClusterRole'), [], 'no token minting in operator scope');
+    assert.ok(!deploymentOf(operatorScope).container.args.some((a) => a.startsWith('--vault.auth-scope')));
+
+    const cluster = await render(
+      'vault.authScope=namespace',
+      'vault.tenant.serviceAccount=vault-reader',
+      'vault.tenant.audience=vault',
+    );
+    assert.deepEqual(rulesOf(cluster, 'ClusterRole'), [
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts/token'],
+        resourceNames: ['vault-reader'],
+        verbs: ['create'],
+      },
+    ]);
+    const { container } = deploymentOf(cluster);
+    for (const flag of [
+      '--vault.auth-scope=namespace',
+      '--vault.tenant-service-account=vault-reader',
+      '--vault.tenant-role={namespace}',
+      '--vault.kubernetes-audience=vault',
+    ]) {
+      assert.ok(container.args.includes(flag), `${flag} in ${container.args.join(' ')}`);
+    }
+    const namespaced = await render('vault.authScope=namespace', 'watchNamespaces={team-a}');
+    assert.deepEqual(
+      rulesOf(namespaced, 'Role').map((r) => r.resourceNames),
+      [['default']],
+    );
+    assert.deepEqual(rulesOf(namespaced, 'ClusterRole'), []);
+  });
+
   test('a typo in values fails at install time', async () => {
     await assert.rejects(render('vault.enigne=kv2'), /additional properties 'enigne' not allowed/);
     await assert.rejects(render('vault.engine=kv3'), /engine/);

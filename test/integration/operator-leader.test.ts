@@ -1,8 +1,13 @@
-// Two replicas with leader election: only the leader writes, and a killed leader is replaced
-// within the lease duration.
+// Two replicas with leader election: only the leader writes, a killed leader is replaced within
+// the lease duration, and a leader that is frozen or cut off from the apiserver stops leading
+// before anyone else can take over, so two leaders never write at once.
 
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { writeTokenKubeconfig } from '../harness/kube.ts';
 import {
   applyDefinition,
   putKv2,
@@ -13,7 +18,8 @@ import {
   type RunningOperator,
 } from '../support/operator.ts';
 import { metricSum } from '../support/metrics.ts';
-import { freshNamespace, waitFor } from '../support/stack.ts';
+import { freshNamespace, testStack, waitFor } from '../support/stack.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 async function leads(operator: RunningOperator): Promise<boolean> {
   return metricSum(await operator.metrics(), 'secrets_manager_leader') === 1;
@@ -61,4 +67,109 @@ test('with leader election only the leader writes, and killing it hands over wit
 
   await putKv2(`secret/${ns}/app`, { v: 'two' });
   await waitForSecretValue(ns, 'app', 'v', 'two', 5_000);
+});
+
+/** How many Secret writes the operator logged ("secret synced": a create or an update). */
+function syncedLines(operator: RunningOperator): number {
+  return operator
+    .logs()
+    .split('\n')
+    .filter((line) => line.includes('"message":"secret synced"') || line.includes('"msg":"secret synced"'))
+    .length;
+}
+
+function electionArgs(ns: string): string[] {
+  return [
+    `--watch-namespaces=${ns}`,
+    '--enable-leader-election',
+    `--leader-election-namespace=${ns}`,
+    '--leader-election-lease-duration=4s',
+  ];
+}
+
+/** When the operator exits, by the test's clock, and with which code. */
+function exitOf(operator: RunningOperator): Promise<{ at: number; code: number | null }> {
+  return new Promise((resolve) => operator.process.once('exit', (code) => resolve({ at: Date.now(), code })));
+}
+
+/** The time the operator is first seen leading (polled every 50 ms). */
+async function leadingSince(operator: RunningOperator, timeoutMs: number): Promise<number> {
+  return waitFor(
+    'the instance to lead',
+    async () => ((await leads(operator)) ? Date.now() : undefined),
+    timeoutMs,
+    50,
+  );
+}
+
+async function kubeconfigThrough(t: TestContext, port: number): Promise<string> {
+  const { state } = await testStack();
+  const dir = await mkdtemp(join(tmpdir(), 'proxy-kubeconfig-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kubeconfig');
+  await writeTokenKubeconfig(file, `https://127.0.0.1:${port}`, state.kube.caFile, state.kube.adminToken);
+  return file;
+}
+
+test('a leader whose apiserver connection hangs stops leading, and exits, before the other can take over', async (t) => {
+  const ns = await freshNamespace(t);
+  const { state } = await testStack();
+  const apiserver = new URL(state.kube.server);
+  const proxy = await startTcpProxy({ host: apiserver.hostname, port: Number(apiserver.port) });
+  t.after(() => proxy.close());
+  const first = await startOperator(t, {
+    args: [...electionArgs(ns), `--kubeconfig=${await kubeconfigThrough(t, proxy.port)}`],
+  });
+  await waitReady(first);
+  await leadingSince(first, 10_000);
+  const second = await startOperator(t, { args: electionArgs(ns) });
+  await waitReady(second);
+  const firstExit = exitOf(first);
+
+  proxy.freeze();
+  const frozenAt = Date.now();
+  const takeover = await leadingSince(second, 15_000);
+  const exit = await firstExit;
+  assert.notEqual(exit.code, 0, 'a leader that lost its Lease exits non-zero');
+  assert.ok(
+    exit.at < takeover,
+    `the cut-off leader exited ${exit.at - frozenAt}ms after the freeze, the other led after ${takeover - frozenAt}ms`,
+  );
+  assert.ok(exit.at - frozenAt <= 4_000, `the cut-off leader held on for ${exit.at - frozenAt}ms (lease 4s)`);
+  assert.match(first.logs(), /lost leadership; stopping so that only the leader writes/);
+});
+
+test('a frozen leader (SIGSTOP) is replaced, and once thawed it sees it lost and exits without writing', async (t) => {
+  const ns = await freshNamespace(t);
+  await putKv2(`secret/${ns}/app`, { v: 'one' });
+  const first = await startOperator(t, { args: electionArgs(ns) });
+  await waitReady(first);
+  await leadingSince(first, 10_000);
+  const second = await startOperator(t, { args: electionArgs(ns) });
+  await waitReady(second);
+  await applyDefinition(ns, 'app', {
+    name: 'app',
+    refreshInterval: '1s',
+    keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+  });
+  await waitForSecretValue(ns, 'app', 'v', 'one');
+  const writesBefore = syncedLines(first);
+  assert.equal(writesBefore, 1, 'the first leader wrote the Secret');
+
+  first.process.kill('SIGSTOP');
+  const frozenAt = Date.now();
+  t.after(() => void first.process.kill('SIGCONT'));
+  const takeover = await leadingSince(second, 15_000);
+  assert.ok(takeover - frozenAt <= 4_000 + 2_000, `takeover after ${takeover - frozenAt}ms (lease 4s)`);
+  await putKv2(`secret/${ns}/app`, { v: 'two' });
+  await waitForSecretValue(ns, 'app', 'v', 'two', 5_000);
+
+  const firstExit = exitOf(first);
+  first.process.kill('SIGCONT');
+  const thawedAt = Date.now();
+  const exit = await firstExit;
+  assert.notEqual(exit.code, 0);
+  assert.ok(exit.at - thawedAt <= 3_000, `the thawed leader took ${exit.at - thawedAt}ms to stop`);
+  assert.match(first.logs(), /lost leadership/);
+  assert.equal(syncedLines(first), writesBefore, 'the thawed leader wrote no Secret');
 });

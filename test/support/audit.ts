@@ -10,7 +10,10 @@ export interface AuditEntry {
   readonly operation: string;
   /** The AppRole role of the token (or of the login) the entry belongs to, when there is one. */
   readonly role: string | undefined;
-  readonly status: number | undefined;
+  /** The token's auth metadata: role_name (AppRole), service_account_namespace (Kubernetes), ... */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** OpenBao's error for a refused or failed request ("permission denied"), if any. */
+  readonly error: string | undefined;
 }
 
 /** Where the audit log ends now: entries after it are the test's own. */
@@ -34,16 +37,17 @@ export async function auditEntriesSince(mark: number): Promise<AuditEntry[]> {
       .map((line) => {
         const raw = JSON.parse(line) as {
           type: 'request' | 'response';
-          auth?: { metadata?: { role_name?: string } | null };
+          auth?: { metadata?: Record<string, string> | null };
           request?: { path?: string; operation?: string };
-          response?: { data?: { http_status_code?: number } };
+          error?: string;
         };
         return {
           type: raw.type,
           path: raw.request?.path ?? '',
           operation: raw.request?.operation ?? '',
-          role: raw.auth?.metadata?.role_name ?? undefined,
-          status: raw.response?.data?.http_status_code,
+          role: raw.auth?.metadata?.['role_name'] ?? undefined,
+          metadata: raw.auth?.metadata ?? {},
+          error: raw.error || undefined,
         };
       });
   } finally {

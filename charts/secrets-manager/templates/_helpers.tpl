@@ -36,4 +36,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: ['']
   resources: [events]
   verbs: [create, patch]
+{{- if eq .Values.vault.authScope "namespace" }}
+{{- /* Tokens of the tenant service account only: minting tokens for any service account would
+hand the operator every identity in the cluster. */}}
+- apiGroups: ['']
+  resources: [serviceaccounts/token]
+  resourceNames: [{{ .Values.vault.tenant.serviceAccount | quote }}]
+  verbs: [create]
+{{- end }}
 {{- end -}}

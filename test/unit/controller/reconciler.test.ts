@@ -28,7 +28,7 @@ function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<st
     forgetSecret: () => {},
     secretIndex: new SecretIndex(),
     targetIndex: new TargetIndex(),
-    vault: {
+    vault: () => ({
       async resolve(path: string): Promise<ResolvedPath> {
         effects.push({ kind: 'vault', what: `resolve ${path}` });
         const [mount = '', ...rest] = path.split('/');
@@ -42,7 +42,7 @@ function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<st
         effects.push({ kind: 'vault', what: `read ${source.path}` });
         return vault[source.path] ?? {};
       },
-    },
+    }),
     access: () => policy,
     secrets: {
       async read(namespace: string, name: string) {

@@ -61,6 +61,13 @@ describe('where a definition path lands', () => {
         message: /token secrets engine/,
       },
     );
+    // OpenBao names an auth mount without its auth/ prefix: refused for its engine all the same.
+    assert.throws(
+      () => parseMount(answer({ path: 'token/', type: 'token' }), 'auth/token/lookup-self', 'auto'),
+      {
+        reason: 'InvalidSpec',
+      },
+    );
     assert.throws(() => parseMount(answer({ path: 'sys/', type: 'system' }), 'sys/health', 'kv2'), {
       reason: 'InvalidSpec',
     });

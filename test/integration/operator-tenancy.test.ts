@@ -1,0 +1,140 @@
+// --vault.auth-scope namespace on the real stack: each namespace reads with its own Vault identity
+// (a Kubernetes-auth login with a token of its own service account), so Vault's policy for that
+// namespace, set up by config/samples/setup-vault-tenants.sh, is what limits it.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { auditEntriesSince, auditMark, type AuditEntry } from '../support/audit.ts';
+import {
+  applyDefinition,
+  deleteDefinition,
+  putKv2,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitForSecretValue,
+  waitReady,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
+
+const exec = promisify(execFile);
+const samples = join(import.meta.dirname, '..', '..', 'config', 'samples');
+const tenantAccount = 'vault-reader';
+
+async function setupTenants(namespaces: readonly string[]): Promise<string> {
+  const { state } = await testStack();
+  const { stdout } = await exec('sh', [join(samples, 'setup-vault-tenants.sh'), ...namespaces], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VAULT_ADDR: state.vault.addr,
+      VAULT_TOKEN: state.vault.rootToken,
+      VAULT_CLI: state.binaries.bao,
+      TENANT_SERVICE_ACCOUNT: tenantAccount,
+    },
+  });
+  return stdout;
+}
+
+/** Request paths made with the tokens of `namespace`'s identity. */
+function pathsOf(
+  entries: readonly AuditEntry[],
+  namespace: string,
+  type: 'request' | 'response' = 'request',
+) {
+  return entries
+    .filter((e) => e.type === type && e.metadata['service_account_namespace'] === namespace)
+    .map((e) => ({ path: e.path, error: e.error }));
+}
+
+describe('a Vault identity per namespace', () => {
+  test("each namespace reads with its own login; Vault refuses another namespace's path; an emptied namespace's token is revoked", async (t) => {
+    const a = await freshNamespace(t, 'tenant-a');
+    const b = await freshNamespace(t, 'tenant-b');
+    const c = await freshNamespace(t, 'tenant-c');
+    for (const ns of [a, b]) await kubectl(['create', 'serviceaccount', tenantAccount, '-n', ns]);
+    assert.match(
+      await setupTenants([a, b]),
+      new RegExp(`namespace ${a}: role ${a}, policy secrets-manager-${a}`),
+    );
+    await putKv2(`secret/${a}/db`, { password: 'a-pass' });
+    await putKv2(`secret/${b}/db`, { password: 'b-pass' });
+
+    const mark = await auditMark();
+    const operator = await startOperator(t, {
+      args: [
+        '--vault.auth-scope=namespace',
+        `--vault.tenant-service-account=${tenantAccount}`,
+        `--watch-namespaces=${a},${b},${c}`,
+      ],
+      // The operator's own credentials are not used in this mode.
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(a, 'own', {
+      name: 'own',
+      keysMap: { p: { path: `secret/${a}/db`, key: 'password' } },
+    });
+    await applyDefinition(a, 'steal', {
+      name: 'steal',
+      keysMap: { p: { path: `secret/${b}/db`, key: 'password' } },
+    });
+    await applyDefinition(b, 'own', {
+      name: 'own',
+      keysMap: { p: { path: `secret/${b}/db`, key: 'password' } },
+    });
+    await applyDefinition(c, 'own', {
+      name: 'own',
+      keysMap: { p: { path: `secret/${c}/db`, key: 'password' } },
+    });
+
+    await waitForSecretValue(a, 'own', 'p', 'a-pass');
+    await waitForSecretValue(b, 'own', 'p', 'b-pass');
+    const stolen = await waitForReady(a, 'steal', 'False', 'Forbidden');
+    assert.match(stolen.message, new RegExp(`secret/${b}/db`));
+    assert.equal(await secretData(a, 'steal'), undefined);
+    const missing = await waitForReady(c, 'own', 'False', 'AuthenticationFailed');
+    assert.match(
+      missing.message,
+      new RegExp(
+        `service account ${tenantAccount} does not exist in namespace ${c}: create it, or name another with --vault\\.tenant-service-account`,
+      ),
+    );
+
+    // The namespace b's definition is deleted: b's token is revoked and b's identity dropped.
+    await deleteDefinition(b, 'own');
+    await waitFor('the log line about the revoked token', async () =>
+      operator.logs().includes(`"namespace":"${b}"`) &&
+      operator.logs().includes('namespace has no SecretDefinitions left; its Vault token was revoked')
+        ? true
+        : undefined,
+    );
+    const entries = await auditEntriesSince(mark);
+    const byA = pathsOf(entries, a, 'response');
+    const byB = pathsOf(entries, b, 'response');
+    assert.ok(
+      byA.some((e) => e.path === `secret/data/${a}/db` && e.error === undefined),
+      JSON.stringify(byA),
+    );
+    assert.ok(
+      byA.every(
+        (e) => !e.path.startsWith(`secret/data/${b}`) || (e.error ?? '').includes('permission denied'),
+      ),
+      `a's identity read b's secret: ${JSON.stringify(byA)}`,
+    );
+    assert.ok(
+      byB.some((e) => e.path === `secret/data/${b}/db`),
+      JSON.stringify(byB),
+    );
+    assert.ok(
+      pathsOf(entries, b).some((e) => e.path === 'auth/token/revoke-self'),
+      `b's token was not revoked: ${JSON.stringify(pathsOf(entries, b))}`,
+    );
+    // Two logins, one per namespace with definitions that could log in; the operator has none of its own.
+    const logins = entries.filter((e) => e.type === 'response' && e.path === 'auth/kubernetes/login');
+    assert.deepEqual(logins.map((e) => e.metadata['service_account_namespace']).sort(), [a, b].sort());
+    assert.equal(await operator.stop(), 0);
+  });
+});
