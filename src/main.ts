@@ -79,7 +79,9 @@ async function run(options: Readonly<Record<string, string | boolean | undefined
   const app = await startApp(config, { logger });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.stop());
   const cause = await app.stopped;
-  if (cause !== 'requested') process.exitCode = 1;
+  // Everything that matters has stopped. Requests still hanging on a dead connection (a watch
+  // through a partitioned network, say) must not keep a former leader's process alive.
+  process.exit(cause === 'requested' ? 0 : 1);
 }
 
 const program = buildProgram({ run, validate, version });

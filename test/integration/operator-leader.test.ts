@@ -130,10 +130,15 @@ test('a leader whose apiserver connection hangs stops leading, and exits, before
   const frozenAt = Date.now();
   const takeover = await leadingSince(second, 15_000);
   const exit = await firstExit;
+  const timeline = `frozen at ${new Date(frozenAt).toISOString()}; the cut-off leader's log:\n${first
+    .logs()
+    .split('\n')
+    .filter((l) => /leader|stopp|lost|Lease/i.test(l))
+    .join('\n')}`;
   assert.notEqual(exit.code, 0, 'a leader that lost its Lease exits non-zero');
   assert.ok(
     exit.at < takeover,
-    `the cut-off leader exited ${exit.at - frozenAt}ms after the freeze, the other led after ${takeover - frozenAt}ms`,
+    `the cut-off leader exited ${exit.at - frozenAt}ms after the freeze, the other led after ${takeover - frozenAt}ms; ${timeline}`,
   );
   assert.ok(exit.at - frozenAt <= 4_000, `the cut-off leader held on for ${exit.at - frozenAt}ms (lease 4s)`);
   assert.match(first.logs(), /lost leadership; stopping so that only the leader writes/);
