@@ -28,6 +28,7 @@ import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
+import { VaultError } from './vault/errors.ts';
 import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
 import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
@@ -199,6 +200,17 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         logger: informerLogger,
       }),
   );
+  /**
+   * The identity a namespace reads with. In namespace scope a namespace with no definitions left
+   * gets none: a reconcile still running for a definition that was just deleted must not bring
+   * back (and log in) an identity that was released.
+   */
+  const identityOf = (namespace: string): VaultIdentity => {
+    if (identities.perNamespace && !definitionCount.has(namespace)) {
+      throw new VaultError('VaultUnavailable', `namespace ${namespace} has no SecretDefinitions left`);
+    }
+    return identities.for(namespace);
+  };
   /** Every known definition back to the queue: the access policy changed. */
   const enqueueAll = (): void => {
     for (const informer of definitionInformers) for (const d of informer.values()) queue.add(d.key);
@@ -257,11 +269,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     secretIndex,
     targetIndex: targets,
     vault: (namespace) => ({
-      resolve: (path) => identities.for(namespace).kv.resolve(path),
-      track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),
+      resolve: (path) => identityOf(namespace).kv.resolve(path),
+      track: (user, sources, intervalMs) => identityOf(namespace).poller.track(user, sources, intervalMs),
       // Forgetting needs no identity: a released namespace is not brought back for it.
       untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
-      get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
+      get: (source, fresh) => identityOf(namespace).poller.get(source, fresh),
     }),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,

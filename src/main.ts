@@ -36,7 +36,9 @@ async function validate(files: readonly string[]): Promise<number> {
     for (const [index, document] of documents.entries()) {
       const where = documents.length > 1 ? `${file} (document ${index + 1})` : file;
       if (document.errors.length > 0) {
-        process.stderr.write(`${where}: not valid YAML: ${document.errors[0]?.message ?? ''}\n`);
+        process.stderr.write(
+          `${where}: not valid YAML: ${document.errors[0]?.message.split('\n')[0] ?? ''}\n`,
+        );
         failures += 1;
         continue;
       }

@@ -31,10 +31,13 @@ export type ReconcileResult =
 
 /** Where a definition path leads, once Vault has said where its mount ends. */
 export interface ResolvedPath {
-  /** The one spelling of the secret (KV v2 without data/): what is polled and shared. */
+  /** The one spelling of the secret (KV v2 without data/): what is polled, shared and read. */
   readonly path: string;
   /** The path of the API request that reads it (KV v2 with data/). */
   readonly apiPath: string;
+  /** The mount, with its trailing slash. */
+  readonly mount: string;
+  readonly version: 1 | 2;
 }
 
 export interface VaultSources {
@@ -49,8 +52,8 @@ export interface VaultSources {
 export interface PathAccess {
   /** Whether some spelling of `path` could be allowed: false refuses it before any Vault request. */
   mayAllow(namespace: string, path: string): boolean;
-  /** Whether a resolved secret, known by any of `spellings`, is allowed. */
-  allows(namespace: string, spellings: readonly string[]): boolean;
+  /** Whether a resolved secret is allowed: the exact check. */
+  allows(namespace: string, secret: ResolvedPath): boolean;
 }
 
 export interface ReconcileObserver {
@@ -221,10 +224,10 @@ export class Reconciler {
       const sources = await Promise.all(
         wanted.map(async (s) => {
           const where = await this.#deps.vault(metadata.namespace).resolve(s.path);
-          return { written: s, read: { ...s, path: where.path }, apiPath: where.apiPath };
+          return { written: s, read: { ...s, path: where.path }, where };
         }),
       );
-      const denied = sources.find((s) => !access.allows(metadata.namespace, [s.read.path, s.apiPath]));
+      const denied = sources.find((s) => !access.allows(metadata.namespace, s.where));
       if (denied) {
         this.#deps.vault(metadata.namespace).untrack(key);
         return notAllowed(metadata.namespace, denied.written.path);

@@ -10,9 +10,10 @@
 //
 // Namespace globs: `*` matches any run of characters. Path globs follow Vault's ACL policies: `+`
 // is exactly one path segment, `*` may only end the glob and matches any remainder, `{namespace}`
-// is the definition's namespace. A KV v2 path may be written with or without `data/` in the
-// glob: a rule matches either the path as Vault's API sees it (secret/data/team/app) or the
-// secret's one logical spelling (secret/team/app).
+// is the definition's namespace. On a KV v2 mount a glob may be written as in Vault policies, with
+// `data/` after the mount (secret/data/team/*), or without it (secret/team/*): once Vault has said
+// where the mount ends, that one `data/` is dropped from the glob and the glob is matched against
+// the secret's one spelling (secret/team/app), so a rule never means more than it says.
 
 import { parseDocument } from 'yaml';
 import { segmentProblem } from '../api/vault-path.ts';
@@ -20,6 +21,15 @@ import { segmentProblem } from '../api/vault-path.ts';
 export interface AccessRule {
   readonly namespaces: readonly string[];
   readonly paths: readonly string[];
+}
+
+/** A secret whose mount is known: what an exact policy check needs. */
+export interface PolicySecret {
+  /** `<mount>/<name>`, without KV v2's data/. */
+  readonly path: string;
+  /** The mount, with its trailing slash. */
+  readonly mount: string;
+  readonly version: 1 | 2;
 }
 
 export type PolicyParse =
@@ -60,8 +70,38 @@ export function pathGlobMatches(glob: string, path: string): boolean {
   return true;
 }
 
+/**
+ * A rule's glob for `namespace`, in the secret's own spelling: {namespace} filled in and, on a
+ * KV v2 mount, a literal `data` segment right after the mount (as Vault policies write it)
+ * dropped. Only a `data` written in the rule counts: a {namespace} that happens to be "data" is a
+ * folder name, never the API's data/ (otherwise namespace "data" with secret/{namespace}/* would
+ * get the whole mount). Mount segments may be literal, `+` or {namespace}.
+ */
+export function logicalGlob(
+  glob: string,
+  secret: Pick<PolicySecret, 'mount' | 'version'>,
+  namespace: string,
+): string {
+  const fill = (part: string): string => part.replaceAll(namespacePlaceholder, namespace);
+  const parts = glob.split('/');
+  if (secret.version === 2) {
+    const mount = secret.mount.replace(/\/$/, '').split('/');
+    const onMount = mount.every((segment, index) => {
+      const part = parts[index];
+      return part !== undefined && (part === '+' || fill(part) === segment);
+    });
+    if (parts.length > mount.length && onMount && parts[mount.length] === 'data') {
+      parts.splice(mount.length, 1);
+    }
+  }
+  return parts.map(fill).join('/');
+}
+
 function pathGlobProblem(glob: string): string | undefined {
   if (glob === '') return 'is empty';
+  if (glob.includes(`${namespacePlaceholder}*`)) {
+    return `has "${namespacePlaceholder}*", which also matches every namespace whose name starts with this one; write ${namespacePlaceholder}/*`;
+  }
   const star = glob.indexOf('*');
   if (star !== -1 && star !== glob.length - 1) {
     return 'has a "*" before its end: as in Vault policies, "*" may only end a glob; use "+" for one segment';
@@ -106,25 +146,32 @@ export class AccessPolicy {
     }));
   }
 
-  /** Whether a definition in `namespace` may read a secret known by any of `spellings`. */
-  allows(namespace: string, spellings: readonly string[]): boolean {
-    return this.#compiled.some(
-      (rule) =>
-        rule.namespaces.some((glob) => glob.test(namespace)) &&
-        rule.paths.some((glob) => {
-          const filled = glob.replaceAll(namespacePlaceholder, namespace);
-          return spellings.some((path) => pathGlobMatches(filled, path));
-        }),
+  /** Whether a definition in `namespace` may read `secret`: the exact check, once the mount is known. */
+  allows(namespace: string, secret: PolicySecret): boolean {
+    return this.#matches(namespace, (glob) =>
+      pathGlobMatches(logicalGlob(glob, secret, namespace), secret.path),
     );
   }
 
   /**
-   * Whether `path` could be allowed once Vault has said where its mount ends: the path as written,
-   * and every place a KV v2 `data/` segment could be added or dropped. A path that fails this is
-   * refused without asking Vault anything.
+   * Whether `path`, as a definition writes it, could be allowed once Vault has said where its
+   * mount ends: some rule matches the path as written, or with a KV v2 `data/` added or dropped
+   * at some place. A path that fails this is refused without asking Vault anything; one that
+   * passes is checked exactly by allows() before it is read.
    */
   mayAllow(namespace: string, path: string): boolean {
-    return this.allows(namespace, kvSpellings(path));
+    const spellings = kvSpellings(path);
+    return this.#matches(namespace, (glob) => {
+      const filled = glob.replaceAll(namespacePlaceholder, namespace);
+      return spellings.some((spelling) => pathGlobMatches(filled, spelling));
+    });
+  }
+
+  /** Whether a rule naming `namespace` has a path glob (as written, {namespace} unfilled) that matches. */
+  #matches(namespace: string, matchesGlob: (glob: string) => boolean): boolean {
+    return this.#compiled.some(
+      (rule) => rule.namespaces.some((glob) => glob.test(namespace)) && rule.paths.some(matchesGlob),
+    );
   }
 }
 
@@ -148,7 +195,7 @@ export const allowAll = new AccessPolicy([{ namespaces: ['*'], paths: ['*'] }]);
 export function parseAccessPolicy(text: string): PolicyParse {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
-    return { ok: false, problems: [`not valid YAML: ${document.errors[0]?.message ?? ''}`] };
+    return { ok: false, problems: [`not valid YAML: ${document.errors[0]?.message.split('\n')[0] ?? ''}`] };
   }
   let value: unknown;
   try {

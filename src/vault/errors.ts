@@ -8,7 +8,8 @@ export type VaultFailureReason =
   | typeof reasons.forbidden
   | typeof reasons.pathNotFound
   | typeof reasons.authenticationFailed
-  | typeof reasons.invalidSpec;
+  | typeof reasons.invalidSpec
+  | typeof reasons.invalidValue;
 
 export class VaultError extends Error {
   readonly reason: VaultFailureReason;

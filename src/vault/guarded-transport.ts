@@ -43,7 +43,10 @@ export function guardedTransport(
         guards.observer?.requested(call.operation, 'error', (guards.clock.now() - started) / 1000);
         const failure =
           error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
-        guards.breaker.failed(failure);
+        // Only no answer counts against Vault's health; an answer refused here (too large) does
+        // not, so one namespace's oversized secret cannot open the breaker for everyone.
+        if (failure.status === undefined) guards.breaker.failed(failure);
+        else guards.breaker.succeeded();
         throw failure;
       }
     },

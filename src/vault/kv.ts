@@ -15,6 +15,17 @@ export interface KvMount {
   readonly version: 1 | 2;
 }
 
+/** Where a definition path leads once its mount is known. */
+export interface ResolvedSecret {
+  /** The secret's one spelling, `<mount>/<name>`: what is polled, shared and read. */
+  readonly path: string;
+  /** The path of the API request that reads it (`<mount>/data/<name>` on KV v2). */
+  readonly apiPath: string;
+  /** The mount, with its trailing slash. */
+  readonly mount: string;
+  readonly version: 1 | 2;
+}
+
 /** A Vault secret's keys and their JSON values. */
 export type KvData = Readonly<Record<string, unknown>>;
 
@@ -44,17 +55,23 @@ export function holds(mount: KvMount, path: readonly string[]): boolean {
 }
 
 /**
- * The secret `path` names on `mount`. On KV v2 a leading `data/` after the mount is accepted and
- * dropped (the original and the Vault CLI both write paths that way), so both spellings name the
- * same secret.
+ * The secret `path` names on `mount`. A path as a definition writes it (`spelling: 'written'`)
+ * may carry KV v2's `data/` after the mount, which is dropped (the original and the Vault CLI both
+ * write paths that way), so both spellings name the same secret. A logical path (what
+ * logicalPath() gives, and what is polled) is taken as it is: dropping a `data/` a second time
+ * would read a different secret than the one resolved and checked.
  */
-export function locate(mount: KvMount, path: string): KvLocation {
+export function locate(
+  mount: KvMount,
+  path: string,
+  spelling: 'written' | 'logical' = 'written',
+): KvLocation {
   const segments = path.split('/');
   if (!holds(mount, segments)) {
     throw new VaultError(reasons.invalidSpec, `Vault path ${path} names no secret below mount ${mount.path}`);
   }
   let name = segments.slice(segmentsOf(mount).length);
-  if (mount.version === 2 && name[0] === 'data') name = name.slice(1);
+  if (spelling === 'written' && mount.version === 2 && name[0] === 'data') name = name.slice(1);
   if (name.length === 0) {
     throw new VaultError(
       reasons.invalidSpec,
@@ -111,15 +128,18 @@ export class KvReader {
   readonly #options: KvReadOptions;
   /** Mounts learned so far, by path: one lookup per mount for the operator's lifetime. */
   readonly #mounts = new Map<string, KvMount>();
-  readonly #mountLookups = new Map<string, Promise<KvMount>>();
+  readonly #mountLookups = new Map<string, { readonly path: string; readonly lookup: Promise<KvMount> }>();
 
   constructor(options: KvReadOptions) {
     this.#options = options;
   }
 
-  /** The data at `path` (a pinned KV v2 `version` if given); throws VaultError with a reason. */
+  /**
+   * The data of the secret at logical path `path` (as resolve() gave it; a pinned KV v2 `version`
+   * if given); throws VaultError with a reason.
+   */
   async read(path: string, version?: number, signal?: AbortSignal): Promise<KvData> {
-    const location = await this.locate(path, signal);
+    const location = await this.locate(path, signal, 'logical');
     if (version !== undefined && location.mount.version === 1) {
       throw new VaultError(
         reasons.invalidSpec,
@@ -141,18 +161,27 @@ export class KvReader {
    * One spelling per secret: a KV v2 path with or without `data/` names the same secret, and so
    * is read (and counted) once.
    */
-  async resolve(path: string, signal?: AbortSignal): Promise<{ path: string; apiPath: string }> {
+  async resolve(path: string, signal?: AbortSignal): Promise<ResolvedSecret> {
     const location = await this.locate(path, signal);
-    return { path: logicalPath(location), apiPath: kvRequestPath(location).join('/') };
+    return {
+      path: logicalPath(location),
+      apiPath: kvRequestPath(location).join('/'),
+      mount: location.mount.path,
+      version: location.mount.version,
+    };
   }
 
-  async locate(path: string, signal?: AbortSignal): Promise<KvLocation> {
+  async locate(
+    path: string,
+    signal?: AbortSignal,
+    spelling: 'written' | 'logical' = 'written',
+  ): Promise<KvLocation> {
     const problem = vaultPathProblem(path);
     if (problem) {
       // validate and the CRD refuse these already; checked again so nothing unsafe is ever sent.
       throw new VaultError(reasons.invalidSpec, `the Vault path ${JSON.stringify(path)} ${problem}`);
     }
-    return locate(await this.mountFor(path, signal), path);
+    return locate(await this.mountFor(path, signal), path, spelling);
   }
 
   async mountFor(path: string, signal?: AbortSignal): Promise<KvMount> {
@@ -162,15 +191,20 @@ export class KvReader {
       if (holds(mount, segments) && (!known || mount.path.length > known.path.length)) known = mount;
     }
     if (known) return known;
-    // Paths of one mount asked at once share the lookup of its first segment.
+    // Paths of one mount asked at once share the lookup of its first segment. A shared lookup
+    // that failed speaks only for its own path: another path asks for itself, so one
+    // definition's path and error never reach another's status.
     const key = segments[0] ?? path;
-    let lookup = this.#mountLookups.get(key);
-    if (!lookup) {
-      lookup = this.#lookupMount(path, signal).finally(() => this.#mountLookups.delete(key));
-      this.#mountLookups.set(key, lookup);
+    const shared = this.#mountLookups.get(key);
+    if (shared && shared.path !== path) {
+      const mount = await shared.lookup.catch(() => undefined);
+      if (mount && holds(mount, segments)) return mount;
+      return this.#lookupMount(path, signal);
     }
-    const mount = await lookup;
-    return holds(mount, segments) ? mount : this.mountFor(path, signal);
+    if (shared) return shared.lookup;
+    const lookup = this.#lookupMount(path, signal).finally(() => this.#mountLookups.delete(key));
+    this.#mountLookups.set(key, { path, lookup });
+    return lookup;
   }
 
   async #lookupMount(path: string, signal?: AbortSignal): Promise<KvMount> {

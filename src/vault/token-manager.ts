@@ -68,6 +68,7 @@ export class TokenManager {
 
   /** A token believed valid, logging in first when there is none. */
   async token(): Promise<string> {
+    if (this.#stopped) throw stoppedError();
     const held = this.#held;
     if (held && this.#usable(held)) return held.token;
     return (await this.#loginOnce()).token;
@@ -136,6 +137,11 @@ export class TokenManager {
         clock.now() + backoff(this.#loginFailures, 1_000, 60_000, this.#options.random);
       this.#options.observer?.failed('login', failure);
       throw failure;
+    }
+    if (this.#stopped) {
+      // Stopped while the login was under way: this token must not outlive the stop either.
+      await this.#revoke(issued.token);
+      throw stoppedError();
     }
     const now = clock.now();
     const previous = this.#held;
@@ -238,6 +244,10 @@ export class TokenManager {
       this.#options.observer?.failed('revoke', asVaultError(error));
     }
   }
+}
+
+function stoppedError(): VaultError {
+  return new VaultError('VaultUnavailable', 'the Vault token is no longer in use (stopping)');
 }
 
 function asVaultError(error: unknown): VaultError {

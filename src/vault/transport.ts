@@ -94,8 +94,13 @@ function readBody(response: IncomingMessage): Promise<unknown> {
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxResponseBytes) {
+        // Vault answered: the secret is too big for a Secret, which is no sign of Vault's health.
         response.destroy(
-          new VaultError('VaultUnavailable', `Vault's answer is larger than ${maxResponseBytes} bytes`),
+          new VaultError(
+            'InvalidValue',
+            `Vault's answer is larger than ${maxResponseBytes} bytes; a Kubernetes Secret holds at most 1 MiB`,
+            response.statusCode,
+          ),
         );
         return;
       }
@@ -119,15 +124,26 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
   const base = parseAddress(options.address);
   const secure = base.protocol === 'https:';
   const prefix = base.pathname.replace(/\/+$/, '');
-  const agent = secure
-    ? new HttpsAgent({
-        keepAlive: true,
-        rejectUnauthorized: !options.skipVerify,
-        ...(options.caPem ? { ca: options.caPem } : {}),
-        ...(options.clientCertPem ? { cert: options.clientCertPem } : {}),
-        ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
-      })
-    : new HttpAgent({ keepAlive: true });
+  // One agent per scheme: a redirect from an http address to an https node needs the TLS one.
+  const httpsAgent = new HttpsAgent({
+    keepAlive: true,
+    rejectUnauthorized: !options.skipVerify,
+    ...(options.caPem ? { ca: options.caPem } : {}),
+    ...(options.clientCertPem ? { cert: options.clientCertPem } : {}),
+    ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
+  });
+  const httpAgent = new HttpAgent({ keepAlive: true });
+  /**
+   * Where a redirect may take the token and the body: the same path, and either the same origin
+   * or another one over verified TLS (a standby node sending us to the active one). Never to
+   * plain http elsewhere, never from https to http, never with --vault.skip-verify.
+   */
+  const mayFollow = (from: URL, next: URL, target: string): boolean => {
+    if (`${next.pathname}${next.search}` !== target) return false;
+    if (secure && next.protocol !== 'https:') return false;
+    if (next.origin === from.origin) return true;
+    return next.protocol === 'https:' && !options.skipVerify;
+  };
   const shown = `${base.protocol}//${base.host}${prefix}`;
 
   const once = (
@@ -154,7 +170,7 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
           method: call.method,
           path: target,
           headers,
-          agent,
+          agent: origin.protocol === 'https:' ? httpsAgent : httpAgent,
           signal,
         },
         resolve,
@@ -180,13 +196,15 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
           const response = await once(call, origin, target, signal);
           const status = response.statusCode ?? 0;
           const location = response.headers.location;
-          // A standby node redirects to the active one; follow only to the same path and never
-          // from https to http, so a redirect can neither leak the token nor change the request.
+          // A standby node redirects to the active one (see mayFollow).
           if ((status === 307 || status === 308) && location && hop < maxRedirects) {
             response.resume();
             const next = new URL(location, origin);
-            if (`${next.pathname}${next.search}` !== target || (secure && next.protocol !== 'https:')) {
-              throw new VaultError('VaultUnavailable', `Vault redirected a request elsewhere (${status})`);
+            if (!mayFollow(origin, next, target)) {
+              throw new VaultError(
+                'VaultUnavailable',
+                `Vault redirected a request elsewhere (${status}); only the same path, on the same address or on another node over verified TLS, is followed`,
+              );
             }
             origin = next;
             continue;

@@ -65,6 +65,60 @@ describe('secrets-manager validate', () => {
   });
 });
 
+describe('secrets-manager validate against YAML that defeats parsers', () => {
+  test('an alias bomb, duplicate keys and a traversal hidden behind an alias are each one clear line, and the next file is still checked', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'validate-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const header = ['apiVersion: secrets-manager.tuenti.io/v1alpha1', 'kind: SecretDefinition'];
+    const bomb = [
+      ...header,
+      'metadata: {name: bomb}',
+      'spec:',
+      '  name: a',
+      '  l0: &l0 [x, x, x, x, x, x, x, x, x, x]',
+    ];
+    for (let level = 1; level < 6; level += 1) {
+      bomb.push(
+        `  l${level}: &l${level} [${Array(10)
+          .fill(`*l${level - 1}`)
+          .join(', ')}]`,
+      );
+    }
+    const duplicate = [
+      ...header,
+      'metadata: {name: dup}',
+      'spec:',
+      '  name: a',
+      '  name: b',
+      '  dataFrom: [{path: secret/a}]',
+    ];
+    const aliased = [
+      ...header,
+      'metadata: {name: aliased}',
+      'spec:',
+      '  name: a',
+      '  dataFrom: [{path: &p "kv/%2e%2e/auth/token/lookup-self"}]',
+      '  keysMap: {k: {path: *p, key: id}}',
+    ];
+    const files = { 'bomb.yaml': bomb, 'dup.yaml': duplicate, 'aliased.yaml': aliased };
+    for (const [name, lines] of Object.entries(files)) await writeFile(join(dir, name), lines.join('\n'));
+    const result = await run(['validate', ...Object.keys(files).map((name) => join(dir, name))]);
+    assert.equal(result.code, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 4, result.stderr);
+    assert.match(lines[0] ?? '', /bomb\.yaml: not valid YAML: Excessive alias count/);
+    assert.match(lines[1] ?? '', /dup\.yaml: not valid YAML: Map keys must be unique/);
+    assert.match(
+      lines[2] ?? '',
+      /aliased\.yaml: SecretDefinition aliased: spec\.keysMap\.k\.path: contains "%"/,
+    );
+    assert.match(
+      lines[3] ?? '',
+      /aliased\.yaml: SecretDefinition aliased: spec\.dataFrom\[0\]\.path: contains "%"/,
+    );
+  });
+});
+
 describe('secrets-manager flags', () => {
   test('a wrong flag value is one clear line and exit code 2', async () => {
     const result = await run(['--vault.engine', 'kv3']);

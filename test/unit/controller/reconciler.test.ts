@@ -33,7 +33,12 @@ function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<st
         effects.push({ kind: 'vault', what: `resolve ${path}` });
         const [mount = '', ...rest] = path.split('/');
         const name = rest[0] === 'data' ? rest.slice(1) : rest;
-        return { path: [mount, ...name].join('/'), apiPath: [mount, 'data', ...name].join('/') };
+        return {
+          path: [mount, ...name].join('/'),
+          apiPath: [mount, 'data', ...name].join('/'),
+          mount: `${mount}/`,
+          version: 2,
+        };
       },
       track: (user: string, sources: readonly SourceRef[]) =>
         effects.push({ kind: 'vault', what: `track ${user} ${sources.map((s) => s.path).join(',')}` }),

@@ -3,9 +3,14 @@ import { describe, test } from 'node:test';
 import {
   allowAll,
   kvSpellings,
+  logicalGlob,
   parseAccessPolicy,
   pathGlobMatches,
 } from '../../../src/policy/access-policy.ts';
+
+/** A secret on the KV v2 mount secret/ or the KV v1 mount kv/. */
+const v2 = (path: string) => ({ path, mount: 'secret/', version: 2 as const });
+const v1 = (path: string) => ({ path, mount: 'kv/', version: 1 as const });
 
 function policy(text: string) {
   const parsed = parseAccessPolicy(text);
@@ -48,16 +53,44 @@ describe('the access policy', () => {
   paths: ["kv/payments/*", "secret/shared/+/config"]
 `);
 
-  test('one rule per team: each namespace reads below its own name, in both KV v2 spellings', () => {
-    assert.equal(perTeam.allows('team-a', ['secret/team-a/db', 'secret/data/team-a/db']), true);
-    assert.equal(perTeam.allows('team-a', ['secret/team-b/db', 'secret/data/team-b/db']), false);
-    assert.equal(perTeam.allows('team-b', ['secret/team-b/db', 'secret/data/team-b/db']), true);
+  test('one rule per team: each namespace reads below its own name', () => {
+    assert.equal(perTeam.allows('team-a', v2('secret/team-a/db')), true);
+    assert.equal(perTeam.allows('team-a', v2('secret/team-b/db')), false);
+    assert.equal(perTeam.allows('team-b', v2('secret/team-b/db')), true);
   });
 
   test('a namespace no rule names reads nothing', () => {
-    assert.equal(perTeam.allows('other', ['kv/payments/x']), false);
-    assert.equal(perTeam.allows('payments', ['kv/payments/x']), true);
-    assert.equal(perTeam.allows('payments', ['secret/shared/a/config', 'secret/data/shared/a/config']), true);
+    assert.equal(perTeam.allows('other', v1('kv/payments/x')), false);
+    assert.equal(perTeam.allows('payments', v1('kv/payments/x')), true);
+    assert.equal(perTeam.allows('payments', v2('secret/shared/a/config')), true);
+    assert.equal(perTeam.allows('payments', v2('secret/config')), false, '+ is one segment, never none');
+  });
+
+  test("a KV v2 glob's data/ is dropped once the mount is known, so a rule never means more than it says", () => {
+    // A namespace called "data" is given secret/data/data/*: secrets named data/..., not the mount.
+    const everyTeam = policy('- { namespaces: ["*"], paths: ["secret/data/{namespace}/*"] }');
+    assert.equal(
+      everyTeam.allows('data', v2('secret/data/team-b/db')),
+      true,
+      'its own: the secret data/team-b/db',
+    );
+    assert.equal(everyTeam.allows('data', v2('secret/team-b/db')), false, "team-b's secret");
+    const withoutData = policy('- { namespaces: ["*"], paths: ["secret/{namespace}/*"] }');
+    assert.equal(withoutData.allows('team-a', v2('secret/team-a/db')), true);
+    assert.equal(withoutData.allows('data', v2('secret/team-b/db')), false);
+    assert.equal(withoutData.allows('data', v2('secret/data/x')), true, 'its own folder data/');
+    assert.equal(
+      logicalGlob('secret/{namespace}/*', { mount: 'secret/', version: 2 }, 'data'),
+      'secret/data/*',
+    );
+    assert.equal(logicalGlob('{namespace}/data/*', { mount: 'team-a/', version: 2 }, 'team-a'), 'team-a/*');
+    assert.equal(
+      logicalGlob('secret/data/team-a/*', { mount: 'secret/', version: 2 }, 'ns'),
+      'secret/team-a/*',
+    );
+    assert.equal(logicalGlob('+/data/team-a/*', { mount: 'secret/', version: 2 }, 'ns'), '+/team-a/*');
+    assert.equal(logicalGlob('kv/data/x', { mount: 'kv/', version: 1 }, 'ns'), 'kv/data/x');
+    assert.equal(logicalGlob('team/kv/data/x/*', { mount: 'team/kv/', version: 2 }, 'ns'), 'team/kv/x/*');
   });
 
   test('before Vault is asked, a path is refused only when no spelling could match', () => {
@@ -73,11 +106,11 @@ describe('the access policy', () => {
   });
 
   test('without a file everything is allowed', () => {
-    assert.equal(allowAll.allows('any', ['sys/anything']), true);
+    assert.equal(allowAll.allows('any', v1('kv/anything')), true);
   });
 
   test('an empty list allows nothing', () => {
-    assert.equal(policy('[]').allows('team-a', ['secret/team-a/db']), false);
+    assert.equal(policy('[]').allows('team-a', v2('secret/team-a/db')), false);
   });
 });
 
@@ -97,12 +130,15 @@ describe('a broken policy names every problem', () => {
 
   test('globs that cannot mean what they say', () => {
     assert.deepEqual(
-      problems('- { namespaces: ["Team_A"], paths: ["secret/*/db", "secret/../sys/*", "secret/{ns}/a"] }'),
+      problems(
+        '- { namespaces: ["Team_A"], paths: ["secret/*/db", "secret/../sys/*", "secret/{ns}/a", "secret/data/{namespace}*"] }',
+      ),
       [
         'rule 1.namespaces: "Team_A" is not a namespace name or glob (lowercase letters, digits, "-" and "*")',
         'rule 1.paths: "secret/*/db" has a "*" before its end: as in Vault policies, "*" may only end a glob; use "+" for one segment',
         'rule 1.paths: "secret/../sys/*" has a "." or ".." segment',
         'rule 1.paths: "secret/{ns}/a" has a "{" or "}" that is not {namespace}',
+        'rule 1.paths: "secret/data/{namespace}*" has "{namespace}*", which also matches every namespace whose name starts with this one; write {namespace}/*',
       ],
     );
   });

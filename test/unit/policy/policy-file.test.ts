@@ -32,7 +32,8 @@ async function replace(path: string, text: string): Promise<void> {
   await rename(`${path}.new`, path);
 }
 
-const readsTeamA = (policy: AccessPolicy) => policy.allows('team-a', ['secret/data/team-a/db']);
+const readsTeamA = (policy: AccessPolicy) =>
+  policy.allows('team-a', { path: 'secret/team-a/db', mount: 'secret/', version: 2 });
 
 describe('the access policy file', () => {
   test('a missing or invalid file stops the start with every problem named', async () => {
@@ -86,14 +87,17 @@ describe('the access policy file', () => {
     await replace(path, teamB);
     assert.equal(await file.check(), true);
     assert.equal(readsTeamA(file.policy), false);
-    assert.equal(file.policy.allows('team-b', ['secret/data/team-b/db']), true);
+    assert.equal(
+      file.policy.allows('team-b', { path: 'secret/team-b/db', mount: 'secret/', version: 2 }),
+      true,
+    );
     assert.equal(changes.length, 1);
     assert.equal(changes[0], file.policy);
 
     await rm(path);
     assert.equal(await file.check(), false);
     assert.equal(
-      file.policy.allows('team-b', ['secret/data/team-b/db']),
+      file.policy.allows('team-b', { path: 'secret/team-b/db', mount: 'secret/', version: 2 }),
       true,
       'a deleted file keeps the policy',
     );
@@ -118,7 +122,7 @@ describe('the access policy file', () => {
     try {
       await replace(path, teamB);
       const policy = await changed;
-      assert.equal(policy.allows('team-b', ['secret/data/team-b/x']), true);
+      assert.equal(policy.allows('team-b', { path: 'secret/team-b/x', mount: 'secret/', version: 2 }), true);
     } finally {
       file.stop();
     }

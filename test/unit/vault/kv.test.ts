@@ -134,10 +134,15 @@ describe('the KV reader', () => {
             : { status: 404, body: { errors: [] } }),
     );
     assert.deepEqual(await kv.read('secret/a'), { k: 'secret/data/a' });
-    assert.deepEqual(await kv.read('secret/data/b'), { k: 'secret/data/b' });
+    assert.deepEqual(await kv.read('secret/b'), { k: 'secret/data/b' });
     assert.deepEqual(await kv.read('kv/c'), { k: 'v1' });
     assert.equal(transport.calls.filter((c) => c.operation === 'mounts').length, 2);
-    assert.deepEqual(await kv.resolve('secret/data/b'), { path: 'secret/b', apiPath: 'secret/data/b' });
+    assert.deepEqual(await kv.resolve('secret/data/b'), {
+      path: 'secret/b',
+      apiPath: 'secret/data/b',
+      mount: 'secret/',
+      version: 2,
+    });
   });
 
   test('answers carry reasons: 404 PathNotFound, 403 Forbidden, 503 VaultUnavailable, other engines InvalidSpec', async () => {
@@ -199,5 +204,39 @@ describe('the KV reader', () => {
       await assert.rejects(kv.resolve(path), { reason: 'InvalidSpec' }, path);
     }
     assert.equal(transport.calls.length, 0);
+  });
+});
+
+describe('the secret resolved is the secret read', () => {
+  test('a KV v2 secret named data/x: resolved once, read at exactly the path that was resolved and checked', async () => {
+    const { kv, transport } = reader(
+      (call) => mounts(call) ?? { status: 200, body: { data: { data: { k: route(call) } } } },
+    );
+    const resolved = await kv.resolve('secret/data/data/x');
+    assert.deepEqual(resolved, {
+      path: 'secret/data/x',
+      apiPath: 'secret/data/data/x',
+      mount: 'secret/',
+      version: 2,
+    });
+    // The poller reads the logical path it was given: no second data/ is dropped.
+    assert.deepEqual(await kv.read(resolved.path), { k: 'secret/data/data/x' });
+    assert.equal(route(transport.calls.at(-1) as VaultCall), resolved.apiPath);
+  });
+
+  test("a failed shared mount lookup speaks only for its own path: another path's error never shows another path", async () => {
+    const { kv } = reader((call) =>
+      route(call) === 'sys/internal/ui/mounts/team/secret-of-a/db'
+        ? { status: 400, body: { errors: ['no mount'] } }
+        : route(call) === 'sys/internal/ui/mounts/team/b/x'
+          ? { status: 200, body: { data: { path: 'team/b/', type: 'kv', options: null } } }
+          : { status: 200, body: { data: { v: 1 } } },
+    );
+    const [a, b] = await Promise.allSettled([kv.resolve('team/secret-of-a/db'), kv.resolve('team/b/x')]);
+    assert.equal(a.status, 'rejected');
+    assert.deepEqual(b, {
+      status: 'fulfilled',
+      value: { path: 'team/b/x', apiPath: 'team/b/x', mount: 'team/b/', version: 1 },
+    });
   });
 });

@@ -145,4 +145,21 @@ describe('the token manager', () => {
     assert.equal(vault.count('auth/token/renew-self'), 0);
     assert.equal(tokens.hasValidToken(), false);
   });
+
+  test('a login that completes after stop is revoked at once, and no token is handed out after stop', async () => {
+    const clock = new FakeClock();
+    const vault = new FakeVault();
+    const tokens = manager(clock, vault, credentials(30));
+    const pending = tokens.token();
+    await tokens.stop();
+    await assert.rejects(pending, { reason: 'VaultUnavailable', message: /no longer in use/ });
+    const revoked = vault.calls.filter((c) => c.path.join('/') === 'auth/token/revoke-self');
+    assert.deepEqual(
+      revoked.map((c) => c.token),
+      ['token-1'],
+    );
+    await assert.rejects(tokens.token(), { message: /no longer in use/ });
+    await clock.advance(60_000);
+    assert.equal(vault.count('auth/token/renew-self'), 0);
+  });
 });

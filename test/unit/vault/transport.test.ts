@@ -150,11 +150,50 @@ describe('the Vault HTTP transport', () => {
     };
     await assert.rejects(
       transport().send({ method: 'GET', path: ['secret', 'data', 'a'], operation: 'read', token: 't' }),
-      {
-        reason: 'VaultUnavailable',
-        message: /larger than/,
-      },
+      { reason: 'InvalidValue', status: 200, message: /larger than 8388608 bytes/ },
     );
+  });
+
+  test('a redirect to another host over plain http is refused, and neither the token nor the body reach it', async (t) => {
+    const elsewhere: Seen[] = [];
+    const other = createServer((req, res) => {
+      elsewhere.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        token: req.headers['x-vault-token'] as string | undefined,
+      });
+      json(res, 200, { auth: { client_token: 'stolen' } });
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.2', resolve));
+    t.after(() => {
+      other.closeAllConnections();
+      other.close();
+    });
+    handler = (req, res) => {
+      res.writeHead(307, {
+        location: `http://127.0.0.2:${(other.address() as AddressInfo).port}${req.url ?? ''}`,
+      });
+      res.end();
+    };
+    await assert.rejects(
+      transport().send({
+        method: 'POST',
+        path: ['auth', 'approle', 'login'],
+        operation: 'login',
+        body: { role_id: 'r', secret_id: 'the-secret-id' },
+      }),
+      { reason: 'VaultUnavailable', message: /redirected a request elsewhere \(307\)/ },
+    );
+    await assert.rejects(
+      transport().send({
+        method: 'GET',
+        path: ['secret', 'data', 'a'],
+        operation: 'read',
+        token: 'hvs.token',
+      }),
+      { reason: 'VaultUnavailable' },
+    );
+    assert.deepEqual(elsewhere, []);
   });
 
   test('an address with credentials, a query or another scheme is refused', () => {
