@@ -87,9 +87,14 @@ function electionArgs(ns: string): string[] {
   ];
 }
 
-/** When the operator exits, by the test's clock, and with which code. */
+/** When the operator exits, by the test's clock, and with which code; its output is all read by then. */
 function exitOf(operator: RunningOperator): Promise<{ at: number; code: number | null }> {
-  return new Promise((resolve) => operator.process.once('exit', (code) => resolve({ at: Date.now(), code })));
+  return new Promise((resolve) => {
+    operator.process.once('exit', (code) => {
+      const at = Date.now();
+      operator.process.once('close', () => resolve({ at, code }));
+    });
+  });
 }
 
 /** The time the operator is first seen leading (polled every 50 ms). */
@@ -158,8 +163,10 @@ test('a frozen leader (SIGSTOP) is replaced, and once thawed it sees it lost and
     keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
   });
   await waitForSecretValue(ns, 'app', 'v', 'one');
-  const writesBefore = syncedLines(first);
-  assert.equal(writesBefore, 1, 'the first leader wrote the Secret');
+  // Its log reaches us a moment after the Secret reaches the apiserver.
+  const writesBefore = await waitFor('the first leader to log its write', async () =>
+    syncedLines(first) === 1 ? 1 : undefined,
+  );
 
   first.process.kill('SIGSTOP');
   const frozenAt = Date.now();
