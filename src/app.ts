@@ -28,7 +28,6 @@ import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
-import { VaultError } from './vault/errors.ts';
 import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
 import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
@@ -116,23 +115,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
     return identity(forNamespace(namespace));
   });
-  /** Definitions per namespace: a namespace scope identity goes when its count reaches zero. */
-  const definitionCount = new Map<string, number>();
-  const countDefinition = (namespace: string, delta: number): void => {
-    const count = (definitionCount.get(namespace) ?? 0) + delta;
-    if (count > 0) {
-      definitionCount.set(namespace, count);
-      return;
-    }
-    definitionCount.delete(namespace);
-    if (identities.perNamespace) {
-      void identities
-        .release(namespace)
-        .then(() =>
-          logger.info('namespace has no SecretDefinitions left; its Vault token was revoked', { namespace }),
-        );
-    }
-  };
   const namespaces: (string | undefined)[] = config.watchNamespaces.length
     ? config.watchNamespaces.filter(inScope)
     : [undefined];
@@ -178,7 +160,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
         handlers: {
           upserted: (d, previous) => {
-            if (!previous) countDefinition(stringOr(metaOf(d.raw)['namespace']), 1);
+            if (!previous) identities.definitionAdded(stringOr(metaOf(d.raw)['namespace']));
             targets.set(d.key, targetOf(d), stringOr(metaOf(d.raw)['creationTimestamp']));
             if (!previous || relevant(previous) !== relevant(d)) queue.add(d.key);
             const previousTarget = previous && targetOf(previous);
@@ -186,7 +168,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
               targets.claimants(previousTarget).forEach((k) => queue.add(k));
           },
           deleted: (d) => {
-            countDefinition(stringOr(metaOf(d.raw)['namespace']), -1);
+            const namespace = stringOr(metaOf(d.raw)['namespace']);
+            void identities.definitionRemoved(namespace).then((revoked) => {
+              if (revoked) {
+                logger.info('namespace has no SecretDefinitions left; its Vault token was revoked', {
+                  namespace,
+                });
+              }
+            });
             const target = targetOf(d);
             targets.remove(d.key);
             queue.add(d.key);
@@ -200,17 +189,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         logger: informerLogger,
       }),
   );
-  /**
-   * The identity a namespace reads with. In namespace scope a namespace with no definitions left
-   * gets none: a reconcile still running for a definition that was just deleted must not bring
-   * back (and log in) an identity that was released.
-   */
-  const identityOf = (namespace: string): VaultIdentity => {
-    if (identities.perNamespace && !definitionCount.has(namespace)) {
-      throw new VaultError('VaultUnavailable', `namespace ${namespace} has no SecretDefinitions left`);
-    }
-    return identities.for(namespace);
-  };
   /** Every known definition back to the queue: the access policy changed. */
   const enqueueAll = (): void => {
     for (const informer of definitionInformers) for (const d of informer.values()) queue.add(d.key);
@@ -269,11 +247,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     secretIndex,
     targetIndex: targets,
     vault: (namespace) => ({
-      resolve: (path) => identityOf(namespace).kv.resolve(path),
-      track: (user, sources, intervalMs) => identityOf(namespace).poller.track(user, sources, intervalMs),
+      resolve: (path) => identities.for(namespace).kv.resolve(path),
+      track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),
       // Forgetting needs no identity: a released namespace is not brought back for it.
       untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
-      get: (source, fresh) => identityOf(namespace).poller.get(source, fresh),
+      get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
     }),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { kubeDefinitionWriter } from '../../../src/kube/definition-writer.ts';
 import { kubeEventRecorder } from '../../../src/kube/events.ts';
 import { kubeSecretApi } from '../../../src/kube/secret-api.ts';
+import { silentApiserver } from '../../support/silent-apiserver.ts';
 
 test(
   'Secret, status and Event requests are aborted on the wire when the work signal aborts, and refused after',
@@ -13,28 +11,10 @@ test(
   async (t) => {
     let term = new AbortController();
     const received: string[] = [];
-    const server = createServer((request) => {
+    const config = await silentApiserver(t, (request) => {
       // Never answer: an apiserver behind a half-open connection. The term ends mid-request.
       received.push(`${request.method ?? ''} ${request.url ?? ''}`);
       term.abort(new Error('lost leadership'));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [
-        {
-          name: 'c',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true,
-        },
-      ],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
     });
     const signal = () => term.signal;
     const secrets = kubeSecretApi(config, 'secrets-manager', signal);

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { KubeError } from '../../../src/kube/errors.ts';
 import {
   LeaderElector,
@@ -11,6 +9,7 @@ import {
   type LeaseApi,
 } from '../../../src/kube/leader-elector.ts';
 import { FakeClock, flush } from '../../support/fake-clock.ts';
+import { silentApiserver } from '../../support/silent-apiserver.ts';
 
 const leaseDurationMs = 15_000;
 const renewDeadlineMs = 10_000;
@@ -236,28 +235,10 @@ test('the Kubernetes Lease API gives up a request on the wire when its signal ab
   const cancel = new AbortController();
   let connectionClosed: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => (connectionClosed = resolve));
-  const server = createServer((request) => {
+  const config = await silentApiserver(t, (request) => {
     // Never answer, like an apiserver behind a half-open connection; the client gives up instead.
     request.socket.on('close', connectionClosed);
     cancel.abort(new Error('renew deadline'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
   });
 
   await assert.rejects(kubeLeaseApi(config).read('ns', 'lease', cancel.signal), /renew deadline/);
