@@ -23,6 +23,7 @@ import {
   waitReady,
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
+import { setupVaultTenants } from '../support/vault-tenants.ts';
 
 const exec = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -342,6 +343,46 @@ describe('the chart installs and its RBAC suffices', () => {
     });
     await waitForReady(target, 'app', 'True');
     assert.deepEqual(await secretData(target, 'app'), { v: 'chart' });
+  });
+
+  test("namespace auth scope: the chart's service account mints tokens for the tenant service account only, and syncs with the namespace's own identity", async (t) => {
+    const release = await freshNamespace(t, 'sm');
+    const target = await freshNamespace(t);
+    const tenant = 'vault-reader';
+    await install(t, 'smt', release, 'vault.authScope=namespace', `vault.tenant.serviceAccount=${tenant}`);
+    const kubeconfig = await serviceAccountKubeconfig(t, release, 'smt-secrets-manager');
+    await kubectl(['create', 'serviceaccount', tenant, '-n', target]);
+    await setupVaultTenants([target], tenant);
+
+    await putKv2(`secret/${target}/app`, { v: 'tenant' });
+    const operator = await startOperator(t, {
+      args: [
+        `--kubeconfig=${kubeconfig}`,
+        '--vault.auth-scope=namespace',
+        `--vault.tenant-service-account=${tenant}`,
+        `--watch-namespaces=${target}`,
+      ],
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(target, 'app', {
+      name: 'app',
+      keysMap: { v: { path: `secret/${target}/app`, key: 'v' } },
+    });
+    await waitForReady(target, 'app', 'True');
+    assert.deepEqual(await secretData(target, 'app'), { v: 'tenant' });
+
+    const kubectlBinary = (await testStack()).state.binaries.kubectl;
+    const asOperator = (args: string[]) => exec(kubectlBinary, [`--kubeconfig=${kubeconfig}`, ...args]);
+    assert.ok((await asOperator(['create', 'token', tenant, '-n', target])).stdout.trim().length > 0);
+    await assert.rejects(
+      asOperator(['create', 'token', 'default', '-n', target]),
+      /serviceaccounts "default" is forbidden/,
+    );
+    await assert.rejects(
+      asOperator(['create', 'token', 'smt-secrets-manager', '-n', release]),
+      /serviceaccounts "smt-secrets-manager" is forbidden/,
+    );
   });
 
   test('namespaced: it syncs in its namespaces and cannot read a Secret anywhere else', async (t) => {

@@ -3,10 +3,7 @@
 // namespace, set up by config/samples/setup-vault-tenants.sh, is what limits it.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { auditEntriesSince, auditMark, type AuditEntry } from '../support/audit.ts';
 import {
   applyDefinition,
@@ -18,25 +15,10 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
-import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
+import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
+import { setupVaultTenants } from '../support/vault-tenants.ts';
 
-const exec = promisify(execFile);
-const samples = join(import.meta.dirname, '..', '..', 'config', 'samples');
 const tenantAccount = 'vault-reader';
-
-async function setupTenants(namespaces: readonly string[]): Promise<string> {
-  const { state } = await testStack();
-  const { stdout } = await exec('sh', [join(samples, 'setup-vault-tenants.sh'), ...namespaces], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      VAULT_ADDR: state.vault.addr,
-      VAULT_TOKEN: state.vault.rootToken,
-      VAULT_CLI: state.binaries.bao,
-      TENANT_SERVICE_ACCOUNT: tenantAccount,
-    },
-  });
-  return stdout;
-}
 
 /** Request paths made with the tokens of `namespace`'s identity. */
 function pathsOf(
@@ -56,7 +38,7 @@ describe('a Vault identity per namespace', () => {
     const c = await freshNamespace(t, 'tenant-c');
     for (const ns of [a, b]) await kubectl(['create', 'serviceaccount', tenantAccount, '-n', ns]);
     assert.match(
-      await setupTenants([a, b]),
+      await setupVaultTenants([a, b], tenantAccount),
       new RegExp(`namespace ${a}: role ${a}, policy secrets-manager-${a}`),
     );
     await putKv2(`secret/${a}/db`, { password: 'a-pass' });
