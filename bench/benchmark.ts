@@ -1,0 +1,330 @@
+// The benchmark's phases on a running stack: seed Vault, measure the floor, start the operator as
+// its own process, apply N definitions and time them to all correct, watch the steady state, rotate,
+// restart. Every figure comes from outside the operator (see observe.ts).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
+import { kubectlRun } from '../test/harness/kube.ts';
+import { freePorts } from '../test/harness/processes.ts';
+import type { StackState } from '../test/harness/stack.ts';
+import { VaultAdmin } from '../test/harness/vault.ts';
+import {
+  apiserverWrites,
+  AuditLog,
+  percentile,
+  processUsage,
+  SecretWatcher,
+  type ProcessUsage,
+  type VaultRequests,
+} from './observe.ts';
+
+export interface BenchOptions {
+  /** Definitions. */
+  readonly n: number;
+  /** Distinct Vault paths they read. */
+  readonly paths: number;
+  readonly namespaces: number;
+  /** The operator's --reconcile-period, in seconds. */
+  readonly intervalSeconds: number;
+  /** Vault paths changed in the rotation phase. */
+  readonly rotate: number;
+  /** Intervals watched in the steady state. */
+  readonly steadyIntervals: number;
+  /** The operator's entry point: dist/main.js (built) or src/main.ts. */
+  readonly entry: string;
+  /** Client concurrency of the floor and of applying definitions. */
+  readonly concurrency: number;
+  readonly extraArgs?: readonly string[];
+  readonly log: (line: string) => void;
+}
+
+export interface BenchResult {
+  readonly options: Omit<BenchOptions, 'log'>;
+  readonly floorSeconds: number;
+  readonly syncSeconds: number;
+  readonly syncVault: Omit<VaultRequests, 'pathsRead'> & { readonly distinctPaths: number };
+  /** Kubernetes writes the operator made to reach sync (the apiserver's count less the bench's own). */
+  readonly syncKubeWrites: number;
+  readonly syncCpuSeconds: number;
+  readonly steady: {
+    readonly seconds: number;
+    readonly readsPerIntervalPerPath: number;
+    readonly kubeWrites: number;
+  };
+  readonly rotation: {
+    readonly changed: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+  };
+  readonly restart: { readonly verifiedSeconds: number; readonly kubeWrites: number; readonly reads: number };
+  readonly shutdownSeconds: number;
+  readonly peakRssMiB: number;
+  readonly cpuSeconds: number;
+}
+
+const role = 'bench';
+const managedBy = 'app.kubernetes.io/managed-by=secrets-manager';
+
+/** Runs `count` tasks with at most `concurrency` at once. */
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+async function benchAppRole(vault: VaultAdmin): Promise<{ roleId: string; secretId: string }> {
+  await vault.call('POST', `auth/approle/role/${role}`, {
+    token_policies: ['secrets-manager'],
+    token_ttl: '1h',
+    token_max_ttl: '4h',
+    secret_id_ttl: '0',
+  });
+  const roleId = (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as {
+    data: { role_id: string };
+  };
+  const secretId = (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as {
+    data: { secret_id: string };
+  };
+  return { roleId: roleId.data.role_id, secretId: secretId.data.secret_id };
+}
+
+interface RunningOperator {
+  readonly child: ChildProcess;
+  /** The last usage read while it ran: kept for after it exits. */
+  usage(): Promise<ProcessUsage>;
+  stop(): Promise<number>;
+}
+
+async function startOperator(
+  state: StackState,
+  options: BenchOptions,
+  credentials: { roleId: string; secretId: string },
+): Promise<RunningOperator> {
+  const [port] = await freePorts(1);
+  const child = spawn(
+    process.execPath,
+    [
+      options.entry,
+      `--metrics-addr=127.0.0.1:${port}`,
+      `--kubeconfig=${state.kube.kubeconfig}`,
+      `--vault.url=${state.vault.addr}`,
+      `--reconcile-period=${options.intervalSeconds}s`,
+      '--log-level=warn',
+      ...(options.extraArgs ?? []),
+    ],
+    {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        VAULT_ROLE_ID: credentials.roleId,
+        VAULT_SECRET_ID: credentials.secretId,
+        // For profiling runs: BENCH_NODE_OPTIONS='--heapsnapshot-signal=SIGUSR2', say.
+        ...(process.env['BENCH_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_NODE_OPTIONS'] } : {}),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  child.stderr?.on('data', (chunk: Buffer) => options.log(`operator: ${chunk.toString().trim()}`));
+  let last: ProcessUsage = { cpuSeconds: 0, peakRssMiB: 0, rssMiB: 0 };
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  const usage = async (): Promise<ProcessUsage> => {
+    if (child.exitCode === null && child.pid) last = await processUsage(child.pid).catch(() => last);
+    return last;
+  };
+  return {
+    child,
+    usage,
+    async stop() {
+      await usage();
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+function settingsOf(options: BenchOptions): Omit<BenchOptions, 'log'> {
+  const { n, paths, namespaces, intervalSeconds, rotate, steadyIntervals, entry, concurrency } = options;
+  return {
+    n,
+    paths,
+    namespaces,
+    intervalSeconds,
+    rotate,
+    steadyIntervals,
+    entry,
+    concurrency,
+    extraArgs: options.extraArgs ?? [],
+  };
+}
+
+export async function runBench(state: StackState, options: BenchOptions): Promise<BenchResult> {
+  const { n, paths, namespaces, intervalSeconds, log } = options;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(state.kube.kubeconfig);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const objects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const vault = new VaultAdmin(state.vault.addr, state.vault.rootToken);
+  const audit = new AuditLog(state.vault.auditLog);
+  const run = Date.now().toString(36);
+  const spaces = Array.from({ length: namespaces }, (_, k) => `bench-${run}-${k}`);
+  const floorSpace = `bench-${run}-floor`;
+  for (const name of [...spaces, floorSpace]) await core.createNamespace({ body: { metadata: { name } } });
+  await kubectlRun(state.binaries.kubectl, state.kube, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '-f',
+    join(import.meta.dirname, '..', 'crd.yaml'),
+  ]);
+
+  log(`seeding ${paths} Vault paths`);
+  const generation = new Map<number, number>();
+  const valueOf = (p: number): string => `v-${p}-${generation.get(p) ?? 0}`;
+  const pathOf = (p: number): string => `bench-${run}/p${p}`;
+  await pool(paths, 16, (p) =>
+    vault.call('POST', `secret/data/${pathOf(p)}`, { data: { v: valueOf(p) } }).then(() => undefined),
+  );
+
+  log(`floor: ${n} plain Secrets created directly, ${options.concurrency} at a time`);
+  const floorStart = Date.now();
+  await pool(n, options.concurrency, async (i) => {
+    await core.createNamespacedSecret({
+      namespace: floorSpace,
+      body: { metadata: { name: `s${i}` }, stringData: { v: valueOf(i % paths) } },
+    });
+  });
+  const floorSeconds = (Date.now() - floorStart) / 1000;
+  await core.deleteCollectionNamespacedSecret({ namespace: floorSpace });
+
+  const credentials = await benchAppRole(vault);
+  const watcher = new SecretWatcher();
+  await watcher.start(kubeConfig, managedBy);
+  const expected = new Map<string, string>();
+  const secretOf = (i: number): string => `${spaces[i % namespaces] ?? ''}/s${i}`;
+  for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
+
+  try {
+    const operator = await startOperator(state, options, credentials);
+    const markSync = await audit.mark();
+    const writesBefore = await apiserverWrites(state);
+    log(`applying ${n} definitions over ${paths} paths in ${namespaces} namespaces`);
+    const syncStart = Date.now();
+    await pool(n, options.concurrency, async (i) => {
+      await objects.createNamespacedCustomObject({
+        group,
+        version,
+        plural,
+        namespace: spaces[i % namespaces] ?? '',
+        body: {
+          apiVersion,
+          kind,
+          metadata: { name: `d${i}` },
+          spec: { name: `s${i}`, keysMap: { v: { path: `secret/${pathOf(i % paths)}`, key: 'v' } } },
+        },
+      });
+    });
+    const syncEnd = await watcher.until(expected, Math.max(600_000, n * 200), `all ${n} Secrets correct`);
+    const syncSeconds = (syncEnd - syncStart) / 1000;
+    const syncUsage = await operator.usage();
+    const syncRequests = await audit.requestsSince(markSync, role);
+    const syncKubeWrites = (await apiserverWrites(state)) - writesBefore - n;
+    log(`all ${n} correct after ${syncSeconds.toFixed(1)}s`);
+
+    log(`steady state: ${options.steadyIntervals} intervals of ${intervalSeconds}s`);
+    // Start the window on an idle operator: one interval after sync for first-write echoes.
+    await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));
+    const markSteady = await audit.mark();
+    const writesSteady = await apiserverWrites(state);
+    const steadyStart = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, options.steadyIntervals * intervalSeconds * 1000));
+    const steadySeconds = (Date.now() - steadyStart) / 1000;
+    const steadyReads = (await audit.requestsSince(markSteady, role)).reads;
+    const steady = {
+      seconds: steadySeconds,
+      readsPerIntervalPerPath: steadyReads / paths / (steadySeconds / intervalSeconds),
+      kubeWrites: (await apiserverWrites(state)) - writesSteady,
+    };
+
+    const rotated = Math.min(options.rotate, paths);
+    log(`rotation: ${rotated} paths changed`);
+    const changedAt = new Map<number, number>();
+    for (let p = 0; p < rotated; p += 1) {
+      generation.set(p, 1);
+      await vault.call('POST', `secret/data/${pathOf(p)}`, { data: { v: valueOf(p) } });
+      changedAt.set(p, Date.now());
+    }
+    for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
+    await watcher.until(expected, (intervalSeconds + 60) * 1000, 'every rotated Secret');
+    const latencies: number[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const p = i % paths;
+      const at = changedAt.get(p);
+      const seen = watcher.changedAt(secretOf(i));
+      if (at !== undefined && seen !== undefined) latencies.push((seen - at) / 1000);
+    }
+
+    log('restart: SIGTERM, then start again');
+    const stopStart = Date.now();
+    const beforeStop = await operator.usage();
+    await operator.stop();
+    const shutdownSeconds = (Date.now() - stopStart) / 1000;
+    const markRestart = await audit.mark();
+    const writesRestart = await apiserverWrites(state);
+    const restartStart = Date.now();
+    const second = await startOperator(state, options, credentials);
+    let verifiedAt = 0;
+    for (;;) {
+      const seen = await audit.requestsSince(markRestart, role);
+      if (seen.pathsRead.size >= paths) {
+        verifiedAt = Date.now();
+        break;
+      }
+      if (Date.now() - restartStart > Math.max(300_000, n * 100))
+        throw new Error('the restarted operator did not read every path');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // Writes it makes while it verifies; what it would write it writes right after reading.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const restart = {
+      verifiedSeconds: (verifiedAt - restartStart) / 1000,
+      kubeWrites: (await apiserverWrites(state)) - writesRestart,
+      reads: (await audit.requestsSince(markRestart, role)).reads,
+    };
+    const secondUsage = await second.usage();
+    await second.stop();
+
+    return {
+      options: settingsOf(options),
+      floorSeconds,
+      syncSeconds,
+      syncVault: {
+        logins: syncRequests.logins,
+        mountLookups: syncRequests.mountLookups,
+        reads: syncRequests.reads,
+        other: syncRequests.other,
+        distinctPaths: syncRequests.pathsRead.size,
+      },
+      syncKubeWrites,
+      syncCpuSeconds: syncUsage.cpuSeconds,
+      steady,
+      rotation: {
+        changed: latencies.length,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: percentile(latencies, 100),
+      },
+      restart,
+      shutdownSeconds,
+      peakRssMiB: Math.max(beforeStop.peakRssMiB, secondUsage.peakRssMiB),
+      cpuSeconds: beforeStop.cpuSeconds,
+    };
+  } finally {
+    watcher.stop();
+    for (const name of [...spaces, floorSpace]) await core.deleteNamespace({ name }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,117 @@
+// `npm run bench`: the benchmark on a fresh local stack, with the built operator. Prints one table
+// (every time also as a ratio to the floor measured in the same run) and writes JSON.
+//
+//   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startStack, stopStack } from '../test/harness/stack.ts';
+import { runBench, type BenchResult } from './benchmark.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '1000' },
+    paths: { type: 'string' },
+    namespaces: { type: 'string', default: '10' },
+    interval: { type: 'string', default: '30' },
+    rotate: { type: 'string', default: '100' },
+    steady: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '4' },
+    json: { type: 'string' },
+    source: { type: 'boolean', default: false },
+  },
+});
+
+function whole(name: string, text: string | undefined, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    process.stderr.write(`bench: --${name} must be a whole number of at least ${min}, not ${String(text)}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const n = whole('n', values.n, 1);
+const options = {
+  n,
+  paths: whole('paths', values.paths ?? String(Math.max(1, Math.floor(n / 2))), 1),
+  namespaces: whole('namespaces', values.namespaces, 1),
+  intervalSeconds: whole('interval', values.interval, 1),
+  rotate: whole('rotate', values.rotate, 0),
+  steadyIntervals: whole('steady', values.steady, 1),
+  concurrency: whole('concurrency', values.concurrency, 1),
+  entry: values.source ? join(repoRoot, 'src', 'main.ts') : join(repoRoot, 'dist', 'main.js'),
+  log: (line: string) => void process.stderr.write(`[bench] ${line}\n`),
+};
+
+function table(result: BenchResult): string {
+  const ratio = (seconds: number): string => `${(seconds / result.floorSeconds).toFixed(2)} x floor`;
+  const rows: [string, string, string][] = [
+    ['floor: N plain Secrets created directly', `${result.floorSeconds.toFixed(2)} s`, '1.00 x floor'],
+    ['N definitions to all Secrets correct', `${result.syncSeconds.toFixed(2)} s`, ratio(result.syncSeconds)],
+    [
+      'Vault requests to reach sync',
+      String(
+        result.syncVault.logins +
+          result.syncVault.mountLookups +
+          result.syncVault.reads +
+          result.syncVault.other,
+      ),
+      `${result.syncVault.logins} logins, ${result.syncVault.mountLookups} mount lookups, ${result.syncVault.reads} reads of ${result.syncVault.distinctPaths} paths, ${result.syncVault.other} other`,
+    ],
+    ['Kubernetes writes to reach sync', String(result.syncKubeWrites), ''],
+    ['operator CPU seconds to reach sync', result.syncCpuSeconds.toFixed(1), ''],
+    [
+      'steady Vault reads per interval per path',
+      result.steady.readsPerIntervalPerPath.toFixed(2),
+      `over ${result.steady.seconds.toFixed(0)} s`,
+    ],
+    ['steady Kubernetes writes', String(result.steady.kubeWrites), ''],
+    [
+      'rotation: Vault change to Secret',
+      `p50 ${result.rotation.p50.toFixed(2)} s, p99 ${result.rotation.p99.toFixed(2)} s`,
+      `max ${result.rotation.max.toFixed(2)} s over ${result.rotation.changed} Secrets`,
+    ],
+    [
+      'restart to every path verified',
+      `${result.restart.verifiedSeconds.toFixed(2)} s`,
+      ratio(result.restart.verifiedSeconds),
+    ],
+    [
+      'Kubernetes writes on restart',
+      String(result.restart.kubeWrites),
+      `${result.restart.reads} Vault reads`,
+    ],
+    ['SIGTERM to exit', `${result.shutdownSeconds.toFixed(2)} s`, ''],
+    ['peak RSS', `${result.peakRssMiB.toFixed(0)} MiB`, ''],
+    ['operator CPU seconds, whole run', result.cpuSeconds.toFixed(1), ''],
+  ];
+  const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
+  const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(width[c] ?? 0)).join(' | ')} |`;
+  return [
+    `N=${result.options.n} definitions, ${result.options.paths} paths, ${result.options.namespaces} namespaces, interval ${result.options.intervalSeconds}s`,
+    line(['measure', 'value', 'detail']),
+    line(width.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
+
+if (!values.source) {
+  options.log('building the operator (npm run build)');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
+}
+const dir = join(tmpdir(), `secrets-manager-bench-${process.pid}-${randomBytes(3).toString('hex')}`);
+const state = await startStack(dir, { report: options.log });
+try {
+  const result = await runBench(state, options);
+  process.stdout.write(`${table(result)}\n`);
+  if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await stopStack(dir);
+}

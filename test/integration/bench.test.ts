@@ -1,0 +1,39 @@
+// A small run of `npm run bench` on the shared stack: a smoke test of the benchmark itself. It
+// asserts that the run completes and that its counts agree with each other, not performance.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runBench } from '../../bench/benchmark.ts';
+import { testStack } from '../support/stack.ts';
+
+test('the benchmark runs end to end and its counts are consistent', async (t) => {
+  const { state } = await testStack();
+  const n = 200;
+  const paths = 100;
+  const rotate = 20;
+  const result = await runBench(state, {
+    n,
+    paths,
+    namespaces: 2,
+    intervalSeconds: 5,
+    rotate,
+    steadyIntervals: 2,
+    concurrency: 4,
+    entry: join(import.meta.dirname, '..', '..', 'src', 'main.ts'),
+    log: (line) => t.diagnostic(line),
+  });
+  assert.ok(result.floorSeconds > 0 && result.syncSeconds > 0);
+  assert.equal(result.syncVault.distinctPaths, paths, 'every path was read to reach sync');
+  assert.ok(result.syncVault.reads >= paths);
+  assert.ok(result.syncVault.logins >= 1);
+  assert.ok(result.syncVault.mountLookups >= 1);
+  // Each definition writes its Secret once; status patches and Events come on top.
+  assert.ok(result.syncKubeWrites >= n, `${result.syncKubeWrites} writes for ${n} Secrets`);
+  assert.equal(result.rotation.changed, (n / paths) * rotate, 'every Secret of a rotated path followed');
+  assert.ok(result.rotation.p50 <= result.rotation.p99 && result.rotation.p99 <= result.rotation.max);
+  assert.ok(result.restart.reads >= paths && result.restart.verifiedSeconds > 0);
+  assert.ok(result.steady.seconds >= 2 * 5);
+  assert.ok(result.peakRssMiB > 0 && result.cpuSeconds >= result.syncCpuSeconds);
+  t.diagnostic(JSON.stringify(result));
+});
