@@ -125,33 +125,43 @@ export class SecretWatcher {
   readonly #waiters = new Set<() => void>();
   readonly #changedAt = new Map<string, number>();
   #abort: AbortController | undefined;
+  #stopped = false;
 
   async start(kubeConfig: KubeConfig, labelSelector: string): Promise<void> {
+    this.#stopped = false;
     const watch = new Watch(kubeConfig);
-    this.#abort = await watch.watch(
-      '/api/v1/secrets',
-      { labelSelector, allowWatchBookmarks: true },
-      (type: string, secret: V1Secret) => {
-        const key = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
-        if (type === 'DELETED') this.#values.delete(key);
-        else if (type === 'ADDED' || type === 'MODIFIED') {
-          const value = Buffer.from(secret.data?.['v'] ?? '', 'base64').toString();
-          if (this.#values.get(key) !== value) this.#changedAt.set(key, Date.now());
-          this.#values.set(key, value);
-        }
-        for (const wake of this.#waiters) wake();
-      },
-      (error: unknown) => {
-        if (error && !this.#abort?.signal.aborted) {
-          process.stderr.write(
-            `secret watch ended: ${error instanceof Error ? error.message : 'unknown error'}\n`,
-          );
-        }
-      },
-    );
+    let resourceVersion: string | undefined;
+    // The client ends a watch that sees nothing for 30 s: resume from the last version seen, and
+    // from scratch (replaying every object as ADDED) if that version has expired.
+    const begin = async (): Promise<void> => {
+      this.#abort = await watch.watch(
+        '/api/v1/secrets',
+        { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) },
+        (type: string, secret: V1Secret) => {
+          resourceVersion = secret.metadata?.resourceVersion ?? resourceVersion;
+          if (type === 'ERROR') {
+            resourceVersion = undefined;
+            return;
+          }
+          const key = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
+          if (type === 'DELETED') this.#values.delete(key);
+          else if (type === 'ADDED' || type === 'MODIFIED') {
+            const value = Buffer.from(secret.data?.['v'] ?? '', 'base64').toString();
+            if (this.#values.get(key) !== value) this.#changedAt.set(key, Date.now());
+            this.#values.set(key, value);
+          }
+          for (const wake of this.#waiters) wake();
+        },
+        () => {
+          if (!this.#stopped) setTimeout(() => void begin(), 100);
+        },
+      );
+    };
+    await begin();
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#abort?.abort();
   }
 
