@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { plural } from './api/types.ts';
 import { backoff, systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
@@ -14,6 +14,7 @@ import { runWorker } from './controller/worker.ts';
 import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
+import { PooledKubeConfig } from './kube/kube-config.ts';
 import { kubeEventRecorder } from './kube/events.ts';
 import { describeError, Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-elector.ts';
@@ -53,7 +54,7 @@ export interface App {
 }
 
 function loadKubeConfig(config: Config): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
   return kubeConfig;
