@@ -9,6 +9,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 
 type MakeDispatcher = (cluster: unknown, agentOptions: unknown) => unknown;
 
+/** The options as a string; a CA or key read into a Buffer goes in as base64, not as a byte array. */
+function optionsKey(options: unknown): string {
+  return JSON.stringify(options, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return Buffer.isBuffer(raw) ? raw.toString('base64') : value;
+  });
+}
+
 export class PooledKubeConfig extends KubeConfig {
   readonly #dispatchers = new Map<string, unknown>();
 
@@ -23,7 +31,7 @@ export class PooledKubeConfig extends KubeConfig {
     }
     self.createDispatcher = (cluster, agentOptions) => {
       // Same cluster and TLS identity, same dispatcher; new certificates or CA, a new one.
-      const key = JSON.stringify(this.createDispatcherOptions(cluster as never, agentOptions as never));
+      const key = optionsKey(this.createDispatcherOptions(cluster as never, agentOptions as never));
       let dispatcher = this.#dispatchers.get(key);
       if (dispatcher === undefined) {
         dispatcher = make.call(this, cluster, agentOptions);
