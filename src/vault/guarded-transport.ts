@@ -21,7 +21,7 @@ export function guardedTransport(
       // A path that could not be sent is refused here, before it counts against Vault's health.
       requestTarget('', call);
       guards.breaker.admit();
-      await guards.limiter.take();
+      await guards.limiter.take(call.priority);
       const started = guards.clock.now();
       try {
         const reply = await inner.send(call);

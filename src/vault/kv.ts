@@ -4,6 +4,7 @@
 import { reasons } from '../api/conditions.ts';
 import { VaultError, vaultErrorMessages } from './errors.ts';
 import { vaultPathProblem } from '../api/vault-path.ts';
+import type { RequestPriority } from './rate-limiter.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from './transport.ts';
 
@@ -138,7 +139,11 @@ export class KvReader {
    * The data of the secret at logical path `path` (as resolve() gave it; a pinned KV v2 `version`
    * if given); throws VaultError with a reason.
    */
-  async read(path: string, version?: number, signal?: AbortSignal): Promise<KvData> {
+  async read(
+    path: string,
+    version?: number,
+    { signal, priority }: { signal?: AbortSignal; priority?: RequestPriority } = {},
+  ): Promise<KvData> {
     const location = await this.locate(path, signal, 'logical');
     if (version !== undefined && location.mount.version === 1) {
       throw new VaultError(
@@ -152,6 +157,7 @@ export class KvReader {
       ...(version === undefined ? {} : { query: { version: String(version) } }),
       operation: 'read',
       ...(signal ? { signal } : {}),
+      ...(priority ? { priority } : {}),
     });
     if (reply.status === 200) return this.#dataOf(reply.body, location.mount, path);
     throw this.#failure(reply, path, version);

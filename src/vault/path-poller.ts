@@ -7,6 +7,7 @@
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { VaultError } from './errors.ts';
 import type { KvData } from './kv.ts';
+import type { RequestPriority } from './rate-limiter.ts';
 
 export interface SourceRef {
   readonly path: string;
@@ -14,7 +15,8 @@ export interface SourceRef {
 }
 
 export interface SourceReader {
-  read(path: string, version?: number): Promise<KvData>;
+  /** `priority` refresh: a path already read, which waits behind first reads under the rate limit. */
+  read(path: string, version?: number, options?: { priority?: RequestPriority }): Promise<KvData>;
 }
 
 export interface PollerObserver {
@@ -100,7 +102,8 @@ export class PathPoller {
     if (outcome && !fresh) {
       this.#options.observer?.shared();
     } else {
-      outcome = await this.#refresh(entry);
+      // A definition waits for this read: it goes with the first reads.
+      outcome = await this.#refresh(entry, 'first');
     }
     if (!outcome.ok) throw outcome.error;
     return outcome.data;
@@ -133,16 +136,16 @@ export class PathPoller {
     return Number.isFinite(shortest) ? shortest : 60_000;
   }
 
-  #refresh(entry: Entry): Promise<Outcome> {
-    entry.inflight ??= this.#read(entry).finally(() => (entry.inflight = undefined));
+  #refresh(entry: Entry, priority: RequestPriority): Promise<Outcome> {
+    entry.inflight ??= this.#read(entry, priority).finally(() => (entry.inflight = undefined));
     return entry.inflight;
   }
 
-  async #read(entry: Entry): Promise<Outcome> {
+  async #read(entry: Entry, priority: RequestPriority): Promise<Outcome> {
     const { reader, clock, random } = this.#options;
     let outcome: Outcome;
     try {
-      const data = await reader.read(entry.source.path, entry.source.version);
+      const data = await reader.read(entry.source.path, entry.source.version, { priority });
       outcome = { ok: true, data, fingerprint: JSON.stringify(data) };
       entry.failures = 0;
     } catch (error) {
@@ -161,7 +164,8 @@ export class PathPoller {
       ? interval * (0.9 + 0.1 * random())
       : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
     entry.timer?.cancel();
-    entry.timer = clock.after(delay, () => void this.#refresh(entry));
+    // A path that has never been read successfully is still a first read.
+    entry.timer = clock.after(delay, () => void this.#refresh(entry, outcome.ok ? 'refresh' : 'first'));
     if (changed) this.#options.onChange([...entry.users]);
     return outcome;
   }

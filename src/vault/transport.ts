@@ -9,6 +9,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { segmentProblem } from '../api/vault-path.ts';
 import { VaultError } from './errors.ts';
+import type { RequestPriority } from './rate-limiter.ts';
 
 export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke' | 'health';
 
@@ -22,6 +23,8 @@ export interface VaultCall {
   readonly body?: Readonly<Record<string, unknown>>;
   /** Aborts the request (shutdown, lost leadership); the timeout applies as well. */
   readonly signal?: AbortSignal;
+  /** Under the rate limit, a refresh waits behind everything else (default first). */
+  readonly priority?: RequestPriority;
 }
 
 export interface VaultReply {

@@ -7,9 +7,11 @@ import { FakeClock, flush } from '../../support/fake-clock.ts';
 
 class FakeReader {
   readonly reads: string[] = [];
+  readonly priorities: string[] = [];
   values = new Map<string, KvData | VaultError>();
-  async read(path: string): Promise<KvData> {
+  async read(path: string, _version?: number, options?: { priority?: string }): Promise<KvData> {
     this.reads.push(path);
+    this.priorities.push(`${path}:${options?.priority ?? 'none'}`);
     await flush();
     const value = this.values.get(path);
     if (value instanceof VaultError) throw value;
@@ -47,6 +49,22 @@ describe('the path poller', () => {
     assert.equal(reader.reads.length, 4, 'one read per 10s interval');
     await poller.get({ path: 'secret/a' });
     assert.ok(shared() >= 1);
+  });
+
+  test('a first read, or one a definition waits for, goes as first; a timed poll of a path read before as a refresh', async () => {
+    const { clock, reader, poller } = setup();
+    reader.values.set('secret/a', { v: 1 });
+    poller.track('ns/one', [{ path: 'secret/a' }, { path: 'secret/missing' }], 10_000);
+    await poller.get({ path: 'secret/a' });
+    await assert.rejects(poller.get({ path: 'secret/missing' }), { reason: 'PathNotFound' });
+    await clock.advance(10_000);
+    await poller.get({ path: 'secret/a' }, true);
+    const of = (path: string) =>
+      reader.priorities.filter((p) => p.startsWith(`${path}:`)).map((p) => p.split(':')[1]);
+    assert.deepEqual(of('secret/a'), ['first', 'refresh', 'first']);
+    // Never read successfully: its retries are still first reads.
+    assert.ok(of('secret/missing').length >= 2);
+    assert.ok(of('secret/missing').every((priority) => priority === 'first'));
   });
 
   test('a change is announced to every user of the path, and nothing is announced without one', async () => {
