@@ -15,6 +15,7 @@ import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
 import { PooledKubeConfig } from './kube/kube-config.ts';
+import { defaultEventLimits, rateLimitedEvents } from './kube/event-limiter.ts';
 import { kubeEventRecorder } from './kube/events.ts';
 import { describeError, Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-elector.ts';
@@ -257,11 +258,21 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
     definitions: kubeDefinitionWriter(kubeConfig, workSignal),
-    events: kubeEventRecorder(
-      kubeConfig,
-      config.controllerName,
-      (error) => logger.debug('could not record an Event', { error: describeError(error) }),
-      workSignal,
+    events: rateLimitedEvents(
+      kubeEventRecorder(
+        kubeConfig,
+        config.controllerName,
+        (error) => logger.debug('could not record an Event', { error: describeError(error) }),
+        workSignal,
+      ),
+      clock,
+      defaultEventLimits,
+      (target, reason) =>
+        logger.debug('Event dropped by the per-object rate limit', {
+          namespace: target.namespace,
+          definition: target.name,
+          reason,
+        }),
     ),
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
