@@ -35,6 +35,9 @@ interface Entry {
   inflight: Promise<Outcome> | undefined;
   failures: number;
   timer: Timer | undefined;
+  /** When the last read ended and when the next is due (clock ms): to pull the next one in. */
+  readAt: number;
+  dueAt: number;
 }
 
 export interface PathPollerOptions {
@@ -77,10 +80,13 @@ export class PathPoller {
           inflight: undefined,
           failures: 0,
           timer: undefined,
+          readAt: 0,
+          dueAt: 0,
         };
         this.#entries.set(key, entry);
       }
       entry.users.add(user);
+      this.#pullIn(entry);
     }
     for (const key of before?.keys ?? []) if (!keys.has(key)) this.#release(key, user);
   }
@@ -129,6 +135,20 @@ export class PathPoller {
     }
   }
 
+  /**
+   * A user with a shorter interval joined a path that is already polled: its next read moves up to
+   * the last read plus the new interval, instead of waiting out the slower schedule.
+   */
+  #pullIn(entry: Entry): void {
+    if (!entry.timer || !entry.outcome?.ok) return;
+    const { clock, random } = this.#options;
+    const due = entry.readAt + this.#intervalOf(entry) * (0.9 + 0.1 * random());
+    if (due >= entry.dueAt) return;
+    entry.timer.cancel();
+    entry.dueAt = Math.max(clock.now(), due);
+    entry.timer = clock.after(entry.dueAt - clock.now(), () => void this.#refresh(entry, 'refresh'));
+  }
+
   #intervalOf(entry: Entry): number {
     let shortest = Number.POSITIVE_INFINITY;
     for (const user of entry.users)
@@ -164,6 +184,8 @@ export class PathPoller {
       ? interval * (0.9 + 0.1 * random())
       : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
     entry.timer?.cancel();
+    entry.readAt = clock.now();
+    entry.dueAt = entry.readAt + delay;
     // A path that has never been read successfully is still a first read.
     entry.timer = clock.after(delay, () => void this.#refresh(entry, outcome.ok ? 'refresh' : 'first'));
     if (changed) this.#options.onChange([...entry.users]);

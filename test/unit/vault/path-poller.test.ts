@@ -99,6 +99,19 @@ describe('the path poller', () => {
     assert.equal(reader.reads.length, before);
   });
 
+  test('a faster definition joining a path already polled pulls its next read in', async () => {
+    const { clock, reader, poller } = setup();
+    reader.values.set('secret/a', { v: 1 });
+    poller.track('slow', [{ path: 'secret/a' }], 60_000);
+    await poller.get({ path: 'secret/a' });
+    await clock.advance(1_000);
+    poller.track('fast', [{ path: 'secret/a' }], 5_000);
+    await clock.advance(4_000);
+    assert.equal(reader.reads.length, 2, 'read again 5 s after the last read, not 60 s');
+    await clock.advance(5_000);
+    assert.equal(reader.reads.length, 3);
+  });
+
   test('a failing path reports its error, is retried sooner than its interval, and its recovery is announced', async () => {
     const { clock, reader, poller, changed } = setup();
     reader.values.set('secret/a', new VaultError('VaultUnavailable', 'down'));
