@@ -241,9 +241,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const reconciler = new Reconciler({
     definition: findDefinition,
     liveSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.get(key),
-    rememberSecret: (secret) => {
+    rememberSecret: (secret, basedOn) => {
       secretIndex.upserted(secret);
-      secretInformerFor(secret.namespace)?.remember(secret);
+      secretInformerFor(secret.namespace)?.remember(secret, basedOn);
     },
     forgetSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.forget(key),
     secretIndex,

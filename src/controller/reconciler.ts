@@ -75,7 +75,8 @@ export interface ReconcilerLogger {
 export interface ReconcilerDeps {
   readonly definition: (key: string) => unknown;
   readonly liveSecret: (key: string) => LiveSecret | undefined;
-  readonly rememberSecret: (secret: LiveSecret) => void;
+  /** A Secret the operator just wrote; `basedOn`: the resourceVersion the write started from. */
+  readonly rememberSecret: (secret: LiveSecret, basedOn: string | undefined) => void;
   readonly forgetSecret: (key: string) => void;
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
@@ -298,7 +299,7 @@ export class Reconciler {
       observer.secretWritten('delete');
     }
     const written = await secrets.apply(applyConfig(desired, ownerName));
-    this.#deps.rememberSecret(written);
+    this.#deps.rememberSecret(written, drift.kind === 'recreate' ? undefined : live?.resourceVersion);
     observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
     switch (drift.kind) {
       case 'create':

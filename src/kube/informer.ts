@@ -59,12 +59,16 @@ export class Informer<T> {
     return this.#cache.size;
   }
 
-  /** Puts an object the operator itself just wrote, so the next reconcile sees it before the watch does. */
-  remember(object: T): void {
+  /**
+   * Puts an object the operator itself just wrote, so the next reconcile sees it before the watch
+   * does; `basedOn` is the version the write started from (undefined: it created the object). When
+   * the watch has already brought another version, the watch's copy stays: resource versions are
+   * opaque strings, so they are only compared for equality, never ordered.
+   */
+  remember(object: T, basedOn: string | undefined): void {
     const key = this.#options.keyOf(object);
-    const previous = this.#cache.get(key);
-    if (previous && Number(this.#options.versionOf(previous)) > Number(this.#options.versionOf(object)))
-      return;
+    const current = this.#cache.get(key);
+    if (current !== undefined && this.#options.versionOf(current) !== basedOn) return;
     this.#cache.set(key, object);
   }
 

@@ -98,3 +98,21 @@ test('a failing watch is resumed after a backoff, and the relist timer replaces 
   assert.equal(source.lists, 2, 'relisted after the relist interval');
   await informer.stop();
 });
+
+test('a written object is remembered unless the watch already brought another version; versions are never ordered', async () => {
+  const { source, informer } = setup();
+  source.page = { items: [obj('a', 'x1')], resourceVersion: 'x1' };
+  informer.start();
+  await flush();
+  // Written from the cached version: the answer replaces it before the watch echoes it.
+  informer.remember(obj('a', 'x3'), 'x1');
+  assert.equal(informer.get('a')?.metadata.resourceVersion, 'x3');
+  // The watch moved on (another writer) while a second write, based on x3, was in flight.
+  source.emit('MODIFIED', obj('a', 'a9'));
+  informer.remember(obj('a', 'z0'), 'x3');
+  assert.equal(informer.get('a')?.metadata.resourceVersion, 'a9', "the watch's copy stays");
+  // Created by the operator: remembered when the cache has nothing yet.
+  informer.remember(obj('b', 'b1'), undefined);
+  assert.equal(informer.get('b')?.metadata.resourceVersion, 'b1');
+  await informer.stop();
+});
