@@ -2,6 +2,7 @@
 // where the KV v2 `data/` segment goes, and what each answer means.
 
 import { reasons } from '../api/conditions.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { VaultError, vaultErrorMessages } from './errors.ts';
 import { vaultPathProblem } from '../api/vault-path.ts';
 import type { RequestPriority } from './rate-limiter.ts';
@@ -36,7 +37,16 @@ export interface KvReadOptions {
   readonly engine: EngineMode;
   /** The signal reads run under, read at each request: aborted, they stop (lost leadership). */
   readonly signal?: () => AbortSignal | undefined;
+  /** For when a mount was learned (default: the system clock). */
+  readonly clock?: Clock;
 }
+
+/**
+ * A mount learned this long ago is asked about again when a read finds nothing (404) or is
+ * refused as malformed (400): the engine may have been remounted (KV v1 to v2, or something else
+ * entirely). Not sooner, so a path that is simply missing costs no lookup per retry.
+ */
+export const mountRelearnAfterMs = 60_000;
 
 /** Where a definition's path lands: its mount and the secret's name below it, as segments. */
 export interface KvLocation {
@@ -129,6 +139,8 @@ export class KvReader {
   readonly #options: KvReadOptions;
   /** Mounts learned so far, by path: one lookup per mount for the operator's lifetime. */
   readonly #mounts = new Map<string, KvMount>();
+  /** When each mount was learned, by path (clock ms). */
+  readonly #learnedAt = new Map<string, number>();
   readonly #mountLookups = new Map<string, { readonly path: string; readonly lookup: Promise<KvMount> }>();
 
   constructor(options: KvReadOptions) {
@@ -160,7 +172,16 @@ export class KvReader {
       ...(priority ? { priority } : {}),
     });
     if (reply.status === 200) return this.#dataOf(reply.body, location.mount, path);
+    if (reply.status === 404 || reply.status === 400) this.#maybeForget(location.mount);
     throw this.#failure(reply, path, version);
+  }
+
+  /** Forgets a mount learned long enough ago, so the next read of its paths learns it again. */
+  #maybeForget(mount: KvMount): void {
+    const now = (this.#options.clock ?? systemClock).now();
+    if (now - (this.#learnedAt.get(mount.path) ?? now) < mountRelearnAfterMs) return;
+    this.#mounts.delete(mount.path);
+    this.#learnedAt.delete(mount.path);
   }
 
   /**
@@ -223,6 +244,7 @@ export class KvReader {
     if (reply.status === 200) {
       const mount = parseMount(reply.body, path, this.#options.engine);
       this.#mounts.set(mount.path, mount);
+      this.#learnedAt.set(mount.path, (this.#options.clock ?? systemClock).now());
       return mount;
     }
     if (reply.status === 403) {

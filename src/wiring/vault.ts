@@ -187,6 +187,7 @@ export async function createVaultClients(
     const kv = new KvReader({
       transport,
       tokens,
+      clock,
       engine: vault.engine,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });

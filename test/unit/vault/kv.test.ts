@@ -6,6 +6,7 @@ import {
   kvRequestPath,
   locate,
   logicalPath,
+  mountRelearnAfterMs,
   parseMount,
   type KvMount,
 } from '../../../src/vault/kv.ts';
@@ -94,7 +95,11 @@ class FakeVault implements VaultTransport {
   }
 }
 
-function reader(answer: (call: VaultCall) => VaultReply, engine: 'auto' | 'kv1' | 'kv2' = 'auto') {
+function reader(
+  answer: (call: VaultCall) => VaultReply,
+  engine: 'auto' | 'kv1' | 'kv2' = 'auto',
+  clock = new FakeClock(),
+) {
   const transport = new FakeVault(answer);
   const credentials: Credentials = {
     method: 'token',
@@ -108,7 +113,7 @@ function reader(answer: (call: VaultCall) => VaultReply, engine: 'auto' | 'kv1' 
     renewIncrementSeconds: 600,
     nearExpirySeconds: 300,
   });
-  return { kv: new KvReader({ transport, tokens, engine }), transport };
+  return { kv: new KvReader({ transport, tokens, engine, clock }), transport };
 }
 
 /** The request path as Vault would see it, decoded: for matching in fakes. */
@@ -238,5 +243,36 @@ describe('the secret resolved is the secret read', () => {
       status: 'fulfilled',
       value: { path: 'team/b/x', apiPath: 'team/b/x', mount: 'team/b/', version: 1 },
     });
+  });
+});
+
+describe('a remounted engine', () => {
+  test('a mount learned a while ago is learned again when a read finds nothing, so a KV v1 remounted as v2 is read right', async () => {
+    const clock = new FakeClock();
+    let version: '1' | '2' = '1';
+    const { kv, transport } = reader(
+      (call) => {
+        const path = route(call);
+        if (path.startsWith('sys/internal/ui/mounts/')) {
+          return { status: 200, body: { data: { path: 'kv/', type: 'kv', options: { version } } } };
+        }
+        if (version === '1' && path === 'kv/app') return { status: 200, body: { data: { v: 'one' } } };
+        if (version === '2' && path === 'kv/data/app')
+          return { status: 200, body: { data: { data: { v: 'two' } } } };
+        return { status: 404, body: { errors: [] } };
+      },
+      'auto',
+      clock,
+    );
+    assert.deepEqual(await kv.read('kv/app'), { v: 'one' });
+    version = '2';
+    // Soon after learning it, a miss is only a miss: no lookup per retry.
+    await assert.rejects(kv.read('kv/app'), { reason: 'PathNotFound' });
+    await assert.rejects(kv.read('kv/app'), { reason: 'PathNotFound' });
+    assert.equal(transport.calls.filter((c) => c.operation === 'mounts').length, 1);
+    await clock.advance(mountRelearnAfterMs);
+    await assert.rejects(kv.read('kv/app'), { reason: 'PathNotFound' });
+    assert.deepEqual(await kv.read('kv/app'), { v: 'two' });
+    assert.equal(transport.calls.filter((c) => c.operation === 'mounts').length, 2);
   });
 });
