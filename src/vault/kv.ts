@@ -105,7 +105,7 @@ export function kvRequestPath(location: KvLocation): string[] {
 
 /**
  * The mount Vault reports for `path`. Only a KV (`kv`) or KV v1 (`generic`) engine is accepted, and
- * only when its path is a whole-segment prefix of `path`: any other answer would make the next
+ * only when its path is a whole-segment prefix of `path`: another answer would make the next
  * request something other than a KV read. A forced engine keeps the lookup (it is what proves the
  * mount is KV) and only overrides the version.
  */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { auditEntriesSince, auditMark, dedicatedAppRole } from '../support/audit.ts';
 import {
-  applyDefinition,
+  applyPasswordDefinition,
   putKv2,
   secretData,
   startOperator,
@@ -44,14 +44,8 @@ describe('the access policy', () => {
       env: { VAULT_ROLE_ID: credentials.roleId, VAULT_SECRET_ID: credentials.secretId },
     });
     await waitReady(operator);
-    await applyDefinition(ns, 'own', {
-      name: 'own',
-      keysMap: { p: { path: `secret/${ns}/db`, key: 'password' } },
-    });
-    await applyDefinition(ns, 'other', {
-      name: 'other',
-      keysMap: { p: { path: `secret/${other}/db`, key: 'password' } },
-    });
+    await applyPasswordDefinition(ns, 'own', `secret/${ns}/db`);
+    await applyPasswordDefinition(ns, 'other', `secret/${other}/db`);
     await waitForSecretValue(ns, 'own', 'p', 'own');
     const refused = await waitForReady(ns, 'other', 'False', 'PathNotAllowed');
     assert.equal(

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { auditEntriesSince, auditMark, type AuditEntry } from '../support/audit.ts';
 import {
-  applyDefinition,
+  applyPasswordDefinition,
   deleteDefinition,
   putKv2,
   secretData,
@@ -55,22 +55,10 @@ describe('a Vault identity per namespace', () => {
       env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
     });
     await waitReady(operator);
-    await applyDefinition(a, 'own', {
-      name: 'own',
-      keysMap: { p: { path: `secret/${a}/db`, key: 'password' } },
-    });
-    await applyDefinition(a, 'steal', {
-      name: 'steal',
-      keysMap: { p: { path: `secret/${b}/db`, key: 'password' } },
-    });
-    await applyDefinition(b, 'own', {
-      name: 'own',
-      keysMap: { p: { path: `secret/${b}/db`, key: 'password' } },
-    });
-    await applyDefinition(c, 'own', {
-      name: 'own',
-      keysMap: { p: { path: `secret/${c}/db`, key: 'password' } },
-    });
+    await applyPasswordDefinition(a, 'own', `secret/${a}/db`);
+    await applyPasswordDefinition(a, 'steal', `secret/${b}/db`);
+    await applyPasswordDefinition(b, 'own', `secret/${b}/db`);
+    await applyPasswordDefinition(c, 'own', `secret/${c}/db`);
 
     await waitForSecretValue(a, 'own', 'p', 'a-pass');
     await waitForSecretValue(b, 'own', 'p', 'b-pass');

@@ -147,6 +147,11 @@ export async function applyDefinition(
   );
 }
 
+/** A definition whose Secret key `p` takes key `password` of one Vault path. */
+export async function applyPasswordDefinition(namespace: string, name: string, path: string): Promise<void> {
+  await applyDefinition(namespace, name, { name, keysMap: { p: { path, key: 'password' } } });
+}
+
 export async function deleteDefinition(namespace: string, name: string): Promise<void> {
   const api = await customObjects();
   await api.deleteNamespacedCustomObject({ group, version, plural, namespace, name });
