@@ -30,6 +30,7 @@ import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
+import { describeStretch, RefreshBudget } from './vault/refresh-budget.ts';
 import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
 import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
@@ -101,6 +102,17 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const inScope = (namespace: string): boolean => !excluded.has(namespace);
   const targets = new TargetIndex();
   const secretIndex = new SecretIndex();
+  // One refresh budget for every poller: they share one Vault rate limit.
+  const refreshBudget = new RefreshBudget({
+    qps: config.vault.qps,
+    clock,
+    onChange: (stretch, before) => {
+      const { level, message, fields } = describeStretch(stretch, config.vault.qps);
+      logger[level](message, fields);
+      // The Ready reason of every definition says whether its refreshes are stretched.
+      if (stretch.factor > 1 !== before.factor > 1) enqueueAll();
+    },
+  });
   const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
     tokens,
     kv,
@@ -110,6 +122,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       random,
       onChange: (users) => users.forEach((key) => queue.add(key)),
       observer: { shared: () => metrics.vaultReadsShared.inc() },
+      budget: refreshBudget,
     }),
   });
   const { operator, forNamespace } = vaultClients;
@@ -276,6 +289,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     ),
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
+    refreshStretched: () => refreshBudget.isStretched,
     observer: {
       synced: (namespace, name, ok, reason) =>
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),
@@ -305,6 +319,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     );
     metrics.queueDepth.set(queue.depth);
     metrics.vaultPaths.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
+    const stretch = refreshBudget.current;
+    metrics.refreshStretch.set(stretch.factor);
+    metrics.refreshDemand.set(stretch.demandPerSecond);
+    metrics.vaultRateLimit.set(vaultClients.limiter.qps);
   };
 
   const elector = config.leaderElection.enabled
@@ -362,6 +380,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(workers);
       await Promise.all(informers.map((i) => i.stop()));
       policyFile?.stop();
+      refreshBudget.stop();
       await identities.stop();
       await elector?.release();
       metrics.leader.set(0);

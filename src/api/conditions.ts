@@ -8,6 +8,8 @@ export const readyCondition = 'Ready';
 /** Every reason the Ready condition can carry; each maps to something a user can act on. */
 export const reasons = {
   synced: 'Synced',
+  /** In sync, but Vault is read less often than the refresh interval asks (--vault.qps too low). */
+  refreshStretched: 'RefreshStretched',
   invalidSpec: 'InvalidSpec',
   pathNotFound: 'PathNotFound',
   keyNotFound: 'KeyNotFound',

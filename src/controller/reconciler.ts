@@ -89,6 +89,8 @@ export interface ReconcilerDeps {
   readonly events: EventRecorder;
   readonly clock: Clock;
   readonly defaultRefreshMs: number;
+  /** Whether Vault refreshes are stretched beyond the intervals asked for (the Ready reason says so). */
+  readonly refreshStretched?: () => boolean;
   readonly observer: ReconcileObserver;
   readonly logger: ReconcilerLogger;
 }

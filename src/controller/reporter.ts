@@ -35,6 +35,8 @@ export interface ReporterDeps {
   readonly defaultRefreshMs: number;
   readonly observer: SyncObserver;
   readonly logger: ReporterLogger;
+  /** Whether every path is read less often than asked, because Vault's rate limit cannot keep up. */
+  readonly refreshStretched?: () => boolean;
 }
 
 export class Reporter {
@@ -50,6 +52,12 @@ export class Reporter {
     const becameReady = previous?.status !== 'True';
     const now = new Date(this.#deps.clock.now());
     const refresh = formatDuration(spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs);
+    // The message names no factor: it stays the same while the stretch moves, so no status write.
+    const stretched = this.#deps.refreshStretched?.() ?? false;
+    const reason = stretched ? reasons.refreshStretched : reasons.synced;
+    const message = stretched
+      ? `Secret ${spec.name} is in sync with Vault, but Vault is read less often than every ${refresh}: all paths together need more reads than --vault.qps allows (see the operator log and secrets_manager_vault_refresh_stretch_ratio)`
+      : `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`;
     const next: SecretDefinitionStatus = {
       observedGeneration: metadata.generation,
       secretName: spec.name,
@@ -64,15 +72,15 @@ export class Reporter {
         {
           type: readyCondition,
           status: 'True',
-          reason: reasons.synced,
-          message: `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`,
+          reason,
+          message,
         },
         metadata.generation,
         now,
       ),
     };
     await this.#patchStatusIfChanged(definition, next);
-    this.#deps.observer.synced(metadata.namespace, metadata.name, true, reasons.synced);
+    this.#deps.observer.synced(metadata.namespace, metadata.name, true, reason);
     if (changed) {
       this.#deps.logger.info('secret synced', {
         namespace: metadata.namespace,

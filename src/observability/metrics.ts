@@ -108,6 +108,21 @@ export class Metrics {
     help: 'Distinct Vault paths (and pinned versions) being polled',
     registers: [this.registry],
   });
+  readonly refreshStretch = new Gauge({
+    name: 'secrets_manager_vault_refresh_stretch_ratio',
+    help: 'How much longer than asked every Vault path waits between refreshes (1 = as asked), because the paths need more reads than --vault.qps leaves to refreshes',
+    registers: [this.registry],
+  });
+  readonly refreshDemand = new Gauge({
+    name: 'secrets_manager_vault_refresh_demand_per_second',
+    help: 'Vault reads per second the polled paths ask for at their refresh intervals',
+    registers: [this.registry],
+  });
+  readonly vaultRateLimit = new Gauge({
+    name: 'secrets_manager_vault_rate_limit_qps',
+    help: 'Vault requests per second allowed now: --vault.qps, or less while Vault answers 429, 5xx or slowly',
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'secrets_manager_workqueue_depth',
     help: 'SecretDefinitions waiting to be reconciled',

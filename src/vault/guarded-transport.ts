@@ -1,5 +1,6 @@
 // Every Vault request passes here: the circuit breaker may refuse it at once, the rate limiter may
-// hold it back, and the observer sees its operation, outcome and duration for metrics.
+// hold it back (and learns from the answer whether Vault is struggling), and the observer sees its
+// operation, outcome and duration for metrics.
 
 import type { Clock } from '../clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
@@ -11,6 +12,9 @@ export interface RequestObserver {
   /** `outcome` is the HTTP status as text, or "error" when Vault did not answer. */
   requested(operation: VaultOperation, outcome: string, seconds: number): void;
 }
+
+/** An answer slower than this says Vault is struggling: the rate limiter backs off. */
+export const slowAnswerSeconds = 2;
 
 export function guardedTransport(
   inner: VaultTransport,
@@ -25,11 +29,13 @@ export function guardedTransport(
       const started = guards.clock.now();
       try {
         const reply = await inner.send(call);
-        guards.observer?.requested(
-          call.operation,
-          String(reply.status),
-          (guards.clock.now() - started) / 1000,
-        );
+        const seconds = (guards.clock.now() - started) / 1000;
+        guards.observer?.requested(call.operation, String(reply.status), seconds);
+        if (reply.status === 429 || reply.status >= 500 || seconds > slowAnswerSeconds) {
+          guards.limiter.congested();
+        } else {
+          guards.limiter.healthy();
+        }
         // A sealed or failing Vault answers 5xx: as good as no answer for the breaker.
         if (reply.status >= 500) {
           guards.breaker.failed(
@@ -45,8 +51,12 @@ export function guardedTransport(
           error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
         // Only no answer counts against Vault's health; an answer refused here (too large) does
         // not, so one namespace's oversized secret cannot open the breaker for everyone.
-        if (failure.status === undefined) guards.breaker.failed(failure);
-        else guards.breaker.succeeded();
+        if (failure.status === undefined) {
+          guards.breaker.failed(failure);
+          guards.limiter.congested();
+        } else {
+          guards.breaker.succeeded();
+        }
         throw failure;
       }
     },

@@ -2,12 +2,15 @@
 // pinned version) is read once per refresh interval (the shortest interval among the definitions
 // using it) however many definitions use it; concurrent first reads share one request; and when
 // what a path holds changes, or its read starts or stops failing, every definition using it is
-// told. Reconciles read from here and so cost Vault nothing while the data is current.
+// told. Reconciles read from here and so cost Vault nothing while the data is current. When all
+// paths together ask for more reads than the Vault rate limit leaves to refreshes, the shared
+// RefreshBudget stretches every interval by the same factor.
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { VaultError } from './errors.ts';
 import type { KvData } from './kv.ts';
 import type { RequestPriority } from './rate-limiter.ts';
+import type { RefreshBudget } from './refresh-budget.ts';
 
 export interface SourceRef {
   readonly path: string;
@@ -47,6 +50,8 @@ export interface PathPollerOptions {
   /** Called with the users of a source whose content or failure changed. */
   readonly onChange: (users: readonly string[]) => void;
   readonly observer?: PollerObserver;
+  /** Shared by every poller behind one Vault rate limit: stretches intervals fairly when needed. */
+  readonly budget?: RefreshBudget;
 }
 
 export function sourceKey(source: SourceRef): string {
@@ -122,7 +127,10 @@ export class PathPoller {
 
   stop(): void {
     this.#stopped = true;
-    for (const entry of this.#entries.values()) entry.timer?.cancel();
+    for (const entry of this.#entries.values()) {
+      entry.timer?.cancel();
+      this.#options.budget?.ask(entry, undefined);
+    }
   }
 
   #release(key: string, user: string): void {
@@ -132,7 +140,22 @@ export class PathPoller {
     if (entry.users.size === 0) {
       entry.timer?.cancel();
       this.#entries.delete(key);
+      this.#options.budget?.ask(entry, undefined);
+    } else {
+      this.#ask(key);
     }
+  }
+
+  /** Tells the budget how often a path asks to be read. */
+  #ask(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry) this.#options.budget?.ask(entry, this.#intervalOf(entry));
+  }
+
+  /** The interval a path is really read at: its own, stretched when Vault cannot keep up. */
+  #effectiveInterval(entry: Entry): number {
+    const interval = this.#intervalOf(entry);
+    return this.#options.budget?.stretched(interval) ?? interval;
   }
 
   /**
@@ -140,9 +163,10 @@ export class PathPoller {
    * the last read plus the new interval, instead of waiting out the slower schedule.
    */
   #pullIn(entry: Entry): void {
+    this.#options.budget?.ask(entry, this.#intervalOf(entry));
     if (!entry.timer || !entry.outcome?.ok) return;
     const { clock, random } = this.#options;
-    const due = entry.readAt + this.#intervalOf(entry) * (0.9 + 0.1 * random());
+    const due = entry.readAt + this.#effectiveInterval(entry) * (0.9 + 0.1 * random());
     if (due >= entry.dueAt) return;
     entry.timer.cancel();
     entry.dueAt = Math.max(clock.now(), due);
@@ -177,7 +201,7 @@ export class PathPoller {
     entry.outcome = outcome;
     if (this.#stopped || this.#entries.get(sourceKey(entry.source)) !== entry) return outcome;
 
-    const interval = this.#intervalOf(entry);
+    const interval = this.#effectiveInterval(entry);
     // A failing source is retried sooner than its interval, but politely.
     // Early rather than late, so a change is seen within the interval.
     const delay = outcome.ok

@@ -125,6 +125,8 @@ export interface VaultClients {
   readonly operator: VaultReaders | undefined;
   /** A namespace's own login (--vault.auth-scope namespace): made once per namespace by the caller. */
   readonly forNamespace: ((namespace: string) => VaultReaders) | undefined;
+  /** The one rate limit every identity's requests share. */
+  readonly limiter: RateLimiter;
 }
 
 export async function createVaultClients(
@@ -143,8 +145,9 @@ export async function createVaultClients(
   const { clock, random, metrics, logger } = deps;
   // Every request through the breaker, the rate limiter and the metrics.
   const rawTransport = await vaultTransport(vault);
+  const limiter = new RateLimiter(clock, vault.qps, vault.burst);
   const transport = guardedTransport(rawTransport, {
-    limiter: new RateLimiter(clock, vault.qps, vault.burst),
+    limiter,
     breaker: new CircuitBreaker(clock, random),
     clock,
     observer: {
@@ -200,6 +203,7 @@ export async function createVaultClients(
     if (!requestToken) throw new Error('namespace scope needs a service-account token requester');
     return {
       operator: undefined,
+      limiter,
       forNamespace: (namespace) =>
         readers(
           kubernetesCredentials({
@@ -221,5 +225,5 @@ export async function createVaultClients(
         ),
     };
   }
-  return { operator: readers(credentialsFor(vault), {}), forNamespace: undefined };
+  return { operator: readers(credentialsFor(vault), {}), forNamespace: undefined, limiter };
 }

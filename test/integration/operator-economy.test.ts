@@ -76,3 +76,38 @@ test('one Vault read per distinct path per interval, no writes while nothing cha
   assert.equal(await versions(ns), settled, 'a restart with everything in sync wrote nothing');
   assert.equal(metricSum(await second.metrics(), 'secrets_manager_secret_writes_total'), 0);
 });
+
+test('paths that need more reads than --vault.qps allows are all stretched alike, and the operator says so until they fit', async (t) => {
+  const ns = await freshNamespace(t);
+  const names = ['a', 'b', 'c', 'd'];
+  for (const name of names) await putKv2(`secret/${ns}/${name}`, { password: name });
+  // --vault.qps 2 leaves 1.6 reads/s to refreshes; four paths every 2 s ask for 2/s: stretch 1.25.
+  const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--vault.qps=2'] });
+  await waitReady(operator);
+  for (const name of names) {
+    await applyDefinition(ns, name, {
+      name,
+      refreshInterval: '2s',
+      keysMap: { p: { path: `secret/${ns}/${name}`, key: 'password' } },
+    });
+  }
+  for (const name of names) {
+    const ready = await waitForReady(ns, name, 'True', 'RefreshStretched');
+    assert.match(
+      ready.message,
+      /^Secret \w is in sync with Vault, but Vault is read less often than every 2s: /,
+    );
+  }
+  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_vault_refresh_stretch_ratio'), 1.25);
+  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_vault_refresh_demand_per_second'), 2);
+  assert.match(
+    operator.logs(),
+    /"message":"Vault refreshes are stretched: 4 paths ask for 2 reads\/s, but --vault.qps 2 leaves 1.6\/s to refreshes, so every path is read 1.25 times less often than its interval asks; raise --vault.qps to at least 3, or lengthen --reconcile-period or spec.refreshInterval"/,
+  );
+
+  // Two definitions go: 1 read/s fits, and the two left are back to Synced without any change.
+  await kubectl(['delete', 'secretdefinitions', 'c', 'd', '-n', ns, '--wait=false']);
+  for (const name of ['a', 'b']) await waitForReady(ns, name, 'True', 'Synced');
+  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_vault_refresh_stretch_ratio'), 1);
+  assert.match(operator.logs(), /"message":"Vault refreshes are back to the intervals asked for"/);
+});

@@ -19,7 +19,12 @@ type Effect =
   | { readonly kind: 'status'; readonly reason: string | undefined; readonly message: string | undefined }
   | { readonly kind: 'event'; readonly type: string; readonly reason: string; readonly message: string };
 
-function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<string, KvData> = {}) {
+function harness(
+  raw: unknown,
+  policy: AccessPolicy = allowAll,
+  vault: Record<string, KvData> = {},
+  refreshStretched?: () => boolean,
+) {
   const effects: Effect[] = [];
   const reconciler = new Reconciler({
     definition: () => raw,
@@ -82,6 +87,7 @@ function harness(raw: unknown, policy: AccessPolicy = allowAll, vault: Record<st
     },
     clock: new FakeClock(),
     defaultRefreshMs: 60_000,
+    ...(refreshStretched ? { refreshStretched } : {}),
     observer: { synced: () => {}, forgotten: () => {}, secretWritten: () => {}, secretReadFailed: () => {} },
     logger: { info: () => {}, warn: () => {}, debug: () => {} },
   });
@@ -185,6 +191,45 @@ describe('the access policy, as the reconciler applies it', () => {
     assert.deepEqual(
       effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
       ['PathNotAllowed'],
+    );
+  });
+});
+
+describe('refreshes stretched beyond the interval asked for', () => {
+  const spec = { name: 's', keysMap: { v: { path: 'secret/a', key: 'v' } } };
+
+  test('a synced definition says so in its Ready reason, with a message that names no factor', async () => {
+    const { reconciler, effects } = harness(
+      manifest('team-a', spec),
+      allowAll,
+      { 'secret/a': { v: 'x' } },
+      () => true,
+    );
+    await reconciler.reconcile('team-a/def');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status'),
+      [
+        {
+          kind: 'status',
+          reason: 'RefreshStretched',
+          message:
+            'Secret s is in sync with Vault, but Vault is read less often than every 1m: all paths together need more reads than --vault.qps allows (see the operator log and secrets_manager_vault_refresh_stretch_ratio)',
+        },
+      ],
+    );
+  });
+
+  test('without a stretch the reason is Synced', async () => {
+    const { reconciler, effects } = harness(
+      manifest('team-a', spec),
+      allowAll,
+      { 'secret/a': { v: 'x' } },
+      () => false,
+    );
+    await reconciler.reconcile('team-a/def');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
+      ['Synced'],
     );
   });
 });

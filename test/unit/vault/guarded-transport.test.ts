@@ -23,7 +23,7 @@ function guarded(fail: (call: VaultCall) => VaultError | undefined) {
     breaker: new CircuitBreaker(clock, () => 0.5),
     clock,
   });
-  return { transport, sent };
+  return { transport, sent, clock };
 }
 
 const read = (path: string[]): VaultCall => ({ method: 'GET', path, operation: 'read', token: 't' });
@@ -40,9 +40,14 @@ test("an oversized answer from one namespace's secret does not open the breaker 
 });
 
 test('no answer three times opens the breaker: the next request fails at once without being sent', async () => {
-  const { transport, sent } = guarded(() => new VaultError('VaultUnavailable', 'connection refused'));
+  const { transport, sent, clock } = guarded(() => new VaultError('VaultUnavailable', 'connection refused'));
   for (let i = 0; i < 3; i += 1) {
-    await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { reason: 'VaultUnavailable' });
+    // No answer also halves the rate (to 500/s) and drops the saved burst: 2 ms to the next token.
+    const refused = assert.rejects(transport.send(read(['secret', 'data', 'a'])), {
+      reason: 'VaultUnavailable',
+    });
+    await clock.advance(10);
+    await refused;
   }
   await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { message: 'connection refused' });
   assert.equal(sent.length, 3);
@@ -52,4 +57,37 @@ test('a path that cannot be sent is refused before the breaker and the limiter',
   const { transport, sent } = guarded(() => undefined);
   await assert.rejects(transport.send(read(['kv', '..', 'auth'])), { reason: 'InvalidSpec' });
   assert.deepEqual(sent, []);
+});
+
+test('answers that say Vault is struggling (429, 5xx, over 2 s, none) halve the rate; timely answers raise it back', async () => {
+  const clock = new FakeClock();
+  const limiter = new RateLimiter(clock, 64, 64);
+  let answer: { status: number; ms: number } | 'none' = { status: 200, ms: 10 };
+  const inner: VaultTransport = {
+    async send() {
+      if (answer === 'none') throw new VaultError('VaultUnavailable', 'connection reset');
+      await clock.advance(answer.ms);
+      return { status: answer.status, body: {} };
+    },
+  };
+  const transport = guardedTransport(inner, {
+    limiter,
+    breaker: new CircuitBreaker(clock, () => 0.5),
+    clock,
+  });
+  const rates: number[] = [];
+  const send = async (next: typeof answer): Promise<void> => {
+    answer = next;
+    await transport.send(read(['secret', 'data', 'a'])).catch(() => undefined);
+    rates.push(limiter.qps);
+    await clock.advance(1_000);
+  };
+  await send({ status: 200, ms: 10 });
+  await send({ status: 429, ms: 10 });
+  await send({ status: 503, ms: 10 });
+  await send({ status: 200, ms: 2_100 });
+  await send('none');
+  await send({ status: 404, ms: 1_900 });
+  await send({ status: 200, ms: 10 });
+  assert.deepEqual(rates, [64, 32, 16, 8, 4, 7.2, 10.4]);
 });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { VaultError } from '../../../src/vault/errors.ts';
 import type { KvData } from '../../../src/vault/kv.ts';
 import { PathPoller } from '../../../src/vault/path-poller.ts';
+import { RefreshBudget } from '../../../src/vault/refresh-budget.ts';
 import { FakeClock, flush } from '../../support/fake-clock.ts';
 
 class FakeReader {
@@ -135,4 +136,31 @@ test('a fresh get reads Vault even while the cached copy is current', async () =
   assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 1 });
   assert.deepEqual(await poller.get({ path: 'secret/a' }, true), { v: 2 });
   assert.equal(reader.reads.length, 2);
+});
+
+test('when the paths need more reads than the budget, every path is read less often by the same factor, and none is starved', async () => {
+  const clock = new FakeClock();
+  const reader = new FakeReader();
+  // --vault.qps 2 leaves 1.6 reads/s to refreshes; 4 paths every second ask for 4/s: stretch 2.5.
+  const budget = new RefreshBudget({ qps: 2, clock, onChange: () => undefined });
+  const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined, budget });
+  const paths = ['secret/a', 'secret/b', 'secret/c', 'secret/d'];
+  for (const path of paths) reader.values.set(path, { v: 1 });
+  for (const [i, path] of paths.entries()) poller.track(`ns/${i}`, [{ path }], 1_000);
+  await Promise.all(paths.map((path) => poller.get({ path })));
+  assert.equal(budget.factor, 2.5);
+  await clock.advance(47_000);
+  // One first read, then one every 2.5 s x 0.95 (the jitter keeps reads early): 19 refreshes each.
+  assert.deepEqual(
+    paths.map((path) => reader.reads.filter((read) => read === path).length),
+    [20, 20, 20, 20],
+  );
+  // Three definitions leave: the demand fits again, and the last path is read every second.
+  for (const i of [0, 1, 2]) poller.untrack(`ns/${i}`);
+  assert.equal(budget.factor, 1);
+  const before = reader.reads.length;
+  await clock.advance(10_000);
+  assert.ok(reader.reads.length - before >= 9, `${reader.reads.length - before} reads in 10 s`);
+  poller.stop();
+  budget.stop();
 });
