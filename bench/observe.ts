@@ -2,7 +2,7 @@
 // audit log, kube-apiserver's own request counter, and the managed Secrets as a watch sees them.
 
 import { open, readFile, stat } from 'node:fs/promises';
-import { Watch, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeClient } from '../src/kube/client.ts';
 import { http } from '../test/harness/http.ts';
 import type { StackState } from '../test/harness/stack.ts';
 
@@ -127,17 +127,20 @@ export class SecretWatcher {
   #abort: AbortController | undefined;
   #stopped = false;
 
-  async start(kubeConfig: KubeConfig, labelSelector: string): Promise<void> {
+  async start(kube: KubeClient, labelSelector: string): Promise<void> {
     this.#stopped = false;
-    const watch = new Watch(kubeConfig);
     let resourceVersion: string | undefined;
     // The client ends a watch that sees nothing for 30 s: resume from the last version seen, and
     // from scratch (replaying every object as ADDED) if that version has expired.
     const begin = async (): Promise<void> => {
-      this.#abort = await watch.watch(
+      this.#abort = await kube.watch(
         '/api/v1/secrets',
         { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) },
-        (type: string, secret: V1Secret) => {
+        (type, object) => {
+          const secret = object as {
+            metadata?: { namespace?: string; name?: string; resourceVersion?: string };
+            data?: Record<string, string>;
+          };
           resourceVersion = secret.metadata?.resourceVersion ?? resourceVersion;
           if (type === 'ERROR') {
             resourceVersion = undefined;

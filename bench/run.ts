@@ -2,6 +2,7 @@
 // (every time also as a ratio to the floor measured in the same run) and writes JSON.
 //
 //   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json
+//   npm run bench -- --n 1000 --operator-arg=--vault.qps=100   (operator flags, one per option)
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
     source: { type: 'boolean', default: false },
+    /** A flag for the operator, as it would be typed: --operator-arg=--vault.qps=100; repeatable. */
+    'operator-arg': { type: 'string', multiple: true },
   },
 });
 
@@ -47,6 +50,7 @@ const options = {
   steadyIntervals: whole('steady', values.steady, 1),
   concurrency: whole('concurrency', values.concurrency, 1),
   entry: values.source ? join(repoRoot, 'src', 'main.ts') : join(repoRoot, 'dist', 'main.js'),
+  extraArgs: values['operator-arg'] ?? [],
   log: (line: string) => void process.stderr.write(`[bench] ${line}\n`),
 };
 
@@ -95,7 +99,8 @@ function table(result: BenchResult): string {
   const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
   const line = (r: string[]): string => `| ${r.map((cell, c) => cell.padEnd(width[c] ?? 0)).join(' | ')} |`;
   return [
-    `N=${result.options.n} definitions, ${result.options.paths} paths, ${result.options.namespaces} namespaces, interval ${result.options.intervalSeconds}s`,
+    `N=${result.options.n} definitions, ${result.options.paths} paths, ${result.options.namespaces} namespaces, interval ${result.options.intervalSeconds}s` +
+      (result.options.extraArgs?.length ? `, operator flags: ${result.options.extraArgs.join(' ')}` : ''),
     line(['measure', 'value', 'detail']),
     line(width.map((w) => '-'.repeat(w))),
     ...rows.map(line),

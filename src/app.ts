@@ -4,7 +4,6 @@
 
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { plural } from './api/types.ts';
 import { backoff, systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
@@ -14,13 +13,15 @@ import { runWorker } from './controller/worker.ts';
 import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
-import { PooledKubeConfig } from './kube/kube-config.ts';
+import { KubeClient } from './kube/client.ts';
+import { loadKubeConnection } from './kube/connection.ts';
 import { defaultEventLimits, rateLimitedEvents } from './kube/event-limiter.ts';
 import { kubeEventRecorder } from './kube/events.ts';
 import { describeError, Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-elector.ts';
 import { toLiveSecret, type LiveSecret } from './kube/live-secret.ts';
 import { kubeSecretApi } from './kube/secret-api.ts';
+import { trimDefinition } from './kube/trim-definition.ts';
 import { kubeTokenRequester } from './kube/service-account-token.ts';
 import { definitionSource, managedSecretSource } from './kube/sources.ts';
 import type { Logger } from './observability/logger.ts';
@@ -30,13 +31,13 @@ import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { PathPoller } from './vault/path-poller.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import { describeStretch, RefreshBudget } from './vault/refresh-budget.ts';
 import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
 import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
-const relistIntervalMs = 10 * 60_000;
 /** How often the access policy file is checked for a change. */
 const policyCheckMs = 2_000;
 
@@ -55,19 +56,16 @@ export interface App {
   stop(cause?: StopCause): Promise<void>;
 }
 
-function loadKubeConfig(config: Config): KubeConfig {
-  const kubeConfig = new PooledKubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
-}
-
 export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const metrics = new Metrics();
-  const kubeConfig = loadKubeConfig(config);
+  // Every request to the apiserver under --kube-api-qps/--kube-api-burst, except leader election:
+  // its own client, so a busy sync can never delay a Lease renewal into a lost leadership.
+  const kubeConnection = loadKubeConnection(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  const kubeLimiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
+  const kube = new KubeClient(kubeConnection, { throttle: () => kubeLimiter.take() });
 
   // The leadership term: once it ends, every in-flight Vault read and Kubernetes request is
   // aborted and every new one fails at once, so a replica that lost the Lease writes nothing more.
@@ -79,7 +77,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     metrics,
     logger,
     signal: workSignal,
-    requestToken: kubeTokenRequester(kubeConfig, config.vault.tenant?.audience, workSignal),
+    requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience, workSignal),
   });
   // Opened before anything runs: a missing or invalid policy file stops the start.
   const policyFile = config.accessPolicyFile
@@ -160,7 +158,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const definitionInformers = namespaces.map(
     (namespace) =>
       new Informer<RawDefinition>({
-        source: definitionSource(kubeConfig, namespace),
+        source: definitionSource(kube, namespace),
         convert: (object) => {
           const meta = metaOf((object ?? {}) as Record<string, unknown>);
           if (
@@ -169,7 +167,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
             !inScope(meta['namespace'])
           )
             return undefined;
-          return { key: `${meta['namespace']}/${meta['name']}`, raw: object as Record<string, unknown> };
+          // Only what reconcile reads is cached: no managedFields, no last-applied copy.
+          return {
+            key: `${meta['namespace']}/${meta['name']}`,
+            raw: trimDefinition(object as Record<string, unknown>),
+          };
         },
         keyOf: (d) => d.key,
         versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
@@ -200,7 +202,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         },
         clock,
         random,
-        relistIntervalMs,
         logger: informerLogger,
       }),
   );
@@ -222,7 +223,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const secretInformers = namespaces.map(
     (namespace) =>
       new Informer<LiveSecret>({
-        source: managedSecretSource(kubeConfig, namespace),
+        source: managedSecretSource(kube, namespace),
         convert: (object) => {
           const secret = toLiveSecret(object, fieldManager);
           return secret && inScope(secret.namespace) ? secret : undefined;
@@ -243,14 +244,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         },
         clock,
         random,
-        relistIntervalMs,
         logger: informerLogger,
       }),
   );
   const secretInformerFor = (namespace: string): Informer<LiveSecret> | undefined =>
     config.watchNamespaces.length ? secretInformers[namespaces.indexOf(namespace)] : secretInformers[0];
 
-  const secretApi = kubeSecretApi(kubeConfig, fieldManager, workSignal);
+  const secretApi = kubeSecretApi(kube, fieldManager, workSignal);
   const reconciler = new Reconciler({
     definition: findDefinition,
     liveSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.get(key),
@@ -270,10 +270,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     }),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
-    definitions: kubeDefinitionWriter(kubeConfig, workSignal),
+    definitions: kubeDefinitionWriter(kube, workSignal),
     events: rateLimitedEvents(
       kubeEventRecorder(
-        kubeConfig,
+        kube,
         config.controllerName,
         (error) => logger.debug('could not record an Event', { error: describeError(error) }),
         workSignal,
@@ -325,8 +325,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     metrics.vaultRateLimit.set(vaultClients.limiter.qps);
   };
 
+  const leaseClient = new KubeClient(kubeConnection);
   const elector = config.leaderElection.enabled
-    ? new LeaderElector(kubeConfig, {
+    ? new LeaderElector(leaseClient, {
         ...config.leaderElection,
         identity: `${hostname()}_${process.pid}`,
         clock,
@@ -385,6 +386,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       await elector?.release();
       metrics.leader.set(0);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      kube.close();
+      leaseClient.close();
       logger.info('stopped', { cause });
       resolveStopped(cause);
     })());

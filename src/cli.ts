@@ -215,14 +215,15 @@ export const flags: readonly FlagSpec[] = [
     flag: 'vault.qps',
     key: 'vaultQps',
     value: 'number',
-    default: '50',
-    description: 'Most Vault requests per second, all requests together',
+    default: '250',
+    description:
+      'Most Vault requests per second, all requests together; halved while Vault answers 429, 5xx or slowly. Refreshes plan on 80% of it and stretch every interval alike when that is not enough',
   },
   {
     flag: 'vault.burst',
     key: 'vaultBurst',
     value: 'number',
-    default: '100',
+    default: '500',
     description: 'Vault requests allowed at once above --vault.qps',
   },
   {
@@ -293,6 +294,21 @@ export const flags: readonly FlagSpec[] = [
     value: 'number',
     default: '4',
     description: 'SecretDefinitions reconciled at once',
+  },
+  {
+    flag: 'kube-api-qps',
+    key: 'kubeApiQps',
+    value: 'number',
+    default: '500',
+    description:
+      'Most Kubernetes API requests per second, watches and lists included (leader election has its own client)',
+  },
+  {
+    flag: 'kube-api-burst',
+    key: 'kubeApiBurst',
+    value: 'number',
+    default: '1000',
+    description: 'Kubernetes API requests allowed at once above --kube-api-qps',
   },
   {
     flag: 'enable-debug-log',

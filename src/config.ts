@@ -75,6 +75,8 @@ export interface Config {
   readonly excludeNamespaces: readonly string[];
   readonly controllerName: string;
   readonly concurrency: number;
+  /** Client-side rate limit towards the apiserver: requests per second and burst. */
+  readonly kubeApi: { readonly qps: number; readonly burst: number };
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly kubeconfig?: string;
@@ -263,6 +265,10 @@ export function toConfig(raw: RawOptions): Config {
     excludeNamespaces: list(raw, 'excludeNamespaces'),
     controllerName,
     concurrency: integer(raw, 'concurrency', 'concurrency', 1, 256),
+    kubeApi: {
+      qps: positive(raw, 'kubeApiQps', 'kube-api-qps'),
+      burst: integer(raw, 'kubeApiBurst', 'kube-api-burst', 1),
+    },
     logLevel:
       raw['enableDebugLog'] === true
         ? 'debug'

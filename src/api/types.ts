@@ -9,6 +9,8 @@ export const plural = 'secretdefinitions';
 
 /** The original secrets-manager's finalizer: honoured and removed, never added. */
 export const legacyFinalizer = 'secret.finalizer.secrets-manager.tuenti.io';
+/** kubectl's copy of the last applied manifest: never copied to a Secret, never cached. */
+export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedByValue = 'secrets-manager';
 /** On a Secret: the SecretDefinition (same namespace) that owns it, also under deletionPolicy Retain. */

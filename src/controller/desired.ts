@@ -2,11 +2,17 @@
 // No I/O here; the reconciler gathers the inputs and acts on the answer.
 
 import { reasons, type Reason } from '../api/conditions.ts';
-import { apiVersion, kind, managedByLabel, managedByValue, type SecretDefinition } from '../api/types.ts';
+import {
+  apiVersion,
+  kind,
+  lastAppliedAnnotation,
+  managedByLabel,
+  managedByValue,
+  type SecretDefinition,
+} from '../api/types.ts';
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
 
-const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

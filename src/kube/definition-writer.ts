@@ -1,9 +1,9 @@
 // Writes to SecretDefinitions: their status subresource, and the removal of the original
 // operator's finalizer.
 
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { group, plural, version, type SecretDefinitionStatus } from '../api/types.ts';
-import { cancellable, type SignalSource } from './cancel.ts';
+import { withSignal, type SignalSource } from './cancel.ts';
+import { contentTypes, segment, type KubeClient } from './client.ts';
 import { toKubeError } from './errors.ts';
 
 export interface DefinitionWriter {
@@ -19,18 +19,23 @@ export interface DefinitionWriter {
 
 /** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
 export function kubeDefinitionWriter(
-  config: KubeConfig,
+  client: KubeClient,
   signal: SignalSource = () => undefined,
 ): DefinitionWriter {
-  const api = config.makeApiClient(CustomObjectsApi);
-  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, cancellable(signal));
+  const mergePatch = (path: string, body: unknown): Promise<unknown> =>
+    client.request({
+      method: 'PATCH',
+      path,
+      body,
+      contentType: contentTypes.mergePatch,
+      ...withSignal(signal),
+    });
+  const pathOf = (namespace: string, name: string): string =>
+    `/apis/${group}/${version}/namespaces/${segment(namespace)}/${plural}/${segment(name)}`;
   return {
     async patchStatus(namespace, name, status) {
       try {
-        await api.patchNamespacedCustomObjectStatus(
-          { group, version, plural, namespace, name, body: { status } },
-          mergePatch,
-        );
+        await mergePatch(`${pathOf(namespace, name)}/status`, { status });
       } catch (error) {
         const failure = toKubeError(error, `updating the status of SecretDefinition ${namespace}/${name}`);
         // Deleted meanwhile: nothing left to report on.
@@ -39,10 +44,7 @@ export function kubeDefinitionWriter(
     },
     async setFinalizers(namespace, name, finalizers, resourceVersion) {
       try {
-        await api.patchNamespacedCustomObject(
-          { group, version, plural, namespace, name, body: { metadata: { finalizers, resourceVersion } } },
-          mergePatch,
-        );
+        await mergePatch(pathOf(namespace, name), { metadata: { finalizers, resourceVersion } });
       } catch (error) {
         const failure = toKubeError(error, `removing the finalizer of SecretDefinition ${namespace}/${name}`);
         if (failure.status !== 404) throw failure;

@@ -1,10 +1,10 @@
 // Kubernetes Events about SecretDefinitions. Recording is best effort: a lost Event never fails a
 // reconcile.
 
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { apiVersion, kind } from '../api/types.ts';
-import { cancellable, type SignalSource } from './cancel.ts';
+import { withSignal, type SignalSource } from './cancel.ts';
+import { segment, type KubeClient } from './client.ts';
 
 export interface EventTarget {
   readonly namespace: string;
@@ -17,44 +17,43 @@ export interface EventRecorder {
 }
 
 export function kubeEventRecorder(
-  config: KubeConfig,
+  client: KubeClient,
   component: string,
   onError: (error: unknown) => void,
   signal: SignalSource = () => undefined,
 ): EventRecorder {
-  const api = config.makeApiClient(CoreV1Api);
-  const options = cancellable(signal);
   return {
     async record(target, type, reason, message) {
       const now = new Date();
       try {
-        await api.createNamespacedEvent(
-          {
-            namespace: target.namespace,
-            body: {
-              metadata: {
-                name: `${target.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`,
-                namespace: target.namespace,
-              },
-              involvedObject: {
-                apiVersion,
-                kind,
-                name: target.name,
-                namespace: target.namespace,
-                uid: target.uid,
-              },
-              type,
-              reason,
-              message: message.slice(0, 1024),
-              source: { component },
-              reportingComponent: component,
-              firstTimestamp: now,
-              lastTimestamp: now,
-              count: 1,
+        await client.request({
+          method: 'POST',
+          path: `/api/v1/namespaces/${segment(target.namespace)}/events`,
+          body: {
+            apiVersion: 'v1',
+            kind: 'Event',
+            metadata: {
+              name: `${target.name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`,
+              namespace: target.namespace,
             },
+            involvedObject: {
+              apiVersion,
+              kind,
+              name: target.name,
+              namespace: target.namespace,
+              uid: target.uid,
+            },
+            type,
+            reason,
+            message: message.slice(0, 1024),
+            source: { component },
+            reportingComponent: component,
+            firstTimestamp: now.toISOString(),
+            lastTimestamp: now.toISOString(),
+            count: 1,
           },
-          options,
-        );
+          ...withSignal(signal),
+        });
       } catch (error) {
         onError(error);
       }

@@ -1,10 +1,12 @@
 // An informer that expects the network to fail: list, then watch from the list's resourceVersion;
-// a watch that ends is resumed from the last version seen, one that says "expired" (410) or that
-// has run for the relist interval is replaced by a fresh list, and every failure backs off with
-// jitter. A silently dead watch therefore heals at the next relist at the latest. Handlers are
+// a watch that ends is resumed from the last version seen (bookmarks keep it recent), and only a
+// watch that says "expired" (410 Gone) is replaced by a fresh list, as client-go does; every failure
+// backs off with jitter. There is no periodic relist: at 10,000 objects a relist on a timer is a
+// storm of list traffic and memory for nothing. A silently dead connection is noticed by the
+// watch's inactivity timeout (no bytes, not even a bookmark, for 30 s) and resumed. Handlers are
 // synchronous and should only enqueue keys.
 
-import { backoff, jitter, type Clock, type Random } from '../clock.ts';
+import { backoff, type Clock, type Random } from '../clock.ts';
 import type { InformerSource } from './sources.ts';
 
 export interface InformerHandlers<T> {
@@ -26,7 +28,6 @@ export interface InformerOptions<T> {
   readonly handlers: InformerHandlers<T>;
   readonly clock: Clock;
   readonly random: Random;
-  readonly relistIntervalMs: number;
   readonly logger: InformerLogger;
 }
 
@@ -94,10 +95,9 @@ export class Informer<T> {
         this.#replace(page.items);
         this.#synced = true;
         failures = 0;
-        const relistAt = clock.now() + jitter(this.#options.relistIntervalMs, 0.2, random);
         let resourceVersion = page.resourceVersion;
-        while (!this.#stop.signal.aborted && clock.now() < relistAt) {
-          const end = await this.#watch(resourceVersion, relistAt, (rv) => (resourceVersion = rv));
+        while (!this.#stop.signal.aborted) {
+          const end = await this.#watch(resourceVersion, (rv) => (resourceVersion = rv));
           if (end.expired) break;
           if (end.error) {
             failures += 1;
@@ -118,8 +118,8 @@ export class Informer<T> {
     }
   }
 
-  #watch(resourceVersion: string, until: number, seen: (rv: string) => void): Promise<WatchEnd> {
-    const { source, clock } = this.#options;
+  #watch(resourceVersion: string, seen: (rv: string) => void): Promise<WatchEnd> {
+    const { source } = this.#options;
     return new Promise<WatchEnd>((resolve) => {
       let expired = false;
       let controller: AbortController | undefined;
@@ -127,7 +127,6 @@ export class Informer<T> {
       const finish = (error: unknown): void => {
         if (finished) return;
         finished = true;
-        timer.cancel();
         this.#stop.signal.removeEventListener('abort', abort);
         controller?.abort();
         // The client ends a watch that saw nothing for a while: a normal end, resumed at once.
@@ -135,7 +134,6 @@ export class Informer<T> {
         resolve({ expired, error: expired || quiet ? undefined : error });
       };
       const abort = (): void => finish(undefined);
-      const timer = clock.after(until - clock.now(), abort);
       this.#stop.signal.addEventListener('abort', abort, { once: true });
       source
         .watch(

@@ -11,27 +11,54 @@
 // - Every Lease request is abandoned after min(renewDeadline / 2, 5s), so one renew (a read and a
 //   write) fits within the deadline and a half-open connection costs one attempt, not the term.
 
-import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock.ts';
-import { cancellable } from './cancel.ts';
+import { KubeClient, segment } from './client.ts';
 import { KubeError, toKubeError } from './errors.ts';
+
+/** A coordination.k8s.io/v1 Lease, as much of it as the elector reads and writes. */
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    /** MicroTime: RFC 3339 with six fractional digits; the apiserver refuses milliseconds. */
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
 
 /** The Lease calls the elector makes; each must give up when its `signal` aborts. */
 export interface LeaseApi {
-  read(namespace: string, name: string, signal: AbortSignal): Promise<V1Lease>;
-  create(namespace: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
-  replace(namespace: string, name: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  read(namespace: string, name: string, signal: AbortSignal): Promise<Lease>;
+  create(namespace: string, lease: Lease, signal: AbortSignal): Promise<Lease>;
+  replace(namespace: string, name: string, lease: Lease, signal: AbortSignal): Promise<Lease>;
 }
 
-/** The Lease API of the cluster `config` points at. */
-export function kubeLeaseApi(config: KubeConfig): LeaseApi {
-  const api = config.makeApiClient(CoordinationV1Api);
-  const cancelledBy = (signal: AbortSignal) => cancellable(() => signal);
+/** A time in the MicroTime form Lease fields need: 2026-11-27T10:00:00.123000Z. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** The Lease API of the cluster `client` talks to. */
+export function kubeLeaseApi(client: KubeClient): LeaseApi {
+  const base = (namespace: string): string =>
+    `/apis/coordination.k8s.io/v1/namespaces/${segment(namespace)}/leases`;
+  const typed = (lease: Lease): Lease => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease });
   return {
-    read: (namespace, name, signal) => api.readNamespacedLease({ name, namespace }, cancelledBy(signal)),
-    create: (namespace, body, signal) => api.createNamespacedLease({ namespace, body }, cancelledBy(signal)),
-    replace: (namespace, name, body, signal) =>
-      api.replaceNamespacedLease({ name, namespace, body }, cancelledBy(signal)),
+    read: (namespace, name, signal) =>
+      client.request<Lease>({ method: 'GET', path: `${base(namespace)}/${segment(name)}`, signal }),
+    create: (namespace, lease, signal) =>
+      client.request<Lease>({ method: 'POST', path: base(namespace), body: typed(lease), signal }),
+    replace: (namespace, name, lease, signal) =>
+      client.request<Lease>({
+        method: 'PUT',
+        path: `${base(namespace)}/${segment(name)}`,
+        body: typed(lease),
+        signal,
+      }),
   };
 }
 
@@ -74,8 +101,8 @@ export class LeaderElector {
   #termDeadline: Timer | undefined;
   #observed: Observed | undefined;
 
-  constructor(api: KubeConfig | LeaseApi, options: LeaderElectionOptions) {
-    this.#api = api instanceof KubeConfig ? kubeLeaseApi(api) : api;
+  constructor(api: KubeClient | LeaseApi, options: LeaderElectionOptions) {
+    this.#api = api instanceof KubeClient ? kubeLeaseApi(api) : api;
     this.#options = options;
     this.#requestTimeoutMs = Math.min(options.renewDeadlineMs / 2, 5_000);
     this.#term = new AbortController();
@@ -191,10 +218,10 @@ export class LeaderElector {
     const { namespace, name, identity, leaseDurationMs, clock } = this.#options;
     const lease = `Lease ${namespace}/${name}`;
     // Lease times are MicroTime: the apiserver refuses the millisecond form a plain Date gives.
-    const now = new V1MicroTime(clock.now());
+    const now = microTime(clock.now());
     const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
     try {
-      let current: V1Lease;
+      let current: Lease;
       try {
         current = await this.#request(
           `reading ${lease}`,
@@ -260,7 +287,7 @@ export class LeaderElector {
    * Notes when the Lease record last changed, by our clock. The resourceVersion changes on every
    * write, so it tells a holder that renews from one that has stopped without reading its clock.
    */
-  #observe(lease: V1Lease): Observed {
+  #observe(lease: Lease): Observed {
     const version = lease.metadata?.resourceVersion ?? JSON.stringify(lease.spec ?? {});
     if (this.#observed?.version !== version) {
       this.#observed = { version, at: this.#options.clock.monotonic() };

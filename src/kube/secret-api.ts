@@ -1,8 +1,8 @@
 // Reads and writes Secrets. Writes use server-side apply under one field manager: fields of other tools survive,
 // and fields this operator stops applying are removed by the apiserver.
 
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { cancellable, type SignalSource } from './cancel.ts';
+import { withSignal, type SignalSource } from './cancel.ts';
+import { contentTypes, segment, type KubeClient } from './client.ts';
 import { toKubeError } from './errors.ts';
 import { toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
 
@@ -25,18 +25,24 @@ export interface SecretApi {
   delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
+const secretPath = (namespace: string, name: string): string =>
+  `/api/v1/namespaces/${segment(namespace)}/secrets/${segment(name)}`;
+
 /** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
 export function kubeSecretApi(
-  config: KubeConfig,
+  client: KubeClient,
   fieldManager: string,
   signal: SignalSource = () => undefined,
 ): SecretApi {
-  const api = config.makeApiClient(CoreV1Api);
-  const options = cancellable(signal);
   return {
     async read(namespace, name) {
       try {
-        return toLiveSecret(await api.readNamespacedSecret({ namespace, name }, options), fieldManager);
+        const secret = await client.request({
+          method: 'GET',
+          path: secretPath(namespace, name),
+          ...withSignal(signal),
+        });
+        return toLiveSecret(secret, fieldManager);
       } catch (error) {
         const failure = toKubeError(error, `reading Secret ${namespace}/${name}`);
         if (failure.status === 404) return undefined;
@@ -59,10 +65,14 @@ export function kubeSecretApi(
         data: secret.data,
       };
       try {
-        const result = await api.patchNamespacedSecret(
-          { name: secret.name, namespace: secret.namespace, body, fieldManager, force: true },
-          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply, options),
-        );
+        const result = await client.request({
+          method: 'PATCH',
+          path: secretPath(secret.namespace, secret.name),
+          query: { fieldManager, force: true },
+          body,
+          contentType: contentTypes.apply,
+          ...withSignal(signal),
+        });
         const live = toLiveSecret(result, fieldManager);
         if (!live) throw new Error('the apiserver answered the apply with no Secret');
         return live;
@@ -72,7 +82,12 @@ export function kubeSecretApi(
     },
     async delete(namespace, name, uid) {
       try {
-        await api.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }, options);
+        await client.request({
+          method: 'DELETE',
+          path: secretPath(namespace, name),
+          body: { preconditions: { uid } },
+          ...withSignal(signal),
+        });
       } catch (error) {
         const failure = toKubeError(error, `deleting Secret ${namespace}/${name}`);
         if (failure.status !== 404 && failure.status !== 409) throw failure;

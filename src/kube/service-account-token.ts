@@ -2,8 +2,8 @@
 // namespace's identity to Vault's Kubernetes auth (--vault.auth-scope namespace). A token is
 // requested for each login and never stored beyond it.
 
-import { AuthenticationV1TokenRequest, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { cancellable, type SignalSource } from './cancel.ts';
+import { withSignal, type SignalSource } from './cancel.ts';
+import { segment, type KubeClient } from './client.ts';
 import { toKubeError } from './errors.ts';
 
 /** Tokens live ten minutes: long enough for a login, short enough to be worthless if leaked. */
@@ -19,22 +19,26 @@ export class ServiceAccountTokenError extends Error {
 export type TokenRequester = (namespace: string, serviceAccount: string) => Promise<string>;
 
 export function kubeTokenRequester(
-  config: KubeConfig,
+  client: KubeClient,
   audience: string | undefined,
   signal: SignalSource = () => undefined,
 ): TokenRequester {
-  const api = config.makeApiClient(CoreV1Api);
-  const options = cancellable(signal);
   return async (namespace, serviceAccount) => {
-    const body = new AuthenticationV1TokenRequest();
-    body.spec = { audiences: audience ? [audience] : [], expirationSeconds };
+    const body = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: audience ? [audience] : [], expirationSeconds },
+    };
     try {
-      const answer = await api.createNamespacedServiceAccountToken(
-        { name: serviceAccount, namespace, body },
-        options,
-      );
-      const token = answer.status?.token;
-      if (!token) throw new ServiceAccountTokenError('the apiserver answered the TokenRequest with no token');
+      const answer = await client.request<{ status?: { token?: unknown } }>({
+        method: 'POST',
+        path: `/api/v1/namespaces/${segment(namespace)}/serviceaccounts/${segment(serviceAccount)}/token`,
+        body,
+        ...withSignal(signal),
+      });
+      const token = answer?.status?.token;
+      if (typeof token !== 'string' || token === '')
+        throw new ServiceAccountTokenError('the apiserver answered the TokenRequest with no token');
       return token;
     } catch (error) {
       if (error instanceof ServiceAccountTokenError) throw error;

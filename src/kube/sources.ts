@@ -2,15 +2,15 @@
 // manages (selected by label, so Secrets of others are never cached). One source per namespace
 // when --watch-namespaces is set, so namespaced RBAC is enough.
 
-import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { group, managedByLabel, managedByValue, plural, version } from '../api/types.ts';
+import { segment, type KubeClient, type WatchEventHandler } from './client.ts';
+
+export type { WatchEventHandler } from './client.ts';
 
 export interface ListPage {
   readonly items: readonly unknown[];
   readonly resourceVersion: string;
 }
-
-export type WatchEventHandler = (type: string, object: unknown) => void;
 
 export interface InformerSource {
   /** For logs: what is listed and where. */
@@ -32,79 +32,48 @@ interface RawList {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
-/** Lists every page; the resourceVersion of the first page is the snapshot the watch starts from. */
-async function listAll(
-  fetchPage: (continueToken: string | undefined) => Promise<RawList>,
-): Promise<ListPage> {
-  const items: unknown[] = [];
-  let continueToken: string | undefined;
-  let resourceVersion = '';
-  do {
-    const page = await fetchPage(continueToken);
-    items.push(...(page.items ?? []));
-    resourceVersion ||= page.metadata?.resourceVersion ?? '';
-    continueToken = page.metadata?.continue || undefined;
-  } while (continueToken);
-  return { items, resourceVersion };
+/**
+ * A list of every page (the first page's resourceVersion is the snapshot the watch starts from),
+ * and a watch with bookmarks.
+ */
+function source(
+  client: KubeClient,
+  description: string,
+  path: string,
+  labelSelector?: string,
+): InformerSource {
+  const selector = labelSelector ? { labelSelector } : {};
+  return {
+    description,
+    async list() {
+      const items: unknown[] = [];
+      let continueToken: string | undefined;
+      let resourceVersion = '';
+      do {
+        const page = await client.request<RawList>({
+          method: 'GET',
+          path,
+          query: { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
+        });
+        items.push(...(page.items ?? []));
+        resourceVersion ||= page.metadata?.resourceVersion ?? '';
+        continueToken = page.metadata?.continue || undefined;
+      } while (continueToken);
+      return { items, resourceVersion };
+    },
+    watch: (resourceVersion, onEvent, done) =>
+      client.watch(path, { resourceVersion, allowWatchBookmarks: true, ...selector }, onEvent, done),
+  };
 }
 
-function watcher(config: KubeConfig, path: string, labelSelector?: string): InformerSource['watch'] {
-  const watch = new Watch(config);
-  return (resourceVersion, onEvent, done) =>
-    watch.watch(
-      path,
-      { resourceVersion, allowWatchBookmarks: true, ...(labelSelector ? { labelSelector } : {}) },
-      (type: string, object: unknown) => onEvent(type, object),
-      done,
-    );
-}
-
-export function definitionSource(config: KubeConfig, namespace: string | undefined): InformerSource {
-  const api = config.makeApiClient(CustomObjectsApi);
+export function definitionSource(client: KubeClient, namespace: string | undefined): InformerSource {
   const path = namespace
-    ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}`
+    ? `/apis/${group}/${version}/namespaces/${segment(namespace)}/${plural}`
     : `/apis/${group}/${version}/${plural}`;
-  return {
-    description: `${plural} in ${namespace ?? 'all namespaces'}`,
-    list: () =>
-      listAll(async (continueToken) => {
-        const params = {
-          group,
-          version,
-          plural,
-          limit: pageSize,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        };
-        return (
-          namespace
-            ? await api.listNamespacedCustomObject({ ...params, namespace })
-            : await api.listClusterCustomObject(params)
-        ) as RawList;
-      }),
-    watch: watcher(config, path),
-  };
+  return source(client, `${plural} in ${namespace ?? 'all namespaces'}`, path);
 }
 
-export function managedSecretSource(config: KubeConfig, namespace: string | undefined): InformerSource {
-  const api = config.makeApiClient(CoreV1Api);
-  return {
-    description: `managed Secrets in ${namespace ?? 'all namespaces'}`,
-    list: () =>
-      listAll(async (continueToken) => {
-        const params = {
-          labelSelector: managedSecretSelector,
-          limit: pageSize,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        };
-        const list = namespace
-          ? await api.listNamespacedSecret({ namespace, ...params })
-          : await api.listSecretForAllNamespaces(params);
-        return list;
-      }),
-    watch: watcher(
-      config,
-      namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
-      managedSecretSelector,
-    ),
-  };
+export function managedSecretSource(client: KubeClient, namespace: string | undefined): InformerSource {
+  const path = namespace ? `/api/v1/namespaces/${segment(namespace)}/secrets` : '/api/v1/secrets';
+  return source(client, `managed Secrets in ${namespace ?? 'all namespaces'}`, path, managedSecretSelector);
 }

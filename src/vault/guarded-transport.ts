@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { VaultError } from './errors.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
 import { requestTarget, type VaultOperation, type VaultTransport } from './transport.ts';
 
 export interface RequestObserver {

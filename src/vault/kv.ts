@@ -5,7 +5,7 @@ import { reasons } from '../api/conditions.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { VaultError, vaultErrorMessages } from './errors.ts';
 import { vaultPathProblem } from '../api/vault-path.ts';
-import type { RequestPriority } from './rate-limiter.ts';
+import type { RequestPriority } from '../rate-limiter.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from './transport.ts';
 

@@ -9,7 +9,7 @@
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { VaultError } from './errors.ts';
 import type { KvData } from './kv.ts';
-import type { RequestPriority } from './rate-limiter.ts';
+import type { RequestPriority } from '../rate-limiter.ts';
 import type { RefreshBudget } from './refresh-budget.ts';
 
 export interface SourceRef {

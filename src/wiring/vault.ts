@@ -19,7 +19,7 @@ import { CircuitBreaker } from '../vault/circuit-breaker.ts';
 import { VaultError } from '../vault/errors.ts';
 import { guardedTransport } from '../vault/guarded-transport.ts';
 import { KvReader } from '../vault/kv.ts';
-import { RateLimiter } from '../vault/rate-limiter.ts';
+import { RateLimiter } from '../rate-limiter.ts';
 import { TokenManager } from '../vault/token-manager.ts';
 import { createHttpTransport, type VaultTransport } from '../vault/transport.ts';
 

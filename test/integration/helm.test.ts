@@ -111,7 +111,14 @@ describe('the chart renders', () => {
 
   test('a restrictive Deployment whose values become flags, with probes on the real endpoints', async () => {
     const { pod, container } = deploymentOf(
-      await render('vault.address=https://vault.example:8200', 'reconcilePeriod=30s', 'concurrency=8'),
+      await render(
+        'vault.address=https://vault.example:8200',
+        'reconcilePeriod=30s',
+        'concurrency=8',
+        'kubeApi.qps=40',
+        'kubeApi.burst=80',
+        'vault.qps=120',
+      ),
     );
     assert.deepEqual(pod.securityContext, {
       runAsNonRoot: true,
@@ -131,6 +138,10 @@ describe('the chart renders', () => {
       '--vault.auth-method=kubernetes',
       '--reconcile-period=30s',
       '--concurrency=8',
+      '--kube-api-qps=40',
+      '--kube-api-burst=80',
+      '--vault.qps=120',
+      '--vault.burst=500',
       '--enable-leader-election',
       '--metrics-addr=:8080',
     ]) {

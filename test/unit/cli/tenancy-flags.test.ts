@@ -1,22 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildProgram } from '../../../src/cli.ts';
-import { ConfigError, tenantRoleFor, toConfig, type Config } from '../../../src/config.ts';
-
-/** The Config the command line gives, parsed as main.ts does. */
-async function configOf(args: readonly string[]): Promise<Config> {
-  let config: Config | undefined;
-  const program = buildProgram({
-    run: async (options) => {
-      config = toConfig(options);
-    },
-    validate: async () => 0,
-    version: () => '0.0.0',
-  });
-  await program.parseAsync(['node', 'secrets-manager', '--vault.url=http://127.0.0.1:8200', ...args]);
-  assert.ok(config, 'run was called');
-  return config;
-}
+import { ConfigError, tenantRoleFor } from '../../../src/config.ts';
+import { configOf } from '../../support/cli-config.ts';
 
 describe('tenancy flags', () => {
   test('operator scope is the default and needs the operator credentials', async () => {

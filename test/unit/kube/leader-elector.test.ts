@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { KubeError } from '../../../src/kube/errors.ts';
 import {
   LeaderElector,
   LeadershipEnded,
   kubeLeaseApi,
+  microTime,
+  type Lease,
   type LeaseApi,
 } from '../../../src/kube/leader-elector.ts';
 import { FakeClock, flush } from '../../support/fake-clock.ts';
@@ -19,28 +20,28 @@ const requestTimeoutMs = 5_000;
 
 /** One Lease, kept like the apiserver keeps it: every write needs the current resourceVersion. */
 class FakeLeases implements LeaseApi {
-  stored: V1Lease | undefined;
+  stored: Lease | undefined;
   /** When set, requests never answer and ignore their signal, as on a half-open connection. */
   hanging = false;
   /** The signal of every request, in order. */
   readonly signals: AbortSignal[] = [];
   #version = 0;
 
-  async read(_namespace: string, _name: string, signal: AbortSignal): Promise<V1Lease> {
+  async read(_namespace: string, _name: string, signal: AbortSignal): Promise<Lease> {
     this.#arrive(signal);
     if (this.hanging) return new Promise(() => undefined);
     if (!this.stored) throw new KubeError(404, 'NotFound', 'leases "lease" not found');
     return structuredClone(this.stored);
   }
 
-  async create(_namespace: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease> {
+  async create(_namespace: string, lease: Lease, signal: AbortSignal): Promise<Lease> {
     this.#arrive(signal);
     if (this.hanging) return new Promise(() => undefined);
     if (this.stored) throw new KubeError(409, 'AlreadyExists', 'leases "lease" already exists');
     return this.#store(lease);
   }
 
-  async replace(_namespace: string, _name: string, lease: V1Lease, signal: AbortSignal): Promise<V1Lease> {
+  async replace(_namespace: string, _name: string, lease: Lease, signal: AbortSignal): Promise<Lease> {
     this.#arrive(signal);
     if (this.hanging) return new Promise(() => undefined);
     if (lease.metadata?.resourceVersion !== this.stored?.metadata?.resourceVersion) {
@@ -56,7 +57,7 @@ class FakeLeases implements LeaseApi {
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: leaseDurationMs / 1000,
-        renewTime: new V1MicroTime(renewTime.getTime()),
+        renewTime: microTime(renewTime.getTime()),
       },
     });
   }
@@ -69,7 +70,7 @@ class FakeLeases implements LeaseApi {
     this.signals.push(signal);
   }
 
-  #store(lease: V1Lease): V1Lease {
+  #store(lease: Lease): Lease {
     this.#version += 1;
     this.stored = {
       ...structuredClone(lease),

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CircuitBreaker } from '../../../src/vault/circuit-breaker.ts';
 import { VaultError } from '../../../src/vault/errors.ts';
 import { guardedTransport } from '../../../src/vault/guarded-transport.ts';
-import { RateLimiter } from '../../../src/vault/rate-limiter.ts';
+import { RateLimiter } from '../../../src/rate-limiter.ts';
 import type { VaultCall, VaultTransport } from '../../../src/vault/transport.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 

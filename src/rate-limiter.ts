@@ -1,16 +1,17 @@
-// A token bucket for every request to Vault (--vault.qps, --vault.burst): the operator never asks
-// Vault more often than it was told, whatever the number of definitions. When requests wait, the
+// A token bucket: one limits every request to Vault (--vault.qps, --vault.burst), so the operator
+// never asks Vault more often than it was told, whatever the number of definitions; another every
+// request to the apiserver (--kube-api-qps, --kube-api-burst). When Vault requests wait, the
 // first read of a path (and logins, mount lookups: everything that is not a refresh) goes before
 // refreshes of paths already read, so a large start is not starved by paths it has already
 // synced; within each class, first come, first served.
 //
-// The limit adapts to Vault's health, like TCP's congestion window: an answer that says Vault is
+// The Vault limit adapts to Vault's health, like TCP's congestion window: an answer that says Vault is
 // overloaded (429, any 5xx, no answer, or an answer slower than two seconds) halves the rate, at
 // most once a second; every second of healthy answers gives back a twentieth of --vault.qps,
 // which is never exceeded. A struggling Vault therefore sees the operator back off within a
 // second, and a healthy one gets the full rate back within ten.
 
-import type { Clock } from '../clock.ts';
+import type { Clock } from './clock.ts';
 
 /** first: anything a definition is waiting for; refresh: a poll of a path already read. */
 export type RequestPriority = 'first' | 'refresh';
@@ -31,7 +32,7 @@ export class RateLimiter {
   #pumping = false;
 
   constructor(clock: Clock, qps: number, burst: number) {
-    if (!(qps > 0) || !(burst >= 1)) throw new Error('the Vault rate limit needs qps > 0 and burst >= 1');
+    if (!(qps > 0) || !(burst >= 1)) throw new Error('a rate limit needs qps > 0 and burst >= 1');
     this.#clock = clock;
     this.#ceilingPerMs = qps / 1000;
     this.#perMs = this.#ceilingPerMs;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RateLimiter } from '../../../src/vault/rate-limiter.ts';
-import { FakeClock, flush } from '../../support/fake-clock.ts';
+import { RateLimiter } from '../../src/rate-limiter.ts';
+import { FakeClock, flush } from '../support/fake-clock.ts';
 
 test('the limiter lets a burst through at once, then one request per 1/qps', async () => {
   const clock = new FakeClock();
