@@ -5,11 +5,12 @@
 // refreshes of paths already read, so a large start is not starved by paths it has already
 // synced; within each class, first come, first served.
 //
-// The Vault limit adapts to Vault's health, like TCP's congestion window: an answer that says Vault is
-// overloaded (429, any 5xx, no answer, or an answer slower than two seconds) halves the rate, at
-// most once a second; every second of healthy answers gives back a twentieth of --vault.qps,
-// which is never exceeded. A struggling Vault therefore sees the operator back off within a
-// second, and a healthy one gets the full rate back within ten.
+// The Vault limit adapts to Vault's health, like TCP's congestion window. Answers are judged a
+// second at a time: when at least a tenth of a second's answers say Vault is overloaded (429, 502,
+// 503, 504, no answer, or slower than two seconds), the rate is halved; a second with no such
+// answer gives back a twentieth of --vault.qps, which is never exceeded. A struggling Vault sees
+// the operator back off within about a second and a healthy one gets the full rate back within
+// ten, while a few failing paths of one tenant cannot slow everyone down.
 
 import type { Clock } from './clock.ts';
 
@@ -18,13 +19,14 @@ export type RequestPriority = 'first' | 'refresh';
 
 /** The rate never drops below this share of --vault.qps, so every path is still read. */
 const floorShare = 1 / 64;
-const adjustEveryMs = 1_000;
+const windowMs = 1_000;
 
 export class RateLimiter {
   readonly #clock: Clock;
   readonly #ceilingPerMs: number;
   #perMs: number;
-  #adjustedAt = Number.NEGATIVE_INFINITY;
+  /** The answers of the second being judged. */
+  #window = { start: Number.NEGATIVE_INFINITY, answers: 0, congested: 0 };
   readonly #burst: number;
   #tokens: number;
   #updatedAt: number;
@@ -54,25 +56,37 @@ export class RateLimiter {
     return this.#perMs * 1000;
   }
 
-  /** Vault answered in a way that says it is overloaded: halve the rate (once a second at most). */
+  /** Vault answered in a way that says it is overloaded. */
   congested(): void {
-    const now = this.#clock.monotonic();
-    if (now - this.#adjustedAt < adjustEveryMs) return;
-    this.#adjustedAt = now;
-    this.#refill(this.#clock.now());
-    this.#perMs = Math.max(this.#ceilingPerMs * floorShare, this.#perMs / 2);
-    // Whatever was saved up was saved at the old rate: a struggling Vault gets no burst.
-    this.#tokens = Math.min(this.#tokens, 1);
+    this.#answered(true);
   }
 
-  /** Vault answered in time: give back a twentieth of the full rate (once a second at most). */
+  /** Vault answered, in time. */
   healthy(): void {
-    if (this.#perMs >= this.#ceilingPerMs) return;
+    this.#answered(false);
+  }
+
+  /** Counts an answer; the first answer after a second has passed judges that second. */
+  #answered(congested: boolean): void {
     const now = this.#clock.monotonic();
-    if (now - this.#adjustedAt < adjustEveryMs) return;
-    this.#adjustedAt = now;
+    if (now - this.#window.start >= windowMs) {
+      this.#judge(this.#window);
+      this.#window = { start: now, answers: 0, congested: 0 };
+    }
+    this.#window.answers += 1;
+    if (congested) this.#window.congested += 1;
+  }
+
+  #judge({ answers, congested }: { answers: number; congested: number }): void {
+    if (answers === 0) return;
     this.#refill(this.#clock.now());
-    this.#perMs = Math.min(this.#ceilingPerMs, this.#perMs + this.#ceilingPerMs / 20);
+    if (congested * 10 >= answers) {
+      this.#perMs = Math.max(this.#ceilingPerMs * floorShare, this.#perMs / 2);
+      // Whatever was saved up was saved at the old rate: a struggling Vault gets no burst.
+      this.#tokens = Math.min(this.#tokens, 1);
+    } else if (congested === 0) {
+      this.#perMs = Math.min(this.#ceilingPerMs, this.#perMs + this.#ceilingPerMs / 20);
+    }
   }
 
   /** Hands out tokens as they come, first reads before refreshes, until nobody waits. */

@@ -5,8 +5,11 @@
 //
 // Every request first waits for `throttle` (--kube-api-qps, --kube-api-burst), gives up after
 // `timeoutMs` or when its signal aborts, and turns an error answer into a KubeApiError that carries
-// the status and the apiserver's Status object (never headers or the request body). A watch ends
-// with a TimeoutError after 30 s without a byte (a bookmark counts): a dead connection is noticed.
+// the status and the apiserver's Status object (never headers or the request body). A watch asks
+// the apiserver to end it after 5 to 10 minutes (the apiserver sends a bookmark just before, so it
+// resumes from a recent version), and ends with a TimeoutError after 2 minutes without a byte
+// (bookmarks come every minute): a dead connection is noticed. Requests share at most 32
+// connections; each watch has its own.
 
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -48,8 +51,11 @@ export class KubeApiError extends Error {
   }
 }
 
-/** One path segment (a namespace, a name), escaped. */
+/** One path segment (a namespace, a name), escaped; "", "." and ".." would move the path. */
 export function segment(value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new Error(`"${value}" cannot be a name in a Kubernetes API path`);
+  }
   return encodeURIComponent(value);
 }
 
@@ -61,8 +67,13 @@ export interface KubeClientOptions {
   readonly throttle?: () => Promise<void>;
   /** Per request, watches excepted. */
   readonly timeoutMs?: number;
-  /** A watch without a byte for this long ends with a TimeoutError (30 s). */
+  /**
+   * A watch without a byte for this long ends with a TimeoutError (2 minutes: the apiserver sends
+   * a bookmark about every minute, so only a dead connection stays this quiet).
+   */
   readonly watchIdleMs?: number;
+  /** Random in [0, 1): spreads the server-side watch timeouts. */
+  readonly random?: () => number;
   /** How often a token file is read again (a minute, as client-go does). */
   readonly tokenRereadMs?: number;
 }
@@ -70,7 +81,10 @@ export interface KubeClientOptions {
 export class KubeClient {
   readonly #connection: KubeConnection;
   readonly #options: KubeClientOptions;
+  /** Requests: at most 32 connections, kept alive. */
   readonly #agent: HttpAgent;
+  /** Watches: one connection each, for as long as the watch runs. */
+  readonly #watchAgent: HttpAgent;
   readonly #https: boolean;
   #token: { value: string | undefined; readAt: number } | undefined;
 
@@ -78,15 +92,19 @@ export class KubeClient {
     this.#connection = connection;
     this.#options = options;
     this.#https = connection.server.startsWith('https:');
-    this.#agent = this.#https
-      ? new HttpsAgent({
-          keepAlive: true,
-          ...(connection.caPem ? { ca: connection.caPem } : {}),
-          ...(connection.clientCertPem ? { cert: connection.clientCertPem } : {}),
-          ...(connection.clientKeyPem ? { key: connection.clientKeyPem } : {}),
-          rejectUnauthorized: !connection.skipTlsVerify,
-        })
-      : new HttpAgent({ keepAlive: true });
+    const agent = (limits: { keepAlive: boolean; maxSockets?: number }): HttpAgent =>
+      this.#https
+        ? new HttpsAgent({
+            ...limits,
+            ...(connection.caPem ? { ca: connection.caPem } : {}),
+            ...(connection.clientCertPem ? { cert: connection.clientCertPem } : {}),
+            ...(connection.clientKeyPem ? { key: connection.clientKeyPem } : {}),
+            ...(connection.tlsServerName ? { servername: connection.tlsServerName } : {}),
+            rejectUnauthorized: !connection.skipTlsVerify,
+          })
+        : new HttpAgent(limits);
+    this.#agent = agent({ keepAlive: true, maxSockets: 32 });
+    this.#watchAgent = agent({ keepAlive: false });
   }
 
   get server(): string {
@@ -95,17 +113,28 @@ export class KubeClient {
 
   /** Sends one request; answers the parsed JSON body. */
   async request<T = unknown>(call: KubeRequest): Promise<T> {
+    call.signal?.throwIfAborted();
     await this.#options.throttle?.();
     call.signal?.throwIfAborted();
-    const signals = [AbortSignal.timeout(this.#options.timeoutMs ?? 60_000)];
-    if (call.signal) signals.push(call.signal);
-    const signal = AbortSignal.any(signals);
-    const response = await this.#send(call, signal);
-    const text = await readBody(response, signal);
-    const status = response.statusCode ?? 0;
-    const body = parseJson(text);
-    if (status >= 400) throw apiError(call, status, body);
-    return body as T;
+    // A timer of our own, cleared when the answer is in: AbortSignal.timeout would keep every
+    // request's signals alive for the whole timeout.
+    const timeout = new AbortController();
+    const timeoutMs = this.#options.timeoutMs ?? 60_000;
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
+    const signal = call.signal ? AbortSignal.any([timeout.signal, call.signal]) : timeout.signal;
+    try {
+      const response = await this.#send(call, signal, this.#agent);
+      const text = await readBody(response, signal);
+      const status = response.statusCode ?? 0;
+      const body = parseJson(text);
+      if (status >= 400) throw apiError(call, status, body);
+      return body as T;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -133,14 +162,16 @@ export class KubeClient {
       clearTimeout(idle);
       idle = setTimeout(
         () => end(new DOMException('the watch went quiet', 'TimeoutError')),
-        this.#options.watchIdleMs ?? 30_000,
+        this.#options.watchIdleMs ?? 120_000,
       );
       idle.unref();
     };
     resetIdle();
     controller.signal.addEventListener('abort', () => end(undefined), { once: true });
-    const call: KubeRequest = { method: 'GET', path, query: { ...query, watch: true } };
-    this.#send(call, controller.signal).then(async (response) => {
+    // Ended by the apiserver after 5 to 10 minutes, as client-go asks, with a bookmark first.
+    const timeoutSeconds = Math.floor(300 * (1 + (this.#options.random ?? Math.random)()));
+    const call: KubeRequest = { method: 'GET', path, query: { ...query, timeoutSeconds, watch: true } };
+    this.#send(call, controller.signal, this.#watchAgent).then(async (response) => {
       if ((response.statusCode ?? 0) !== 200) {
         const body = parseJson(await readBody(response, controller.signal).catch(() => ''));
         end(apiError(call, response.statusCode ?? 0, body));
@@ -171,24 +202,29 @@ export class KubeClient {
   /** Closes idle connections; open watches end when aborted. */
   close(): void {
     this.#agent.destroy();
+    this.#watchAgent.destroy();
   }
 
-  #send(call: KubeRequest, signal: AbortSignal): Promise<IncomingMessage> {
+  #send(call: KubeRequest, signal: AbortSignal, agent: HttpAgent): Promise<IncomingMessage> {
     const url = new URL(this.#connection.server + call.path);
     for (const [key, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
-    const headers: Record<string, string> = { accept: contentTypes.json };
+    const headers: Record<string, string | string[]> = { accept: contentTypes.json };
     const token = this.#bearer();
     if (token) headers['authorization'] = `Bearer ${token}`;
+    const { impersonate } = this.#connection;
+    if (impersonate?.user) headers['impersonate-user'] = impersonate.user;
+    if (impersonate?.uid) headers['impersonate-uid'] = impersonate.uid;
+    if (impersonate?.groups?.length) headers['impersonate-group'] = [...impersonate.groups];
     if (payload) {
       headers['content-type'] = call.contentType ?? contentTypes.json;
       headers['content-length'] = String(payload.length);
     }
     const send = this.#https ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method: call.method, headers, agent: this.#agent, signal }, resolve);
+      const req = send(url, { method: call.method, headers, agent, signal }, resolve);
       req.on('error', (error) =>
         reject(
           signal.aborted

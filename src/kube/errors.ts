@@ -16,12 +16,10 @@ export class KubeError extends Error {
 export function toKubeError(error: unknown, doing: string): KubeError {
   if (error instanceof KubeError) return error;
   const failure = error as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
-  const status =
-    typeof failure.code === 'number'
-      ? failure.code
-      : typeof failure.statusCode === 'number'
-        ? failure.statusCode
-        : undefined;
+  // Only an HTTP status counts: a DOMException's numeric code (23 for a timeout) is not one.
+  const httpStatus = (value: unknown): number | undefined =>
+    typeof value === 'number' && value >= 100 && value <= 599 ? value : undefined;
+  const status = httpStatus(failure.statusCode) ?? httpStatus(failure.code);
   let body = failure.body;
   if (typeof body === 'string') {
     try {

@@ -131,6 +131,8 @@ export class Informer<T> {
         controller?.abort();
         // The client ends a watch that saw nothing for a while: a normal end, resumed at once.
         const quiet = (error as { name?: unknown } | undefined)?.name === 'TimeoutError';
+        // The version can also be refused when the watch starts: an HTTP 410, not an ERROR event.
+        if ((error as { statusCode?: unknown } | undefined)?.statusCode === 410) expired = true;
         resolve({ expired, error: expired || quiet ? undefined : error });
       };
       const abort = (): void => finish(undefined);

@@ -16,6 +16,13 @@ export interface RequestObserver {
 /** An answer slower than this says Vault is struggling: the rate limiter backs off. */
 export const slowAnswerSeconds = 2;
 
+/**
+ * Statuses that say Vault (or what stands before it) is overloaded, not that one path is broken:
+ * a rate-limit quota, a gateway that got no answer, a sealed or standby node. A 500 is usually
+ * one path's backend failing, and must not slow every tenant down.
+ */
+const overloaded = new Set([429, 502, 503, 504]);
+
 export function guardedTransport(
   inner: VaultTransport,
   guards: { limiter: RateLimiter; breaker: CircuitBreaker; clock: Clock; observer?: RequestObserver },
@@ -31,7 +38,7 @@ export function guardedTransport(
         const reply = await inner.send(call);
         const seconds = (guards.clock.now() - started) / 1000;
         guards.observer?.requested(call.operation, String(reply.status), seconds);
-        if (reply.status === 429 || reply.status >= 500 || seconds > slowAnswerSeconds) {
+        if (overloaded.has(reply.status) || seconds > slowAnswerSeconds) {
           guards.limiter.congested();
         } else {
           guards.limiter.healthy();
@@ -49,6 +56,8 @@ export function guardedTransport(
         guards.observer?.requested(call.operation, 'error', (guards.clock.now() - started) / 1000);
         const failure =
           error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
+        // The operator called it off (shutdown, lost leadership): says nothing of Vault's health.
+        if (call.signal?.aborted) throw failure;
         // Only no answer counts against Vault's health; an answer refused here (too large) does
         // not, so one namespace's oversized secret cannot open the breaker for everyone.
         if (failure.status === undefined) {

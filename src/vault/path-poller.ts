@@ -37,6 +37,8 @@ interface Entry {
   outcome: Outcome | undefined;
   inflight: Promise<Outcome> | undefined;
   failures: number;
+  /** Whether a read ever succeeded: until then its retries are first reads, after that refreshes. */
+  everRead: boolean;
   timer: Timer | undefined;
   /** When the last read ended and when the next is due (clock ms): to pull the next one in. */
   readAt: number;
@@ -84,6 +86,7 @@ export class PathPoller {
           outcome: undefined,
           inflight: undefined,
           failures: 0,
+          everRead: false,
           timer: undefined,
           readAt: 0,
           dueAt: 0,
@@ -192,6 +195,7 @@ export class PathPoller {
       const data = await reader.read(entry.source.path, entry.source.version, { priority });
       outcome = { ok: true, data, fingerprint: JSON.stringify(data) };
       entry.failures = 0;
+      entry.everRead = true;
     } catch (error) {
       const failure = error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
       outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.message}` };
@@ -210,8 +214,9 @@ export class PathPoller {
     entry.timer?.cancel();
     entry.readAt = clock.now();
     entry.dueAt = entry.readAt + delay;
-    // A path that has never been read successfully is still a first read.
-    entry.timer = clock.after(delay, () => void this.#refresh(entry, outcome.ok ? 'refresh' : 'first'));
+    // A path that has never been read successfully is still a first read; one that was read and
+    // now fails retries as a refresh, so failing paths cannot crowd out the reads of working ones.
+    entry.timer = clock.after(delay, () => void this.#refresh(entry, entry.everRead ? 'refresh' : 'first'));
     if (changed) this.#options.onChange([...entry.users]);
     return outcome;
   }

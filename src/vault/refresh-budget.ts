@@ -38,6 +38,7 @@ export class RefreshBudget {
   #demandPerMs = 0;
   #reported: Stretch;
   #check: Timer | undefined;
+  #stopped = false;
   /** When the oldest change not yet looked at happened (clock ms). */
   #pendingSince: number | undefined;
 
@@ -59,7 +60,8 @@ export class RefreshBudget {
       this.#demandPerMs += 1 / intervalMs;
     }
     if (this.#asks.size === 0) this.#demandPerMs = 0; // no drift from adding and removing floats
-    this.#scheduleCheck();
+    // Pollers let their paths go when the operator stops: nothing to report then.
+    if (!this.#stopped) this.#scheduleCheck();
   }
 
   /** The interval a path asking for `intervalMs` is really read at. */
@@ -88,6 +90,7 @@ export class RefreshBudget {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#check?.cancel();
     this.#check = undefined;
   }

@@ -36,18 +36,39 @@ test('waiting first reads go before waiting refreshes, each class in arrival ord
 });
 
 describe('the adaptive rate', () => {
-  test('a struggling Vault halves the rate at once, at most once a second, down to 1/64 of --vault.qps', async () => {
+  /** One second of answers, `congested` of them bad, then the next second begins. */
+  async function second(clock: FakeClock, limiter: RateLimiter, answers: number, congested: number) {
+    for (let i = 0; i < answers; i += 1) {
+      if (i < congested) limiter.congested();
+      else limiter.healthy();
+    }
+    await clock.advance(1_000);
+  }
+
+  test('a second in which a tenth of the answers say Vault is overloaded halves the rate, down to 1/64 of --vault.qps', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter(clock, 64, 1);
-    assert.equal(limiter.qps, 64);
-    limiter.congested();
-    limiter.congested(); // the same burst of failures: one halving
+    await second(clock, limiter, 10, 1);
+    limiter.healthy(); // the first answer of the next second judges the last one
     assert.equal(limiter.qps, 32);
-    for (let i = 0; i < 10; i += 1) {
-      await clock.advance(1_000);
-      limiter.congested();
+    const rates: number[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      await second(clock, limiter, 4, 4);
+      rates.push(limiter.qps);
     }
-    assert.equal(limiter.qps, 1, 'never below a sixty-fourth, so every path is still read');
+    assert.deepEqual(
+      rates,
+      [32, 16, 8, 4, 2, 1, 1, 1],
+      'never below a sixty-fourth, so every path is still read',
+    );
+  });
+
+  test('a few failing answers among many do not slow everyone down', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter(clock, 64, 1);
+    await second(clock, limiter, 100, 9);
+    await second(clock, limiter, 100, 9);
+    assert.equal(limiter.qps, 64);
   });
 
   test('the halved rate is what waiting requests get, and the burst saved before is dropped', async () => {
@@ -55,30 +76,27 @@ describe('the adaptive rate', () => {
     const limiter = new RateLimiter(clock, 10, 10);
     await limiter.take();
     limiter.congested();
+    await clock.advance(1_000);
+    limiter.congested(); // judges the second before: halved to 5/s
     let granted = 0;
     for (let i = 0; i < 4; i += 1) void limiter.take().then(() => (granted += 1));
     await clock.advance(0);
-    assert.equal(granted, 1, 'nine saved tokens are not spent on a struggling Vault');
+    assert.equal(granted, 1, 'the saved tokens are not spent on a struggling Vault');
     await clock.advance(599);
     assert.equal(granted, 3, '5/s: one every 200 ms');
     await clock.advance(1);
     assert.equal(granted, 4);
   });
 
-  test('healthy answers give back a twentieth of --vault.qps a second, never more than --vault.qps', async () => {
+  test('each second of healthy answers gives back a twentieth of --vault.qps, never more than --vault.qps', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter(clock, 100, 10);
-    limiter.congested();
-    assert.equal(limiter.qps, 50);
-    limiter.healthy(); // within the second of the halving: no change
-    assert.equal(limiter.qps, 50);
+    await second(clock, limiter, 2, 2);
     const rates: number[] = [];
-    for (let i = 0; i < 12; i += 1) {
-      await clock.advance(1_000);
-      limiter.healthy();
-      limiter.healthy();
+    for (let i = 0; i < 13; i += 1) {
+      await second(clock, limiter, 2, 0);
       rates.push(Math.round(limiter.qps * 1000) / 1000);
     }
-    assert.deepEqual(rates, [55, 60, 65, 70, 75, 80, 85, 90, 95, 100, 100, 100]);
+    assert.deepEqual(rates, [50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 100, 100, 100]);
   });
 });

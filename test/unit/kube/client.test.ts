@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { KubeApiError, KubeClient, contentTypes, type KubeClientOptions } from '../../../src/kube/client.ts';
+import {
+  KubeApiError,
+  KubeClient,
+  contentTypes,
+  segment,
+  type KubeClientOptions,
+} from '../../../src/kube/client.ts';
 import type { KubeConnection } from '../../../src/kube/connection.ts';
 import { toKubeError } from '../../../src/kube/errors.ts';
 
@@ -88,6 +94,40 @@ describe('the Kubernetes client', () => {
     assert.equal(seen?.headers['content-type'], 'application/apply-patch+yaml');
     assert.equal(seen?.headers['authorization'], 'Bearer the-token');
     assert.equal(seen?.body, '{"data":{"k":"dg=="}}');
+  });
+
+  test('impersonation from the kubeconfig is sent as Impersonate headers', async (t) => {
+    const api = await apiserver(t, (_seen, res) => json(res, 200, {}));
+    await client(
+      t,
+      api.server,
+      {},
+      {
+        token: 't',
+        impersonate: { user: 'system:serviceaccount:ops:sm', uid: 'u-1', groups: ['a', 'b'] },
+      },
+    ).request({ method: 'GET', path: '/api' });
+    const headers = api.seen[0]?.headers ?? {};
+    assert.deepEqual(
+      [headers['impersonate-user'], headers['impersonate-uid'], headers['impersonate-group']],
+      ['system:serviceaccount:ops:sm', 'u-1', 'a, b'],
+    );
+  });
+
+  test('a name that would move the path ("", ".", "..") is refused before anything is sent', () => {
+    for (const name of ['', '.', '..'])
+      assert.throws(() => segment(name), /cannot be a name in a Kubernetes API path/);
+    assert.equal(segment('a b/c'), 'a%20b%2Fc');
+  });
+
+  test('a timeout or an abort is never read as an HTTP status', async (t) => {
+    const api = await apiserver(t, () => undefined);
+    const error = await client(t, api.server, { timeoutMs: 50 })
+      .request({ method: 'GET', path: '/api/v1/namespaces' })
+      .catch((e: unknown) => e);
+    const failure = toKubeError(error, 'listing namespaces');
+    assert.equal(failure.status, undefined);
+    assert.equal(failure.message, 'listing namespaces failed: no answer within 50 ms');
   });
 
   test('requests share one keep-alive connection', async (t) => {
@@ -194,7 +234,7 @@ describe('a watch', () => {
     });
     const events: string[] = [];
     let ended: unknown = 'not yet';
-    await client(t, api.server).watch(
+    await client(t, api.server, { random: () => 0.5 }).watch(
       '/api/v1/secrets',
       { resourceVersion: '1', allowWatchBookmarks: true, labelSelector: 'a=b' },
       (type, object) =>
@@ -208,7 +248,7 @@ describe('a watch', () => {
     assert.equal(ended, undefined);
     assert.equal(
       api.seen[0]?.url,
-      '/api/v1/secrets?resourceVersion=1&allowWatchBookmarks=true&labelSelector=a%3Db&watch=true',
+      '/api/v1/secrets?resourceVersion=1&allowWatchBookmarks=true&labelSelector=a%3Db&timeoutSeconds=450&watch=true',
     );
   });
 

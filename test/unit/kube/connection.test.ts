@@ -82,6 +82,11 @@ describe('where the apiserver is and who we are', () => {
     ['an auth provider', { 'auth-provider': { name: 'gcp' } }, /uses auth-provider/],
     ['basic auth', { username: 'a', password: 'b' }, /uses username/],
     [
+      'impersonation with extra fields',
+      { token: 't', 'as-user-extra': { scopes: ['x'] } },
+      /uses as-user-extra/,
+    ],
+    [
       'a certificate without its key',
       { 'client-certificate-data': b64('CERT') },
       /a client certificate or key, not both/,
@@ -93,6 +98,59 @@ describe('where the apiserver is and who we are', () => {
       assert.throws(() => loadKubeConnection({ kubeconfig: file }), problem);
     });
   }
+
+  test('a cluster behind proxy-url is refused rather than reached around the proxy', async (t) => {
+    const file = join(await scratch(t), 'config');
+    await writeFile(file, kubeconfig({ token: 't' }, { 'proxy-url': 'http://proxy:3128' }));
+    assert.throws(
+      () => loadKubeConnection({ kubeconfig: file }),
+      /cluster c uses proxy-url, which this operator does not support/,
+    );
+  });
+
+  test('tls-server-name and impersonation (as, as-uid, as-groups) are read', async (t) => {
+    const file = join(await scratch(t), 'config');
+    await writeFile(
+      file,
+      kubeconfig(
+        { token: 't', as: 'someone', 'as-uid': 'u-1', 'as-groups': ['g1', 'g2'] },
+        { 'tls-server-name': 'kubernetes.default' },
+      ),
+    );
+    const connection = loadKubeConnection({ kubeconfig: file });
+    assert.equal(connection.tlsServerName, 'kubernetes.default');
+    assert.deepEqual(connection.impersonate, { user: 'someone', uid: 'u-1', groups: ['g1', 'g2'] });
+  });
+
+  test('several $KUBECONFIG files are merged: the first to name an entry or a current context wins, paths relative to their own file', async (t) => {
+    const dir = await scratch(t);
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    await writeFile(join(dir, 'b', 'ca.crt'), ca);
+    const first = join(dir, 'a', 'config');
+    const second = join(dir, 'b', 'config');
+    await writeFile(
+      first,
+      JSON.stringify({
+        'current-context': 'main',
+        users: [{ name: 'u', user: { token: 'first' } }],
+      }),
+    );
+    await writeFile(
+      second,
+      JSON.stringify({
+        'current-context': 'other',
+        contexts: [{ name: 'main', context: { cluster: 'c', user: 'u' } }],
+        clusters: [{ name: 'c', cluster: { server: 'https://10.0.0.2', 'certificate-authority': 'ca.crt' } }],
+        users: [{ name: 'u', user: { token: 'second' } }],
+      }),
+    );
+    const connection = loadKubeConnection({ env: { KUBECONFIG: `${first}:${second}` }, home: dir });
+    assert.deepEqual(
+      [connection.server, connection.token, connection.caPem],
+      ['https://10.0.0.2', 'first', ca],
+    );
+  });
 
   test('a kubeconfig without a current context, or naming a missing cluster, says so', async (t) => {
     const dir = await scratch(t);

@@ -84,6 +84,19 @@ test('an expired watch (410) relists, and what vanished meanwhile is deleted', a
   await informer.stop();
 });
 
+test('a watch refused at the start with HTTP 410 relists at once instead of retrying the expired version', async () => {
+  const { source, informer } = setup();
+  source.page = { items: [obj('a', '5')], resourceVersion: '5' };
+  informer.start();
+  await flush();
+  source.page = { items: [obj('a', '9')], resourceVersion: '9' };
+  source.end(Object.assign(new Error('GET /api/v1/secrets answered 410'), { statusCode: 410 }));
+  await flush();
+  assert.equal(source.lists, 2);
+  assert.deepEqual(source.watchFrom, ['5', '9']);
+  await informer.stop();
+});
+
 test('a failing watch is resumed after a backoff from the last version; only 410 lists again, however long it runs', async () => {
   const { clock, source, informer } = setup();
   informer.start();

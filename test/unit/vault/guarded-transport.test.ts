@@ -42,7 +42,7 @@ test("an oversized answer from one namespace's secret does not open the breaker 
 test('no answer three times opens the breaker: the next request fails at once without being sent', async () => {
   const { transport, sent, clock } = guarded(() => new VaultError('VaultUnavailable', 'connection refused'));
   for (let i = 0; i < 3; i += 1) {
-    // No answer also halves the rate (to 500/s) and drops the saved burst: 2 ms to the next token.
+    // A little time between attempts, as a real caller has; far less than the breaker backoff.
     const refused = assert.rejects(transport.send(read(['secret', 'data', 'a'])), {
       reason: 'VaultUnavailable',
     });
@@ -59,7 +59,7 @@ test('a path that cannot be sent is refused before the breaker and the limiter',
   assert.deepEqual(sent, []);
 });
 
-test('answers that say Vault is struggling (429, 5xx, over 2 s, none) halve the rate; timely answers raise it back', async () => {
+test('answers that say Vault is overloaded (429, 502, 503, 504, over 2 s, none) halve the rate; a 500 or a 404 does not', async () => {
   const clock = new FakeClock();
   const limiter = new RateLimiter(clock, 64, 64);
   let answer: { status: number; ms: number } | 'none' = { status: 200, ms: 10 };
@@ -76,18 +76,47 @@ test('answers that say Vault is struggling (429, 5xx, over 2 s, none) halve the 
     clock,
   });
   const rates: number[] = [];
+  // One answer per second: each is judged by the next.
   const send = async (next: typeof answer): Promise<void> => {
     answer = next;
     await transport.send(read(['secret', 'data', 'a'])).catch(() => undefined);
     rates.push(limiter.qps);
     await clock.advance(1_000);
   };
-  await send({ status: 200, ms: 10 });
-  await send({ status: 429, ms: 10 });
-  await send({ status: 503, ms: 10 });
-  await send({ status: 200, ms: 2_100 });
-  await send('none');
-  await send({ status: 404, ms: 1_900 });
-  await send({ status: 200, ms: 10 });
-  assert.deepEqual(rates, [64, 32, 16, 8, 4, 7.2, 10.4]);
+  for (const next of [
+    { status: 429, ms: 10 },
+    { status: 503, ms: 10 },
+    { status: 502, ms: 10 },
+    { status: 504, ms: 10 },
+    { status: 200, ms: 2_100 },
+    'none',
+    { status: 500, ms: 10 },
+    { status: 404, ms: 1_900 },
+    { status: 200, ms: 10 },
+  ] as const) {
+    await send(next);
+  }
+  assert.deepEqual(rates, [64, 32, 16, 8, 4, 2, 1, 4.2, 7.4]);
+});
+
+test('a request the operator called off (lost leadership) says nothing of Vault: no breaker, no slow-down', async () => {
+  const clock = new FakeClock();
+  const limiter = new RateLimiter(clock, 64, 64);
+  const breaker = new CircuitBreaker(clock, () => 0.5);
+  const term = new AbortController();
+  const inner: VaultTransport = {
+    async send() {
+      term.abort();
+      throw new VaultError('VaultUnavailable', 'the request was cancelled');
+    },
+  };
+  const transport = guardedTransport(inner, { limiter, breaker, clock });
+  for (let i = 0; i < 5; i += 1) {
+    await assert.rejects(transport.send({ ...read(['secret', 'data', 'a']), signal: term.signal }), {
+      message: 'the request was cancelled',
+    });
+    await clock.advance(1_000);
+  }
+  assert.equal(limiter.qps, 64);
+  breaker.admit(); // still closed: throws if five cancellations had opened it
 });

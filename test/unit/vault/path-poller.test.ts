@@ -66,6 +66,13 @@ describe('the path poller', () => {
     // Never read successfully: its retries are still first reads.
     assert.ok(of('secret/missing').length >= 2);
     assert.ok(of('secret/missing').every((priority) => priority === 'first'));
+    // Read once, failing now: its retries are refreshes, behind the first reads of other paths.
+    reader.values.set('secret/a', new VaultError('VaultUnavailable', 'down'));
+    const before = of('secret/a').length;
+    await clock.advance(30_000);
+    const retries = of('secret/a').slice(before);
+    assert.ok(retries.length >= 2, `${retries.length} retries`);
+    assert.deepEqual(new Set(retries), new Set(['refresh']));
   });
 
   test('a change is announced to every user of the path, and nothing is announced without one', async () => {

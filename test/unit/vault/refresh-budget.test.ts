@@ -113,3 +113,18 @@ describe('the refresh budget', () => {
     assert.equal(describeStretch({ ...stretch, factor: 1 }, 50).level, 'info');
   });
 });
+
+test('a stopped budget reports nothing, though the pollers let their paths go afterwards', async () => {
+  const clock = new FakeClock();
+  const reports: number[] = [];
+  const budget = new RefreshBudget({ qps: 1, clock, onChange: (now) => reports.push(now.factor) });
+  const path = {};
+  budget.ask(path, 100);
+  await clock.advance(2_000);
+  assert.deepEqual(reports, [12.5]);
+  budget.stop();
+  budget.ask(path, undefined);
+  await clock.advance(60_000);
+  assert.deepEqual(reports, [12.5]);
+  assert.equal(clock.pending, 0);
+});
