@@ -59,9 +59,15 @@ export class AuditLog {
     let text: string;
     try {
       const size = (await handle.stat()).size;
-      const buffer = Buffer.alloc(size - mark);
-      await handle.read(buffer, 0, buffer.length, mark);
-      text = buffer.toString('utf8');
+      // One byte before the mark, to see whether the mark fell inside a line.
+      const from = Math.max(0, mark - 1);
+      const buffer = Buffer.alloc(size - from);
+      await handle.read(buffer, 0, buffer.length, from);
+      // OpenBao may be writing a line right now: only whole lines count, from the first line that
+      // starts at or after the mark to the last one that is finished.
+      const start = mark === 0 ? 0 : buffer.indexOf(0x0a) + 1;
+      const end = buffer.lastIndexOf(0x0a) + 1;
+      text = end > start ? buffer.subarray(start, end).toString('utf8') : '';
     } finally {
       await handle.close();
     }
