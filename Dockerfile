@@ -23,4 +23,6 @@ COPY --from=build /app/dist ./dist
 COPY package.json crd.yaml ./
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/dist/main.js"]
+# 2 MiB semi-spaces: the operator allocates in short bursts (a list page, a sync wave), and the
+# default young generation alone would hold tens of MiB of resident memory (README, Performance).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/main.js"]

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
 import { KubeClient } from '../src/kube/client.ts';
+import { imageNodeOptions } from '../test/support/dockerfile.ts';
 import { loadKubeConnection } from '../src/kube/connection.ts';
 import { kubectlRun } from '../test/harness/kube.ts';
 import { freePorts } from '../test/harness/processes.ts';
@@ -108,14 +109,19 @@ async function startOperator(
   credentials: { roleId: string; secretId: string },
 ): Promise<RunningOperator> {
   const [port] = await freePorts(1);
+  // Run as the image runs it: the same node options as the Dockerfile's ENTRYPOINT.
+  const nodeOptions = await imageNodeOptions();
   const child = spawn(
     process.execPath,
     [
+      ...nodeOptions,
       options.entry,
       `--metrics-addr=127.0.0.1:${port}`,
       `--kubeconfig=${state.kube.kubeconfig}`,
       `--vault.url=${state.vault.addr}`,
       `--reconcile-period=${options.intervalSeconds}s`,
+      // The floor creates Secrets with the same concurrency the operator reconciles with.
+      `--concurrency=${options.concurrency}`,
       '--log-level=warn',
       ...(options.extraArgs ?? []),
     ],

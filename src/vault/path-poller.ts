@@ -40,9 +40,11 @@ interface Entry {
   /** Whether a read ever succeeded: until then its retries are first reads, after that refreshes. */
   everRead: boolean;
   timer: Timer | undefined;
-  /** When the last read ended and when the next is due (clock ms): to pull the next one in. */
+  /** When the last read started and when the next is due (clock ms): to pull the next one in. */
   readAt: number;
   dueAt: number;
+  /** Whether the first refresh was spread already (only the first is jittered). */
+  spread: boolean;
 }
 
 export interface PathPollerOptions {
@@ -90,6 +92,7 @@ export class PathPoller {
           timer: undefined,
           readAt: 0,
           dueAt: 0,
+          spread: false,
         };
         this.#entries.set(key, entry);
       }
@@ -169,7 +172,7 @@ export class PathPoller {
     this.#options.budget?.ask(entry, this.#intervalOf(entry));
     if (!entry.timer || !entry.outcome?.ok) return;
     const { clock, random } = this.#options;
-    const due = entry.readAt + this.#effectiveInterval(entry) * (0.9 + 0.1 * random());
+    const due = entry.readAt + this.#effectiveInterval(entry) * (entry.spread ? 1 : 0.9 + 0.1 * random());
     if (due >= entry.dueAt) return;
     entry.timer.cancel();
     entry.dueAt = Math.max(clock.now(), due);
@@ -190,6 +193,7 @@ export class PathPoller {
 
   async #read(entry: Entry, priority: RequestPriority): Promise<Outcome> {
     const { reader, clock, random } = this.#options;
+    const startedAt = clock.now();
     let outcome: Outcome;
     try {
       const data = await reader.read(entry.source.path, entry.source.version, { priority });
@@ -206,14 +210,18 @@ export class PathPoller {
     if (this.#stopped || this.#entries.get(sourceKey(entry.source)) !== entry) return outcome;
 
     const interval = this.#effectiveInterval(entry);
+    // Reads start one interval apart, however long each took: exactly one read per interval. Only
+    // the first refresh is moved up by up to a tenth, so paths first read together spread out.
     // A failing source is retried sooner than its interval, but politely.
-    // Early rather than late, so a change is seen within the interval.
+    const period = entry.spread ? interval : interval * (0.9 + 0.1 * random());
+    if (outcome.ok) entry.spread = true;
+    const now = clock.now();
     const delay = outcome.ok
-      ? interval * (0.9 + 0.1 * random())
+      ? Math.max(0, startedAt + period - now)
       : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
     entry.timer?.cancel();
-    entry.readAt = clock.now();
-    entry.dueAt = entry.readAt + delay;
+    entry.readAt = outcome.ok ? startedAt : now;
+    entry.dueAt = now + delay;
     // A path that has never been read successfully is still a first read; one that was read and
     // now fails retries as a refresh, so failing paths cannot crowd out the reads of working ones.
     entry.timer = clock.after(delay, () => void this.#refresh(entry, entry.everRead ? 'refresh' : 'first'));

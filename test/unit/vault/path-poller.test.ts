@@ -37,6 +37,25 @@ function setup() {
 }
 
 describe('the path poller', () => {
+  test('reads start exactly one interval apart after the first refresh, however long each read takes', async () => {
+    const clock = new FakeClock();
+    const started: number[] = [];
+    const reader = {
+      async read(): Promise<KvData> {
+        started.push(clock.monotonic());
+        await clock.sleep(300); // a slow answer
+        return { v: 1 };
+      },
+    };
+    const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined });
+    poller.track('ns/one', [{ path: 'secret/a' }], 10_000);
+    const first = poller.get({ path: 'secret/a' });
+    await clock.advance(300);
+    await first;
+    await clock.advance(60_000);
+    assert.deepEqual(started, [0, 9_500, 19_500, 29_500, 39_500, 49_500, 59_500]);
+  });
+
   test('many definitions on one path cost one read per interval', async () => {
     const { clock, reader, poller, shared } = setup();
     reader.values.set('secret/a', { v: 1 });
@@ -157,10 +176,11 @@ test('when the paths need more reads than the budget, every path is read less of
   await Promise.all(paths.map((path) => poller.get({ path })));
   assert.equal(budget.factor, 2.5);
   await clock.advance(47_000);
-  // One first read, then one every 2.5 s x 0.95 (the jitter keeps reads early): 19 refreshes each.
+  // One first read; the first refresh after 2.5 s x 0.95 (spread), then one every 2.5 s: at
+  // 2.375, 4.875, ... 44.875 s, 18 refreshes each.
   assert.deepEqual(
     paths.map((path) => reader.reads.filter((read) => read === path).length),
-    [20, 20, 20, 20],
+    [19, 19, 19, 19],
   );
   // Three definitions leave: the demand fits again, and the last path is read every second.
   for (const i of [0, 1, 2]) poller.untrack(`ns/${i}`);
