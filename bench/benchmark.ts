@@ -50,6 +50,9 @@ export interface BenchResult {
   /** Kubernetes writes the operator made to reach sync (the apiserver's count less the bench's own). */
   readonly syncKubeWrites: number;
   readonly syncCpuSeconds: number;
+  /** CPU seconds the stack's servers spent on the floor, and on the sync: where the time goes. */
+  readonly floorStackCpu: StackCpu;
+  readonly syncStackCpu: StackCpu;
   readonly steady: {
     readonly seconds: number;
     readonly readsPerIntervalPerPath: number;
@@ -65,6 +68,31 @@ export interface BenchResult {
   readonly shutdownSeconds: number;
   readonly peakRssMiB: number;
   readonly cpuSeconds: number;
+}
+
+export interface StackCpu {
+  readonly apiserver: number;
+  readonly etcd: number;
+  readonly openbao: number;
+}
+
+/** CPU seconds each server of the stack has used so far, from /proc. */
+async function stackCpu(state: StackState): Promise<StackCpu> {
+  const cpu = async (name: keyof StackState['daemons']): Promise<number> =>
+    (await processUsage(state.daemons[name].pid)).cpuSeconds;
+  return {
+    apiserver: await cpu('kube-apiserver'),
+    etcd: await cpu('etcd'),
+    openbao: await cpu('openbao'),
+  };
+}
+
+function cpuSince(before: StackCpu, after: StackCpu): StackCpu {
+  return {
+    apiserver: after.apiserver - before.apiserver,
+    etcd: after.etcd - before.etcd,
+    openbao: after.openbao - before.openbao,
+  };
 }
 
 const role = 'bench';
@@ -200,6 +228,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
 
   log(`floor: ${n} plain Secrets created directly, ${options.concurrency} at a time`);
   const floorStart = Date.now();
+  const floorCpuBefore = await stackCpu(state);
   await pool(n, options.concurrency, async (i) => {
     await kube.request({
       method: 'POST',
@@ -208,6 +237,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     });
   });
   const floorSeconds = (Date.now() - floorStart) / 1000;
+  const floorStackCpu = cpuSince(floorCpuBefore, await stackCpu(state));
   await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${floorSpace}/secrets` });
 
   const credentials = await benchAppRole(vault);
@@ -223,6 +253,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     const writesBefore = await apiserverWrites(state);
     log(`applying ${n} definitions over ${paths} paths in ${namespaces} namespaces`);
     const syncStart = Date.now();
+    const syncCpuBefore = await stackCpu(state);
     await pool(n, options.concurrency, async (i) => {
       await kube.request({
         method: 'POST',
@@ -237,6 +268,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     });
     const syncEnd = await watcher.until(expected, Math.max(600_000, n * 200), `all ${n} Secrets correct`);
     const syncSeconds = (syncEnd - syncStart) / 1000;
+    const syncStackCpu = cpuSince(syncCpuBefore, await stackCpu(state));
     const syncUsage = await operator.usage();
     const syncRequests = await audit.requestsSince(markSync, role);
     const syncKubeWrites = (await apiserverWrites(state)) - writesBefore - n;
@@ -319,6 +351,8 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       },
       syncKubeWrites,
       syncCpuSeconds: syncUsage.cpuSeconds,
+      floorStackCpu,
+      syncStackCpu,
       steady,
       rotation: {
         changed: latencies.length,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack, stopStack } from '../test/harness/stack.ts';
-import { runBench, type BenchResult } from './benchmark.ts';
+import { runBench, type BenchResult, type StackCpu } from './benchmark.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -54,6 +54,10 @@ const options = {
   log: (line: string) => void process.stderr.write(`[bench] ${line}\n`),
 };
 
+function stack(cpu: StackCpu): string {
+  return `apiserver ${cpu.apiserver.toFixed(1)}, etcd ${cpu.etcd.toFixed(1)}, OpenBao ${cpu.openbao.toFixed(1)}`;
+}
+
 function table(result: BenchResult): string {
   const ratio = (seconds: number): string => `${(seconds / result.floorSeconds).toFixed(2)} x floor`;
   const rows: [string, string, string][] = [
@@ -71,6 +75,8 @@ function table(result: BenchResult): string {
     ],
     ['Kubernetes writes to reach sync', String(result.syncKubeWrites), ''],
     ['operator CPU seconds to reach sync', result.syncCpuSeconds.toFixed(1), ''],
+    ['stack CPU seconds during the floor', stack(result.floorStackCpu), ''],
+    ['stack CPU seconds during the sync', stack(result.syncStackCpu), ''],
     [
       'steady Vault reads per interval per path',
       result.steady.readsPerIntervalPerPath.toFixed(2),

@@ -35,5 +35,10 @@ test('the benchmark runs end to end and its counts are consistent', async (t) =>
   assert.ok(result.restart.reads >= paths && result.restart.verifiedSeconds > 0);
   assert.ok(result.steady.seconds >= 2 * 5);
   assert.ok(result.peakRssMiB > 0 && result.cpuSeconds >= result.syncCpuSeconds);
+  // The apiserver did work for both the floor and the sync, and etcd stored it.
+  for (const cpu of [result.floorStackCpu, result.syncStackCpu]) {
+    assert.ok(cpu.apiserver > 0 && cpu.etcd > 0, JSON.stringify(cpu));
+  }
+  assert.ok(result.syncStackCpu.openbao > 0, 'OpenBao served the reads of the sync');
   t.diagnostic(JSON.stringify(result));
 });
