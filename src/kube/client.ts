@@ -3,7 +3,8 @@
 // Event, a Lease or a TokenRequest); a general client generated from the whole API cost more memory
 // at rest (about 80 MiB of RSS to import) than the operator's caches at 1,000 definitions.
 //
-// Every request first waits for `throttle` (--kube-api-qps, --kube-api-burst), gives up after
+// Every request first waits for `throttle` (--kube-api-qps, --kube-api-burst), is sent again after
+// the apiserver's Retry-After when it answers 429 (at most five times in all), gives up after
 // `timeoutMs` or when its signal aborts, and turns an error answer into a KubeApiError that carries
 // the status and the apiserver's Status object (never headers or the request body). A watch asks
 // the apiserver to end it after 5 to 10 minutes (the apiserver sends a bookmark just before, so it
@@ -42,12 +43,15 @@ export class KubeApiError extends Error {
   readonly statusCode: number | undefined;
   /** The apiserver's Status object, when it sent one. */
   readonly body: unknown;
+  /** The Retry-After of a 429, in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, statusCode: number | undefined, body: unknown) {
+  constructor(message: string, statusCode: number | undefined, body: unknown, retryAfterMs?: number) {
     super(message);
     this.name = 'KubeApiError';
     this.statusCode = statusCode;
     this.body = body;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -59,6 +63,9 @@ export function segment(value: string): string {
   return encodeURIComponent(value);
 }
 
+/** A request refused with 429 is sent at most this many times, waiting at most this long between. */
+const maxAttempts = 5;
+const retryAfterCapMs = 10_000;
 /** Far above any object the operator reads; a list page of 500 Secrets of 1 MiB each is not. */
 const maxAnswerBytes = 512 * 1024 * 1024;
 
@@ -113,6 +120,20 @@ export class KubeClient {
 
   /** Sends one request; answers the parsed JSON body. */
   async request<T = unknown>(call: KubeRequest): Promise<T> {
+    // 429: the apiserver (API Priority and Fairness) refused the request before doing anything,
+    // so it is safe to send again, whatever the verb, after the Retry-After it asks for.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#requestOnce<T>(call);
+      } catch (error) {
+        if (!(error instanceof KubeApiError) || error.statusCode !== 429 || attempt >= maxAttempts)
+          throw error;
+        await sleep(Math.min(retryAfterCapMs, error.retryAfterMs ?? 1_000), call.signal);
+      }
+    }
+  }
+
+  async #requestOnce<T>(call: KubeRequest): Promise<T> {
     call.signal?.throwIfAborted();
     await this.#options.throttle?.();
     call.signal?.throwIfAborted();
@@ -130,7 +151,7 @@ export class KubeClient {
       const text = await readBody(response, signal);
       const status = response.statusCode ?? 0;
       const body = parseJson(text);
-      if (status >= 400) throw apiError(call, status, body);
+      if (status >= 400) throw apiError(call, status, body, response.headers['retry-after']);
       return body as T;
     } finally {
       clearTimeout(timer);
@@ -290,11 +311,29 @@ function parseJson(text: string): unknown {
   }
 }
 
-function apiError(call: KubeRequest, status: number, body: unknown): KubeApiError {
+function apiError(call: KubeRequest, status: number, body: unknown, retryAfter?: string): KubeApiError {
   const message = (body as { message?: unknown } | undefined)?.message;
+  const seconds = retryAfter === undefined ? Number.NaN : Number(retryAfter);
   return new KubeApiError(
     `${call.method} ${call.path} answered ${status}${typeof message === 'string' ? `: ${message.slice(0, 300)}` : ''}`,
     status,
     body,
+    Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined,
   );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const done = (): void => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const abort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+  });
 }

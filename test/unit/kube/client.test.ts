@@ -153,6 +153,34 @@ describe('the Kubernetes client', () => {
     assert.doesNotMatch(`${error.message} ${failure.message}`, /the-token/);
   });
 
+  test('a 429 is sent again after its Retry-After, the same body each time, at most five times in all', async (t) => {
+    let refusals = 2;
+    const api = await apiserver(t, (_seen, res) => {
+      if (refusals-- > 0) {
+        res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', reason: 'TooManyRequests', code: 429 }));
+      } else json(res, 201, { metadata: { name: 'e' } });
+    });
+    let throttled = 0;
+    const kube = client(t, api.server, { throttle: async () => void (throttled += 1) });
+    const body = { metadata: { name: 'e' } };
+    assert.deepEqual(
+      await kube.request({ method: 'POST', path: '/api/v1/namespaces/ns/events', body }),
+      body,
+    );
+    assert.deepEqual(
+      api.seen.map((s) => s.body),
+      Array(3).fill(JSON.stringify(body)),
+    );
+    assert.equal(throttled, 3, 'every attempt waits for the rate limit');
+
+    refusals = 100;
+    const error = await kube.request({ method: 'GET', path: '/api' }).catch((e: unknown) => e);
+    assert.ok(error instanceof KubeApiError);
+    assert.equal(error.statusCode, 429);
+    assert.equal(api.seen.length, 3 + 5);
+  });
+
   test('no answer is a KubeApiError without a status', async (t) => {
     const api = await apiserver(t, (_seen, res) => res.socket?.destroy());
     const error = await client(t, api.server)
