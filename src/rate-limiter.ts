@@ -20,6 +20,7 @@ export type RequestPriority = 'first' | 'refresh';
 /** The rate never drops below this share of --vault.qps, so every path is still read. */
 const floorShare = 1 / 64;
 const windowMs = 1_000;
+const staleAfterMs = 10_000;
 
 export class RateLimiter {
   readonly #clock: Clock;
@@ -70,7 +71,8 @@ export class RateLimiter {
   #answered(congested: boolean): void {
     const now = this.#clock.monotonic();
     if (now - this.#window.start >= windowMs) {
-      this.#judge(this.#window);
+      // A second that ended long ago (no answers since) says nothing about Vault now: dropped.
+      if (now - this.#window.start < windowMs + staleAfterMs) this.#judge(this.#window);
       this.#window = { start: now, answers: 0, congested: 0 };
     }
     this.#window.answers += 1;

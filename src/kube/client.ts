@@ -330,6 +330,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
+    timer.unref();
     const abort = (): void => {
       clearTimeout(timer);
       reject(abortReason(signal as AbortSignal));

@@ -91,7 +91,7 @@ export class Informer<T> {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
-        const page = await source.list();
+        const page = await source.list(this.#stop.signal);
         this.#replace(page.items);
         this.#synced = true;
         failures = 0;
@@ -111,6 +111,7 @@ export class Informer<T> {
           }
         }
       } catch (error) {
+        if (this.#stop.signal.aborted) break;
         failures += 1;
         logger.warn('list failed; retrying', { source: source.description, error: describeError(error) });
         await clock.sleep(backoff(failures, 500, 30_000, random), this.#stop.signal);

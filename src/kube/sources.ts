@@ -15,7 +15,8 @@ export interface ListPage {
 export interface InformerSource {
   /** For logs: what is listed and where. */
   readonly description: string;
-  list(): Promise<ListPage>;
+  /** Every page; `signal` abandons the list (the informer stops). */
+  list(signal?: AbortSignal): Promise<ListPage>;
   /** Starts a watch from `resourceVersion`; `done` is called once when it ends for any reason. */
   watch(
     resourceVersion: string,
@@ -45,7 +46,7 @@ function source(
   const selector = labelSelector ? { labelSelector } : {};
   return {
     description,
-    async list() {
+    async list(signal) {
       const items: unknown[] = [];
       let continueToken: string | undefined;
       let resourceVersion = '';
@@ -54,6 +55,7 @@ function source(
           method: 'GET',
           path,
           query: { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
+          ...(signal ? { signal } : {}),
         });
         items.push(...(page.items ?? []));
         resourceVersion ||= page.metadata?.resourceVersion ?? '';

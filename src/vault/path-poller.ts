@@ -40,7 +40,10 @@ interface Entry {
   /** Whether a read ever succeeded: until then its retries are first reads, after that refreshes. */
   everRead: boolean;
   timer: Timer | undefined;
-  /** When the last read started and when the next is due (clock ms): to pull the next one in. */
+  /**
+   * When the last read started and when the next is due, on the monotonic clock (a stepped wall
+   * clock must not move a read): to pull the next one in.
+   */
   readAt: number;
   dueAt: number;
   /** Whether the first refresh was spread already (only the first is jittered). */
@@ -175,8 +178,8 @@ export class PathPoller {
     const due = entry.readAt + this.#effectiveInterval(entry) * (entry.spread ? 1 : 0.9 + 0.1 * random());
     if (due >= entry.dueAt) return;
     entry.timer.cancel();
-    entry.dueAt = Math.max(clock.now(), due);
-    entry.timer = clock.after(entry.dueAt - clock.now(), () => void this.#refresh(entry, 'refresh'));
+    entry.dueAt = Math.max(clock.monotonic(), due);
+    entry.timer = clock.after(entry.dueAt - clock.monotonic(), () => void this.#refresh(entry, 'refresh'));
   }
 
   #intervalOf(entry: Entry): number {
@@ -193,7 +196,7 @@ export class PathPoller {
 
   async #read(entry: Entry, priority: RequestPriority): Promise<Outcome> {
     const { reader, clock, random } = this.#options;
-    const startedAt = clock.now();
+    const startedAt = clock.monotonic();
     let outcome: Outcome;
     try {
       const data = await reader.read(entry.source.path, entry.source.version, { priority });
@@ -215,7 +218,7 @@ export class PathPoller {
     // A failing source is retried sooner than its interval, but politely.
     const period = entry.spread ? interval : interval * (0.9 + 0.1 * random());
     if (outcome.ok) entry.spread = true;
-    const now = clock.now();
+    const now = clock.monotonic();
     const delay = outcome.ok
       ? Math.max(0, startedAt + period - now)
       : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));

@@ -63,6 +63,15 @@ describe('the adaptive rate', () => {
     );
   });
 
+  test('a second judged only when the next answer comes is dropped if that was long after', async () => {
+    const clock = new FakeClock();
+    const limiter = new RateLimiter(clock, 64, 1);
+    limiter.congested();
+    await clock.advance(600_000); // ten quiet minutes
+    limiter.healthy();
+    assert.equal(limiter.qps, 64);
+  });
+
   test('a few failing answers among many do not slow everyone down', async () => {
     const clock = new FakeClock();
     const limiter = new RateLimiter(clock, 64, 1);

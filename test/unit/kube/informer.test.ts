@@ -137,3 +137,19 @@ test('a written object is remembered unless the watch already brought another ve
   assert.equal(informer.get('b')?.metadata.resourceVersion, 'b1');
   await informer.stop();
 });
+
+test('stopping abandons a list that hangs (the apiserver answering 429 for a while, say)', async () => {
+  const { source, informer } = setup();
+  let listSignal: AbortSignal | undefined;
+  source.list = (signal?: AbortSignal) =>
+    new Promise<ListPage>((_resolve, reject) => {
+      listSignal = signal;
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+    });
+  informer.start();
+  await flush();
+  assert.equal(listSignal?.aborted, false);
+  await informer.stop();
+  assert.equal(listSignal?.aborted, true);
+  assert.equal(informer.synced, false);
+});

@@ -56,6 +56,23 @@ describe('the path poller', () => {
     assert.deepEqual(started, [0, 9_500, 19_500, 29_500, 39_500, 49_500, 59_500]);
   });
 
+  test('a wall clock stepped back during a read does not postpone the next one', async () => {
+    const clock = new FakeClock();
+    const started: number[] = [];
+    const reader = {
+      async read(): Promise<KvData> {
+        started.push(clock.monotonic());
+        if (started.length === 2) clock.stepWallClock(-3_600_000); // NTP steps back an hour
+        return { v: 1 };
+      },
+    };
+    const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined });
+    poller.track('ns/one', [{ path: 'secret/a' }], 10_000);
+    await poller.get({ path: 'secret/a' });
+    await clock.advance(30_000);
+    assert.deepEqual(started, [0, 9_500, 19_500, 29_500]);
+  });
+
   test('many definitions on one path cost one read per interval', async () => {
     const { clock, reader, poller, shared } = setup();
     reader.values.set('secret/a', { v: 1 });
