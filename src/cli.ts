@@ -354,15 +354,23 @@ export function buildProgram(actions: CliActions): Command {
     .version(actions.version(), '--version', 'Print the version')
     .showHelpAfterError(false)
     .exitOverride();
-  const run = new Command('run').description('Run the operator (the default command)').exitOverride();
+  // The flags belong to the program alone, and commander reads a program's options before and
+  // after a subcommand: `secrets-manager --x 1`, `secrets-manager run --x 1` and
+  // `secrets-manager --x 1 run` are one parse with one result. (Registered on `run` as well, the
+  // program took them and `run` acted on its defaults.)
+  const run = new Command('run')
+    .description(
+      'Run the operator (the default command); it takes every flag that secrets-manager --help lists',
+    )
+    .exitOverride();
   const options = flags.map(toOption);
-  for (const target of [program, run]) for (const option of options) target.addOption(option);
-  const collect = (command: Command): Record<string, string | boolean | undefined> => {
-    const values = command.opts<Record<string, string | boolean | undefined>>();
+  for (const option of options) program.addOption(option);
+  const collect = (): Record<string, string | boolean | undefined> => {
+    const values = program.opts<Record<string, string | boolean | undefined>>();
     return Object.fromEntries(flags.map((spec, i) => [spec.key, values[options[i]?.attributeName() ?? '']]));
   };
-  run.action(async () => actions.run(collect(run)));
-  program.action(async () => actions.run(collect(program)));
+  run.action(async () => actions.run(collect()));
+  program.action(async () => actions.run(collect()));
   program.addCommand(run);
   program.addCommand(
     new Command('validate')
