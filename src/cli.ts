@@ -250,8 +250,9 @@ export const flags: readonly FlagSpec[] = [
     flag: 'leader-election-id',
     key: 'leaderElectionId',
     value: 'name',
-    default: 'secrets-manager-leader',
-    description: 'Name of the leader election Lease',
+    default: '5ac9a181.secrets-manager.tuenti.io',
+    description:
+      "Name of the leader election Lease; the original's, so during a migration the old and the new operator never both lead",
   },
   {
     flag: 'leader-election-lease-duration',

@@ -143,6 +143,7 @@ describe('the chart renders', () => {
       '--vault.qps=120',
       '--vault.burst=500',
       '--enable-leader-election',
+      '--leader-election-id=5ac9a181.secrets-manager.tuenti.io',
       '--metrics-addr=:8080',
     ]) {
       assert.ok(container.args.includes(flag), `${flag} in ${container.args.join(' ')}`);

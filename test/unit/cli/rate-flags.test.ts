@@ -11,6 +11,12 @@ describe('rate limit flags', () => {
     assert.deepEqual([config.vault.qps, config.vault.burst], [250, 500]);
   });
 
+  test("the leader election Lease is the original operator's unless --leader-election-id names another", async () => {
+    assert.equal((await configOf(credentials)).leaderElection.name, '5ac9a181.secrets-manager.tuenti.io');
+    const named = await configOf([...credentials, '--leader-election-id=other']);
+    assert.equal(named.leaderElection.name, 'other');
+  });
+
   test('--kube-api-qps and --kube-api-burst set the apiserver limit; --vault.qps and --vault.burst the Vault one', async () => {
     const config = await configOf([
       ...credentials,
