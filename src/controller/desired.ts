@@ -16,6 +16,17 @@ import type { SecretApplyConfig } from '../kube/secret-api.ts';
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * What Go's base64.StdEncoding.DecodeString accepts, as the original operator decoded it: padded
+ * standard base64, with every \r and \n ignored (PEM-style line breaks work). Answers the canonical
+ * encoding, as the apiserver will store it, or undefined for what Go rejects.
+ */
+export function goBase64(value: string): string | undefined {
+  const joined = value.replace(/[\r\n]/g, '');
+  if (!base64Pattern.test(joined)) return undefined;
+  return Buffer.from(joined, 'base64').toString('base64');
+}
+
 /** What the Secret should be: the apply configuration less the parts the writer adds. */
 export type DesiredSecret = Omit<SecretApplyConfig, 'ownerReferences'> & {
   readonly ownerReference?: OwnerRef;
@@ -97,15 +108,16 @@ export function desiredSecret(
     }
     const value = values[source.key];
     if (source.encoding === 'base64') {
-      if (typeof value !== 'string' || !base64Pattern.test(value)) {
+      const canonical = typeof value === 'string' ? goBase64(value) : undefined;
+      if (canonical === undefined) {
         return {
           ok: false,
           reason: reasons.invalidValue,
           message: `key "${source.key}" at Vault path ${source.path} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
         };
       }
-      // The value is base64 already; the Secret carries it as it is and Kubernetes decodes it once.
-      setKey(data, secretKey, value);
+      // The value is base64 already; the Secret carries it (canonical) and Kubernetes decodes it once.
+      setKey(data, secretKey, canonical);
     } else {
       setKey(data, secretKey, toBase64(valueText(value)));
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinition, SecretDefinitionSpec } from '../../../src/api/types.ts';
-import { desiredSecret, sourceId, type VaultSecretData } from '../../../src/controller/desired.ts';
+import { desiredSecret, goBase64, sourceId, type VaultSecretData } from '../../../src/controller/desired.ts';
 
 function definition(
   spec: Partial<SecretDefinitionSpec>,
@@ -81,6 +81,42 @@ describe('the desired Secret', () => {
       Buffer.from(result.secret.data['cert'] ?? '', 'base64').toString(),
       '-----BEGIN CERTIFICATE-----',
     );
+  });
+
+  test("base64 is decoded exactly as Go's base64.StdEncoding.DecodeString decodes it (the original's)", () => {
+    // Each row: the input, and what Go gives back re-encoded, or undefined where Go fails
+    // (from running Go 1.26's encoding/base64 on these inputs).
+    const go: [string, string | undefined][] = [
+      ['YWJj', 'YWJj'],
+      ['YWJj\n', 'YWJj'],
+      ['YW\r\nJj', 'YWJj'],
+      ['YQ==', 'YQ=='],
+      ['YQ=\n=', 'YQ=='],
+      ['', ''],
+      ['\n', ''],
+      ['YR==', 'YQ=='],
+      ['YWJ=', 'YWI='],
+      ['/+8=', '/+8='],
+      ['YQ', undefined],
+      ['YQ=', undefined],
+      ['YWJj YWJj', undefined],
+      ['YQ==YQ==', undefined],
+      ['Y===', undefined],
+      ['YWJj\t', undefined],
+      ['-_8=', undefined],
+    ];
+    for (const [input, expected] of go) assert.equal(goBase64(input), expected, JSON.stringify(input));
+  });
+
+  test('a PEM-style base64 value with line breaks lands in the Secret as one canonical line', () => {
+    const pem = b64('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const wrapped = `${pem.slice(0, 20)}\r\n${pem.slice(20, 40)}\n${pem.slice(40)}\n`;
+    const result = desiredSecret(
+      definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
+      vault({ 'secret/tls': { crt: wrapped } }),
+    );
+    assert.ok(result.ok);
+    assert.equal(result.secret.data['cert'], pem);
   });
 
   test('refuses invalid base64 without naming the value', () => {
