@@ -16,7 +16,7 @@ export function flagsTable(): string {
   const rows = flags.map((f) => {
     const fallback =
       f.default === undefined ? (f.value ? '' : '`false`') : f.default === '' ? '`""`' : `\`${f.default}\``;
-    return `| \`--${f.flag}${f.value ? ` <${f.value}>` : ''}\` | ${fallback} | ${f.env ? `\`${f.env}\`` : ''} | ${cell(f.description)} |`;
+    return `| \`--${f.flag}${f.value ? ` <${f.value}>` : ''}\` | ${fallback} | ${f.env ? `\`${f.env}\`${f.envWins ? ' (wins over the flag)' : ''}` : ''} | ${cell(f.description)} |`;
   });
   return ['| flag | default | env | description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -13,7 +13,15 @@ export interface FlagSpec {
   readonly description: string;
   readonly default?: string;
   readonly env?: string;
+  /**
+   * The variable wins over the flag, as in the original (its help says so for VAULT_ADDR,
+   * VAULT_ROLE_ID and VAULT_SECRET_ID); otherwise the flag wins over the variable.
+   */
+  readonly envWins?: boolean;
 }
+
+/** Where a setting came from: for the startup log line, which never shows a value. */
+export type SettingSource = 'flag' | 'env' | 'default' | 'unset';
 
 export const flags: readonly FlagSpec[] = [
   {
@@ -43,6 +51,7 @@ export const flags: readonly FlagSpec[] = [
     value: 'url',
     default: 'https://127.0.0.1:8200',
     env: 'VAULT_ADDR',
+    envWins: true,
     description: 'Vault address',
   },
   {
@@ -57,6 +66,7 @@ export const flags: readonly FlagSpec[] = [
     key: 'vaultRoleId',
     value: 'id',
     env: 'VAULT_ROLE_ID',
+    envWins: true,
     description: 'AppRole role_id',
   },
   {
@@ -70,6 +80,7 @@ export const flags: readonly FlagSpec[] = [
     key: 'vaultSecretId',
     value: 'id',
     env: 'VAULT_SECRET_ID',
+    envWins: true,
     description: 'AppRole secret_id (prefer --vault.secret-id-file)',
   },
   {
@@ -333,8 +344,44 @@ export const flags: readonly FlagSpec[] = [
   },
 ];
 
+/** The settings that say where the operator connects and as whom: their sources are logged at start. */
+const connectionFlags = [
+  'vault.url',
+  'vault.auth-method',
+  'vault.role-id',
+  'vault.role-id-file',
+  'vault.secret-id',
+  'vault.secret-id-file',
+  'vault.kubernetes-role',
+  'vault.token',
+  'vault.token-file',
+  'vault.namespace',
+  'vault.ca-cert',
+  'vault.client-cert',
+  'vault.client-key',
+  'kubeconfig',
+];
+
+/**
+ * Where each connection setting came from, for the startup log: "--vault.url from env VAULT_ADDR",
+ * "--kubeconfig from flag", "--vault.auth-method from default"; settings nobody gave are left out.
+ * Never a value. (Plain strings: the log's redaction would hide a field named after a secret.)
+ */
+export function connectionSources(sources: Readonly<Record<string, SettingSource>>): string[] {
+  const described: string[] = [];
+  for (const spec of flags) {
+    const source = sources[spec.key];
+    if (!connectionFlags.includes(spec.flag) || source === undefined || source === 'unset') continue;
+    described.push(`--${spec.flag} from ${source === 'env' ? `env ${spec.env ?? ''}` : source}`);
+  }
+  return described;
+}
+
 export interface CliActions {
-  run(options: Readonly<Record<string, string | boolean | undefined>>): Promise<void>;
+  run(
+    options: Readonly<Record<string, string | boolean | undefined>>,
+    sources: Readonly<Record<string, SettingSource>>,
+  ): Promise<void>;
   validate(files: readonly string[]): Promise<number>;
   version(): string;
 }
@@ -366,12 +413,27 @@ export function buildProgram(actions: CliActions): Command {
     .exitOverride();
   const options = flags.map(toOption);
   for (const option of options) program.addOption(option);
-  const collect = (): Record<string, string | boolean | undefined> => {
+  const collect = (): [Record<string, string | boolean | undefined>, Record<string, SettingSource>] => {
     const values = program.opts<Record<string, string | boolean | undefined>>();
-    return Object.fromEntries(flags.map((spec, i) => [spec.key, values[options[i]?.attributeName() ?? '']]));
+    const settings: Record<string, string | boolean | undefined> = {};
+    const sources: Record<string, SettingSource> = {};
+    flags.forEach((spec, i) => {
+      const attribute = options[i]?.attributeName() ?? '';
+      const fromEnv = spec.env ? process.env[spec.env] : undefined;
+      if (spec.envWins && fromEnv !== undefined && fromEnv !== '') {
+        settings[spec.key] = fromEnv;
+        sources[spec.key] = 'env';
+        return;
+      }
+      settings[spec.key] = values[attribute];
+      const source = program.getOptionValueSource(attribute);
+      sources[spec.key] =
+        source === 'cli' ? 'flag' : source === 'env' ? 'env' : source === 'default' ? 'default' : 'unset';
+    });
+    return [settings, sources];
   };
-  run.action(async () => actions.run(collect()));
-  program.action(async () => actions.run(collect()));
+  run.action(async () => actions.run(...collect()));
+  program.action(async () => actions.run(...collect()));
   program.addCommand(run);
   program.addCommand(
     new Command('validate')

@@ -7,7 +7,7 @@ import { CommanderError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { kind } from './api/types.ts';
 import { parseSecretDefinition } from './api/validate.ts';
-import { buildProgram, exitCodeOf } from './cli.ts';
+import { buildProgram, connectionSources, exitCodeOf, type SettingSource } from './cli.ts';
 import { ConfigError, toConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 
@@ -68,9 +68,15 @@ async function validate(files: readonly string[]): Promise<number> {
   return failures === 0 ? 0 : 1;
 }
 
-async function run(options: Readonly<Record<string, string | boolean | undefined>>): Promise<void> {
+async function run(
+  options: Readonly<Record<string, string | boolean | undefined>>,
+  sources: Readonly<Record<string, SettingSource>>,
+): Promise<void> {
   const config = toConfig(options);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  // Where each connection setting came from (VAULT_ADDR, VAULT_ROLE_ID and VAULT_SECRET_ID win
+  // over their flags, as in the original), never its value.
+  logger.info('connection settings', { sources: connectionSources(sources) });
   if (options['vaultTokenPollingPeriod'] !== '15s') {
     logger.warn(
       '--vault.token-polling-period is accepted for compatibility and ignored: renewal follows the token TTL',

@@ -160,3 +160,26 @@ describe('syncing', () => {
     assert.deepEqual(await secretData(ns, 'retained'), { v: '1' });
   });
 });
+
+test('VAULT_ADDR wins over --vault.url as in the original, and the start log names each source, never a value', async (t) => {
+  const { state } = await testStack();
+  // A --vault.url where nothing listens: the operator can only be ready through VAULT_ADDR.
+  const operator = await startOperator(t, {
+    args: ['--vault.url=http://127.0.0.1:1', '--watch-namespaces=none'],
+    env: { VAULT_ADDR: state.vault.addr },
+  });
+  await waitReady(operator);
+  const line = operator
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('"connection settings"'));
+  assert.ok(line, operator.logs());
+  assert.deepEqual((JSON.parse(line) as { sources: unknown }).sources, [
+    '--vault.url from env VAULT_ADDR',
+    '--vault.auth-method from default',
+    '--vault.role-id from env VAULT_ROLE_ID',
+    '--vault.secret-id from env VAULT_SECRET_ID',
+    '--kubeconfig from flag',
+  ]);
+  assert.ok(!line.includes(state.vault.approle.secretId) && !line.includes(state.vault.approle.roleId));
+});
