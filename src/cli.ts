@@ -2,8 +2,9 @@
 // original secrets-manager is here with its name and env fallback; the table below is the one
 // definition of the flags, used for parsing, --help and the README.
 
-import type { CommanderError } from 'commander';
+import type { CommanderError, ParseOptions } from 'commander';
 import { Command, Option } from 'commander';
+import { ConfigError } from './config.ts';
 
 export interface FlagSpec {
   readonly flag: string;
@@ -336,6 +337,36 @@ export const flags: readonly FlagSpec[] = [
   },
   { flag: 'log-format', key: 'logFormat', value: 'format', default: 'json', description: 'json or text' },
   {
+    flag: 'zap-devel',
+    key: 'zapDevel',
+    description: "controller-runtime's development logging, as in the original: text format at debug level",
+  },
+  {
+    flag: 'zap-encoder',
+    key: 'zapEncoder',
+    value: 'encoder',
+    description: 'json or console (text): the log format, as in the original',
+  },
+  {
+    flag: 'zap-log-level',
+    key: 'zapLogLevel',
+    value: 'level',
+    description:
+      'debug, info, error (dpanic, panic, fatal: error), or a verbosity number (1 and up: debug), as in the original',
+  },
+  {
+    flag: 'zap-stacktrace-level',
+    key: 'zapStacktraceLevel',
+    value: 'level',
+    description: 'Accepted for compatibility; no stack traces are logged',
+  },
+  {
+    flag: 'zap-time-encoding',
+    key: 'zapTimeEncoding',
+    value: 'encoding',
+    description: 'Accepted for compatibility; timestamps are always ISO 8601',
+  },
+  {
     flag: 'kubeconfig',
     key: 'kubeconfig',
     value: 'path',
@@ -396,8 +427,69 @@ function toOption(spec: FlagSpec): Option {
   return option;
 }
 
+const goTrue = ['1', 't', 'T', 'true', 'TRUE', 'True'];
+const goFalse = ['0', 'f', 'F', 'false', 'FALSE', 'False'];
+
+/**
+ * The command line as Go's flag package reads it, rewritten for commander: the original's
+ * manifests say `-vault.url=https://...`, `-reconcile-period 5s` or `-enable-leader-election=false`.
+ * For every known flag, one or two dashes; `-name=value` or `-name value` (the next argument is the
+ * value, whatever it looks like, as in Go); a boolean alone, or `=true`/`=false` in any of Go's
+ * spellings (the last one given wins). Anything else, `--` and what follows it, passes unchanged.
+ */
+export function goStyleArgs(argv: readonly string[]): string[] {
+  const byName = new Map(flags.map((spec) => [spec.flag, spec]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const match = /^--?([^-=][^=]*)(?:=([\s\S]*))?$/.exec(arg);
+    const name = match?.[1];
+    if (name === 'help') {
+      out.push('--help');
+      continue;
+    }
+    const spec = name === undefined ? undefined : byName.get(name);
+    if (!match || !spec) {
+      out.push(arg);
+      continue;
+    }
+    const value = match[2];
+    if (!spec.value) {
+      // A boolean: set, or not. Go's last word wins, so an earlier setting is taken back.
+      const on = value === undefined || goTrue.includes(value);
+      if (!on && !goFalse.includes(value ?? '')) {
+        throw new ConfigError(`-${spec.flag}: "${value ?? ''}" is not a boolean (true or false)`);
+      }
+      for (let j = out.length - 1; j >= 0; j -= 1) if (out[j] === `--${spec.flag}`) out.splice(j, 1);
+      if (on) out.push(`--${spec.flag}`);
+    } else if (value !== undefined) {
+      out.push(`--${spec.flag}=${value}`);
+    } else if (i + 1 < argv.length) {
+      out.push(`--${spec.flag}=${argv[i + 1] ?? ''}`);
+      i += 1;
+    } else {
+      out.push(`--${spec.flag}`); // commander says the value is missing
+    }
+  }
+  return out;
+}
+
+/** A program that reads its command line the way Go's flag package would (goStyleArgs). */
+class GoStyleCommand extends Command {
+  override parseAsync(argv?: readonly string[], options?: ParseOptions): Promise<this> {
+    const all = argv ?? process.argv;
+    // The first two are node and the script, unless told the arguments are the user's alone.
+    const skip = options?.from === 'user' ? 0 : 2;
+    return super.parseAsync([...all.slice(0, skip), ...goStyleArgs(all.slice(skip))], options);
+  }
+}
+
 export function buildProgram(actions: CliActions): Command {
-  const program = new Command('secrets-manager')
+  const program = new GoStyleCommand('secrets-manager')
     .description('Keeps Kubernetes Secrets in sync with HashiCorp Vault and OpenBao')
     .version(actions.version(), '--version', 'Print the version')
     .showHelpAfterError(false)

@@ -237,6 +237,47 @@ function vaultConfig(raw: RawOptions): VaultConfig {
   return config;
 }
 
+const zapLevels = ['debug', 'info', 'warn', 'error', 'dpanic', 'panic', 'fatal'];
+
+/**
+ * The log level and format. The original's zap flags (controller-runtime) still work: -zap-devel
+ * means text at debug level, -zap-encoder and -zap-log-level override it, as zap does; and
+ * --enable-debug-log means debug whatever else is said.
+ */
+function logging(raw: RawOptions): { logLevel: LogLevel; logFormat: LogFormat } {
+  let logLevel = oneOf<LogLevel>(raw, 'logLevel', 'log-level', ['error', 'warn', 'info', 'debug']);
+  let logFormat = oneOf<LogFormat>(raw, 'logFormat', 'log-format', ['json', 'text']);
+  if (raw['zapDevel'] === true) {
+    logLevel = 'debug';
+    logFormat = 'text';
+  }
+  const encoder = text(raw, 'zapEncoder');
+  if (encoder !== undefined) {
+    if (encoder !== 'json' && encoder !== 'console')
+      throw new ConfigError(`--zap-encoder: "${encoder}" must be json or console`);
+    logFormat = encoder === 'json' ? 'json' : 'text';
+  }
+  const level = text(raw, 'zapLogLevel');
+  if (level !== undefined) logLevel = zapLevel(level, 'zap-log-level');
+  const stacktrace = text(raw, 'zapStacktraceLevel');
+  if (stacktrace !== undefined) zapLevel(stacktrace, 'zap-stacktrace-level');
+  const time = text(raw, 'zapTimeEncoding');
+  const encodings = ['epoch', 'millis', 'nano', 'iso8601', 'rfc3339', 'rfc3339nano'];
+  if (time !== undefined && !encodings.includes(time))
+    throw new ConfigError(`--zap-time-encoding: "${time}" must be one of ${encodings.join(', ')}`);
+  if (raw['enableDebugLog'] === true) logLevel = 'debug';
+  return { logLevel, logFormat };
+}
+
+/** A zap level name, or a verbosity number as controller-runtime takes it (1 and up: debug). */
+function zapLevel(value: string, flag: string): LogLevel {
+  if (/^-?\d+$/.test(value)) return Number(value) > 0 ? 'debug' : 'info';
+  const name = value.toLowerCase();
+  if (!zapLevels.includes(name))
+    throw new ConfigError(`--${flag}: "${value}" must be one of ${zapLevels.join(', ')}, or a number`);
+  return name === 'debug' || name === 'info' || name === 'warn' ? name : 'error';
+}
+
 export function toConfig(raw: RawOptions): Config {
   const backend = required(raw, 'backend', 'backend');
   if (backend !== 'vault')
@@ -269,11 +310,7 @@ export function toConfig(raw: RawOptions): Config {
       qps: positive(raw, 'kubeApiQps', 'kube-api-qps'),
       burst: integer(raw, 'kubeApiBurst', 'kube-api-burst', 1),
     },
-    logLevel:
-      raw['enableDebugLog'] === true
-        ? 'debug'
-        : oneOf<LogLevel>(raw, 'logLevel', 'log-level', ['error', 'warn', 'info', 'debug']),
-    logFormat: oneOf<LogFormat>(raw, 'logFormat', 'log-format', ['json', 'text']),
+    ...logging(raw),
     ...optional('kubeconfig', text(raw, 'kubeconfig')),
     ...optional('accessPolicyFile', text(raw, 'accessPolicy')),
   };

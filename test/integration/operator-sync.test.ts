@@ -14,6 +14,7 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
+import { metricSum } from '../support/metrics.ts';
 import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -182,4 +183,27 @@ test('VAULT_ADDR wins over --vault.url as in the original, and the start log nam
     '--kubeconfig from flag',
   ]);
   assert.ok(!line.includes(state.vault.approle.secretId) && !line.includes(state.vault.approle.roleId));
+});
+
+test("the original's Go-style command line runs the operator unchanged", async (t) => {
+  const ns = await freshNamespace(t);
+  await putKv2(`secret/${ns}/db`, { password: 'go-style' });
+  // As the original's manifests spell them: one dash, a value as the next argument, a zap flag.
+  const operator = await startOperator(t, {
+    args: [
+      '-watch-namespaces',
+      ns,
+      '-reconcile-period=1s',
+      '-enable-leader-election=false',
+      '-zap-log-level=debug',
+    ],
+  });
+  await waitReady(operator);
+  await applyDefinition(ns, 'go', {
+    name: 'go',
+    keysMap: { p: { path: `secret/${ns}/db`, key: 'password' } },
+  });
+  await waitForSecretValue(ns, 'go', 'p', 'go-style');
+  assert.match(operator.logs(), /"level":"debug"/, 'the zap level reached the logger');
+  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_leader'), 1, 'leading without election');
 });
