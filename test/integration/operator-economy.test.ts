@@ -13,7 +13,7 @@ import {
   type RunningOperator,
 } from '../support/operator.ts';
 import { metricSum } from '../support/metrics.ts';
-import { freshNamespace, kubectl } from '../support/stack.ts';
+import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
 
 async function reads(operator: RunningOperator): Promise<number> {
   return metricSum(await operator.metrics(), 'secrets_manager_vault_requests_total{operation="read"');
@@ -72,7 +72,11 @@ test('one Vault read per distinct path per interval, no writes while nothing cha
   await first.stop();
   const second = await startOperator(t, { args });
   await waitReady(second);
-  await delay(3_000);
+  // Every definition reconciled and found in sync by the new operator (its per-definition status
+  // metric is set by each reconcile), then nothing may have been written.
+  await waitFor('the restarted operator to verify all five definitions', async () =>
+    metricSum(await second.metrics(), 'secrets_manager_controller_last_sync_status') === 5 ? true : undefined,
+  );
   assert.equal(await versions(ns), settled, 'a restart with everything in sync wrote nothing');
   assert.equal(metricSum(await second.metrics(), 'secrets_manager_secret_writes_total'), 0);
 });
