@@ -295,7 +295,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),
       forgotten: (namespace, name) => metrics.forgetDefinition(namespace, name),
       secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
-      secretReadFailed: (namespace, name) => metrics.secretReadErrors.inc({ name, namespace }),
+      secretReadFailed: (namespace, definition, secretName) =>
+        metrics.secretReadFailed(namespace, definition, secretName),
     },
     logger,
   });

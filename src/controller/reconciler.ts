@@ -62,8 +62,11 @@ export interface ReconcileObserver {
   /** A definition is gone: its per-definition series should go too. */
   forgotten(namespace: string, name: string): void;
   secretWritten(operation: 'create' | 'update' | 'delete'): void;
-  /** Kubernetes did not answer a read of the definition's Secret. */
-  secretReadFailed(namespace: string, name: string): void;
+  /**
+   * A direct read of the definition's Secret (`name`: the Secret's) found none, or failed: the
+   * original's secret_read_errors count.
+   */
+  secretReadFailed(namespace: string, definition: string, secretName: string): void;
 }
 
 export interface ReconcilerLogger {
@@ -183,10 +186,17 @@ export class Reconciler {
     try {
       // The cache holds only Secrets labelled as ours; before creating one, make sure no other
       // Secret of that name exists, because applying would take it over.
-      live = this.#deps.liveSecret(target) ?? (await this.#deps.secrets.read(metadata.namespace, spec.name));
+      live = this.#deps.liveSecret(target);
+      if (!live) {
+        live = await this.#deps.secrets.read(metadata.namespace, spec.name);
+        // The original counts a target Secret that is not there yet as a read error.
+        if (!live) this.#deps.observer.secretReadFailed(metadata.namespace, metadata.name, spec.name);
+      }
     } catch (error) {
-      if (error instanceof KubeError)
+      if (error instanceof KubeError) {
+        this.#deps.observer.secretReadFailed(metadata.namespace, metadata.name, spec.name);
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
+      }
       throw error;
     }
     const ownership = ownershipOf(live, definition);

@@ -32,6 +32,8 @@ export class Metrics {
     vault_cluster_name: '',
   };
   readonly #definitionReasons = new Map<string, Reason>();
+  /** The Secret each definition's read errors were counted under, to remove the series with it. */
+  readonly #secretNames = new Map<string, string>();
   /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
   beforeScrape: () => void = () => undefined;
 
@@ -172,9 +174,23 @@ export class Metrics {
     this.#setReason(`${namespace}/${name}`, reason);
   }
 
+  /**
+   * A read of a definition's Secret found none or failed. Labelled with the Secret's name and its
+   * namespace: the original swapped the two values; here they are what the labels say.
+   */
+  secretReadFailed(namespace: string, definition: string, secretName: string): void {
+    this.secretReadErrors.inc({ name: secretName, namespace });
+    this.#secretNames.set(`${namespace}/${definition}`, secretName);
+  }
+
   forgetDefinition(namespace: string, name: string): void {
-    for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors, this.secretReadErrors])
+    for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors])
       metric.remove({ name, namespace });
+    const secretName = this.#secretNames.get(`${namespace}/${name}`);
+    if (secretName !== undefined) {
+      this.secretReadErrors.remove({ name: secretName, namespace });
+      this.#secretNames.delete(`${namespace}/${name}`);
+    }
     this.#setReason(`${namespace}/${name}`, undefined);
   }
 

@@ -166,6 +166,15 @@ describe('metrics and secrecy', () => {
     );
     assert.match(metrics, /^# TYPE secrets_manager_vault_token_renewal_errors_total counter$/m);
     assert.match(metrics, /^# TYPE secrets_manager_controller_secret_read_errors_total counter$/m);
+    // The original counted the target Secret not found before its creation: once for "ok". Its
+    // labels are the Secret's name and namespace (the original swapped their values).
+    assert.match(
+      metrics,
+      new RegExp(
+        `^secrets_manager_controller_secret_read_errors_total\\{name="ok",namespace="${ns}"\\} 1$`,
+        'm',
+      ),
+    );
     assert.match(
       metrics,
       new RegExp(

@@ -26,6 +26,7 @@ function harness(
   refreshStretched?: () => boolean,
 ) {
   const effects: Effect[] = [];
+  const readErrors: string[] = [];
   const reconciler = new Reconciler({
     definition: () => raw,
     liveSecret: () => undefined,
@@ -88,10 +89,16 @@ function harness(
     clock: new FakeClock(),
     defaultRefreshMs: 60_000,
     ...(refreshStretched ? { refreshStretched } : {}),
-    observer: { synced: () => {}, forgotten: () => {}, secretWritten: () => {}, secretReadFailed: () => {} },
+    observer: {
+      synced: () => {},
+      forgotten: () => {},
+      secretWritten: () => {},
+      secretReadFailed: (namespace, definition, secretName) =>
+        readErrors.push(`${namespace} ${definition} ${secretName}`),
+    },
     logger: { info: () => {}, warn: () => {}, debug: () => {} },
   });
-  return { reconciler, effects };
+  return { reconciler, effects, readErrors };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({
@@ -232,4 +239,14 @@ describe('refreshes stretched beyond the interval asked for', () => {
       ['Synced'],
     );
   });
+});
+
+test("a target Secret not there yet counts as a read error, as the original counted it, under the Secret's name", async () => {
+  const { reconciler, readErrors } = harness(
+    manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/a', key: 'v' } } }),
+    allowAll,
+    { 'secret/a': { v: 'x' } },
+  );
+  await reconciler.reconcile('team-a/def');
+  assert.deepEqual(readErrors, ['team-a def s']);
 });
