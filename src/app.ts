@@ -297,6 +297,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
       secretReadFailed: (namespace, definition, secretName) =>
         metrics.secretReadFailed(namespace, definition, secretName),
+      vaultReadFailed: (namespace, definition, path, key, error) =>
+        metrics.vaultReadFailed(`${namespace}/${definition}`, path, key, error),
     },
     logger,
   });

@@ -37,7 +37,13 @@ export type VaultSecretData = Readonly<Record<string, unknown>>;
 
 export type DesiredResult =
   | { readonly ok: true; readonly secret: DesiredSecret }
-  | { readonly ok: false; readonly reason: Reason; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: Reason;
+      readonly message: string;
+      /** The Vault key that was missing (KeyNotFound), as written in the definition. */
+      readonly missing?: { readonly path: string; readonly key: string };
+    };
 
 /** How the reconciler names one Vault read: the path as written plus the pinned version, if any. */
 export function sourceId(path: string, version?: number): string {
@@ -104,6 +110,7 @@ export function desiredSecret(
         ok: false,
         reason: reasons.keyNotFound,
         message: `key "${source.key}" not found at Vault path ${source.path} (for Secret key "${secretKey}")`,
+        missing: { path: source.path, key: source.key },
       };
     }
     const value = values[source.key];

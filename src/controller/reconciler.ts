@@ -67,6 +67,26 @@ export interface ReconcileObserver {
    * original's secret_read_errors count.
    */
   secretReadFailed(namespace: string, definition: string, secretName: string): void;
+  /**
+   * A Vault read for a key of a definition failed (`key` is "" for dataFrom): the original's
+   * read_secret_errors count, with its error names.
+   */
+  vaultReadFailed(
+    namespace: string,
+    definition: string,
+    path: string,
+    key: string,
+    error: VaultReadError,
+  ): void;
+}
+
+/** The original's names for a failed Vault read. */
+export type VaultReadError = 'BackendSecretNotFoundError' | 'BackendSecretForbiddenError' | 'UnknownError';
+
+function vaultReadError(reason: string): VaultReadError {
+  if (reason === reasons.pathNotFound || reason === reasons.keyNotFound) return 'BackendSecretNotFoundError';
+  if (reason === reasons.forbidden) return 'BackendSecretForbiddenError';
+  return 'UnknownError';
 }
 
 export interface ReconcilerLogger {
@@ -263,6 +283,12 @@ export class Reconciler {
           ),
         ),
       );
+      reads.forEach((read, i) => {
+        const source = sources[i];
+        if (read.status === 'fulfilled' || !source) return;
+        const reason: unknown = (read.reason as { reason?: unknown } | undefined)?.reason;
+        this.#countReadFailure(definition, source.written, vaultReadError(String(reason)));
+      });
       const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } catch (error) {
@@ -274,7 +300,19 @@ export class Reconciler {
     }
 
     const desired = desiredSecret(definition, vaultData);
-    if (!desired.ok) return { reason: desired.reason, message: desired.message, retry: 'none' };
+    if (!desired.ok) {
+      if (desired.missing) {
+        const { namespace, name } = metadata;
+        this.#deps.observer.vaultReadFailed(
+          namespace,
+          name,
+          desired.missing.path,
+          desired.missing.key,
+          'BackendSecretNotFoundError',
+        );
+      }
+      return { reason: desired.reason, message: desired.message, retry: 'none' };
+    }
 
     let changed: string | undefined;
     try {
@@ -295,6 +333,17 @@ export class Reconciler {
   }
 
   /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
+  /** Counts a failed read of `source` once for every key of the definition that reads it. */
+  #countReadFailure(definition: SecretDefinition, source: SourceRef, error: VaultReadError): void {
+    const same = (s: { path: string; version?: number }): boolean =>
+      s.path === source.path && s.version === source.version;
+    const { namespace, name } = definition.metadata;
+    const count = (key: string): void =>
+      this.#deps.observer.vaultReadFailed(namespace, name, source.path, key, error);
+    for (const entry of Object.values(definition.spec.keysMap)) if (same(entry)) count(entry.key);
+    if (definition.spec.dataFrom.some(same)) count('');
+  }
+
   async #write(
     definition: SecretDefinition,
     desired: DesiredSecret,

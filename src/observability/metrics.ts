@@ -32,6 +32,8 @@ export class Metrics {
     vault_cluster_name: '',
   };
   readonly #definitionReasons = new Map<string, Reason>();
+  /** Which definitions counted into each read-error series, so a series goes with the last of them. */
+  readonly #readErrorSeries = new Map<string, { labels: Record<string, string>; by: Set<string> }>();
   /** The Secret each definition's read errors were counted under, to remove the series with it. */
   readonly #secretNames = new Map<string, string>();
   /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
@@ -54,6 +56,12 @@ export class Metrics {
     name: 'secrets_manager_vault_token_renewal_errors_total',
     help: 'Vault token renewal errors counter',
     labelNames: [...vaultLabels, 'vault_operation', 'error'],
+    registers: [this.registry],
+  });
+  readonly vaultReadErrors = new Counter({
+    name: 'secrets_manager_vault_read_secret_errors_total',
+    help: 'Vault read operations counter',
+    labelNames: [...vaultLabels, 'path', 'key', 'error'],
     registers: [this.registry],
   });
   readonly secretReadErrors = new Counter({
@@ -183,7 +191,26 @@ export class Metrics {
     this.#secretNames.set(`${namespace}/${definition}`, secretName);
   }
 
+  /**
+   * A Vault read for `definition` (namespace/name) failed. The series carries a Vault path, as in
+   * the original; it is removed when no live definition counts into it any more, so it stays bounded.
+   */
+  vaultReadFailed(definition: string, path: string, key: string, error: string): void {
+    const labels = { ...this.#vault, path, key, error };
+    this.vaultReadErrors.inc(labels);
+    const id = JSON.stringify([path, key, error]);
+    const series = this.#readErrorSeries.get(id) ?? { labels, by: new Set<string>() };
+    series.by.add(definition);
+    this.#readErrorSeries.set(id, series);
+  }
+
   forgetDefinition(namespace: string, name: string): void {
+    const definition = `${namespace}/${name}`;
+    for (const [id, series] of this.#readErrorSeries) {
+      if (!series.by.delete(definition) || series.by.size > 0) continue;
+      this.vaultReadErrors.remove(series.labels);
+      this.#readErrorSeries.delete(id);
+    }
     for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors])
       metric.remove({ name, namespace });
     const secretName = this.#secretNames.get(`${namespace}/${name}`);

@@ -166,6 +166,14 @@ describe('metrics and secrecy', () => {
     );
     assert.match(metrics, /^# TYPE secrets_manager_vault_token_renewal_errors_total counter$/m);
     assert.match(metrics, /^# TYPE secrets_manager_controller_secret_read_errors_total counter$/m);
+    // The missing key of "broken", counted as the original counted it.
+    assert.match(
+      metrics,
+      new RegExp(
+        `^secrets_manager_vault_read_secret_errors_total\\{${escape(vaultLabels)}[^}]*,path="secret/${ns}/app",key="missing",error="BackendSecretNotFoundError"\\} [1-9]`,
+        'm',
+      ),
+    );
     // The original counted the target Secret not found before its creation: once for "ok". Its
     // labels are the Secret's name and namespace (the original swapped their values).
     assert.match(
@@ -202,7 +210,12 @@ describe('metrics and secrecy', () => {
     ]) {
       assert.match(metrics, new RegExp(`^secrets_manager_${name}`, 'm'), name);
     }
-    assert.doesNotMatch(metrics, new RegExp(`secret/${ns}`), 'no Vault path is a label');
+    // A Vault path is a label only where the original put one: its read-error counter.
+    const withPath = metrics
+      .split('\n')
+      .filter((line) => line.includes(`secret/${ns}`) && !line.startsWith('#'))
+      .map((line) => line.slice(0, line.indexOf('{')));
+    assert.deepEqual([...new Set(withPath)], ['secrets_manager_vault_read_secret_errors_total']);
   });
 
   test('a canary secret value never appears in logs (debug), Events, status or /metrics', async (t) => {

@@ -7,6 +7,7 @@ import { TargetIndex } from '../../../src/controller/target-index.ts';
 import type { LiveSecret } from '../../../src/kube/live-secret.ts';
 import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
+import { VaultError } from '../../../src/vault/errors.ts';
 import type { KvData } from '../../../src/vault/kv.ts';
 import type { SourceRef } from '../../../src/vault/path-poller.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
@@ -22,11 +23,12 @@ type Effect =
 function harness(
   raw: unknown,
   policy: AccessPolicy = allowAll,
-  vault: Record<string, KvData> = {},
+  vault: Record<string, KvData | VaultError> = {},
   refreshStretched?: () => boolean,
 ) {
   const effects: Effect[] = [];
   const readErrors: string[] = [];
+  const vaultErrors: string[] = [];
   const reconciler = new Reconciler({
     definition: () => raw,
     liveSecret: () => undefined,
@@ -51,7 +53,9 @@ function harness(
       untrack: () => {},
       async get(source: SourceRef): Promise<KvData> {
         effects.push({ kind: 'vault', what: `read ${source.path}` });
-        return vault[source.path] ?? {};
+        const answer = vault[source.path];
+        if (answer instanceof VaultError) throw answer;
+        return answer ?? {};
       },
     }),
     access: () => policy,
@@ -95,10 +99,14 @@ function harness(
       secretWritten: () => {},
       secretReadFailed: (namespace, definition, secretName) =>
         readErrors.push(`${namespace} ${definition} ${secretName}`),
+      vaultReadFailed: (namespace, definition, path, key, error) =>
+        vaultErrors.push(
+          `${path} ${key} ${error}${namespace === 'team-a' && definition === 'def' ? '' : ' (wrong definition)'}`,
+        ),
     },
     logger: { info: () => {}, warn: () => {}, debug: () => {} },
   });
-  return { reconciler, effects, readErrors };
+  return { reconciler, effects, readErrors, vaultErrors };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({
@@ -249,4 +257,40 @@ test("a target Secret not there yet counts as a read error, as the original coun
   );
   await reconciler.reconcile('team-a/def');
   assert.deepEqual(readErrors, ['team-a def s']);
+});
+
+describe("failed Vault reads are counted per key with the original's error names", () => {
+  test('a key missing from its path: BackendSecretNotFoundError for that path and key', async () => {
+    const { reconciler, vaultErrors } = harness(
+      manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/a', key: 'v' } } }),
+      allowAll,
+      { 'secret/a': { other: 'x' } },
+    );
+    await reconciler.reconcile('team-a/def');
+    assert.deepEqual(vaultErrors, ['secret/a v BackendSecretNotFoundError']);
+  });
+
+  for (const [reason, name] of [
+    ['PathNotFound', 'BackendSecretNotFoundError'],
+    ['Forbidden', 'BackendSecretForbiddenError'],
+    ['VaultUnavailable', 'UnknownError'],
+  ] as const) {
+    test(`a read failing with ${reason}: ${name} once for every key that reads the path, "" for dataFrom`, async () => {
+      const { reconciler, vaultErrors } = harness(
+        manifest('team-a', {
+          name: 's',
+          keysMap: { a: { path: 'secret/a', key: 'k1' }, b: { path: 'secret/a', key: 'k2' } },
+          dataFrom: [{ path: 'secret/a' }],
+        }),
+        allowAll,
+        { 'secret/a': new VaultError(reason, 'no') },
+      );
+      await reconciler.reconcile('team-a/def');
+      assert.deepEqual(vaultErrors.sort(), [
+        `secret/a  ${name}`,
+        `secret/a k1 ${name}`,
+        `secret/a k2 ${name}`,
+      ]);
+    });
+  }
 });
