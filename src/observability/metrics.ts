@@ -64,6 +64,12 @@ export class Metrics {
     labelNames: [...vaultLabels, 'path', 'key', 'error'],
     registers: [this.registry],
   });
+  readonly loginErrors = new Counter({
+    name: 'secrets_manager_vault_login_errors_total',
+    help: 'Vault login errors counter',
+    labelNames: vaultLabels,
+    registers: [this.registry],
+  });
   readonly secretReadErrors = new Counter({
     name: 'secrets_manager_controller_secret_read_errors_total',
     help: 'Errors total count when reading a secret from Kubernetes',
@@ -180,6 +186,24 @@ export class Metrics {
     if (ok) this.lastSuccess.set({ name, namespace }, nowSeconds);
     else this.syncErrors.inc({ name, namespace });
     this.#setReason(`${namespace}/${name}`, reason);
+  }
+
+  /**
+   * A token operation failed, counted as the original counted it: a login in
+   * secrets_manager_vault_login_errors_total; a renewal or lookup in the renewal errors, with the
+   * original's vault_operation (renew-self, lookup-self) and error (UnknownError) values. A revoke
+   * (at shutdown or after a re-login; the original never revoked) counts as revoke-self.
+   */
+  tokenOperationFailed(operation: 'login' | 'renew' | 'lookup' | 'revoke'): void {
+    if (operation === 'login') {
+      this.loginErrors.inc(this.#vault);
+      return;
+    }
+    this.tokenRenewalErrors.inc({
+      ...this.#vault,
+      vault_operation: `${operation}-self`,
+      error: 'UnknownError',
+    });
   }
 
   /**

@@ -173,11 +173,7 @@ export async function createVaultClients(
         loggedIn: (method) => logger.info('logged in to Vault', { method, ...who }),
         renewed: () => logger.debug('Vault token renewed', who),
         failed: (operation, error) => {
-          metrics.tokenRenewalErrors.inc({
-            ...metrics.vaultLabels,
-            vault_operation: operation,
-            error: error.reason,
-          });
+          metrics.tokenOperationFailed(operation);
           logger.warn('Vault token operation failed', {
             operation,
             reason: error.reason,

@@ -19,7 +19,7 @@ import {
   type RunningOperator,
 } from '../support/operator.ts';
 import { metricSum } from '../support/metrics.ts';
-import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
+import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
 
 async function logins(operator: RunningOperator): Promise<number> {
   return metricSum(
@@ -29,6 +29,23 @@ async function logins(operator: RunningOperator): Promise<number> {
 }
 
 describe('vault authentication', () => {
+  test('a login Vault refuses is counted in secrets_manager_vault_login_errors_total, as in the original', async (t) => {
+    const operator = await startOperator(t, {
+      args: ['--watch-namespaces=none'],
+      env: { VAULT_SECRET_ID: 'not-a-secret-id' },
+    });
+    const { state } = await testStack();
+    const counted = await waitFor('a counted login error', async () => {
+      const value = metricSum(
+        await operator.metrics().catch(() => ''),
+        `secrets_manager_vault_login_errors_total{vault_address="${state.vault.addr}"`,
+      );
+      return value >= 1 ? value : undefined;
+    });
+    assert.ok(counted >= 1);
+    assert.ok(!operator.logs().includes('not-a-secret-id'), 'the secret-id never reaches a log line');
+  });
+
   test('Kubernetes auth with the secrets-manager service account syncs', async (t) => {
     const ns = await freshNamespace(t);
     await putKv2(`secret/${ns}/app`, { v: 'via-kubernetes' });

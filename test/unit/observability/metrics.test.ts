@@ -34,3 +34,27 @@ test("a Secret read error is labelled with the Secret's name and goes with its d
   metrics.forgetDefinition('ns', 'def');
   assert.deepEqual(await series(metrics, name), []);
 });
+
+test("failed token operations are counted with the original's names and values", async () => {
+  const metrics = new Metrics();
+  metrics.setVaultIdentity({
+    address: 'https://v',
+    engine: 'auto',
+    version: '2.4.0',
+    clusterId: 'c',
+    clusterName: 'n',
+  });
+  const vault =
+    'vault_address="https://v",vault_engine="auto",vault_version="2.4.0",vault_cluster_id="c",vault_cluster_name="n"';
+  metrics.tokenOperationFailed('login');
+  metrics.tokenOperationFailed('login');
+  metrics.tokenOperationFailed('renew');
+  metrics.tokenOperationFailed('lookup');
+  assert.deepEqual(await series(metrics, 'secrets_manager_vault_login_errors_total'), [
+    `secrets_manager_vault_login_errors_total{${vault}} 2`,
+  ]);
+  assert.deepEqual((await series(metrics, 'secrets_manager_vault_token_renewal_errors_total')).sort(), [
+    `secrets_manager_vault_token_renewal_errors_total{${vault},vault_operation="lookup-self",error="UnknownError"} 1`,
+    `secrets_manager_vault_token_renewal_errors_total{${vault},vault_operation="renew-self",error="UnknownError"} 1`,
+  ]);
+});
