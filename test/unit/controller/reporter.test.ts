@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SecretDefinition, SecretDefinitionStatus } from '../../../src/api/types.ts';
+import { Reporter } from '../../../src/controller/reporter.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+
+/** A reporter whose writes and Events are recorded; `definition` starts with `status`. */
+function setup(status: SecretDefinitionStatus = {}) {
+  const clock = new FakeClock(Date.UTC(2026, 10, 27, 10, 0, 0));
+  const patches: SecretDefinitionStatus[] = [];
+  const events: string[] = [];
+  const synced: string[] = [];
+  const reporter = new Reporter({
+    definitions: {
+      async patchStatus(_namespace, _name, next) {
+        patches.push(next);
+      },
+      async setFinalizers() {},
+    },
+    events: {
+      async record(_target, type, reason, message) {
+        events.push(`${type} ${reason}: ${message}`);
+      },
+    },
+    clock,
+    defaultRefreshMs: 60_000,
+    observer: { synced: (_ns, _name, ok, reason) => synced.push(`${String(ok)} ${reason}`) },
+    logger: { info: () => {}, warn: () => {} },
+  });
+  let current: SecretDefinition = {
+    metadata: {
+      name: 'def',
+      namespace: 'ns',
+      uid: 'u-1',
+      generation: 1,
+      resourceVersion: '1',
+      labels: {},
+      annotations: {},
+      finalizers: [],
+      creationTimestamp: '2026-11-27T09:00:00Z',
+    },
+    spec: { name: 's', type: 'Opaque', keysMap: {}, dataFrom: [], deletionPolicy: 'Delete' },
+    status,
+  };
+  /** The definition as the next reconcile sees it: with the last status written. */
+  const definition = (): SecretDefinition => {
+    const last = patches.at(-1);
+    if (last) current = { ...current, status: last };
+    return current;
+  };
+  return { clock, reporter, patches, events, synced, definition };
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('the reporter', () => {
+  test('a first sync writes Ready=True Synced, the sync time and an Event naming the change', async () => {
+    const { reporter, patches, events, synced, definition } = setup();
+    await reporter.synced(definition(), 'created Secret s');
+    await flush();
+    assert.deepEqual(patches, [
+      {
+        observedGeneration: 1,
+        secretName: 's',
+        lastSyncTime: '2026-11-27T10:00:00Z',
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Synced',
+            message: 'Secret s is in sync with Vault (refreshed every 1m)',
+            observedGeneration: 1,
+            lastTransitionTime: '2026-11-27T10:00:00Z',
+          },
+        ],
+      },
+    ]);
+    assert.deepEqual(events, ['Normal Synced: created Secret s']);
+    assert.deepEqual(synced, ['true Synced']);
+  });
+
+  test('a reconcile that finds everything in sync writes nothing and records no Event', async () => {
+    const { clock, reporter, patches, events, definition } = setup();
+    await reporter.synced(definition(), 'created Secret s');
+    await clock.advance(60_000);
+    await reporter.synced(definition(), undefined);
+    await flush();
+    assert.equal(patches.length, 1, 'the status did not change, so it was not patched');
+    assert.equal(events.length, 1);
+  });
+
+  test('a failure is recorded once on entering it: one Event, one status write, the transition time kept while it lasts', async () => {
+    const { clock, reporter, patches, events, synced, definition } = setup();
+    await reporter.synced(definition(), 'created Secret s');
+    await clock.advance(10_000);
+    const failure = { reason: 'VaultUnavailable', message: 'Vault is down', retry: 'none' } as const;
+    await reporter.failed(definition(), failure);
+    await clock.advance(10_000);
+    await reporter.failed(definition(), failure);
+    await flush();
+    assert.equal(patches.length, 2, 'the second failure changed nothing');
+    const ready = patches[1]?.conditions?.find((c) => c.type === 'Ready');
+    assert.deepEqual(
+      [ready?.status, ready?.reason, ready?.lastTransitionTime],
+      ['False', 'VaultUnavailable', '2026-11-27T10:00:10Z'],
+    );
+    assert.equal(patches[1]?.lastSyncTime, '2026-11-27T10:00:00Z', 'the last good sync time stays');
+    assert.deepEqual(events, ['Normal Synced: created Secret s', 'Warning SyncFailed: Vault is down']);
+    assert.deepEqual(synced, ['true Synced', 'false VaultUnavailable', 'false VaultUnavailable']);
+  });
+
+  test('recovering moves the transition time and the sync time, without an Event when no data changed', async () => {
+    const { clock, reporter, patches, events, definition } = setup();
+    await reporter.synced(definition(), 'created Secret s');
+    await clock.advance(10_000);
+    await reporter.failed(definition(), { reason: 'VaultUnavailable', message: 'down', retry: 'none' });
+    await clock.advance(10_000);
+    await reporter.synced(definition(), undefined);
+    await flush();
+    const last = patches.at(-1);
+    assert.equal(last?.lastSyncTime, '2026-11-27T10:00:20Z');
+    assert.equal(last?.conditions?.[0]?.lastTransitionTime, '2026-11-27T10:00:20Z');
+    assert.deepEqual(events, ['Normal Synced: created Secret s', 'Warning SyncFailed: down']);
+  });
+});
