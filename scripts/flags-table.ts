@@ -16,9 +16,13 @@ export function flagsTable(): string {
   const rows = flags.map((f) => {
     const fallback =
       f.default === undefined ? (f.value ? '' : '`false`') : f.default === '' ? '`""`' : `\`${f.default}\``;
-    return `| \`--${f.flag}${f.value ? ` <${f.value}>` : ''}\` | ${fallback} | ${f.env ? `\`${f.env}\`${f.envWins ? ' (wins over the flag)' : ''}` : ''} | ${cell(f.description)} |`;
+    // Every flag also reads as Go's flag package reads it: one dash, `=` or a space before the value.
+    const spellings = f.value
+      ? `\`--${f.flag} <${f.value}>\`, \`-${f.flag}=<${f.value}>\``
+      : `\`--${f.flag}\`, \`-${f.flag}=false\``;
+    return `| ${spellings} | ${fallback} | ${f.env ? `\`${f.env}\`${f.envWins ? ' (wins over the flag)' : ''}` : ''} | ${cell(f.description)} |`;
   });
-  return ['| flag | default | env | description |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| flag (Go spellings too) | default | env | description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
 /** README text with the section between the markers replaced by `table`. */
