@@ -22,7 +22,11 @@ export function flagsTable(): string {
       : `\`--${f.flag}\`, \`-${f.flag}=false\``;
     return `| ${spellings} | ${fallback} | ${f.env ? `\`${f.env}\`${f.envWins ? ' (wins over the flag)' : ''}` : ''} | ${cell(f.description)} |`;
   });
-  return ['| flag (Go spellings too) | default | env | description |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| flag (Go spellings too) | default | env | description |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** README text with the section between the markers replaced by `table`. */
