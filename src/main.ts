@@ -7,7 +7,8 @@ import { CommanderError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { kind } from './api/types.ts';
 import { parseSecretDefinition } from './api/validate.ts';
-import { buildProgram, connectionSources, exitCodeOf, type SettingSource } from './cli.ts';
+import { buildProgram, exitCodeOf } from './cli.ts';
+import { connectionSources, type SettingSource } from './flags.ts';
 import { ConfigError, toConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildProgram, goStyleArgs } from '../../../src/cli.ts';
+import { buildProgram } from '../../../src/cli.ts';
+import { goStyleArgs } from '../../../src/go-flags.ts';
 import { toConfig, type Config } from '../../../src/config.ts';
 
 /** The Config `run` acts on for these arguments (VAULT_* variables cleared: flags decide). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildProgram, connectionSources } from '../../../src/cli.ts';
+import { buildProgram } from '../../../src/cli.ts';
+import { connectionSources } from '../../../src/flags.ts';
 import { toConfig, type Config } from '../../../src/config.ts';
 
 /** Runs with `env` set in process.env (as the CLI reads it), then restores what was there. */
