@@ -1,35 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildProgram } from '../../../src/cli.ts';
+import type { Config } from '../../../src/config.ts';
 import { goStyleArgs } from '../../../src/go-flags.ts';
-import { toConfig, type Config } from '../../../src/config.ts';
+import { noVaultEnv, parseRun, withEnv } from '../../support/cli-config.ts';
 
 /** The Config `run` acts on for these arguments (VAULT_* variables cleared: flags decide). */
 async function configFor(args: readonly string[]): Promise<Config> {
-  const saved = { VAULT_ADDR: process.env['VAULT_ADDR'], VAULT_TOKEN: process.env['VAULT_TOKEN'] };
-  delete process.env['VAULT_ADDR'];
-  delete process.env['VAULT_TOKEN'];
-  let config: Config | undefined;
-  try {
-    const program = buildProgram({
-      run: async (options) => {
-        config = toConfig(options);
-      },
-      validate: async () => 0,
-      version: () => '0.0.0',
-    });
-    await program.parseAsync([
-      'node',
-      'secrets-manager',
-      '-vault.auth-method=token',
-      '-vault.token=t',
-      ...args,
-    ]);
-  } finally {
-    for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value;
-  }
-  assert.ok(config, 'run was called');
-  return config;
+  const run = () => parseRun(['-vault.auth-method=token', '-vault.token=t', ...args]);
+  return (await withEnv(noVaultEnv, run)).config;
 }
 
 describe("every flag in every spelling Go's flag package accepts", () => {
