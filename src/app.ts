@@ -9,7 +9,7 @@ import { backoff, systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
 import { Reconciler } from './controller/reconciler.ts';
-import { runWorker } from './controller/worker.ts';
+import { runWorker, type WorkerObserver } from './controller/worker.ts';
 import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
@@ -27,6 +27,7 @@ import { definitionSource, managedSecretSource } from './kube/sources.ts';
 import type { Logger } from './observability/logger.ts';
 import { stringOr } from './text.ts';
 import { Metrics } from './observability/metrics.ts';
+import { RuntimeMetrics } from './observability/runtime-metrics.ts';
 import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
@@ -61,11 +62,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const metrics = new Metrics();
+  const runtime = new RuntimeMetrics(metrics.registry, config.controllerName);
   // Every request to the apiserver under --kube-api-qps/--kube-api-burst, except leader election:
   // its own client, so a busy sync can never delay a Lease renewal into a lost leadership.
   const kubeConnection = loadKubeConnection(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
   const kubeLimiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
-  const kube = new KubeClient(kubeConnection, { throttle: () => kubeLimiter.take() });
+  const apiHost = new URL(kubeConnection.server).host;
+  const onResponse = (method: string, status: number | undefined): void =>
+    runtime.restRequest(apiHost, method, status);
+  const kube = new KubeClient(kubeConnection, { throttle: () => kubeLimiter.take(), onResponse });
 
   // The leadership term: once it ends, every in-flight Vault read and Kubernetes request is
   // aborted and every new one fails at once, so a replica that lost the Lease writes nothing more.
@@ -95,7 +100,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   }
 
   // Kubernetes: caches, indexes, the queue and the reconciler.
-  const queue = new WorkQueue({ clock, random, baseDelayMs: 1_000, maxDelayMs: 5 * 60_000 });
+  const queue: WorkQueue = new WorkQueue({
+    clock,
+    random,
+    baseDelayMs: 1_000,
+    maxDelayMs: 5 * 60_000,
+    observer: runtime.observeQueue(() => queue),
+  });
   const excluded = new Set(config.excludeNamespaces);
   const inScope = (namespace: string): boolean => !excluded.has(namespace);
   const targets = new TargetIndex();
@@ -328,7 +339,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     metrics.vaultRateLimit.set(vaultClients.limiter.qps);
   };
 
-  const leaseClient = new KubeClient(kubeConnection);
+  const leaseClient = new KubeClient(kubeConnection, { onResponse });
   const elector = config.leaderElection.enabled
     ? new LeaderElector(leaseClient, {
         ...config.leaderElection,
@@ -338,6 +349,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       })
     : undefined;
   let phase: 'standby' | 'starting' | 'running' | 'stopping' = elector ? 'standby' : 'starting';
+  if (elector) runtime.leading(config.leaderElection.name, false);
   const informers: Informer<unknown>[] = [...definitionInformers, ...secretInformers] as Informer<unknown>[];
   const server: Server = await startHttpServer(config.metricsAddress, metrics.registry, {
     notReady() {
@@ -364,12 +376,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   const workers: Promise<void>[] = [];
-  const workerObserver = {
-    reconciled(key: string, result: string, seconds: number): void {
-      metrics.reconcileDuration.observe({ result }, seconds);
+  const workerObserver: WorkerObserver = {
+    started: () => runtime.reconcileStarted(),
+    reconciled(key, result, seconds) {
+      runtime.reconciled(result, seconds);
+      metrics.reconcileDuration.observe({ result: result.kind }, seconds);
       logger.debug('reconciled', { definition: key, result, seconds });
     },
-    crashed: (key: string, error: unknown) =>
+    crashed: (key, error) =>
       logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) }),
   };
 
@@ -388,6 +402,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       await identities.stop();
       await elector?.release();
       metrics.leader.set(0);
+      if (elector) runtime.leading(config.leaderElection.name, false);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       kube.close();
       leaseClient.close();
@@ -416,6 +431,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       });
       term = await elector.acquire();
       logger.info('became leader');
+      runtime.leading(config.leaderElection.name, true);
       void elector.hold().then(() => {
         if (phase !== 'stopping') {
           logger.error('lost leadership; stopping so that only the leader writes');
@@ -437,6 +453,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       resource: plural,
     });
     phase = 'running';
+    runtime.workersStarted(config.concurrency);
     for (let i = 0; i < config.concurrency; i += 1)
       workers.push(runWorker(queue, reconciler, clock, workerObserver));
   };

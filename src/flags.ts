@@ -295,7 +295,8 @@ export const flags: readonly FlagSpec[] = [
     key: 'controllerName',
     value: 'name',
     default: 'SecretDefinition',
-    description: 'Name this instance reports in Events and logs',
+    description:
+      'Name this instance reports in Events, logs and the controller label of the controller-runtime and workqueue metrics',
   },
   {
     flag: 'concurrency',

@@ -4,6 +4,8 @@
 //   again when that worker calls `done`;
 // - `addAfter` delays an add; `addRateLimited` delays it by the key's own capped exponential
 //   backoff, which `forget` resets.
+// An observer sees what client-go's queue metrics see: adds, retries, and how long each key
+// waited and was worked on; `waiting` and `inProgressMs` are read when metrics are scraped.
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 
@@ -12,6 +14,18 @@ export interface QueueOptions {
   readonly random: Random;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  readonly observer?: QueueObserver;
+}
+
+export interface QueueObserver {
+  /** A key started waiting (an add of a key already waiting is not one). */
+  added(): void;
+  /** A delayed add was asked for: a retry after a failure, or a requeue after a while. */
+  retried(): void;
+  /** A worker took a key that waited `waitedMs` since it was added. */
+  started(waitedMs: number): void;
+  /** A worker finished a key after `workedMs`. */
+  finished(workedMs: number): void;
 }
 
 export class WorkQueue {
@@ -22,6 +36,9 @@ export class WorkQueue {
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: Timer }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
+  /** Monotonic times: when each waiting key was added, when each key in progress was taken. */
+  readonly #addedAt = new Map<string, number>();
+  readonly #startedAt = new Map<string, number>();
   #shuttingDown = false;
 
   constructor(options: QueueOptions) {
@@ -33,23 +50,29 @@ export class WorkQueue {
     return this.#queue.length;
   }
 
+  /** Keys waiting to be worked on, including those held back until their run in progress ends. */
+  get waiting(): number {
+    return this.#dirty.size;
+  }
+
+  /** How long each key in progress has been worked on so far. */
+  inProgressMs(): number[] {
+    const now = this.#options.clock.monotonic();
+    return [...this.#startedAt.values()].map((started) => now - started);
+  }
+
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
-    if (this.#processing.has(key)) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#dirty.delete(key);
-      this.#processing.add(key);
-      waiter(key);
-    } else {
-      this.#queue.push(key);
-    }
+    this.#options.observer?.added();
+    this.#addedAt.set(key, this.#options.clock.monotonic());
+    if (!this.#processing.has(key)) this.#enqueue(key);
   }
 
   /** Adds `key` after `ms`; an earlier pending delayed add of the same key wins. */
   addAfter(key: string, ms: number): void {
     if (this.#shuttingDown) return;
+    this.#options.observer?.retried();
     if (ms <= 0) return this.add(key);
     const at = this.#options.clock.now() + ms;
     const pending = this.#delayed.get(key);
@@ -90,19 +113,21 @@ export class WorkQueue {
     if (this.#shuttingDown) return Promise.resolve(undefined);
     const key = this.#queue.shift();
     if (key !== undefined) {
-      this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   done(key: string): void {
-    this.#processing.delete(key);
-    if (this.#dirty.has(key)) {
-      this.#dirty.delete(key);
-      this.add(key);
+    const started = this.#startedAt.get(key);
+    if (started !== undefined) {
+      this.#startedAt.delete(key);
+      this.#options.observer?.finished(this.#options.clock.monotonic() - started);
     }
+    this.#processing.delete(key);
+    // Added while in progress: it has waited (and was counted) since then; its turn is now.
+    if (this.#dirty.has(key)) this.#enqueue(key);
   }
 
   /** Stops handing out keys: workers get undefined from now on; queued and delayed keys are dropped. */
@@ -110,6 +135,29 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
+    this.#addedAt.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /** A waiting key that no worker holds goes to the first idle worker, or to the end of the queue. */
+  #enqueue(key: string): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#take(key);
+      waiter(key);
+    } else {
+      this.#queue.push(key);
+    }
+  }
+
+  /** `key` leaves the waiting set for a worker. */
+  #take(key: string): void {
+    const now = this.#options.clock.monotonic();
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    this.#startedAt.set(key, now);
+    const added = this.#addedAt.get(key);
+    this.#addedAt.delete(key);
+    this.#options.observer?.started(added === undefined ? 0 : now - added);
   }
 }

@@ -24,10 +24,11 @@ import { secretKey, type SecretIndex } from './secret-index.ts';
 import type { TargetIndex } from './target-index.ts';
 
 export type ReconcileResult =
-  | { readonly kind: 'done' }
+  /** Nothing more to do until something changes; `failure` names why the sync failed, if it did. */
+  | { readonly kind: 'done'; readonly failure?: string }
   | { readonly kind: 'retry'; readonly reason: string }
   /** Look again later: nothing announces the end of this state (a foreign Secret's deletion, say). */
-  | { readonly kind: 'requeueAfter'; readonly ms: number };
+  | { readonly kind: 'requeueAfter'; readonly ms: number; readonly failure?: string };
 
 /** Where a definition path leads, once Vault has said where its mount ends. */
 export interface ResolvedPath {
@@ -83,8 +84,10 @@ export interface ReconcileObserver {
 /** The original's names for a failed Vault read. */
 export type VaultReadError = 'BackendSecretNotFoundError' | 'BackendSecretForbiddenError' | 'UnknownError';
 
-function vaultReadError(reason: string): VaultReadError {
-  if (reason === reasons.pathNotFound || reason === reasons.keyNotFound) return 'BackendSecretNotFoundError';
+/** The original's name for why a read (or the mount lookup before it) failed. */
+function vaultReadError(error: unknown): VaultReadError {
+  const reason = error instanceof VaultError ? error.reason : undefined;
+  if (reason === reasons.pathNotFound) return 'BackendSecretNotFoundError';
   if (reason === reasons.forbidden) return 'BackendSecretForbiddenError';
   return 'UnknownError';
 }
@@ -189,9 +192,10 @@ export class Reconciler {
           return {
             kind: 'requeueAfter',
             ms: definition.spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
+            failure: failure.reason,
           };
         case 'none':
-          return { kind: 'done' };
+          return { kind: 'done', failure: failure.reason };
       }
     }
     return { kind: 'done' };
@@ -254,12 +258,20 @@ export class Reconciler {
     const vaultData = new Map<string, KvData>();
     let tracked = false;
     try {
-      const sources = await Promise.all(
-        wanted.map(async (s) => {
-          const where = await this.#deps.vault(metadata.namespace).resolve(s.path);
-          return { written: s, read: { ...s, path: where.path }, where };
-        }),
+      // A mount lookup Vault refuses fails the path as its read would have: counted the same way.
+      const lookups = await Promise.allSettled(
+        wanted.map((s) => this.#deps.vault(metadata.namespace).resolve(s.path)),
       );
+      lookups.forEach((lookup, i) => {
+        const source = wanted[i];
+        if (lookup.status === 'rejected' && source)
+          this.#countReadFailure(definition, source, vaultReadError(lookup.reason));
+      });
+      const sources = lookups.map((lookup, i) => {
+        if (lookup.status === 'rejected') throw lookup.reason;
+        const written = wanted[i] as SourceRef;
+        return { written, read: { ...written, path: lookup.value.path }, where: lookup.value };
+      });
       const denied = sources.find((s) => !access.allows(metadata.namespace, s.where));
       if (denied) {
         this.#deps.vault(metadata.namespace).untrack(key);
@@ -286,8 +298,7 @@ export class Reconciler {
       reads.forEach((read, i) => {
         const source = sources[i];
         if (read.status === 'fulfilled' || !source) return;
-        const reason: unknown = (read.reason as { reason?: unknown } | undefined)?.reason;
-        this.#countReadFailure(definition, source.written, vaultReadError(String(reason)));
+        this.#countReadFailure(definition, source.written, vaultReadError(read.reason));
       });
       const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -7,7 +7,9 @@ import type { WorkQueue } from './queue.ts';
 import type { ReconcileResult, Reconciler } from './reconciler.ts';
 
 export interface WorkerObserver {
-  reconciled(key: string, result: ReconcileResult['kind'], seconds: number): void;
+  /** A reconcile of `key` begins. */
+  started(key: string): void;
+  reconciled(key: string, result: ReconcileResult, seconds: number): void;
   crashed(key: string, error: unknown): void;
 }
 
@@ -20,7 +22,8 @@ export async function runWorker(
   for (;;) {
     const key = await queue.get();
     if (key === undefined) return;
-    const started = clock.now();
+    observer.started(key);
+    const started = clock.monotonic();
     let result: ReconcileResult;
     try {
       result = await reconciler.reconcile(key);
@@ -28,7 +31,7 @@ export async function runWorker(
       observer.crashed(key, error);
       result = { kind: 'retry', reason: reasons.kubernetesError };
     }
-    observer.reconciled(key, result.kind, (clock.now() - started) / 1000);
+    observer.reconciled(key, result, (clock.monotonic() - started) / 1000);
     if (result.kind === 'retry') queue.addRateLimited(key);
     else queue.forget(key);
     if (result.kind === 'requeueAfter') queue.addAfter(key, result.ms);

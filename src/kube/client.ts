@@ -83,6 +83,11 @@ export interface KubeClientOptions {
   readonly random?: () => number;
   /** How often a token file is read again (a minute, as client-go does). */
   readonly tokenRereadMs?: number;
+  /**
+   * Told of every exchange, watches and retries included, as client-go counts them: the method
+   * and the status code, or undefined when no answer came.
+   */
+  readonly onResponse?: (method: Method, status: number | undefined) => void;
 }
 
 export class KubeClient {
@@ -244,15 +249,23 @@ export class KubeClient {
       headers['content-length'] = String(payload.length);
     }
     const send = this.#https ? httpsRequest : httpRequest;
+    const observe = this.#options.onResponse;
+    let answered = false;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method: call.method, headers, agent, signal }, resolve);
-      req.on('error', (error) =>
+      const req = send(url, { method: call.method, headers, agent, signal }, (response) => {
+        answered = true;
+        observe?.(call.method, response.statusCode);
+        resolve(response);
+      });
+      req.on('error', (error) => {
+        // An error after the answer (the body cut off, say) is not a second exchange.
+        if (!answered) observe?.(call.method, undefined);
         reject(
           signal.aborted
             ? abortReason(signal)
             : new KubeApiError(`${call.method} ${call.path}: ${error.message}`, undefined, undefined),
-        ),
-      );
+        );
+      });
       req.end(payload);
     });
   }

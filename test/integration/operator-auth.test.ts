@@ -28,6 +28,27 @@ async function logins(operator: RunningOperator): Promise<number> {
   );
 }
 
+/** An AppRole with the operator's policy whose tokens live `ttl`, renewable up to `maxTtl`. */
+async function shortLivedRole(
+  role: string,
+  ttl: string,
+  maxTtl: string,
+): Promise<{ roleId: string; secretId: string }> {
+  const { vault } = await testStack();
+  await vault.call('POST', `auth/approle/role/${role}`, {
+    token_policies: ['secrets-manager'],
+    token_ttl: ttl,
+    token_max_ttl: maxTtl,
+  });
+  const roleId = (
+    (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as { data: { role_id: string } }
+  ).data.role_id;
+  const secretId = (
+    (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as { data: { secret_id: string } }
+  ).data.secret_id;
+  return { roleId, secretId };
+}
+
 describe('vault authentication', () => {
   test('a login Vault refuses is counted in secrets_manager_vault_login_errors_total, as in the original', async (t) => {
     const operator = await startOperator(t, {
@@ -44,6 +65,36 @@ describe('vault authentication', () => {
     });
     assert.ok(counted >= 1);
     assert.ok(!operator.logs().includes('not-a-secret-id'), 'the secret-id never reaches a log line');
+  });
+
+  test('a renewal Vault refuses is counted in the renewal errors as renew-self, and a new login follows', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault, state } = await testStack();
+    const { roleId, secretId } = await shortLivedRole(`renew-${ns}`, '4s', '1h');
+    const operator = await startOperator(t, {
+      args: [`--watch-namespaces=${ns}`],
+      env: { VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId },
+    });
+    await waitReady(operator);
+    const before = await logins(operator);
+    // Revoked from outside: the renewal due at about 2/3 of the 4 s lease is refused.
+    await vault.call('PUT', `sys/leases/revoke-prefix/auth/approle/login`);
+    const renewErrors = (text: string): number =>
+      text
+        .split('\n')
+        .filter(
+          (line) =>
+            line.startsWith(
+              `secrets_manager_vault_token_renewal_errors_total{vault_address="${state.vault.addr}"`,
+            ) && line.includes('vault_operation="renew-self",error="UnknownError"}'),
+        )
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+    await waitFor('a counted renewal error', async () =>
+      renewErrors(await operator.metrics()) >= 1 ? true : undefined,
+    );
+    await waitFor('a new login after the refused renewal', async () =>
+      (await logins(operator)) > before ? true : undefined,
+    );
   });
 
   test('Kubernetes auth with the secrets-manager service account syncs', async (t) => {
@@ -74,19 +125,7 @@ describe('vault authentication', () => {
 
   test('tokens with a 5s TTL and 20s max TTL: 60 seconds of syncing without a failed sync', async (t) => {
     const ns = await freshNamespace(t);
-    const { vault } = await testStack();
-    const role = `short-${ns}`;
-    await vault.call('POST', `auth/approle/role/${role}`, {
-      token_policies: ['secrets-manager'],
-      token_ttl: '5s',
-      token_max_ttl: '20s',
-    });
-    const roleId = (
-      (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as { data: { role_id: string } }
-    ).data.role_id;
-    const secretId = (
-      (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as { data: { secret_id: string } }
-    ).data.secret_id;
+    const { roleId, secretId } = await shortLivedRole(`short-${ns}`, '5s', '20s');
     await putKv2(`secret/${ns}/app`, { counter: 0 });
     const operator = await startOperator(t, {
       args: [`--watch-namespaces=${ns}`],

@@ -14,6 +14,7 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
+import { metricSum } from '../support/metrics.ts';
 import { freshNamespace, kubectl, statusOf, testStack, waitFor } from '../support/stack.ts';
 
 describe('compatibility with the original secrets-manager', () => {
@@ -134,20 +135,30 @@ describe('scope', () => {
 describe('metrics and secrecy', () => {
   test('/metrics exposes every original metric with its labels, and the counters move', async (t) => {
     const ns = await freshNamespace(t);
+    const { state, vault } = await testStack();
     await putKv2(`secret/${ns}/app`, { v: '1' });
-    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    // A mount outside the operator's Vault policy.
+    await vault.call('POST', `sys/mounts/forbidden-${ns}`, { type: 'kv', options: { version: '2' } });
+    await putKv2(`forbidden-${ns}/app`, { v: 'hidden' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--concurrency=3'] });
     await waitReady(operator);
     await applyDefinition(ns, 'ok', { name: 'ok', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
     await applyDefinition(ns, 'broken', {
       name: 'broken',
       keysMap: { v: { path: `secret/${ns}/app`, key: 'missing' } },
     });
+    await applyDefinition(ns, 'denied', {
+      name: 'denied',
+      keysMap: { v: { path: `forbidden-${ns}/app`, key: 'v' } },
+    });
     await waitForReady(ns, 'ok', 'True');
     await waitForReady(ns, 'broken', 'False', 'KeyNotFound');
-    const { state } = await testStack();
-    const metrics = await waitFor('sync metrics for both definitions', async () => {
+    await waitForReady(ns, 'denied', 'False', 'Forbidden');
+    // The status is written before the reconcile ends: wait for the last reconcile to be counted.
+    const metrics = await waitFor('the three reconciles counted', async () => {
       const text = await operator.metrics();
-      return text.includes(`secrets_manager_controller_sync_errors_total{name="broken",namespace="${ns}"}`)
+      return metricSum(text, 'controller_runtime_reconcile_total{controller="SecretDefinition"') >= 3 &&
+        metricSum(text, 'controller_runtime_active_workers') === 0
         ? text
         : undefined;
     });
@@ -164,8 +175,17 @@ describe('metrics and secrecy', () => {
       metrics,
       new RegExp(`^secrets_manager_vault_token_ttl\\{${escape(vaultLabels)}[^}]+\\} \\d+`, 'm'),
     );
+    // The renewal and login errors are counted in operator-auth.test.ts, where they happen.
     assert.match(metrics, /^# TYPE secrets_manager_vault_token_renewal_errors_total counter$/m);
-    assert.match(metrics, /^# TYPE secrets_manager_controller_secret_read_errors_total counter$/m);
+    assert.match(metrics, /^# TYPE secrets_manager_vault_login_errors_total counter$/m);
+    // The path the policy forbids, counted as the original counted it.
+    assert.match(
+      metrics,
+      new RegExp(
+        `^secrets_manager_vault_read_secret_errors_total\\{${escape(vaultLabels)}[^}]*,path="forbidden-${ns}/app",key="v",error="BackendSecretForbiddenError"\\} [1-9]`,
+        'm',
+      ),
+    );
     // The missing key of "broken", counted as the original counted it.
     assert.match(
       metrics,
@@ -199,6 +219,45 @@ describe('metrics and secrecy', () => {
       new RegExp(`^secrets_manager_controller_last_sync_status\\{name="broken",namespace="${ns}"\\} 0$`, 'm'),
     );
     assert.match(metrics, /^secrets_manager_secret_writes_total\{operation="create"\} 1$/m);
+
+    // controller-runtime's and client-go's series, as the original exported them.
+    const controller = 'controller="SecretDefinition"';
+    const value = (selector: string): number => metricSum(metrics, selector);
+    assert.ok(
+      value(`controller_runtime_reconcile_total{${controller},result="success"}`) >= 1,
+      'ok: success',
+    );
+    const errors = value(`controller_runtime_reconcile_total{${controller},result="error"}`);
+    assert.ok(errors >= 2, 'broken and denied: errors');
+    assert.equal(value(`controller_runtime_reconcile_errors_total{${controller}}`), errors);
+    assert.equal(
+      value(`controller_runtime_reconcile_time_seconds_count{${controller}}`),
+      value(`controller_runtime_reconcile_total{${controller}`),
+    );
+    assert.equal(value(`controller_runtime_max_concurrent_reconciles{${controller}}`), 3);
+    assert.equal(value(`controller_runtime_active_workers{${controller}}`), 0);
+    const queue = 'name="SecretDefinition"';
+    assert.ok(value(`workqueue_adds_total{${queue}}`) >= 3);
+    assert.equal(value(`workqueue_depth{${queue}}`), 0);
+    assert.equal(
+      value(`workqueue_queue_duration_seconds_count{${queue}}`),
+      value(`workqueue_work_duration_seconds_count{${queue}}`),
+    );
+    assert.ok(value(`workqueue_work_duration_seconds_count{${queue}}`) >= 3);
+    assert.match(metrics, new RegExp(`^workqueue_retries_total\\{${queue}\\} \\d+$`, 'm'));
+    assert.match(metrics, new RegExp(`^workqueue_unfinished_work_seconds\\{${queue}\\} 0$`, 'm'));
+    assert.match(metrics, new RegExp(`^workqueue_longest_running_processor_seconds\\{${queue}\\} 0$`, 'm'));
+    const host = new URL(state.kube.server).host;
+    assert.ok(value(`rest_client_requests_total{code="200",method="GET",host="${host}"}`) >= 1, 'GETs');
+    assert.ok(
+      value(`rest_client_requests_total{code="201",method="PATCH",host="${host}"}`) >= 1,
+      'the Secret created by server-side apply',
+    );
+    assert.doesNotMatch(
+      metrics,
+      /^leader_election_master_status/m,
+      'no Lease without --enable-leader-election',
+    );
     assert.match(metrics, /^secrets_manager_vault_requests_total\{operation="read",status="200"\} [1-9]/m);
     for (const name of [
       'reconcile_duration_seconds_count',

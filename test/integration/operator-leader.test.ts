@@ -48,6 +48,10 @@ test('with leader election only the leader writes, and killing it hands over wit
   await waitForReady(ns, 'app', 'True');
   const standby = await second.metrics();
   assert.equal(metricSum(standby, 'secrets_manager_leader'), 0);
+  const masterStatus = 'leader_election_master_status{name="5ac9a181.secrets-manager.tuenti.io"}';
+  assert.equal(metricSum(standby, masterStatus), 0);
+  assert.match(standby, new RegExp(`^${masterStatus.replace(/[.{}]/g, '\\$&')} 0$`, 'm'));
+  assert.equal(metricSum(await first.metrics(), masterStatus), 1);
   assert.doesNotMatch(standby, /^secrets_manager_secret_writes_total\{/m, 'the standby wrote no Secret');
   assert.doesNotMatch(
     standby,

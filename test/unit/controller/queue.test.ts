@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { WorkQueue } from '../../../src/controller/queue.ts';
+import { WorkQueue, type QueueObserver } from '../../../src/controller/queue.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 function queue(clock = new FakeClock()): WorkQueue {
@@ -54,5 +54,41 @@ describe('the work queue', () => {
     assert.equal(await waiting, 'a');
     q.add('b');
     assert.equal(await q.get(), undefined);
+  });
+
+  test("the observer sees what client-go's queue metrics count: adds, retries, time waiting and time worked", async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    const observer: QueueObserver = {
+      added: () => seen.push('added'),
+      retried: () => seen.push('retried'),
+      started: (ms) => seen.push(`started after ${ms}`),
+      finished: (ms) => seen.push(`finished after ${ms}`),
+    };
+    const q = new WorkQueue({ clock, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 60_000, observer });
+    q.add('a');
+    q.add('a');
+    await clock.advance(250);
+    const key = await q.get();
+    assert.equal(q.waiting, 0);
+    await clock.advance(40);
+    assert.deepEqual(q.inProgressMs(), [40]);
+    q.add('a');
+    assert.equal(q.waiting, 1, 'added while in progress: it waits');
+    await clock.advance(10);
+    q.done(key ?? '');
+    assert.deepEqual(q.inProgressMs(), []);
+    await q.get();
+    q.addAfter('b', 1_000);
+    q.addRateLimited('c');
+    assert.deepEqual(seen, [
+      'added',
+      'started after 250',
+      'added',
+      'finished after 50',
+      'started after 10',
+      'retried',
+      'retried',
+    ]);
   });
 });

@@ -40,6 +40,9 @@ function harness(
       async resolve(path: string): Promise<ResolvedPath> {
         effects.push({ kind: 'vault', what: `resolve ${path}` });
         const [mount = '', ...rest] = path.split('/');
+        // A VaultError under "<mount>/" fails the mount lookup itself.
+        const lookup = vault[`${mount}/`];
+        if (lookup instanceof VaultError) throw lookup;
         const name = rest[0] === 'data' ? rest.slice(1) : rest;
         return {
           path: [mount, ...name].join('/'),
@@ -145,7 +148,7 @@ describe('the access policy, as the reconciler applies it', () => {
       manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/team-b/db', key: 'v' } } }),
       policy,
     );
-    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done', failure: 'PathNotAllowed' });
     const message =
       "the access policy has no rule that lets namespace team-a read Vault path secret/team-b/db; use a path the policy gives this namespace, or ask the operator's administrators for a rule";
     assert.deepEqual(effects, [
@@ -268,6 +271,19 @@ describe("failed Vault reads are counted per key with the original's error names
     );
     await reconciler.reconcile('team-a/def');
     assert.deepEqual(vaultErrors, ['secret/a v BackendSecretNotFoundError']);
+  });
+
+  test('a mount lookup Vault refuses counts for the paths under it as their read would: BackendSecretForbiddenError', async () => {
+    const { reconciler, vaultErrors } = harness(
+      manifest('team-a', {
+        name: 's',
+        keysMap: { a: { path: 'hidden/a', key: 'k' }, b: { path: 'secret/a', key: 'v' } },
+      }),
+      allowAll,
+      { 'hidden/': new VaultError('Forbidden', 'permission denied'), 'secret/a': { v: 'x' } },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'Forbidden' });
+    assert.deepEqual(vaultErrors, ['hidden/a k BackendSecretForbiddenError']);
   });
 
   for (const [reason, name] of [

@@ -25,6 +25,7 @@ test('a worker turns results into queue actions: retry backs off, recheck waits,
     },
   };
   const worker = runWorker(queue, reconciler, clock, {
+    started: () => undefined,
     reconciled: () => undefined,
     crashed: (key) => crashed.push(key),
   });

@@ -181,6 +181,34 @@ describe('the Kubernetes client', () => {
     assert.equal(api.seen.length, 3 + 5);
   });
 
+  test('every exchange is reported with its method and status, each 429 retry and each watch included; no answer as undefined', async (t) => {
+    let refusals = 1;
+    const api = await apiserver(t, (seen, res) => {
+      if (seen.url.startsWith('/gone')) res.socket?.destroy();
+      else if (seen.url.includes('watch=true')) res.writeHead(200).flushHeaders();
+      else if (refusals-- > 0) {
+        res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' });
+        res.end('{}');
+      } else json(res, seen.method === 'PATCH' ? 409 : 200, {});
+    });
+    const reported: string[] = [];
+    const kube = client(t, api.server, {
+      onResponse: (method, status) => reported.push(`${method} ${status}`),
+    });
+    await kube.request({ method: 'GET', path: '/api' });
+    await assert.rejects(kube.request({ method: 'PATCH', path: '/api/x', body: {} }));
+    await assert.rejects(kube.request({ method: 'DELETE', path: '/gone' }));
+    const watch = await kube.watch(
+      '/api/v1/secrets',
+      {},
+      () => undefined,
+      () => undefined,
+    );
+    await waitUntil(() => reported.length === 5);
+    watch.abort();
+    assert.deepEqual(reported, ['GET 429', 'GET 200', 'PATCH 409', 'DELETE undefined', 'GET 200']);
+  });
+
   test('no answer is a KubeApiError without a status', async (t) => {
     const api = await apiserver(t, (_seen, res) => res.socket?.destroy());
     const error = await client(t, api.server)
