@@ -177,7 +177,7 @@ export class Reconciler {
         { metadata: parsed.metadata, status: parsed.status },
         { reason: reasons.invalidSpec, message, retry: 'none' },
       );
-      return { kind: 'done' };
+      return { kind: 'done', failure: reasons.invalidSpec };
     }
     const definition = parsed.definition;
     if (definition.metadata.deletionTimestamp) return this.#finalize(key, definition);
@@ -277,9 +277,18 @@ export class Reconciler {
         this.#deps.vault(metadata.namespace).untrack(key);
         return notAllowed(metadata.namespace, denied.written.path);
       }
+      // Spellings of one secret (KV v2 with and without data/) are one read.
+      const byRead = new Map<string, { read: SourceRef; written: SourceRef[] }>();
+      for (const { read, written } of sources) {
+        const id = sourceId(read.path, read.version);
+        const entry = byRead.get(id) ?? { read, written: [] };
+        entry.written.push(written);
+        byRead.set(id, entry);
+      }
+      const distinct = [...byRead.values()];
       this.#deps.vault(metadata.namespace).track(
         key,
-        sources.map((s) => s.read),
+        distinct.map((d) => d.read),
         spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
       );
       tracked = true;
@@ -288,17 +297,15 @@ export class Reconciler {
       const fresh =
         status.observedGeneration !== undefined && status.observedGeneration !== metadata.generation;
       const reads = await Promise.allSettled(
-        sources.map(async (s) =>
-          vaultData.set(
-            sourceId(s.written.path, s.written.version),
-            await this.#deps.vault(metadata.namespace).get(s.read, fresh),
-          ),
-        ),
+        distinct.map(async ({ read, written }) => {
+          const data = await this.#deps.vault(metadata.namespace).get(read, fresh);
+          for (const w of written) vaultData.set(sourceId(w.path, w.version), data);
+        }),
       );
       reads.forEach((read, i) => {
-        const source = sources[i];
-        if (read.status === 'fulfilled' || !source) return;
-        this.#countReadFailure(definition, source.written, vaultReadError(read.reason));
+        if (read.status === 'fulfilled') return;
+        for (const written of distinct[i]?.written ?? [])
+          this.#countReadFailure(definition, written, vaultReadError(read.reason));
       });
       const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

@@ -39,7 +39,7 @@ function vault(entries: Record<string, VaultSecretData>): Map<string, VaultSecre
 }
 
 describe('the desired Secret', () => {
-  test('takes each keysMap value from its path and key, and two keys of one path from one read', () => {
+  test('takes each keysMap value from its path and key, two keys of one path from the same data', () => {
     const result = desiredSecret(
       definition({
         keysMap: {

@@ -119,11 +119,31 @@ const manifest = (namespace: string, spec: unknown) => ({
   spec,
 });
 
+test('two keys of one path and a dataFrom of it, in either KV v2 spelling, are one Vault read', async () => {
+  const { reconciler, effects } = harness(
+    manifest('team-a', {
+      name: 's',
+      keysMap: {
+        user: { path: 'secret/db', key: 'username' },
+        pass: { path: 'secret/data/db', key: 'password' },
+      },
+      dataFrom: [{ path: 'secret/db' }],
+    }),
+    allowAll,
+    { 'secret/db': { username: 'app', password: 'hunter2' } },
+  );
+  assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+  assert.deepEqual(
+    effects.filter((e) => e.kind === 'vault').map((e) => e.what),
+    ['resolve secret/db', 'resolve secret/data/db', 'track team-a/def secret/db', 'read secret/db'],
+  );
+});
+
 describe('the reconciler refuses hostile definitions: one InvalidSpec, one Event, nothing else', () => {
   for (const hostile of hostileDefinitions) {
     test(hostile.title, async () => {
       const { reconciler, effects } = harness(manifest('team-a', hostile.spec));
-      assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+      assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done', failure: 'InvalidSpec' });
       assert.equal(effects.length, 2, JSON.stringify(effects));
       const [event, status] = effects;
       assert.equal(event?.kind, 'event');
