@@ -35,6 +35,7 @@ import { PathPoller } from './vault/path-poller.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { describeStretch, RefreshBudget } from './vault/refresh-budget.ts';
 import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
+import { Manager, type Runnable } from './wiring/manager.ts';
 import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
@@ -381,11 +382,94 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     reconciled(key, result, seconds) {
       runtime.reconciled(result, seconds);
       metrics.reconcileDuration.observe({ result: result.kind }, seconds);
-      logger.debug('reconciled', { definition: key, result, seconds });
+      logger.debug('reconciled', { definition: key, result: result.kind, seconds });
     },
     crashed: (key, error) =>
       logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) }),
   };
+
+  // A token up front, so readiness does not wait for the first definition; failures back off.
+  const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
+    if (!operator) return;
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      try {
+        await operator.tokens.token();
+        return;
+      } catch (error) {
+        logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });
+        await clock.sleep(backoff(attempt, 1_000, 60_000, random), signal);
+      }
+    }
+  };
+  const leadership: Runnable | undefined = elector && {
+    name: 'leader election',
+    async start() {
+      const lease = config.leaderElection.name;
+      logger.info('waiting to become leader', { lease: `${config.leaderElection.namespace}/${lease}` });
+      term = await elector.acquire();
+      logger.info('became leader');
+      runtime.leading(lease, true);
+      void elector.hold().then(() => {
+        if (phase !== 'stopping') {
+          logger.error('lost leadership; stopping so that only the leader writes');
+          void stop('lost-leadership');
+        }
+      });
+      phase = 'starting';
+    },
+    async stop() {
+      await elector.release();
+      runtime.leading(config.leaderElection.name, false);
+    },
+  };
+
+  // What runs, in the order it starts; it stops in the reverse order.
+  const manager = new Manager(
+    [
+      { name: 'Kubernetes clients', stop: () => [kube, leaseClient].forEach((c) => c.close()) },
+      { name: 'metrics server', stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+      ...(leadership ? [leadership] : []),
+      { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
+      ...(policyFile
+        ? [{ name: 'access policy file', start: () => policyFile.start(), stop: () => policyFile.stop() }]
+        : []),
+      {
+        name: 'Vault',
+        start: (signal) => void loginUntilReady(signal),
+        stop: async () => {
+          refreshBudget.stop();
+          await identities.stop();
+        },
+      },
+      {
+        name: 'informers',
+        async start(signal) {
+          for (const informer of informers) informer.start();
+          while (!informers.every((i) => i.synced) && !signal.aborted) await clock.sleep(50, signal);
+          if (signal.aborted) return;
+          logger.info('caches synced', {
+            definitions: definitionInformers.reduce((n, i) => n + i.size, 0),
+            resource: plural,
+          });
+        },
+        stop: async () => void (await Promise.all(informers.map((i) => i.stop()))),
+      },
+      {
+        name: 'workers',
+        start() {
+          phase = 'running';
+          runtime.workersStarted(config.concurrency);
+          for (let i = 0; i < config.concurrency; i += 1)
+            workers.push(runWorker(queue, reconciler, clock, workerObserver));
+        },
+        async stop() {
+          queue.shutDown();
+          await Promise.all(workers);
+        },
+      },
+    ],
+    (name, error) => logger.warn('could not stop cleanly', { part: name, error: describeError(error) }),
+  );
 
   let resolveStopped: (cause: StopCause) => void = () => undefined;
   const stopped = new Promise<StopCause>((resolve) => (resolveStopped = resolve));
@@ -394,70 +478,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     (stopping ??= (async () => {
       phase = 'stopping';
       logger.info('stopping: finishing in-flight work');
-      queue.shutDown();
-      await Promise.all(workers);
-      await Promise.all(informers.map((i) => i.stop()));
-      policyFile?.stop();
-      refreshBudget.stop();
-      await identities.stop();
-      await elector?.release();
-      metrics.leader.set(0);
-      if (elector) runtime.leading(config.leaderElection.name, false);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      kube.close();
-      leaseClient.close();
+      await manager.stop();
       logger.info('stopped', { cause });
       resolveStopped(cause);
     })());
-
-  // A token up front, so readiness does not wait for the first definition; failures back off.
-  const loginUntilReady = async (): Promise<void> => {
-    if (!operator) return;
-    for (let attempt = 1; phase !== 'stopping'; attempt += 1) {
-      try {
-        await operator.tokens.token();
-        return;
-      } catch (error) {
-        logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });
-        await clock.sleep(backoff(attempt, 1_000, 60_000, random));
-      }
-    }
-  };
-
-  const run = async (): Promise<void> => {
-    if (elector) {
-      logger.info('waiting to become leader', {
-        lease: `${config.leaderElection.namespace}/${config.leaderElection.name}`,
-      });
-      term = await elector.acquire();
-      logger.info('became leader');
-      runtime.leading(config.leaderElection.name, true);
-      void elector.hold().then(() => {
-        if (phase !== 'stopping') {
-          logger.error('lost leadership; stopping so that only the leader writes');
-          void stop('lost-leadership');
-        }
-      });
-      phase = 'starting';
-    }
-    metrics.leader.set(1);
-    policyFile?.start();
-    void loginUntilReady();
-    for (const informer of informers) informer.start();
-    while (!informers.every((i) => i.synced)) {
-      if (phase === 'stopping') return;
-      await clock.sleep(50);
-    }
-    logger.info('caches synced', {
-      definitions: definitionInformers.reduce((n, i) => n + i.size, 0),
-      resource: plural,
-    });
-    phase = 'running';
-    runtime.workersStarted(config.concurrency);
-    for (let i = 0; i < config.concurrency; i += 1)
-      workers.push(runWorker(queue, reconciler, clock, workerObserver));
-  };
-  run().catch((error: unknown) => {
+  manager.start().catch((error: unknown) => {
     if (phase !== 'stopping') {
       logger.error('could not start', { error: describeError(error) });
       void stop('failed');
