@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   applyDefinition,
   putKv2,
@@ -148,7 +147,6 @@ describe('vault authentication', () => {
       await waitForSecretValue(ns, 'app', 'counter', expected, 5_000);
       const ready = (await readDefinition(ns, 'app')).status?.conditions?.find((c) => c.type === 'Ready');
       assert.equal(ready?.status, 'True', `sync failed at ${value}: ${ready?.reason} ${ready?.message}`);
-      await delay(1_000);
     }
     const metrics = await operator.metrics();
     assert.equal(
