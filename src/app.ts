@@ -31,12 +31,12 @@ import { RuntimeMetrics } from './observability/runtime-metrics.ts';
 import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
-import { PathPoller } from './vault/path-poller.ts';
+import { PathPoller } from './providers/path-poller.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { describeStretch, RefreshBudget } from './vault/refresh-budget.ts';
-import { VaultIdentities, type VaultIdentity } from './vault/identities.ts';
+import { describeStretch, RefreshBudget } from './providers/refresh-budget.ts';
+import { VaultIdentities, type VaultIdentity } from './providers/vault/identities.ts';
 import { Manager, type Runnable } from './wiring/manager.ts';
-import { createVaultClients, type VaultReaders } from './wiring/vault.ts';
+import { createVaultClients, type VaultReaders } from './providers/vault/clients.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';

@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from './api/duration.ts';
 import { minimumRefreshIntervalMs } from './api/validate.ts';
 import type { LogFormat, LogLevel } from './observability/logger.ts';
 import { parseListenAddress } from './observability/server.ts';
-import type { EngineMode } from './vault/kv.ts';
+import type { EngineMode } from './providers/vault/kv.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {

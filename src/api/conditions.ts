@@ -17,6 +17,8 @@ export const reasons = {
   forbidden: 'Forbidden',
   pathNotAllowed: 'PathNotAllowed',
   vaultUnavailable: 'VaultUnavailable',
+  /** A backend other than Vault (Azure Key Vault) cannot be reached or answers errors. */
+  providerUnavailable: 'ProviderUnavailable',
   authenticationFailed: 'AuthenticationFailed',
   secretNotOwned: 'SecretNotOwned',
   conflict: 'Conflict',

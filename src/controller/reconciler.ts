@@ -13,9 +13,9 @@ import { KubeError } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
 import type { SecretApplyConfig, SecretApi } from '../kube/secret-api.ts';
-import { VaultError } from '../vault/errors.ts';
-import type { KvData } from '../vault/kv.ts';
-import type { SourceRef } from '../vault/path-poller.ts';
+import { ProviderError } from '../providers/errors.ts';
+import type { KvData } from '../providers/vault/kv.ts';
+import type { SourceRef } from '../providers/path-poller.ts';
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
 import { driftOf } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
@@ -86,7 +86,7 @@ export type VaultReadError = 'BackendSecretNotFoundError' | 'BackendSecretForbid
 
 /** The original's name for why a read (or the mount lookup before it) failed. */
 function vaultReadError(error: unknown): VaultReadError {
-  const reason = error instanceof VaultError ? error.reason : undefined;
+  const reason = error instanceof ProviderError ? error.reason : undefined;
   if (reason === reasons.pathNotFound) return 'BackendSecretNotFoundError';
   if (reason === reasons.forbidden) return 'BackendSecretForbiddenError';
   return 'UnknownError';
@@ -312,7 +312,7 @@ export class Reconciler {
     } catch (error) {
       // Once its paths are tracked, the poller retries them and brings the definition back on any
       // change; a failure before that (the mount lookup) is retried by the queue.
-      if (error instanceof VaultError)
+      if (error instanceof ProviderError)
         return { reason: error.reason, message: error.message, retry: tracked ? 'none' : 'backoff' };
       throw error;
     }

@@ -7,9 +7,9 @@ import { TargetIndex } from '../../../src/controller/target-index.ts';
 import type { LiveSecret } from '../../../src/kube/live-secret.ts';
 import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
-import { VaultError } from '../../../src/vault/errors.ts';
-import type { KvData } from '../../../src/vault/kv.ts';
-import type { SourceRef } from '../../../src/vault/path-poller.ts';
+import { ProviderError } from '../../../src/providers/errors.ts';
+import type { KvData } from '../../../src/providers/vault/kv.ts';
+import type { SourceRef } from '../../../src/providers/path-poller.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { hostileDefinitions } from '../../support/hostile-definitions.ts';
 
@@ -23,7 +23,7 @@ type Effect =
 function harness(
   raw: unknown,
   policy: AccessPolicy = allowAll,
-  vault: Record<string, KvData | VaultError> = {},
+  vault: Record<string, KvData | ProviderError> = {},
   refreshStretched?: () => boolean,
 ) {
   const effects: Effect[] = [];
@@ -40,9 +40,9 @@ function harness(
       async resolve(path: string): Promise<ResolvedPath> {
         effects.push({ kind: 'vault', what: `resolve ${path}` });
         const [mount = '', ...rest] = path.split('/');
-        // A VaultError under "<mount>/" fails the mount lookup itself.
+        // A ProviderError under "<mount>/" fails the mount lookup itself.
         const lookup = vault[`${mount}/`];
-        if (lookup instanceof VaultError) throw lookup;
+        if (lookup instanceof ProviderError) throw lookup;
         const name = rest[0] === 'data' ? rest.slice(1) : rest;
         return {
           path: [mount, ...name].join('/'),
@@ -57,7 +57,7 @@ function harness(
       async get(source: SourceRef): Promise<KvData> {
         effects.push({ kind: 'vault', what: `read ${source.path}` });
         const answer = vault[source.path];
-        if (answer instanceof VaultError) throw answer;
+        if (answer instanceof ProviderError) throw answer;
         return answer ?? {};
       },
     }),
@@ -300,7 +300,7 @@ describe("failed Vault reads are counted per key with the original's error names
         keysMap: { a: { path: 'hidden/a', key: 'k' }, b: { path: 'secret/a', key: 'v' } },
       }),
       allowAll,
-      { 'hidden/': new VaultError('Forbidden', 'permission denied'), 'secret/a': { v: 'x' } },
+      { 'hidden/': new ProviderError('Forbidden', 'permission denied'), 'secret/a': { v: 'x' } },
     );
     assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'Forbidden' });
     assert.deepEqual(vaultErrors, ['hidden/a k BackendSecretForbiddenError']);
@@ -319,7 +319,7 @@ describe("failed Vault reads are counted per key with the original's error names
           dataFrom: [{ path: 'secret/a' }],
         }),
         allowAll,
-        { 'secret/a': new VaultError(reason, 'no') },
+        { 'secret/a': new ProviderError(reason, 'no') },
       );
       await reconciler.reconcile('team-a/def');
       assert.deepEqual(vaultErrors.sort(), [

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CircuitBreaker } from '../../../src/vault/circuit-breaker.ts';
-import { VaultError } from '../../../src/vault/errors.ts';
-import { guardedTransport } from '../../../src/vault/guarded-transport.ts';
-import { RateLimiter } from '../../../src/rate-limiter.ts';
-import type { VaultCall, VaultTransport } from '../../../src/vault/transport.ts';
-import { FakeClock } from '../../support/fake-clock.ts';
+import { CircuitBreaker } from '../../../../src/providers/vault/circuit-breaker.ts';
+import { ProviderError } from '../../../../src/providers/errors.ts';
+import { guardedTransport } from '../../../../src/providers/vault/guarded-transport.ts';
+import { RateLimiter } from '../../../../src/rate-limiter.ts';
+import type { VaultCall, VaultTransport } from '../../../../src/providers/vault/transport.ts';
+import { FakeClock } from '../../../support/fake-clock.ts';
 
-function guarded(fail: (call: VaultCall) => VaultError | undefined) {
+function guarded(fail: (call: VaultCall) => ProviderError | undefined) {
   const clock = new FakeClock();
   const sent: string[] = [];
   const inner: VaultTransport = {
@@ -30,7 +30,7 @@ const read = (path: string[]): VaultCall => ({ method: 'GET', path, operation: '
 
 test("an oversized answer from one namespace's secret does not open the breaker for everyone", async () => {
   const { transport, sent } = guarded((call) =>
-    call.path[2] === 'huge' ? new VaultError('InvalidValue', 'too large', 200) : undefined,
+    call.path[2] === 'huge' ? new ProviderError('InvalidValue', 'too large', 200) : undefined,
   );
   for (let i = 0; i < 5; i += 1) {
     await assert.rejects(transport.send(read(['secret', 'data', 'huge'])), { reason: 'InvalidValue' });
@@ -40,7 +40,9 @@ test("an oversized answer from one namespace's secret does not open the breaker 
 });
 
 test('no answer three times opens the breaker: the next request fails at once without being sent', async () => {
-  const { transport, sent, clock } = guarded(() => new VaultError('VaultUnavailable', 'connection refused'));
+  const { transport, sent, clock } = guarded(
+    () => new ProviderError('VaultUnavailable', 'connection refused'),
+  );
   for (let i = 0; i < 3; i += 1) {
     // A little time between attempts, as a real caller has; far less than the breaker backoff.
     const refused = assert.rejects(transport.send(read(['secret', 'data', 'a'])), {
@@ -65,7 +67,7 @@ test('answers that say Vault is overloaded (429, 502, 503, 504, over 2 s, none) 
   let answer: { status: number; ms: number } | 'none' = { status: 200, ms: 10 };
   const inner: VaultTransport = {
     async send() {
-      if (answer === 'none') throw new VaultError('VaultUnavailable', 'connection reset');
+      if (answer === 'none') throw new ProviderError('VaultUnavailable', 'connection reset');
       await clock.advance(answer.ms);
       return { status: answer.status, body: {} };
     },
@@ -107,7 +109,7 @@ test('a request the operator called off (lost leadership) says nothing of Vault:
   const inner: VaultTransport = {
     async send() {
       term.abort();
-      throw new VaultError('VaultUnavailable', 'the request was cancelled');
+      throw new ProviderError('VaultUnavailable', 'the request was cancelled');
     },
   };
   const transport = guardedTransport(inner, { limiter, breaker, clock });

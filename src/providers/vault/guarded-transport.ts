@@ -2,10 +2,10 @@
 // hold it back (and learns from the answer whether Vault is struggling), and the observer sees its
 // operation, outcome and duration for metrics.
 
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import { VaultError } from './errors.ts';
-import type { RateLimiter } from '../rate-limiter.ts';
+import { ProviderError } from '../errors.ts';
+import type { RateLimiter } from '../../rate-limiter.ts';
 import { requestTarget, type VaultOperation, type VaultTransport } from './transport.ts';
 
 export interface RequestObserver {
@@ -46,7 +46,7 @@ export function guardedTransport(
         // A sealed or failing Vault answers 5xx: as good as no answer for the breaker.
         if (reply.status >= 500) {
           guards.breaker.failed(
-            new VaultError('VaultUnavailable', `Vault answered ${reply.status}`, reply.status),
+            new ProviderError('VaultUnavailable', `Vault answered ${reply.status}`, reply.status),
           );
         } else {
           guards.breaker.succeeded();
@@ -55,7 +55,7 @@ export function guardedTransport(
       } catch (error) {
         guards.observer?.requested(call.operation, 'error', (guards.clock.now() - started) / 1000);
         const failure =
-          error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
+          error instanceof ProviderError ? error : new ProviderError('VaultUnavailable', String(error));
         // The operator called it off (shutdown, lost leadership): says nothing of Vault's health.
         if (call.signal?.aborted) throw failure;
         // Only no answer counts against Vault's health; an answer refused here (too large) does

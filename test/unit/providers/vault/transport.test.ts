@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createHttpTransport, requestTarget } from '../../../src/vault/transport.ts';
+import { createHttpTransport, requestTarget } from '../../../../src/providers/vault/transport.ts';
 
 /** A real HTTP server that records the raw request line of everything it receives. */
 interface Seen {
@@ -84,7 +84,7 @@ describe('the Vault HTTP transport', () => {
     for (const segment of hostile) {
       await assert.rejects(
         transport().send({ method: 'GET', path: ['kv', segment, 'auth'], operation: 'read', token: 't' }),
-        { name: 'VaultError', reason: 'InvalidSpec', message: /nothing was sent/ },
+        { name: 'ProviderError', reason: 'InvalidSpec', message: /nothing was sent/ },
         JSON.stringify(segment),
       );
     }
@@ -200,7 +200,7 @@ describe('the Vault HTTP transport', () => {
     for (const bad of ['http://user:pw@vault:8200', 'http://vault:8200/?x=1', 'ftp://vault', 'vault:8200']) {
       assert.throws(
         () => createHttpTransport({ address: bad, timeoutMs: 1000, skipVerify: false }),
-        { name: 'VaultError' },
+        { name: 'ProviderError' },
         bad,
       );
     }

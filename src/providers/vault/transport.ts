@@ -7,9 +7,9 @@
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { segmentProblem } from '../api/vault-path.ts';
-import { VaultError } from './errors.ts';
-import type { RequestPriority } from '../rate-limiter.ts';
+import { segmentProblem } from '../../api/vault-path.ts';
+import { ProviderError } from '../errors.ts';
+import type { RequestPriority } from '../../rate-limiter.ts';
 
 export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke' | 'health';
 
@@ -32,7 +32,7 @@ export interface VaultReply {
   readonly body: unknown;
 }
 
-/** Answers whatever HTTP status Vault gives; rejects with VaultError only when there is no answer. */
+/** Answers whatever HTTP status Vault gives; rejects with ProviderError only when there is no answer. */
 export interface VaultTransport {
   send(call: VaultCall): Promise<VaultReply>;
 }
@@ -56,7 +56,7 @@ export function requestTarget(base: string, call: Pick<VaultCall, 'path' | 'quer
   for (const segment of call.path) {
     const problem = segmentProblem(segment);
     if (problem) {
-      throw new VaultError(
+      throw new ProviderError(
         'InvalidSpec',
         `refused to send a Vault request: its path ${problem} (nothing was sent)`,
       );
@@ -76,13 +76,13 @@ function parseAddress(address: string): URL {
   try {
     url = new URL(address);
   } catch {
-    throw new VaultError('VaultUnavailable', `the Vault address ${JSON.stringify(address)} is not a URL`);
+    throw new ProviderError('VaultUnavailable', `the Vault address ${JSON.stringify(address)} is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new VaultError('VaultUnavailable', `the Vault address must start with http:// or https://`);
+    throw new ProviderError('VaultUnavailable', `the Vault address must start with http:// or https://`);
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new VaultError(
+    throw new ProviderError(
       'VaultUnavailable',
       'the Vault address must not carry credentials, a query or a fragment',
     );
@@ -99,7 +99,7 @@ function readBody(response: IncomingMessage): Promise<unknown> {
       if (size > maxResponseBytes) {
         // Vault answered: the secret is too big for a Secret, which is no sign of Vault's health.
         response.destroy(
-          new VaultError(
+          new ProviderError(
             'InvalidValue',
             `Vault's answer is larger than ${maxResponseBytes} bytes; a Kubernetes Secret holds at most 1 MiB`,
             response.statusCode,
@@ -188,7 +188,10 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
       // What is parsed back must be what was built: nothing was normalised away.
       const parsed = new URL(target, base);
       if (`${parsed.pathname}${parsed.search}` !== target) {
-        throw new VaultError('InvalidSpec', 'refused to send a Vault request whose URL would be rewritten');
+        throw new ProviderError(
+          'InvalidSpec',
+          'refused to send a Vault request whose URL would be rewritten',
+        );
       }
       const signal = call.signal
         ? AbortSignal.any([call.signal, AbortSignal.timeout(options.timeoutMs)])
@@ -204,7 +207,7 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
             response.resume();
             const next = new URL(location, origin);
             if (!mayFollow(origin, next, target)) {
-              throw new VaultError(
+              throw new ProviderError(
                 'VaultUnavailable',
                 `Vault redirected a request elsewhere (${status}); only the same path, on the same address or on another node over verified TLS, is followed`,
               );
@@ -215,7 +218,7 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
           return { status, body: await readBody(response) };
         }
       } catch (error) {
-        if (error instanceof VaultError) throw error;
+        if (error instanceof ProviderError) throw error;
         const why = call.signal?.aborted
           ? 'the request was cancelled'
           : signal.aborted
@@ -223,7 +226,7 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
             : error instanceof Error
               ? error.message
               : String(error);
-        throw new VaultError('VaultUnavailable', `cannot reach Vault at ${shown}: ${why}`);
+        throw new ProviderError('VaultUnavailable', `cannot reach Vault at ${shown}: ${why}`);
       }
     },
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeStretch, RefreshBudget, type Stretch } from '../../../src/vault/refresh-budget.ts';
+import { describeStretch, RefreshBudget, type Stretch } from '../../../src/providers/refresh-budget.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 function setup(qps: number) {

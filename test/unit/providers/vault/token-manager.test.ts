@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Credentials, IssuedToken } from '../../../src/vault/auth.ts';
-import { VaultError } from '../../../src/vault/errors.ts';
-import { TokenManager } from '../../../src/vault/token-manager.ts';
-import type { VaultCall, VaultReply, VaultTransport } from '../../../src/vault/transport.ts';
-import { FakeClock, flush } from '../../support/fake-clock.ts';
+import type { Credentials, IssuedToken } from '../../../../src/providers/vault/auth.ts';
+import { ProviderError } from '../../../../src/providers/errors.ts';
+import { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
+import type { VaultCall, VaultReply, VaultTransport } from '../../../../src/providers/vault/transport.ts';
+import { FakeClock, flush } from '../../../support/fake-clock.ts';
 
 class FakeVault implements VaultTransport {
   readonly calls: VaultCall[] = [];
@@ -30,7 +30,7 @@ function credentials(lease = 30, renewable = true): Credentials & { logins: numb
     async login(): Promise<IssuedToken> {
       creds.logins += 1;
       await flush();
-      if (creds.fail) throw new VaultError('AuthenticationFailed', 'refused');
+      if (creds.fail) throw new ProviderError('AuthenticationFailed', 'refused');
       return { token: `token-${creds.logins}`, leaseSeconds: lease, renewable };
     },
   };

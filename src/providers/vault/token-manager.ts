@@ -11,9 +11,9 @@
 //   if any, stays in use until it expires.
 // - On stop, the token is revoked.
 
-import { backoff, jitter, type Clock, type Random, type Timer } from '../clock.ts';
+import { backoff, jitter, type Clock, type Random, type Timer } from '../../clock.ts';
 import type { Credentials } from './auth.ts';
-import { VaultError } from './errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { VaultTransport } from './transport.ts';
 
 export type TokenOperation = 'login' | 'renew' | 'lookup' | 'revoke';
@@ -21,7 +21,7 @@ export type TokenOperation = 'login' | 'renew' | 'lookup' | 'revoke';
 export interface TokenObserver {
   loggedIn(method: string): void;
   renewed(): void;
-  failed(operation: TokenOperation, error: VaultError): void;
+  failed(operation: TokenOperation, error: ProviderError): void;
 }
 
 export interface TokenManagerOptions {
@@ -58,7 +58,7 @@ export class TokenManager {
   #verify: Promise<boolean> | undefined;
   #timer: Timer | undefined;
   #loginFailures = 0;
-  #lastLoginError: VaultError | undefined;
+  #lastLoginError: ProviderError | undefined;
   #loginBlockedUntil = 0;
   #stopped = false;
 
@@ -202,7 +202,7 @@ export class TokenManager {
     if (reply.status !== 200 || typeof lease !== 'number') {
       this.#options.observer?.failed(
         'renew',
-        new VaultError('AuthenticationFailed', `token renewal answered ${reply.status}`, reply.status),
+        new ProviderError('AuthenticationFailed', `token renewal answered ${reply.status}`, reply.status),
       );
       return false;
     }
@@ -246,12 +246,12 @@ export class TokenManager {
   }
 }
 
-function stoppedError(): VaultError {
-  return new VaultError('VaultUnavailable', 'the Vault token is no longer in use (stopping)');
+function stoppedError(): ProviderError {
+  return new ProviderError('VaultUnavailable', 'the Vault token is no longer in use (stopping)');
 }
 
-function asVaultError(error: unknown): VaultError {
-  return error instanceof VaultError
+function asVaultError(error: unknown): ProviderError {
+  return error instanceof ProviderError
     ? error
-    : new VaultError('VaultUnavailable', error instanceof Error ? error.message : String(error));
+    : new ProviderError('VaultUnavailable', error instanceof Error ? error.message : String(error));
 }

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { VaultError } from '../../../src/vault/errors.ts';
-import type { KvData } from '../../../src/vault/kv.ts';
-import { PathPoller } from '../../../src/vault/path-poller.ts';
-import { RefreshBudget } from '../../../src/vault/refresh-budget.ts';
+import { ProviderError } from '../../../src/providers/errors.ts';
+import type { KvData } from '../../../src/providers/vault/kv.ts';
+import { PathPoller } from '../../../src/providers/path-poller.ts';
+import { RefreshBudget } from '../../../src/providers/refresh-budget.ts';
 import { FakeClock, flush } from '../../support/fake-clock.ts';
 
 class FakeReader {
   readonly reads: string[] = [];
   readonly priorities: string[] = [];
-  values = new Map<string, KvData | VaultError>();
+  values = new Map<string, KvData | ProviderError>();
   async read(path: string, _version?: number, options?: { priority?: string }): Promise<KvData> {
     this.reads.push(path);
     this.priorities.push(`${path}:${options?.priority ?? 'none'}`);
     await flush();
     const value = this.values.get(path);
-    if (value instanceof VaultError) throw value;
-    if (!value) throw new VaultError('PathNotFound', `no secret at ${path}`);
+    if (value instanceof ProviderError) throw value;
+    if (!value) throw new ProviderError('PathNotFound', `no secret at ${path}`);
     return value;
   }
 }
@@ -103,7 +103,7 @@ describe('the path poller', () => {
     assert.ok(of('secret/missing').length >= 2);
     assert.ok(of('secret/missing').every((priority) => priority === 'first'));
     // Read once, failing now: its retries are refreshes, behind the first reads of other paths.
-    reader.values.set('secret/a', new VaultError('VaultUnavailable', 'down'));
+    reader.values.set('secret/a', new ProviderError('VaultUnavailable', 'down'));
     const before = of('secret/a').length;
     await clock.advance(30_000);
     const retries = of('secret/a').slice(before);
@@ -158,7 +158,7 @@ describe('the path poller', () => {
 
   test('a failing path reports its error, is retried sooner than its interval, and its recovery is announced', async () => {
     const { clock, reader, poller, changed } = setup();
-    reader.values.set('secret/a', new VaultError('VaultUnavailable', 'down'));
+    reader.values.set('secret/a', new ProviderError('VaultUnavailable', 'down'));
     poller.track('ns/one', [{ path: 'secret/a' }], 60_000);
     await assert.rejects(poller.get({ path: 'secret/a' }), /down/);
     await assert.rejects(poller.get({ path: 'secret/a' }), /down/);

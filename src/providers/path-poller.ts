@@ -7,8 +7,8 @@
 // RefreshBudget stretches every interval by the same factor.
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
-import { VaultError } from './errors.ts';
-import type { KvData } from './kv.ts';
+import { ProviderError } from './errors.ts';
+import type { KvData } from './vault/kv.ts';
 import type { RequestPriority } from '../rate-limiter.ts';
 import type { RefreshBudget } from './refresh-budget.ts';
 
@@ -29,7 +29,7 @@ export interface PollerObserver {
 
 type Outcome =
   | { readonly ok: true; readonly data: KvData; readonly fingerprint: string }
-  | { readonly ok: false; readonly error: VaultError; readonly fingerprint: string };
+  | { readonly ok: false; readonly error: ProviderError; readonly fingerprint: string };
 
 interface Entry {
   readonly source: SourceRef;
@@ -204,7 +204,8 @@ export class PathPoller {
       entry.failures = 0;
       entry.everRead = true;
     } catch (error) {
-      const failure = error instanceof VaultError ? error : new VaultError('VaultUnavailable', String(error));
+      const failure =
+        error instanceof ProviderError ? error : new ProviderError('VaultUnavailable', String(error));
       outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.message}` };
       entry.failures += 1;
     }

@@ -6,9 +6,9 @@
 // stopped, token revoked) when its last definition goes; a namespace without definitions gets
 // none, so a reconcile still running for a deleted definition cannot bring one back.
 
-import { VaultError } from './errors.ts';
+import { ProviderError } from '../errors.ts';
 import type { KvReader } from './kv.ts';
-import type { PathPoller } from './path-poller.ts';
+import type { PathPoller } from '../path-poller.ts';
 import type { TokenManager } from './token-manager.ts';
 
 export interface VaultIdentity {
@@ -59,7 +59,7 @@ export class VaultIdentities {
     let identity = this.#byNamespace.get(namespace);
     if (!identity) {
       if (!this.#definitions.has(namespace)) {
-        throw new VaultError('VaultUnavailable', `namespace ${namespace} has no SecretDefinitions left`);
+        throw new ProviderError('VaultUnavailable', `namespace ${namespace} has no SecretDefinitions left`);
       }
       identity = this.#create(namespace);
       this.#byNamespace.set(namespace, identity);

@@ -3,25 +3,25 @@
 // token manager and the KV reader.
 
 import { readFile } from 'node:fs/promises';
-import type { Clock, Random } from '../clock.ts';
-import { tenantRoleFor, type VaultConfig } from '../config.ts';
-import type { TokenRequester } from '../kube/service-account-token.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
+import type { Clock, Random } from '../../clock.ts';
+import { tenantRoleFor, type VaultConfig } from '../../config.ts';
+import type { TokenRequester } from '../../kube/service-account-token.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import {
   appRoleCredentials,
   kubernetesCredentials,
   tokenCredentials,
   type Credentials,
   type SecretSource,
-} from '../vault/auth.ts';
-import { CircuitBreaker } from '../vault/circuit-breaker.ts';
-import { VaultError } from '../vault/errors.ts';
-import { guardedTransport } from '../vault/guarded-transport.ts';
-import { KvReader } from '../vault/kv.ts';
-import { RateLimiter } from '../rate-limiter.ts';
-import { TokenManager } from '../vault/token-manager.ts';
-import { createHttpTransport, type VaultTransport } from '../vault/transport.ts';
+} from './auth.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import { ProviderError } from '../errors.ts';
+import { guardedTransport } from './guarded-transport.ts';
+import { KvReader } from './kv.ts';
+import { RateLimiter } from '../../rate-limiter.ts';
+import { TokenManager } from './token-manager.ts';
+import { createHttpTransport, type VaultTransport } from './transport.ts';
 
 function fileSource(path: string, what: string): SecretSource {
   return async () => {
@@ -210,7 +210,7 @@ export async function createVaultClients(
                 return await requestToken(namespace, tenant.serviceAccount);
               } catch (error) {
                 // A namespace that cannot prove its identity cannot read: a clear condition.
-                throw new VaultError(
+                throw new ProviderError(
                   'AuthenticationFailed',
                   error instanceof Error ? error.message : String(error),
                 );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Credentials } from '../../../src/vault/auth.ts';
+import type { Credentials } from '../../../../src/providers/vault/auth.ts';
 import {
   KvReader,
   kvRequestPath,
@@ -9,10 +9,10 @@ import {
   mountRelearnAfterMs,
   parseMount,
   type KvMount,
-} from '../../../src/vault/kv.ts';
-import { TokenManager } from '../../../src/vault/token-manager.ts';
-import type { VaultCall, VaultReply, VaultTransport } from '../../../src/vault/transport.ts';
-import { FakeClock } from '../../support/fake-clock.ts';
+} from '../../../../src/providers/vault/kv.ts';
+import { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
+import type { VaultCall, VaultReply, VaultTransport } from '../../../../src/providers/vault/transport.ts';
+import { FakeClock } from '../../../support/fake-clock.ts';
 
 const v2: KvMount = { path: 'secret/', version: 2 };
 const v1: KvMount = { path: 'kv/', version: 1 };

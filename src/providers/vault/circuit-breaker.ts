@@ -2,8 +2,8 @@
 // of piling up timeouts, and one probe at a time is let through after a backoff to see whether
 // Vault is back. Only failures to get an answer count; an HTTP error is an answer.
 
-import { backoff, type Clock, type Random } from '../clock.ts';
-import type { VaultError } from './errors.ts';
+import { backoff, type Clock, type Random } from '../../clock.ts';
+import type { ProviderError } from '../errors.ts';
 
 export class CircuitBreaker {
   readonly #clock: Clock;
@@ -11,7 +11,7 @@ export class CircuitBreaker {
   readonly #threshold: number;
   #consecutiveFailures = 0;
   #openUntil = 0;
-  #lastError: VaultError | undefined;
+  #lastError: ProviderError | undefined;
   #probing = false;
 
   constructor(clock: Clock, random: Random, threshold = 3) {
@@ -40,7 +40,7 @@ export class CircuitBreaker {
     this.#lastError = undefined;
   }
 
-  failed(error: VaultError): void {
+  failed(error: ProviderError): void {
     this.#consecutiveFailures += 1;
     this.#probing = false;
     this.#lastError = error;

@@ -2,7 +2,8 @@
 // credentials held in files are read again at every login, so rotated secret-ids and projected
 // service-account tokens are picked up without a restart.
 
-import { VaultError, vaultErrorMessages } from './errors.ts';
+import { ProviderError } from '../errors.ts';
+import { vaultErrorMessages } from './error-messages.ts';
 import type { VaultTransport } from './transport.ts';
 
 export interface IssuedToken {
@@ -44,7 +45,7 @@ async function loginAt(
     body,
   });
   if (reply.status >= 500) {
-    throw new VaultError(
+    throw new ProviderError(
       'VaultUnavailable',
       `Vault answered ${reply.status} to the ${method} login at auth/${mount}: ${vaultErrorMessages(reply.body)}`,
       reply.status,
@@ -53,7 +54,7 @@ async function loginAt(
   const issued = reply.status === 200 ? authBlock(reply.body) : undefined;
   if (!issued) {
     const detail = vaultErrorMessages(reply.body) || `status ${reply.status}`;
-    throw new VaultError(
+    throw new ProviderError(
       'AuthenticationFailed',
       `${method} login at auth/${mount} was refused: ${detail}`,
       reply.status,
@@ -105,7 +106,7 @@ export function tokenCredentials(token: SecretSource): Credentials {
         token: value,
       });
       if (reply.status >= 500) {
-        throw new VaultError(
+        throw new ProviderError(
           'VaultUnavailable',
           `Vault answered ${reply.status} to a token lookup`,
           reply.status,
@@ -113,7 +114,7 @@ export function tokenCredentials(token: SecretSource): Credentials {
       }
       const data = (reply.body as { data?: Record<string, unknown> } | undefined)?.data;
       if (reply.status !== 200 || !data) {
-        throw new VaultError(
+        throw new ProviderError(
           'AuthenticationFailed',
           `the Vault token was refused: ${vaultErrorMessages(reply.body) || `status ${reply.status}`}`,
           reply.status,

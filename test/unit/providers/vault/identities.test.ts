@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { VaultIdentities, type VaultIdentity } from '../../../src/vault/identities.ts';
+import { VaultIdentities, type VaultIdentity } from '../../../../src/providers/vault/identities.ts';
 
 /** An identity that records what happened to it. */
 function fake(name: string, log: string[]): VaultIdentity {

@@ -1,11 +1,12 @@
 // Reading KV secrets: which engine version serves a path (asked once per mount and remembered),
 // where the KV v2 `data/` segment goes, and what each answer means.
 
-import { reasons } from '../api/conditions.ts';
-import { systemClock, type Clock } from '../clock.ts';
-import { VaultError, vaultErrorMessages } from './errors.ts';
-import { vaultPathProblem } from '../api/vault-path.ts';
-import type { RequestPriority } from '../rate-limiter.ts';
+import { reasons } from '../../api/conditions.ts';
+import { systemClock, type Clock } from '../../clock.ts';
+import { ProviderError } from '../errors.ts';
+import { vaultErrorMessages } from './error-messages.ts';
+import { vaultPathProblem } from '../../api/vault-path.ts';
+import type { RequestPriority } from '../../rate-limiter.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from './transport.ts';
 
@@ -79,12 +80,15 @@ export function locate(
 ): KvLocation {
   const segments = path.split('/');
   if (!holds(mount, segments)) {
-    throw new VaultError(reasons.invalidSpec, `Vault path ${path} names no secret below mount ${mount.path}`);
+    throw new ProviderError(
+      reasons.invalidSpec,
+      `Vault path ${path} names no secret below mount ${mount.path}`,
+    );
   }
   let name = segments.slice(segmentsOf(mount).length);
   if (spelling === 'written' && mount.version === 2 && name[0] === 'data') name = name.slice(1);
   if (name.length === 0) {
-    throw new VaultError(
+    throw new ProviderError(
       reasons.invalidSpec,
       `Vault path ${path} names the KV v2 mount's data/ folder, not a secret: add the secret's name`,
     );
@@ -116,7 +120,7 @@ export function parseMount(body: unknown, path: string, engine: EngineMode): KvM
   // The engine first: Vault reports auth mounts without their auth/ prefix, and whatever their
   // path, a mount that is not KV is never read.
   if (typeof type === 'string' && type !== 'kv' && type !== 'generic') {
-    throw new VaultError(
+    throw new ProviderError(
       reasons.invalidSpec,
       `Vault path ${path} is on a ${type} secrets engine; only KV version 1 and 2 are supported`,
     );
@@ -128,7 +132,7 @@ export function parseMount(body: unknown, path: string, engine: EngineMode): KvM
     vaultPathProblem(`${mountPath}x`) !== undefined ||
     !holds({ path: mountPath, version: 1 }, path.split('/'))
   ) {
-    throw new VaultError(reasons.vaultUnavailable, `Vault gave no usable mount for ${path}`);
+    throw new ProviderError(reasons.vaultUnavailable, `Vault gave no usable mount for ${path}`);
   }
   if (engine !== 'auto') return { path: mountPath, version: engine === 'kv2' ? 2 : 1 };
   const options = data?.['options'] as { version?: unknown } | null | undefined;
@@ -149,7 +153,7 @@ export class KvReader {
 
   /**
    * The data of the secret at logical path `path` (as resolve() gave it; a pinned KV v2 `version`
-   * if given); throws VaultError with a reason.
+   * if given); throws ProviderError with a reason.
    */
   async read(
     path: string,
@@ -158,7 +162,7 @@ export class KvReader {
   ): Promise<KvData> {
     const location = await this.locate(path, signal, 'logical');
     if (version !== undefined && location.mount.version === 1) {
-      throw new VaultError(
+      throw new ProviderError(
         reasons.invalidSpec,
         `Vault path ${path} is on a KV version 1 mount, which has no versions to pin`,
       );
@@ -206,7 +210,7 @@ export class KvReader {
     const problem = vaultPathProblem(path);
     if (problem) {
       // validate and the CRD refuse these already; checked again so nothing unsafe is ever sent.
-      throw new VaultError(reasons.invalidSpec, `the Vault path ${JSON.stringify(path)} ${problem}`);
+      throw new ProviderError(reasons.invalidSpec, `the Vault path ${JSON.stringify(path)} ${problem}`);
     }
     return locate(await this.mountFor(path, signal), path, spelling);
   }
@@ -248,16 +252,16 @@ export class KvReader {
       return mount;
     }
     if (reply.status === 403) {
-      throw new VaultError(reasons.forbidden, `the Vault policy grants no access to ${path}`, 403);
+      throw new ProviderError(reasons.forbidden, `the Vault policy grants no access to ${path}`, 403);
     }
     if (reply.status === 404 || reply.status === 400) {
-      throw new VaultError(
+      throw new ProviderError(
         reasons.pathNotFound,
         `no secrets engine is mounted at Vault path ${path}`,
         reply.status,
       );
     }
-    throw new VaultError(
+    throw new ProviderError(
       reasons.vaultUnavailable,
       `Vault answered ${reply.status} to a mount lookup for ${path}: ${vaultErrorMessages(reply.body)}`,
       reply.status,
@@ -280,32 +284,32 @@ export class KvReader {
     const outer = (body as { data?: unknown } | undefined)?.data;
     const data = mount.version === 2 ? (outer as { data?: unknown } | null | undefined)?.data : outer;
     if (data === null && mount.version === 2) {
-      throw new VaultError(
+      throw new ProviderError(
         reasons.pathNotFound,
         `the requested version of Vault path ${path} is deleted or destroyed`,
       );
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new VaultError(reasons.vaultUnavailable, `Vault's answer for ${path} holds no key/value data`);
+      throw new ProviderError(reasons.vaultUnavailable, `Vault's answer for ${path} holds no key/value data`);
     }
     return data as KvData;
   }
 
-  #failure(reply: VaultReply, path: string, version?: number): VaultError {
+  #failure(reply: VaultReply, path: string, version?: number): ProviderError {
     const at = version === undefined ? `Vault path ${path}` : `version ${version} of Vault path ${path}`;
     switch (reply.status) {
       case 404:
-        return new VaultError(reasons.pathNotFound, `no secret at ${at}`, 404);
+        return new ProviderError(reasons.pathNotFound, `no secret at ${at}`, 404);
       case 403:
-        return new VaultError(reasons.forbidden, `the Vault policy does not allow reading ${path}`, 403);
+        return new ProviderError(reasons.forbidden, `the Vault policy does not allow reading ${path}`, 403);
       case 503:
-        return new VaultError(
+        return new ProviderError(
           reasons.vaultUnavailable,
           `Vault is sealed or unavailable (503) reading ${path}`,
           503,
         );
       default:
-        return new VaultError(
+        return new ProviderError(
           reasons.vaultUnavailable,
           `Vault answered ${reply.status} reading ${at}: ${vaultErrorMessages(reply.body) || 'no detail'}`,
           reply.status,

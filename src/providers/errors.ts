@@ -1,0 +1,27 @@
+// A provider's failures as the rest of the operator sees them, whichever backend: a reason that
+// maps to a status condition, and a message that is safe to show (it never carries a token,
+// secret-id, JWT, client secret or value).
+
+import type { reasons } from '../api/conditions.ts';
+
+export type FailureReason =
+  | typeof reasons.vaultUnavailable
+  | typeof reasons.providerUnavailable
+  | typeof reasons.forbidden
+  | typeof reasons.pathNotFound
+  | typeof reasons.authenticationFailed
+  | typeof reasons.invalidSpec
+  | typeof reasons.invalidValue;
+
+export class ProviderError extends Error {
+  readonly reason: FailureReason;
+  /** The HTTP status the backend answered, when it answered. */
+  readonly status: number | undefined;
+
+  constructor(reason: FailureReason, message: string, status?: number) {
+    super(message);
+    this.name = 'ProviderError';
+    this.reason = reason;
+    this.status = status;
+  }
+}
