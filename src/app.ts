@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { plural } from './api/types.ts';
-import { backoff, systemClock, type Clock, type Random } from './clock.ts';
+import { systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
 import { Reconciler } from './controller/reconciler.ts';
@@ -31,12 +31,9 @@ import { RuntimeMetrics } from './observability/runtime-metrics.ts';
 import { startHttpServer } from './observability/server.ts';
 import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
-import { PathPoller } from './providers/path-poller.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { describeStretch, RefreshBudget } from './providers/refresh-budget.ts';
-import { VaultIdentities, type VaultIdentity } from './providers/vault/identities.ts';
 import { Manager, type Runnable } from './wiring/manager.ts';
-import { createVaultClients, type VaultReaders } from './providers/vault/clients.ts';
+import { createVaultProvider } from './providers/vault/provider.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
@@ -77,12 +74,16 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   // aborted and every new one fails at once, so a replica that lost the Lease writes nothing more.
   let term: AbortSignal | undefined;
   const workSignal = (): AbortSignal | undefined => term;
-  const vaultClients = await createVaultClients(config.vault, {
+  let enqueueAll = (): void => undefined;
+  const provider = await createVaultProvider(config.vault, {
     clock,
     random,
     metrics,
     logger,
     signal: workSignal,
+    changed: (users) => users.forEach((key) => queue.add(key)),
+    // The Ready reason of every definition says whether its refreshes are stretched.
+    stretchChanged: () => enqueueAll(),
     requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience, workSignal),
   });
   // Opened before anything runs: a missing or invalid policy file stops the start.
@@ -112,34 +113,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const inScope = (namespace: string): boolean => !excluded.has(namespace);
   const targets = new TargetIndex();
   const secretIndex = new SecretIndex();
-  // One refresh budget for every poller: they share one Vault rate limit.
-  const refreshBudget = new RefreshBudget({
-    qps: config.vault.qps,
-    clock,
-    onChange: (stretch, before) => {
-      const { level, message, fields } = describeStretch(stretch, config.vault.qps);
-      logger[level](message, fields);
-      // The Ready reason of every definition says whether its refreshes are stretched.
-      if (stretch.factor > 1 !== before.factor > 1) enqueueAll();
-    },
-  });
-  const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
-    tokens,
-    kv,
-    poller: new PathPoller({
-      reader: kv,
-      clock,
-      random,
-      onChange: (users) => users.forEach((key) => queue.add(key)),
-      observer: { shared: () => metrics.vaultReadsShared.inc() },
-      budget: refreshBudget,
-    }),
-  });
-  const { operator, forNamespace } = vaultClients;
-  const identities = new VaultIdentities(operator && identity(operator), (namespace) => {
-    if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
-    return identity(forNamespace(namespace));
-  });
   const namespaces: (string | undefined)[] = config.watchNamespaces.length
     ? config.watchNamespaces.filter(inScope)
     : [undefined];
@@ -189,7 +162,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
         handlers: {
           upserted: (d, previous) => {
-            if (!previous) identities.definitionAdded(stringOr(metaOf(d.raw)['namespace']));
+            if (!previous) provider.definitionAdded(stringOr(metaOf(d.raw)['namespace']));
             targets.set(d.key, targetOf(d), stringOr(metaOf(d.raw)['creationTimestamp']));
             if (!previous || relevant(previous) !== relevant(d)) queue.add(d.key);
             const previousTarget = previous && targetOf(previous);
@@ -198,13 +171,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
           },
           deleted: (d) => {
             const namespace = stringOr(metaOf(d.raw)['namespace']);
-            void identities.definitionRemoved(namespace).then((revoked) => {
-              if (revoked) {
-                logger.info('namespace has no SecretDefinitions left; its Vault token was revoked', {
-                  namespace,
-                });
-              }
-            });
+            provider.definitionRemoved(namespace);
             const target = targetOf(d);
             targets.remove(d.key);
             queue.add(d.key);
@@ -218,7 +185,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       }),
   );
   /** Every known definition back to the queue: the access policy changed. */
-  const enqueueAll = (): void => {
+  enqueueAll = (): void => {
     for (const informer of definitionInformers) for (const d of informer.values()) queue.add(d.key);
   };
   const findDefinition = (key: string): unknown => {
@@ -273,13 +240,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     forgetSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.forget(key),
     secretIndex,
     targetIndex: targets,
-    vault: (namespace) => ({
-      resolve: (path) => identities.for(namespace).kv.resolve(path),
-      track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),
-      // Forgetting needs no identity: a released namespace is not brought back for it.
-      untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
-      get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
-    }),
+    sources: (namespace) => provider.sources(namespace),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,
     definitions: kubeDefinitionWriter(kube, workSignal),
@@ -301,7 +262,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     ),
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
-    refreshStretched: () => refreshBudget.isStretched,
+    refreshStretched: () => provider.refreshStretched(),
     observer: {
       synced: (namespace, name, ok, reason) =>
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),
@@ -309,35 +270,16 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
       secretReadFailed: (namespace, definition, secretName) =>
         metrics.secretReadFailed(namespace, definition, secretName),
-      vaultReadFailed: (namespace, definition, path, key, error) =>
-        metrics.vaultReadFailed(`${namespace}/${definition}`, path, key, error),
+      readFailed: (namespace, definition, path, key, error) =>
+        provider.readFailed(`${namespace}/${definition}`, path, key, error),
     },
     logger,
   });
 
   // Metrics that are read at scrape time.
   metrics.beforeScrape = () => {
-    // The token closest to expiry: the operator's, or the first namespace's to run out.
-    const remaining = identities
-      .all()
-      .map((i) => i.tokens.remainingSeconds())
-      .reduce<number | undefined>(
-        (least, r) => (r === undefined ? least : Math.min(least ?? r, r)),
-        undefined,
-      );
-    metrics.tokenTtl.set(
-      metrics.vaultLabels,
-      remaining === undefined ? 0 : Number.isFinite(remaining) ? remaining : -1,
-    );
-    metrics.tokenExpiry.set(
-      remaining === undefined || !Number.isFinite(remaining) ? 0 : clock.now() / 1000 + remaining,
-    );
     metrics.queueDepth.set(queue.depth);
-    metrics.vaultPaths.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
-    const stretch = refreshBudget.current;
-    metrics.refreshStretch.set(stretch.factor);
-    metrics.refreshDemand.set(stretch.demandPerSecond);
-    metrics.vaultRateLimit.set(vaultClients.limiter.qps);
+    provider.collect();
   };
 
   const leaseClient = new KubeClient(kubeConnection, { onResponse });
@@ -357,9 +299,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       if (phase === 'standby') return undefined;
       if (phase === 'stopping') return 'stopping';
       if (!informers.every((i) => i.synced)) return 'caches are not synced yet';
-      // In namespace scope there is no token of the operator's own to wait for.
-      if (operator && !operator.tokens.hasValidToken()) return 'no valid Vault token';
-      return undefined;
+      return provider.notReady();
     },
   });
   logger.info('secrets-manager started', {
@@ -388,19 +328,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       logger.error('reconcile failed unexpectedly', { definition: key, error: describeError(error) }),
   };
 
-  // A token up front, so readiness does not wait for the first definition; failures back off.
-  const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
-    if (!operator) return;
-    for (let attempt = 1; !signal.aborted; attempt += 1) {
-      try {
-        await operator.tokens.token();
-        return;
-      } catch (error) {
-        logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });
-        await clock.sleep(backoff(attempt, 1_000, 60_000, random), signal);
-      }
-    }
-  };
   const leadership: Runnable | undefined = elector && {
     name: 'leader election',
     async start() {
@@ -434,12 +361,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         ? [{ name: 'access policy file', start: () => policyFile.start(), stop: () => policyFile.stop() }]
         : []),
       {
-        name: 'Vault',
-        start: (signal) => void loginUntilReady(signal),
-        stop: async () => {
-          refreshBudget.stop();
-          await identities.stop();
-        },
+        name: provider.backend,
+        start: (signal) => provider.start(signal),
+        stop: () => provider.stop(),
       },
       {
         name: 'informers',

@@ -14,8 +14,13 @@ import type { EventRecorder } from '../kube/events.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
 import type { SecretApplyConfig, SecretApi } from '../kube/secret-api.ts';
 import { ProviderError } from '../providers/errors.ts';
-import type { KvData } from '../providers/vault/kv.ts';
-import type { SourceRef } from '../providers/path-poller.ts';
+import type {
+  ProviderSources,
+  ReadErrorName,
+  ResolvedPath,
+  SecretData,
+  SourceRef,
+} from '../providers/provider.ts';
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
 import { driftOf } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
@@ -29,25 +34,6 @@ export type ReconcileResult =
   | { readonly kind: 'retry'; readonly reason: string }
   /** Look again later: nothing announces the end of this state (a foreign Secret's deletion, say). */
   | { readonly kind: 'requeueAfter'; readonly ms: number; readonly failure?: string };
-
-/** Where a definition path leads, once Vault has said where its mount ends. */
-export interface ResolvedPath {
-  /** The one spelling of the secret (KV v2 without data/): what is polled, shared and read. */
-  readonly path: string;
-  /** The path of the API request that reads it (KV v2 with data/). */
-  readonly apiPath: string;
-  /** The mount, with its trailing slash. */
-  readonly mount: string;
-  readonly version: 1 | 2;
-}
-
-export interface VaultSources {
-  /** Where a Vault path leads (KV v2 with or without data/); may ask Vault for the mount once. */
-  resolve(path: string): Promise<ResolvedPath>;
-  track(user: string, sources: readonly SourceRef[], intervalMs: number): void;
-  untrack(user: string): void;
-  get(source: SourceRef, fresh: boolean): Promise<KvData>;
-}
 
 /** The operator-side access policy, as the reconciler asks it (see src/policy/). */
 export interface PathAccess {
@@ -72,20 +58,11 @@ export interface ReconcileObserver {
    * A Vault read for a key of a definition failed (`key` is "" for dataFrom): the original's
    * read_secret_errors count, with its error names.
    */
-  vaultReadFailed(
-    namespace: string,
-    definition: string,
-    path: string,
-    key: string,
-    error: VaultReadError,
-  ): void;
+  readFailed(namespace: string, definition: string, path: string, key: string, error: ReadErrorName): void;
 }
 
-/** The original's names for a failed Vault read. */
-export type VaultReadError = 'BackendSecretNotFoundError' | 'BackendSecretForbiddenError' | 'UnknownError';
-
 /** The original's name for why a read (or the mount lookup before it) failed. */
-function vaultReadError(error: unknown): VaultReadError {
+function vaultReadError(error: unknown): ReadErrorName {
   const reason = error instanceof ProviderError ? error.reason : undefined;
   if (reason === reasons.pathNotFound) return 'BackendSecretNotFoundError';
   if (reason === reasons.forbidden) return 'BackendSecretForbiddenError';
@@ -106,8 +83,8 @@ export interface ReconcilerDeps {
   readonly forgetSecret: (key: string) => void;
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
-  /** The Vault sources a namespace's definitions read through (its own identity, or the operator's). */
-  readonly vault: (namespace: string) => VaultSources;
+  /** The sources a namespace's definitions read through (a Vault identity of its own, or the operator's). */
+  readonly sources: (namespace: string) => ProviderSources;
   /** The access policy in force now: it may change while the operator runs. */
   readonly access: () => PathAccess;
   readonly secrets: SecretApi;
@@ -161,17 +138,17 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    const { vault, observer } = this.#deps;
+    const { sources, observer } = this.#deps;
     const raw = this.#deps.definition(key);
     const [namespace = '', name = ''] = key.split('/');
     if (raw === undefined) {
-      vault(namespace).untrack(key);
+      sources(namespace).untrack(key);
       observer.forgotten(namespace, name);
       return { kind: 'done' };
     }
     const parsed = parseSecretDefinition(raw);
     if (!parsed.valid) {
-      vault(namespace).untrack(key);
+      sources(namespace).untrack(key);
       const message = `invalid spec: ${parsed.problems.join('; ')}`;
       await this.#reporter.failed(
         { metadata: parsed.metadata, status: parsed.status },
@@ -230,7 +207,7 @@ export class Reconciler {
       (ownership.kind === 'absent' && winner !== undefined && winner !== key)
     ) {
       const other = ownership.kind === 'conflict' ? ownership.otherDefinition : (winner ?? '').split('/')[1];
-      this.#deps.vault(metadata.namespace).untrack(key);
+      this.#deps.sources(metadata.namespace).untrack(key);
       return {
         reason: reasons.conflict,
         message: `Secret ${spec.name} is managed by SecretDefinition ${other ?? ''}; give this definition another spec.name`,
@@ -238,7 +215,7 @@ export class Reconciler {
       };
     }
     if (ownership.kind === 'notOwned') {
-      this.#deps.vault(metadata.namespace).untrack(key);
+      this.#deps.sources(metadata.namespace).untrack(key);
       return {
         reason: reasons.secretNotOwned,
         message: `Secret ${spec.name} exists and ${ownership.detail}; it is left untouched: delete it or choose another spec.name`,
@@ -251,16 +228,16 @@ export class Reconciler {
     const wanted = uniqueSources(definition);
     const refused = wanted.find((s) => !access.mayAllow(metadata.namespace, s.path));
     if (refused) {
-      this.#deps.vault(metadata.namespace).untrack(key);
+      this.#deps.sources(metadata.namespace).untrack(key);
       return notAllowed(metadata.namespace, refused.path);
     }
 
-    const vaultData = new Map<string, KvData>();
+    const vaultData = new Map<string, SecretData>();
     let tracked = false;
     try {
       // A mount lookup Vault refuses fails the path as its read would have: counted the same way.
       const lookups = await Promise.allSettled(
-        wanted.map((s) => this.#deps.vault(metadata.namespace).resolve(s.path)),
+        wanted.map((s) => this.#deps.sources(metadata.namespace).resolve(s.path)),
       );
       lookups.forEach((lookup, i) => {
         const source = wanted[i];
@@ -274,7 +251,7 @@ export class Reconciler {
       });
       const denied = sources.find((s) => !access.allows(metadata.namespace, s.where));
       if (denied) {
-        this.#deps.vault(metadata.namespace).untrack(key);
+        this.#deps.sources(metadata.namespace).untrack(key);
         return notAllowed(metadata.namespace, denied.written.path);
       }
       // Spellings of one secret (KV v2 with and without data/) are one read.
@@ -286,7 +263,7 @@ export class Reconciler {
         byRead.set(id, entry);
       }
       const distinct = [...byRead.values()];
-      this.#deps.vault(metadata.namespace).track(
+      this.#deps.sources(metadata.namespace).track(
         key,
         distinct.map((d) => d.read),
         spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
@@ -298,7 +275,7 @@ export class Reconciler {
         status.observedGeneration !== undefined && status.observedGeneration !== metadata.generation;
       const reads = await Promise.allSettled(
         distinct.map(async ({ read, written }) => {
-          const data = await this.#deps.vault(metadata.namespace).get(read, fresh);
+          const data = await this.#deps.sources(metadata.namespace).get(read, fresh);
           for (const w of written) vaultData.set(sourceId(w.path, w.version), data);
         }),
       );
@@ -321,7 +298,7 @@ export class Reconciler {
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;
-        this.#deps.observer.vaultReadFailed(
+        this.#deps.observer.readFailed(
           namespace,
           name,
           desired.missing.path,
@@ -352,12 +329,12 @@ export class Reconciler {
 
   /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
   /** Counts a failed read of `source` once for every key of the definition that reads it. */
-  #countReadFailure(definition: SecretDefinition, source: SourceRef, error: VaultReadError): void {
+  #countReadFailure(definition: SecretDefinition, source: SourceRef, error: ReadErrorName): void {
     const same = (s: { path: string; version?: number }): boolean =>
       s.path === source.path && s.version === source.version;
     const { namespace, name } = definition.metadata;
     const count = (key: string): void =>
-      this.#deps.observer.vaultReadFailed(namespace, name, source.path, key, error);
+      this.#deps.observer.readFailed(namespace, name, source.path, key, error);
     for (const entry of Object.values(definition.spec.keysMap)) if (same(entry)) count(entry.key);
     if (definition.spec.dataFrom.some(same)) count('');
   }
@@ -412,7 +389,7 @@ export class Reconciler {
   /** A definition being deleted: only the original operator's finalizer needs us. */
   async #finalize(key: string, definition: SecretDefinition): Promise<ReconcileResult> {
     const { metadata, spec } = definition;
-    this.#deps.vault(metadata.namespace).untrack(key);
+    this.#deps.sources(metadata.namespace).untrack(key);
     if (!metadata.finalizers.includes(legacyFinalizer)) return { kind: 'done' };
     try {
       const live = this.#deps.liveSecret(secretKey(metadata.namespace, spec.name));

@@ -181,6 +181,13 @@ export class Metrics {
     return this.#vault;
   }
 
+  /** How refreshes are paced now: the stretch, the demand, and the backend's rate limit. */
+  recordStretch(stretch: { readonly factor: number; readonly demandPerSecond: number }, qps: number): void {
+    this.refreshStretch.set(stretch.factor);
+    this.refreshDemand.set(stretch.demandPerSecond);
+    this.vaultRateLimit.set(qps);
+  }
+
   recordSync(namespace: string, name: string, ok: boolean, reason: Reason, nowSeconds: number): void {
     this.lastSyncStatus.set({ name, namespace }, ok ? 1 : 0);
     if (ok) this.lastSuccess.set({ name, namespace }, nowSeconds);

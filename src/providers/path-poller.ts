@@ -8,18 +8,13 @@
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { ProviderError } from './errors.ts';
-import type { KvData } from './vault/kv.ts';
+import type { SecretData, SourceRef } from './provider.ts';
 import type { RequestPriority } from '../rate-limiter.ts';
 import type { RefreshBudget } from './refresh-budget.ts';
 
-export interface SourceRef {
-  readonly path: string;
-  readonly version?: number;
-}
-
 export interface SourceReader {
   /** `priority` refresh: a path already read, which waits behind first reads under the rate limit. */
-  read(path: string, version?: number, options?: { priority?: RequestPriority }): Promise<KvData>;
+  read(path: string, version?: number, options?: { priority?: RequestPriority }): Promise<SecretData>;
 }
 
 export interface PollerObserver {
@@ -28,7 +23,7 @@ export interface PollerObserver {
 }
 
 type Outcome =
-  | { readonly ok: true; readonly data: KvData; readonly fingerprint: string }
+  | { readonly ok: true; readonly data: SecretData; readonly fingerprint: string }
   | { readonly ok: false; readonly error: ProviderError; readonly fingerprint: string };
 
 interface Entry {
@@ -115,7 +110,7 @@ export class PathPoller {
    * The data of a source: from the cache while it is current, else one shared read. `fresh`
    * skips the cache (a read already under way is still shared).
    */
-  async get(source: SourceRef, fresh = false): Promise<KvData> {
+  async get(source: SourceRef, fresh = false): Promise<SecretData> {
     const entry = this.#entries.get(sourceKey(source));
     if (!entry) throw new Error(`source ${sourceKey(source)} is read before it is tracked`);
     let outcome = entry.outcome;

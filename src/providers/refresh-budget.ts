@@ -122,6 +122,7 @@ export class RefreshBudget {
 export function describeStretch(
   stretch: Stretch,
   qps: number,
+  backend: { readonly name: string; readonly qpsFlag: string } = { name: 'Vault', qpsFlag: '--vault.qps' },
 ): { readonly level: 'warn' | 'info'; readonly message: string; readonly fields: Record<string, unknown> } {
   const fields = {
     paths: stretch.paths,
@@ -130,15 +131,19 @@ export function describeStretch(
     stretch: Math.round(stretch.factor * 100) / 100,
   };
   if (stretch.factor <= 1) {
-    return { level: 'info', message: 'Vault refreshes are back to the intervals asked for', fields };
+    return {
+      level: 'info',
+      message: `${backend.name} refreshes are back to the intervals asked for`,
+      fields,
+    };
   }
   const needed = Math.ceil(stretch.demandPerSecond / refreshShare);
   return {
     level: 'warn',
     message:
-      `Vault refreshes are stretched: ${stretch.paths} paths ask for ${fields.demandPerSecond} reads/s, ` +
-      `but --vault.qps ${qps} leaves ${fields.refreshBudgetPerSecond}/s to refreshes, so every path is ` +
-      `read ${fields.stretch} times less often than its interval asks; raise --vault.qps to at least ` +
+      `${backend.name} refreshes are stretched: ${stretch.paths} paths ask for ${fields.demandPerSecond} reads/s, ` +
+      `but ${backend.qpsFlag} ${qps} leaves ${fields.refreshBudgetPerSecond}/s to refreshes, so every path is ` +
+      `read ${fields.stretch} times less often than its interval asks; raise ${backend.qpsFlag} to at least ` +
       `${needed}, or lengthen --reconcile-period or spec.refreshInterval`,
     fields,
   };

@@ -4,6 +4,7 @@
 import { reasons } from '../../api/conditions.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { ProviderError } from '../errors.ts';
+import type { SecretData } from '../provider.ts';
 import { vaultErrorMessages } from './error-messages.ts';
 import { vaultPathProblem } from '../../api/vault-path.ts';
 import type { RequestPriority } from '../../rate-limiter.ts';
@@ -30,7 +31,6 @@ export interface ResolvedSecret {
 }
 
 /** A Vault secret's keys and their JSON values. */
-export type KvData = Readonly<Record<string, unknown>>;
 
 export interface KvReadOptions {
   readonly transport: VaultTransport;
@@ -159,7 +159,7 @@ export class KvReader {
     path: string,
     version?: number,
     { signal, priority }: { signal?: AbortSignal; priority?: RequestPriority } = {},
-  ): Promise<KvData> {
+  ): Promise<SecretData> {
     const location = await this.locate(path, signal, 'logical');
     if (version !== undefined && location.mount.version === 1) {
       throw new ProviderError(
@@ -280,7 +280,7 @@ export class KvReader {
     return replacement === undefined ? reply : transport.send({ ...call, token: replacement });
   }
 
-  #dataOf(body: unknown, mount: KvMount, path: string): KvData {
+  #dataOf(body: unknown, mount: KvMount, path: string): SecretData {
     const outer = (body as { data?: unknown } | undefined)?.data;
     const data = mount.version === 2 ? (outer as { data?: unknown } | null | undefined)?.data : outer;
     if (data === null && mount.version === 2) {
@@ -292,7 +292,7 @@ export class KvReader {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new ProviderError(reasons.vaultUnavailable, `Vault's answer for ${path} holds no key/value data`);
     }
-    return data as KvData;
+    return data as SecretData;
   }
 
   #failure(reply: VaultReply, path: string, version?: number): ProviderError {

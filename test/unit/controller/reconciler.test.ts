@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinitionStatus } from '../../../src/api/types.ts';
-import { Reconciler, type ResolvedPath } from '../../../src/controller/reconciler.ts';
+import { Reconciler } from '../../../src/controller/reconciler.ts';
 import { SecretIndex } from '../../../src/controller/secret-index.ts';
 import { TargetIndex } from '../../../src/controller/target-index.ts';
 import type { LiveSecret } from '../../../src/kube/live-secret.ts';
 import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
 import { ProviderError } from '../../../src/providers/errors.ts';
-import type { KvData } from '../../../src/providers/vault/kv.ts';
-import type { SourceRef } from '../../../src/providers/path-poller.ts';
+import type { ResolvedPath, SecretData, SourceRef } from '../../../src/providers/provider.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { hostileDefinitions } from '../../support/hostile-definitions.ts';
 
@@ -23,7 +22,7 @@ type Effect =
 function harness(
   raw: unknown,
   policy: AccessPolicy = allowAll,
-  vault: Record<string, KvData | ProviderError> = {},
+  vault: Record<string, SecretData | ProviderError> = {},
   refreshStretched?: () => boolean,
 ) {
   const effects: Effect[] = [];
@@ -36,7 +35,7 @@ function harness(
     forgetSecret: () => {},
     secretIndex: new SecretIndex(),
     targetIndex: new TargetIndex(),
-    vault: () => ({
+    sources: () => ({
       async resolve(path: string): Promise<ResolvedPath> {
         effects.push({ kind: 'vault', what: `resolve ${path}` });
         const [mount = '', ...rest] = path.split('/');
@@ -54,7 +53,7 @@ function harness(
       track: (user: string, sources: readonly SourceRef[]) =>
         effects.push({ kind: 'vault', what: `track ${user} ${sources.map((s) => s.path).join(',')}` }),
       untrack: () => {},
-      async get(source: SourceRef): Promise<KvData> {
+      async get(source: SourceRef): Promise<SecretData> {
         effects.push({ kind: 'vault', what: `read ${source.path}` });
         const answer = vault[source.path];
         if (answer instanceof ProviderError) throw answer;
@@ -102,7 +101,7 @@ function harness(
       secretWritten: () => {},
       secretReadFailed: (namespace, definition, secretName) =>
         readErrors.push(`${namespace} ${definition} ${secretName}`),
-      vaultReadFailed: (namespace, definition, path, key, error) =>
+      readFailed: (namespace, definition, path, key, error) =>
         vaultErrors.push(
           `${path} ${key} ${error}${namespace === 'team-a' && definition === 'def' ? '' : ' (wrong definition)'}`,
         ),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ProviderError } from '../../../src/providers/errors.ts';
-import type { KvData } from '../../../src/providers/vault/kv.ts';
+import type { SecretData } from '../../../src/providers/provider.ts';
 import { PathPoller } from '../../../src/providers/path-poller.ts';
 import { RefreshBudget } from '../../../src/providers/refresh-budget.ts';
 import { FakeClock, flush } from '../../support/fake-clock.ts';
@@ -9,8 +9,8 @@ import { FakeClock, flush } from '../../support/fake-clock.ts';
 class FakeReader {
   readonly reads: string[] = [];
   readonly priorities: string[] = [];
-  values = new Map<string, KvData | ProviderError>();
-  async read(path: string, _version?: number, options?: { priority?: string }): Promise<KvData> {
+  values = new Map<string, SecretData | ProviderError>();
+  async read(path: string, _version?: number, options?: { priority?: string }): Promise<SecretData> {
     this.reads.push(path);
     this.priorities.push(`${path}:${options?.priority ?? 'none'}`);
     await flush();
@@ -41,7 +41,7 @@ describe('the path poller', () => {
     const clock = new FakeClock();
     const started: number[] = [];
     const reader = {
-      async read(): Promise<KvData> {
+      async read(): Promise<SecretData> {
         started.push(clock.monotonic());
         await clock.sleep(300); // a slow answer
         return { v: 1 };
@@ -60,7 +60,7 @@ describe('the path poller', () => {
     const clock = new FakeClock();
     const started: number[] = [];
     const reader = {
-      async read(): Promise<KvData> {
+      async read(): Promise<SecretData> {
         started.push(clock.monotonic());
         if (started.length === 2) clock.stepWallClock(-3_600_000); // NTP steps back an hour
         return { v: 1 };

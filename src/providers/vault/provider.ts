@@ -1,0 +1,92 @@
+// Vault (and OpenBao) as a SecretProvider: the clients of the configured auth method, one identity
+// per namespace or the operator's own for all, each with its KV reader and its path poller, all
+// behind one rate limit and one refresh budget.
+
+import { backoff } from '../../clock.ts';
+import type { VaultConfig } from '../../config.ts';
+import type { TokenRequester } from '../../kube/service-account-token.ts';
+import { describeError } from '../../kube/informer.ts';
+import { sharedPolling, type ProviderDeps } from '../polling.ts';
+import type { SecretProvider } from '../provider.ts';
+import { createVaultClients, type VaultReaders } from './clients.ts';
+import { VaultIdentities, type VaultIdentity } from './identities.ts';
+
+export async function createVaultProvider(
+  config: VaultConfig,
+  deps: ProviderDeps & { readonly requestToken: TokenRequester },
+): Promise<SecretProvider> {
+  const { clock, random, metrics, logger } = deps;
+  const clients = await createVaultClients(config, deps);
+  const polling = sharedPolling(config.qps, { name: 'Vault', qpsFlag: '--vault.qps' }, deps);
+  const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
+    tokens,
+    kv,
+    poller: polling.poller(kv),
+  });
+  const { operator, forNamespace } = clients;
+  const identities = new VaultIdentities(operator && identity(operator), (namespace) => {
+    if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
+    return identity(forNamespace(namespace));
+  });
+
+  // A token up front, so readiness does not wait for the first definition; failures back off.
+  const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
+    if (!operator) return;
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      try {
+        await operator.tokens.token();
+        return;
+      } catch (error) {
+        logger.warn('Vault login failed; retrying', { attempt, error: describeError(error) });
+        await clock.sleep(backoff(attempt, 1_000, 60_000, random), signal);
+      }
+    }
+  };
+
+  return {
+    backend: 'vault',
+    pathNoun: 'Vault path',
+    sources: (namespace) => ({
+      resolve: (path) => identities.for(namespace).kv.resolve(path),
+      track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),
+      // Forgetting needs no identity: a released namespace is not brought back for it.
+      untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
+      get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
+    }),
+    definitionAdded: (namespace) => identities.definitionAdded(namespace),
+    definitionRemoved(namespace) {
+      void identities.definitionRemoved(namespace).then((revoked) => {
+        if (revoked)
+          logger.info('namespace has no SecretDefinitions left; its Vault token was revoked', { namespace });
+      });
+    },
+    start: (signal) => void loginUntilReady(signal),
+    // In namespace scope there is no token of the operator's own to wait for.
+    notReady: () => (operator && !operator.tokens.hasValidToken() ? 'no valid Vault token' : undefined),
+    refreshStretched: () => polling.budget.isStretched,
+    readFailed: (definition, path, key, error) => metrics.vaultReadFailed(definition, path, key, error),
+    collect() {
+      // The token closest to expiry: the operator's, or the first namespace's to run out.
+      const remaining = identities
+        .all()
+        .map((i) => i.tokens.remainingSeconds())
+        .reduce<number | undefined>(
+          (least, r) => (r === undefined ? least : Math.min(least ?? r, r)),
+          undefined,
+        );
+      metrics.tokenTtl.set(
+        metrics.vaultLabels,
+        remaining === undefined ? 0 : Number.isFinite(remaining) ? remaining : -1,
+      );
+      metrics.tokenExpiry.set(
+        remaining === undefined || !Number.isFinite(remaining) ? 0 : clock.now() / 1000 + remaining,
+      );
+      metrics.vaultPaths.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
+      metrics.recordStretch(polling.budget.current, clients.limiter.qps);
+    },
+    async stop() {
+      polling.budget.stop();
+      await identities.stop();
+    },
+  };
+}
