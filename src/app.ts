@@ -14,7 +14,7 @@ import { secretKey, SecretIndex } from './controller/secret-index.ts';
 import { TargetIndex } from './controller/target-index.ts';
 import { kubeDefinitionWriter } from './kube/definition-writer.ts';
 import { KubeClient } from './kube/client.ts';
-import { loadKubeConnection } from './kube/connection.ts';
+import { loadKubeConnection, serverHost } from './kube/connection.ts';
 import { defaultEventLimits, rateLimitedEvents } from './kube/event-limiter.ts';
 import { kubeEventRecorder } from './kube/events.ts';
 import { describeError, Informer } from './kube/informer.ts';
@@ -65,7 +65,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   // its own client, so a busy sync can never delay a Lease renewal into a lost leadership.
   const kubeConnection = loadKubeConnection(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
   const kubeLimiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
-  const apiHost = new URL(kubeConnection.server).host;
+  const apiHost = serverHost(kubeConnection.server);
   const onResponse = (method: string, status: number | undefined): void =>
     runtime.restRequest(apiHost, method, status);
   const kube = new KubeClient(kubeConnection, { throttle: () => kubeLimiter.take(), onResponse });
@@ -336,6 +336,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       term = await elector.acquire();
       logger.info('became leader');
       runtime.leading(lease, true);
+      // Not leading from the moment the term ends, as client-go reports it: never two at 1.
+      term.addEventListener(
+        'abort',
+        () => {
+          runtime.leading(lease, false);
+          metrics.leader.set(0);
+        },
+        { once: true },
+      );
       void elector.hold().then(() => {
         if (phase !== 'stopping') {
           logger.error('lost leadership; stopping so that only the leader writes');
@@ -357,6 +366,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       { name: 'metrics server', stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
       ...(leadership ? [leadership] : []),
       { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
+      // As controller-runtime's Controller.Start: its series exist once this instance leads.
+      { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
       ...(policyFile
         ? [{ name: 'access policy file', start: () => policyFile.start(), stop: () => policyFile.stop() }]
         : []),
@@ -382,7 +393,6 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         name: 'workers',
         start() {
           phase = 'running';
-          runtime.workersStarted(config.concurrency);
           for (let i = 0; i < config.concurrency; i += 1)
             workers.push(runWorker(queue, reconciler, clock, workerObserver));
         },

@@ -241,7 +241,8 @@ export class Reconciler {
       );
       lookups.forEach((lookup, i) => {
         const source = wanted[i];
-        if (lookup.status === 'rejected' && source)
+        // Only what the backend answered: a lookup cut off (leadership ended) is no read error.
+        if (lookup.status === 'rejected' && source && lookup.reason instanceof ProviderError)
           this.#countReadFailure(definition, source, vaultReadError(lookup.reason));
       });
       const sources = lookups.map((lookup, i) => {

@@ -231,3 +231,11 @@ function readText(path: string, what: string): string {
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
+
+/**
+ * The host and port of an apiserver URL exactly as written (":443" kept, user info dropped), as
+ * client-go labels its request metrics with it; a URL would drop a default port.
+ */
+export function serverHost(server: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]+)/i.exec(server)?.[1] ?? server;
+}

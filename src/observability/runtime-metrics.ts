@@ -53,7 +53,6 @@ export class RuntimeMetrics {
   constructor(registry: Registry, controller: string) {
     this.#controller = controller;
     const registers = [registry];
-    const byController = { controller };
     const byQueue = { name: controller };
     this.reconcileTotal = new Counter({
       name: 'controller_runtime_reconcile_total',
@@ -153,12 +152,20 @@ export class RuntimeMetrics {
       labelNames: ['code', 'method', 'host'],
       registers,
     });
-    // As controller-runtime does when a controller starts: every reconcile series exists at 0.
+  }
+
+  /**
+   * The controller starts (after leadership, before the caches sync), as controller-runtime's
+   * Controller.Start: every reconcile series exists from now, at 0, and the worker count is known.
+   */
+  controllerStarted(workers: number): void {
+    const controller = this.#controller;
     for (const result of ['error', 'requeue_after', 'requeue', 'success'])
       this.reconcileTotal.inc({ controller, result }, 0);
-    this.reconcileErrors.inc(byController, 0);
-    this.activeWorkers.set(byController, 0);
-    for (const counter of [this.queueAdds, this.retries]) counter.inc(byQueue, 0);
+    this.reconcileErrors.inc({ controller }, 0);
+    this.activeWorkers.set({ controller }, 0);
+    this.maxConcurrentReconciles.set({ controller }, workers);
+    for (const counter of [this.queueAdds, this.retries]) counter.inc({ name: controller }, 0);
   }
 
   /** The observer a queue reports to; `queue` is read at scrape time for depth and work in progress. */
@@ -171,10 +178,6 @@ export class RuntimeMetrics {
       started: (waitedMs) => this.queueDuration.observe(name, waitedMs / 1000),
       finished: (workedMs) => this.workDuration.observe(name, workedMs / 1000),
     };
-  }
-
-  workersStarted(count: number): void {
-    this.maxConcurrentReconciles.set({ controller: this.#controller }, count);
   }
 
   reconcileStarted(): void {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { loadKubeConnection } from '../../../src/kube/connection.ts';
+import { loadKubeConnection, serverHost } from '../../../src/kube/connection.ts';
 
 async function scratch(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-connection-'));
@@ -199,4 +199,11 @@ describe('where the apiserver is and who we are', () => {
     assert.equal(load({ ...inPod, KUBERNETES_SERVICE_HOST: 'fd00::1' }, dir).server, 'https://[fd00::1]:443');
     assert.throws(() => load({}, dir), /no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG/);
   });
+});
+
+test('the host label of apiserver requests is the host and port as written, as client-go has it', () => {
+  assert.equal(serverHost('https://10.96.0.1:443'), '10.96.0.1:443');
+  assert.equal(serverHost('https://[fd00::1]:6443/'), '[fd00::1]:6443');
+  assert.equal(serverHost('https://user:pw@api.example:8443/prefix'), 'api.example:8443');
+  assert.equal(serverHost('https://api.example'), 'api.example');
 });

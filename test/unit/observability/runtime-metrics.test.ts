@@ -10,9 +10,12 @@ async function samples(registry: Registry, name: string): Promise<string[]> {
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
 
-test('every reconcile series exists at 0 for the controller before the first reconcile, as in controller-runtime', async () => {
+test('the reconcile series exist at 0 once the controller starts (not on a standby), as in controller-runtime', async () => {
   const registry = new Registry();
-  new RuntimeMetrics(registry, 'SecretDefinition');
+  const metrics = new RuntimeMetrics(registry, 'SecretDefinition');
+  assert.deepEqual(await samples(registry, 'controller_runtime_reconcile_total'), [], 'standing by: none');
+  assert.deepEqual(await samples(registry, 'controller_runtime_max_concurrent_reconciles'), []);
+  metrics.controllerStarted(4);
   assert.deepEqual((await samples(registry, 'controller_runtime_reconcile_total')).sort(), [
     'controller_runtime_reconcile_total{controller="SecretDefinition",result="error"} 0',
     'controller_runtime_reconcile_total{controller="SecretDefinition",result="requeue"} 0',
@@ -25,12 +28,15 @@ test('every reconcile series exists at 0 for the controller before the first rec
   assert.deepEqual(await samples(registry, 'controller_runtime_active_workers'), [
     'controller_runtime_active_workers{controller="SecretDefinition"} 0',
   ]);
+  assert.deepEqual(await samples(registry, 'controller_runtime_max_concurrent_reconciles'), [
+    'controller_runtime_max_concurrent_reconciles{controller="SecretDefinition"} 4',
+  ]);
 });
 
 test("reconcile results are counted under controller-runtime's result values; every failed sync is an error, as the original returned one", async () => {
   const registry = new Registry();
   const metrics = new RuntimeMetrics(registry, 'sm-a');
-  metrics.workersStarted(3);
+  metrics.controllerStarted(3);
   const results: ReconcileResult[] = [
     { kind: 'done' },
     { kind: 'done' },
