@@ -240,6 +240,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     forgetSecret: (key) => secretInformerFor(key.split('/')[0] ?? '')?.forget(key),
     secretIndex,
     targetIndex: targets,
+    backend: provider.backend,
     sources: (namespace) => provider.sources(namespace),
     access: () => policyFile?.policy ?? allowAll,
     secrets: secretApi,

@@ -5,13 +5,14 @@ import type { CommanderError, ParseOptions } from 'commander';
 import { Command, Option } from 'commander';
 import { flags, type FlagSpec, type SettingSource } from './flags.ts';
 import { goStyleArgs } from './go-flags.ts';
+import type { Backend } from './api/types.ts';
 
 export interface CliActions {
   run(
     options: Readonly<Record<string, string | boolean | undefined>>,
     sources: Readonly<Record<string, SettingSource>>,
   ): Promise<void>;
-  validate(files: readonly string[]): Promise<number>;
+  validate(files: readonly string[], backend: Backend): Promise<number>;
   version(): string;
 }
 
@@ -80,7 +81,14 @@ export function buildProgram(actions: CliActions): Command {
       .argument('<files...>', 'YAML files, each with one or more documents')
       .exitOverride()
       .action(async (files: string[]) => {
-        process.exitCode = await actions.validate(files);
+        // --backend is the program's, as for run: paths and versions are checked for that backend.
+        const backend = collect()[0]['backend'];
+        if (backend !== 'vault' && backend !== 'azure-kv') {
+          process.stderr.write(`--backend: "${String(backend)}" must be vault or azure-kv\n`);
+          process.exitCode = 2;
+          return;
+        }
+        process.exitCode = await actions.validate(files, backend);
       }),
   );
   program.addCommand(

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { kind } from './api/types.ts';
+import { kind, type Backend } from './api/types.ts';
 import { parseSecretDefinition } from './api/validate.ts';
 import { buildProgram, exitCodeOf } from './cli.ts';
 import { connectionSources, type SettingSource } from './flags.ts';
@@ -20,7 +20,7 @@ function version(): string {
 }
 
 /** Checks every SecretDefinition in the files; answers the exit code (0 all valid, 1 otherwise). */
-async function validate(files: readonly string[]): Promise<number> {
+async function validate(files: readonly string[], backend: Backend): Promise<number> {
   let failures = 0;
   for (const file of files) {
     let text: string;
@@ -56,7 +56,7 @@ async function validate(files: readonly string[]): Promise<number> {
       }
       if (object === null || object.kind !== kind) continue;
       const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '(unnamed)';
-      const result = parseSecretDefinition(object, { requireIdentity: false });
+      const result = parseSecretDefinition(object, { requireIdentity: false, backend });
       if (result.valid) {
         process.stdout.write(`${where}: SecretDefinition ${name} is valid\n`);
       } else {

@@ -16,6 +16,12 @@ export const managedByValue = 'secrets-manager';
 /** On a Secret: the SecretDefinition (same namespace) that owns it, also under deletionPolicy Retain. */
 export const ownerAnnotation = 'secrets-manager.tuenti.io/owner';
 
+/** Where the values come from (--backend): what a path and a version name depends on it. */
+export type Backend = 'vault' | 'azure-kv';
+
+/** A Vault KV v2 version number, or an Azure Key Vault version id (32 hex characters). */
+export type SourceVersion = number | string;
+
 export type Encoding = 'text' | 'base64';
 export type DeletionPolicy = 'Delete' | 'Retain';
 
@@ -23,12 +29,12 @@ export interface KeySource {
   readonly path: string;
   readonly key: string;
   readonly encoding: Encoding;
-  readonly version?: number;
+  readonly version?: SourceVersion;
 }
 
 export interface DataFromSource {
   readonly path: string;
-  readonly version?: number;
+  readonly version?: SourceVersion;
 }
 
 export interface SecretDefinitionSpec {

@@ -9,6 +9,7 @@ import { vaultPathProblem } from './vault-path.ts';
 import {
   version,
   type DataFromSource,
+  type Backend,
   type DeletionPolicy,
   type Encoding,
   type KeySource,
@@ -66,7 +67,24 @@ function fieldPath(instancePath: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
-function describe(error: ErrorObject): string {
+/**
+ * The schema's errors, one per field: where a value matched none of the forms a field allows
+ * (anyOf: a version), that is the one error, not one per form as well.
+ */
+function schemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const anyOf = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  return errors.filter((e) => e.keyword === 'anyOf' || !anyOf.has(e.instancePath));
+}
+
+/** Why a path is malformed, and what a path is with `backend`. */
+function pathMessage(path: string, backend: Backend): string {
+  const problem = vaultPathProblem(path) ?? 'is malformed';
+  return backend === 'vault'
+    ? `${problem}: a Vault path names one KV secret, like secret/app/db`
+    : `${problem}: an Azure Key Vault path is a secret name, like db-password`;
+}
+
+function describe(error: ErrorObject, backend: Backend): string {
   const field = fieldPath(error.instancePath) || '(object)';
   const property = error.instancePath.split('/').pop() ?? '';
   switch (error.keyword) {
@@ -79,10 +97,12 @@ function describe(error: ErrorObject): string {
       return `${field}: must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
     case 'pattern':
       if (property === 'path' && typeof error.data === 'string')
-        return `${field}: ${pathMessage(error.data)}`;
+        return `${field}: ${pathMessage(error.data, backend)}`;
       return `${field}: ${patternHints[property] ?? error.message ?? 'is malformed'}`;
     case 'type':
       return `${field}: must be ${String(error.params['type'])}`;
+    case 'anyOf':
+      return `${field}: must be a KV v2 version number from 1 (Vault) or the 32-character id of a version (Azure Key Vault)`;
     case 'minLength':
       return error.params['limit'] === 1
         ? `${field}: must not be empty`
@@ -132,20 +152,53 @@ function parseStatus(value: unknown): SecretDefinitionStatus {
   return value;
 }
 
-function pathMessage(path: string): string {
-  const problem = vaultPathProblem(path) ?? 'is malformed';
-  return `${problem}: a Vault path names one KV secret, like secret/app/db`;
-}
+/** An Azure Key Vault secret name: 1 to 127 letters, digits and dashes. */
+const azureSecretName = /^[0-9a-zA-Z-]{1,127}$/;
+const azureVersionId = /^[0-9a-f]{32}$/;
 
-function pathProblems(field: string, path: string): string[] {
-  return vaultPathProblem(path) === undefined ? [] : [`${field}: ${pathMessage(path)}`];
+/** What a source's path and version must be with `backend`: the problems found, one line each. */
+function sourceProblems(
+  backend: Backend,
+  field: string,
+  source: { path?: unknown; version?: unknown },
+): string[] {
+  const problems: string[] = [];
+  const { path, version } = source;
+  // The CRD's CEL rule, which the schema library cannot run.
+  const versionForm =
+    version === undefined ||
+    (typeof version === 'number' && Number.isInteger(version) && version >= 1) ||
+    (typeof version === 'string' && azureVersionId.test(version));
+  if (!versionForm) {
+    problems.push(
+      `${field}.version: must be a KV v2 version number from 1 (Vault) or the 32-character id of a version (Azure Key Vault)`,
+    );
+    return problems;
+  }
+  if (backend === 'vault') {
+    const problem = typeof path === 'string' ? vaultPathProblem(path) : undefined;
+    if (problem)
+      problems.push(`${field}.path: ${problem}: a Vault path names one KV secret, like secret/app/db`);
+    if (typeof version === 'string')
+      problems.push(`${field}.version: a Vault version is a KV v2 version number, like 3`);
+  } else {
+    if (typeof path === 'string' && !azureSecretName.test(path))
+      problems.push(
+        `${field}.path: is not an Azure Key Vault secret name: 1 to 127 letters, digits and "-", like db-password`,
+      );
+    if (typeof version === 'number')
+      problems.push(
+        `${field}.version: an Azure Key Vault version is the 32-character id of a secret version`,
+      );
+  }
+  return problems;
 }
 
 /** The rules the OpenAPI schema cannot express (in the CRD they are CEL rules or not there at all). */
-function extraProblems(spec: Record<string, unknown>): string[] {
+function extraProblems(spec: Record<string, unknown>, backend: Backend): string[] {
   const problems: string[] = [];
-  const keysMap = (spec['keysMap'] ?? {}) as Record<string, { path?: unknown }>;
-  const dataFrom = (spec['dataFrom'] ?? []) as { path?: unknown }[];
+  const keysMap = (spec['keysMap'] ?? {}) as Record<string, { path?: unknown; version?: unknown }>;
+  const dataFrom = (spec['dataFrom'] ?? []) as { path?: unknown; version?: unknown }[];
   if (Object.keys(keysMap).length === 0 && dataFrom.length === 0) {
     problems.push('spec: needs at least one entry in keysMap or dataFrom');
   }
@@ -155,12 +208,10 @@ function extraProblems(spec: Record<string, unknown>): string[] {
         `spec.keysMap.${key}: is not a valid Secret data key (letters, digits, "-", "_" and ".", at most 253 characters)`,
       );
     }
-    if (typeof source.path === 'string')
-      problems.push(...pathProblems(`spec.keysMap.${key}.path`, source.path));
+    problems.push(...sourceProblems(backend, `spec.keysMap.${key}`, source));
   }
   dataFrom.forEach((source, index) => {
-    if (typeof source.path === 'string')
-      problems.push(...pathProblems(`spec.dataFrom[${index}].path`, source.path));
+    problems.push(...sourceProblems(backend, `spec.dataFrom[${index}]`, source));
   });
   if (typeof spec['refreshInterval'] === 'string') {
     const ms = parseDuration(spec['refreshInterval']);
@@ -180,12 +231,16 @@ function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
       path: raw['path'] as string,
       key: raw['key'] as string,
       encoding: (raw['encoding'] as Encoding | undefined) ?? 'text',
-      ...(typeof raw['version'] === 'number' ? { version: raw['version'] } : {}),
+      ...(typeof raw['version'] === 'number' || typeof raw['version'] === 'string'
+        ? { version: raw['version'] }
+        : {}),
     };
   }
   const dataFrom: DataFromSource[] = ((spec['dataFrom'] ?? []) as Record<string, unknown>[]).map((raw) => ({
     path: raw['path'] as string,
-    ...(typeof raw['version'] === 'number' ? { version: raw['version'] } : {}),
+    ...(typeof raw['version'] === 'number' || typeof raw['version'] === 'string'
+      ? { version: raw['version'] }
+      : {}),
   }));
   const refresh =
     typeof spec['refreshInterval'] === 'string' ? parseDuration(spec['refreshInterval']) : undefined;
@@ -205,7 +260,7 @@ function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
  */
 export function parseSecretDefinition(
   value: unknown,
-  options: { requireIdentity?: boolean } = {},
+  options: { requireIdentity?: boolean; backend?: Backend } = {},
 ): ParseResult {
   const object = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const metadata = parseMetadata(object['metadata'], options.requireIdentity ?? true);
@@ -213,8 +268,9 @@ export function parseSecretDefinition(
   // Defaults are applied to a copy: the caller's object (perhaps an informer's cache) stays as it was.
   const copy = structuredClone({ spec: object['spec'] }) as { spec?: unknown };
   const validate = specValidator();
-  const problems = validate(copy) ? [] : (validate.errors ?? []).map(describe);
-  if (problems.length === 0) problems.push(...extraProblems(copy.spec as Record<string, unknown>));
+  const backend = options.backend ?? 'vault';
+  const problems = validate(copy) ? [] : schemaErrors(validate.errors ?? []).map((e) => describe(e, backend));
+  if (problems.length === 0) problems.push(...extraProblems(copy.spec as Record<string, unknown>, backend));
   if (problems.length > 0) return { valid: false, metadata, status, problems: [...new Set(problems)] };
   return {
     valid: true,

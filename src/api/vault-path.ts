@@ -16,8 +16,11 @@ const notDot = `[^.${forbidden}]`;
 /** A segment that is neither "." nor "..": RE2 has no look-ahead, so the two are spelt out. */
 const segment = String.raw`(?:${notDot}${anyChar}*|\.${notDot}${anyChar}*|\.\.${anyChar}+)`;
 
-/** The CRD's `pattern` for a path: two or more segments, none empty, none a dot segment. */
-export const vaultPathPattern = `^${segment}(?:/${segment})+$`;
+/**
+ * The CRD's `pattern` for a path: one or more segments, none empty, none a dot segment. One
+ * segment is an Azure Key Vault secret name; Vault needs two (mount and name), checked here.
+ */
+export const pathPattern = `^${segment}(?:/${segment})*$`;
 
 export const maxVaultPathLength = 1024;
 

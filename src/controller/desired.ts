@@ -9,6 +9,7 @@ import {
   managedByLabel,
   managedByValue,
   type SecretDefinition,
+  type SourceVersion,
 } from '../api/types.ts';
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
@@ -46,7 +47,7 @@ export type DesiredResult =
     };
 
 /** How the reconciler names one Vault read: the path as written plus the pinned version, if any. */
-export function sourceId(path: string, version?: number): string {
+export function sourceId(path: string, version?: SourceVersion): string {
   return version === undefined ? path : `${path}@${version}`;
 }
 

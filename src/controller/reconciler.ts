@@ -5,7 +5,7 @@
 // look again later.
 
 import { reasons, type Reason } from '../api/conditions.ts';
-import { legacyFinalizer, ownerAnnotation, type SecretDefinition } from '../api/types.ts';
+import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
@@ -83,6 +83,8 @@ export interface ReconcilerDeps {
   readonly forgetSecret: (key: string) => void;
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
+  /** Which backend the paths and versions of definitions name. */
+  readonly backend: Backend;
   /** The sources a namespace's definitions read through (a Vault identity of its own, or the operator's). */
   readonly sources: (namespace: string) => ProviderSources;
   /** The access policy in force now: it may change while the operator runs. */
@@ -146,7 +148,7 @@ export class Reconciler {
       observer.forgotten(namespace, name);
       return { kind: 'done' };
     }
-    const parsed = parseSecretDefinition(raw);
+    const parsed = parseSecretDefinition(raw, { backend: this.#deps.backend });
     if (!parsed.valid) {
       sources(namespace).untrack(key);
       const message = `invalid spec: ${parsed.problems.join('; ')}`;
@@ -331,8 +333,7 @@ export class Reconciler {
   /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
   /** Counts a failed read of `source` once for every key of the definition that reads it. */
   #countReadFailure(definition: SecretDefinition, source: SourceRef, error: ReadErrorName): void {
-    const same = (s: { path: string; version?: number }): boolean =>
-      s.path === source.path && s.version === source.version;
+    const same = (s: SourceRef): boolean => s.path === source.path && s.version === source.version;
     const { namespace, name } = definition.metadata;
     const count = (key: string): void =>
       this.#deps.observer.readFailed(namespace, name, source.path, key, error);

@@ -8,13 +8,14 @@
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { ProviderError } from './errors.ts';
+import type { SourceVersion } from '../api/types.ts';
 import type { SecretData, SourceRef } from './provider.ts';
 import type { RequestPriority } from '../rate-limiter.ts';
 import type { RefreshBudget } from './refresh-budget.ts';
 
 export interface SourceReader {
   /** `priority` refresh: a path already read, which waits behind first reads under the rate limit. */
-  read(path: string, version?: number, options?: { priority?: RequestPriority }): Promise<SecretData>;
+  read(path: string, version?: SourceVersion, options?: { priority?: RequestPriority }): Promise<SecretData>;
 }
 
 export interface PollerObserver {

@@ -5,13 +5,15 @@
 // path poller, the refresh budget and the rate limiter, so reads of one path are shared, retried
 // and paced the same way for every backend.
 
+import type { Backend, SourceVersion } from '../api/types.ts';
+
 /** What a backend holds at one path: its keys and their JSON values. */
 export type SecretData = Readonly<Record<string, unknown>>;
 
 /** One thing to read: a path as the backend names it, at a pinned version if any. */
 export interface SourceRef {
   readonly path: string;
-  readonly version?: number;
+  readonly version?: SourceVersion;
 }
 
 /** Where a definition path leads, once the backend has said so (Vault: where its mount ends). */
@@ -41,7 +43,7 @@ export type ReadErrorName = 'BackendSecretNotFoundError' | 'BackendSecretForbidd
 
 export interface SecretProvider {
   /** The --backend value. */
-  readonly backend: 'vault' | 'azure-kv';
+  readonly backend: Backend;
   /** How a path is named in messages ("Vault path", "Key Vault secret"). */
   readonly pathNoun: string;
   /** The reads of the definitions of `namespace`. */

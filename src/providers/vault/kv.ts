@@ -4,6 +4,7 @@
 import { reasons } from '../../api/conditions.ts';
 import { systemClock, type Clock } from '../../clock.ts';
 import { ProviderError } from '../errors.ts';
+import type { SourceVersion } from '../../api/types.ts';
 import type { SecretData } from '../provider.ts';
 import { vaultErrorMessages } from './error-messages.ts';
 import { vaultPathProblem } from '../../api/vault-path.ts';
@@ -157,9 +158,12 @@ export class KvReader {
    */
   async read(
     path: string,
-    version?: number,
+    version?: SourceVersion,
     { signal, priority }: { signal?: AbortSignal; priority?: RequestPriority } = {},
   ): Promise<SecretData> {
+    if (typeof version === 'string') {
+      throw new ProviderError(reasons.invalidSpec, `a Vault version is a number; "${version}" is not`);
+    }
     const location = await this.locate(path, signal, 'logical');
     if (version !== undefined && location.mount.version === 1) {
       throw new ProviderError(
@@ -295,7 +299,7 @@ export class KvReader {
     return data as SecretData;
   }
 
-  #failure(reply: VaultReply, path: string, version?: number): ProviderError {
+  #failure(reply: VaultReply, path: string, version?: SourceVersion): ProviderError {
     const at = version === undefined ? `Vault path ${path}` : `version ${version} of Vault path ${path}`;
     switch (reply.status) {
       case 404:

@@ -153,3 +153,41 @@ describe('an invalid SecretDefinition names the field to fix', () => {
     assert.equal(result.metadata.uid, 'u-1');
   });
 });
+
+describe('what a path and a version are depends on --backend', () => {
+  const version = '0123456789abcdef0123456789abcdef';
+  const parse = (backend: 'vault' | 'azure-kv', source: Record<string, unknown>) =>
+    parseSecretDefinition(manifest({ name: 'app', keysMap: { v: { key: 'v', ...source } } }), { backend });
+  const problems = (backend: 'vault' | 'azure-kv', source: Record<string, unknown>): readonly string[] => {
+    const result = parse(backend, source);
+    return result.valid ? [] : result.problems;
+  };
+
+  test("Azure Key Vault: a secret name, and a version id; the original's manifests (path: the name) stay valid", () => {
+    const result = parse('azure-kv', { path: 'db-password', version });
+    assert.ok(result.valid, JSON.stringify(result));
+    assert.deepEqual(result.definition.spec.keysMap['v'], {
+      path: 'db-password',
+      key: 'v',
+      encoding: 'text',
+      version,
+    });
+  });
+
+  test('Azure Key Vault refuses a Vault path and a version number, saying what it takes instead', () => {
+    assert.deepEqual(problems('azure-kv', { path: 'secret/app', version: 3 }), [
+      'spec.keysMap.v.path: is not an Azure Key Vault secret name: 1 to 127 letters, digits and "-", like db-password',
+      'spec.keysMap.v.version: an Azure Key Vault version is the 32-character id of a secret version',
+    ]);
+    assert.deepEqual(problems('azure-kv', { path: 'under_score' }), [
+      'spec.keysMap.v.path: is not an Azure Key Vault secret name: 1 to 127 letters, digits and "-", like db-password',
+    ]);
+  });
+
+  test('Vault refuses a secret name without a mount, and a version id', () => {
+    assert.deepEqual(problems('vault', { path: 'db-password', version }), [
+      'spec.keysMap.v.path: needs a mount and a secret name: a Vault path names one KV secret, like secret/app/db',
+      'spec.keysMap.v.version: a Vault version is a KV v2 version number, like 3',
+    ]);
+  });
+});

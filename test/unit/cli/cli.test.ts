@@ -32,6 +32,19 @@ describe('secrets-manager validate', () => {
     assert.equal(result.stdout.trim().split('\n').length, files.length);
   });
 
+  test('--backend azure-kv checks Key Vault names and version ids: the Azure sample passes with it, not without', async () => {
+    const sample = join(repoRoot, 'config', 'samples', 'azure-kv', 'azure-kv.yaml');
+    const azure = await run(['validate', '--backend', 'azure-kv', sample]);
+    assert.equal(azure.code, 0, azure.stderr);
+    assert.equal(azure.stdout.trim(), `${sample}: SecretDefinition payments-db is valid`);
+    const vault = await run(['validate', sample]);
+    assert.equal(vault.code, 1);
+    assert.match(vault.stderr, /spec\.keysMap\.password\.path: needs a mount and a secret name/);
+    const unknown = await run(['-backend=gcp', 'validate', sample]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--backend: "gcp" must be vault or azure-kv/);
+  });
+
   test('rejects a bad manifest with one line per problem naming the field, and exit code 1', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'validate-'));
     t.after(() => rm(dir, { recursive: true, force: true }));

@@ -35,6 +35,7 @@ function harness(
     forgetSecret: () => {},
     secretIndex: new SecretIndex(),
     targetIndex: new TargetIndex(),
+    backend: 'vault',
     sources: () => ({
       async resolve(path: string): Promise<ResolvedPath> {
         effects.push({ kind: 'vault', what: `resolve ${path}` });
