@@ -33,6 +33,8 @@ import { allowAll } from './policy/access-policy.ts';
 import { PolicyFile } from './policy/policy-file.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { Manager, type Runnable } from './wiring/manager.ts';
+import type { ProviderDeps } from './providers/polling.ts';
+import type { SecretProvider } from './providers/provider.ts';
 import { createVaultProvider } from './providers/vault/provider.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
@@ -75,7 +77,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   let term: AbortSignal | undefined;
   const workSignal = (): AbortSignal | undefined => term;
   let enqueueAll = (): void => undefined;
-  const provider = await createVaultProvider(config.vault, {
+  const providerDeps: ProviderDeps = {
     clock,
     random,
     metrics,
@@ -84,8 +86,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     changed: (users) => users.forEach((key) => queue.add(key)),
     // The Ready reason of every definition says whether its refreshes are stretched.
     stretchChanged: () => enqueueAll(),
-    requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience, workSignal),
-  });
+  };
+  // Each backend is loaded only when chosen: a Vault operator never loads the Azure SDKs.
+  const provider: SecretProvider = config.azureKv
+    ? (await import('./providers/azure-kv/provider.ts')).createAzureKvProvider(config.azureKv, providerDeps)
+    : await createVaultProvider(config.vault, {
+        ...providerDeps,
+        requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience, workSignal),
+      });
   // Opened before anything runs: a missing or invalid policy file stops the start.
   const policyFile = config.accessPolicyFile
     ? await PolicyFile.open({
@@ -304,10 +312,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     },
   });
   logger.info('secrets-manager started', {
-    vault: config.vault.address,
-    authMethod: config.vault.authMethod,
-    authScope: config.vault.authScope,
-    engine: config.vault.engine,
+    backend: provider.backend,
+    ...(config.azureKv
+      ? { azureKeyVault: config.azureKv.url, authMethod: config.azureKv.auth.method }
+      : {
+          vault: config.vault.address,
+          authMethod: config.vault.authMethod,
+          authScope: config.vault.authScope,
+          engine: config.vault.engine,
+        }),
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
     excluded: config.excludeNamespaces,
     metrics: `${config.metricsAddress.host ?? ''}:${config.metricsAddress.port}`,

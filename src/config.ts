@@ -1,6 +1,7 @@
 // The operator's configuration: flag values (strings from commander) checked and turned into a
 // typed Config. Anything wrong is a ConfigError whose one-line message says what to fix.
 
+import type { Backend } from './api/types.ts';
 import { formatDuration, parseDuration } from './api/duration.ts';
 import { minimumRefreshIntervalMs } from './api/validate.ts';
 import type { LogFormat, LogLevel } from './observability/logger.ts';
@@ -66,9 +67,42 @@ export interface LeaderElectionConfig {
   readonly retryPeriodMs: number;
 }
 
+/** How the operator logs in to Microsoft Entra ID for Azure Key Vault. */
+export type AzureAuth =
+  | { readonly method: 'managed-identity'; readonly clientId?: string; readonly resourceId?: string }
+  | {
+      readonly method: 'workload-identity';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly tokenFile: string;
+    }
+  | {
+      readonly method: 'client-secret';
+      readonly tenantId: string;
+      readonly clientId: string;
+      readonly clientSecret: string;
+    };
+
+export interface AzureKvConfig {
+  /** The vault's name: the azure_kv_name label of its metrics. */
+  readonly name: string;
+  /** https://<name>.vault.azure.net unless --azure-kv.url says otherwise. */
+  readonly url: string;
+  /** The tenant label of the metrics ("" for a managed identity, whose tenant is the host's). */
+  readonly tenantId: string;
+  readonly auth: AzureAuth;
+  readonly qps: number;
+  readonly burst: number;
+  readonly timeoutMs: number;
+}
+
 export interface Config {
   readonly reconcilePeriodMs: number;
+  readonly backend: Backend;
+  /** The Vault settings; checked and used only with --backend vault. */
   readonly vault: VaultConfig;
+  /** Present with --backend azure-kv. */
+  readonly azureKv?: AzureKvConfig;
   readonly metricsAddress: { readonly host: string | undefined; readonly port: number };
   readonly leaderElection: LeaderElectionConfig;
   readonly watchNamespaces: readonly string[];
@@ -176,7 +210,69 @@ function tenantAuth(raw: RawOptions): TenantAuthConfig {
   return { serviceAccount, role, ...(audience ? { audience } : {}) };
 }
 
-function vaultConfig(raw: RawOptions): VaultConfig {
+/** Key Vault names: 3 to 24 letters, digits and dashes, starting with a letter. */
+const keyVaultName = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+
+function azureKvConfig(raw: RawOptions): AzureKvConfig {
+  const explicitUrl = text(raw, 'azureKvUrl');
+  const name = text(raw, 'azureKvName');
+  if (!name && !explicitUrl)
+    throw new ConfigError(
+      '--backend azure-kv needs --azure-kv.name (or AZURE_KV_NAME): the name of the Key Vault',
+    );
+  if (name && !keyVaultName.test(name))
+    throw new ConfigError(
+      `--azure-kv.name: "${name}" is not a Key Vault name (3 to 24 letters, digits and "-", starting with a letter)`,
+    );
+  if (explicitUrl && !/^https:\/\/[^/\s?#@]+\/?$/.test(explicitUrl))
+    throw new ConfigError(
+      `--azure-kv.url: "${explicitUrl}" must be an https:// URL of a vault, like https://my-vault.vault.azure.cn`,
+    );
+  const url = explicitUrl?.replace(/\/$/, '') ?? `https://${name}.vault.azure.net`;
+  const tenantId = text(raw, 'azureKvTenantId');
+  const clientId = text(raw, 'azureKvClientId');
+  const clientSecret = text(raw, 'azureKvClientSecret');
+  const managedClientId = text(raw, 'azureKvManagedClientId');
+  const managedResourceId = text(raw, 'azureKvManagedResourceId');
+  const tokenFile = text(raw, 'azureKvFederatedTokenFile');
+  let auth: AzureAuth;
+  // The original's order: a managed identity when one is named, else a service principal; AKS
+  // workload identity (a federated token file) comes before the client secret.
+  if (managedClientId || managedResourceId) {
+    if (managedClientId && managedResourceId)
+      throw new ConfigError(
+        '--azure-kv.managed-client-id and --azure-kv.managed-resource-id: give one, not both',
+      );
+    auth = {
+      method: 'managed-identity',
+      ...optional('clientId', managedClientId),
+      ...optional('resourceId', managedResourceId),
+    };
+  } else if (tokenFile && tenantId && clientId) {
+    auth = { method: 'workload-identity', tenantId, clientId, tokenFile };
+  } else if (tenantId && clientId && clientSecret) {
+    auth = { method: 'client-secret', tenantId, clientId, clientSecret };
+  } else {
+    throw new ConfigError(
+      '--backend azure-kv needs credentials: --azure-kv.managed-client-id or --azure-kv.managed-resource-id (managed identity), ' +
+        'or --azure-kv.tenant-id and --azure-kv.client-id with AZURE_FEDERATED_TOKEN_FILE (workload identity) ' +
+        'or with --azure-kv.client-secret (service principal); each also from its AZURE_* variable',
+    );
+  }
+  const timeoutMs = duration(raw, 'configBackendTimeout', 'config.backend-timeout');
+  if (timeoutMs < 100) throw new ConfigError('--config.backend-timeout must be at least 100ms');
+  return {
+    name: name ?? new URL(url).hostname.split('.')[0] ?? '',
+    url,
+    tenantId: auth.method === 'managed-identity' ? (tenantId ?? '') : auth.tenantId,
+    auth,
+    qps: positive(raw, 'azureKvQps', 'azure-kv.qps'),
+    burst: integer(raw, 'azureKvBurst', 'azure-kv.burst', 1),
+    timeoutMs,
+  };
+}
+
+function vaultConfig(raw: RawOptions, checkCredentials: boolean): VaultConfig {
   const address = required(raw, 'vaultUrl', 'vault.url');
   if (!/^https?:\/\/[^/\s]+/.test(address))
     throw new ConfigError(`--vault.url: "${address}" must be an http:// or https:// URL`);
@@ -214,7 +310,9 @@ function vaultConfig(raw: RawOptions): VaultConfig {
     burst: integer(raw, 'vaultBurst', 'vault.burst', 1),
     timeoutMs: duration(raw, 'configBackendTimeout', 'config.backend-timeout'),
   };
-  // In namespace scope the operator never logs in as itself: its own credentials are not needed.
+  // Another backend: nothing more to check. In namespace scope the operator never logs in as
+  // itself: its own credentials are not needed.
+  if (!checkCredentials) return config;
   if (authScope === 'operator' && authMethod === 'approle') {
     if (!config.roleId && !config.roleIdFile)
       throw new ConfigError(
@@ -280,8 +378,8 @@ function zapLevel(value: string, flag: string): LogLevel {
 
 export function toConfig(raw: RawOptions): Config {
   const backend = required(raw, 'backend', 'backend');
-  if (backend !== 'vault')
-    throw new ConfigError(`--backend: "${backend}" is not supported; the only backend is vault`);
+  if (backend !== 'vault' && backend !== 'azure-kv')
+    throw new ConfigError(`--backend: "${backend}" is not supported; choose vault or azure-kv`);
   const reconcilePeriodMs = duration(raw, 'reconcilePeriod', 'reconcile-period');
   if (reconcilePeriodMs < minimumRefreshIntervalMs)
     throw new ConfigError(`--reconcile-period must be at least ${formatDuration(minimumRefreshIntervalMs)}`);
@@ -292,7 +390,9 @@ export function toConfig(raw: RawOptions): Config {
   const controllerName = required(raw, 'controllerName', 'controller-name');
   return {
     reconcilePeriodMs,
-    vault: vaultConfig(raw),
+    backend,
+    vault: vaultConfig(raw, backend === 'vault'),
+    ...(backend === 'azure-kv' ? { azureKv: azureKvConfig(raw) } : {}),
     metricsAddress,
     leaderElection: {
       enabled: raw['enableLeaderElection'] === true,

@@ -9,10 +9,12 @@ import {
   managedByLabel,
   managedByValue,
   type SecretDefinition,
+  type Backend,
   type SourceVersion,
 } from '../api/types.ts';
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
+import { wholeValue } from '../providers/provider.ts';
 
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -82,20 +84,26 @@ export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
 export function desiredSecret(
   definition: SecretDefinition,
   vault: ReadonlyMap<string, VaultSecretData>,
+  backend: Backend = 'vault',
 ): DesiredResult {
   const { spec, metadata } = definition;
   const data: Record<string, string> = {};
+  const at = (path: string): string =>
+    backend === 'vault' ? `Vault path ${path}` : `Key Vault secret ${path}`;
 
   for (const source of spec.dataFrom) {
     const values = vault.get(sourceId(source.path, source.version));
     if (!values)
-      return { ok: false, reason: reasons.pathNotFound, message: `Vault path ${source.path} was not read` };
+      return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
     for (const [key, value] of Object.entries(values)) {
       if (!dataKeyPattern.test(key) || key.length > 253) {
         return {
           ok: false,
           reason: reasons.invalidValue,
-          message: `key "${key}" at Vault path ${source.path} (dataFrom) is not a valid Secret data key; use keysMap to rename it`,
+          message:
+            key === wholeValue
+              ? `${at(source.path)} (dataFrom) is not a JSON object, so it has no keys to copy; use keysMap to name the Secret key`
+              : `key "${key}" at ${at(source.path)} (dataFrom) is not a valid Secret data key; use keysMap to rename it`,
         };
       }
       setKey(data, key, toBase64(valueText(value)));
@@ -105,23 +113,25 @@ export function desiredSecret(
   for (const [secretKey, source] of Object.entries(spec.keysMap)) {
     const values = vault.get(sourceId(source.path, source.version));
     if (!values)
-      return { ok: false, reason: reasons.pathNotFound, message: `Vault path ${source.path} was not read` };
-    if (!Object.hasOwn(values, source.key)) {
+      return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
+    // A value without keys of its own is read whole, whatever the key (the original's Azure rule).
+    const whole = Object.keys(values).length === 1 && Object.hasOwn(values, wholeValue);
+    if (!whole && !Object.hasOwn(values, source.key)) {
       return {
         ok: false,
         reason: reasons.keyNotFound,
-        message: `key "${source.key}" not found at Vault path ${source.path} (for Secret key "${secretKey}")`,
+        message: `key "${source.key}" not found at ${at(source.path)} (for Secret key "${secretKey}")`,
         missing: { path: source.path, key: source.key },
       };
     }
-    const value = values[source.key];
+    const value = whole ? values[wholeValue] : values[source.key];
     if (source.encoding === 'base64') {
       const canonical = typeof value === 'string' ? goBase64(value) : undefined;
       if (canonical === undefined) {
         return {
           ok: false,
           reason: reasons.invalidValue,
-          message: `key "${source.key}" at Vault path ${source.path} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
+          message: `key "${source.key}" at ${at(source.path)} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
         };
       }
       // The value is base64 already; the Secret carries it (canonical) and Kubernetes decodes it once.

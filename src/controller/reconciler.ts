@@ -297,7 +297,7 @@ export class Reconciler {
       throw error;
     }
 
-    const desired = desiredSecret(definition, vaultData);
+    const desired = desiredSecret(definition, vaultData, this.#deps.backend);
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;

@@ -33,7 +33,10 @@ export class Metrics {
   };
   readonly #definitionReasons = new Map<string, Reason>();
   /** Which definitions counted into each read-error series, so a series goes with the last of them. */
-  readonly #readErrorSeries = new Map<string, { labels: Record<string, string>; by: Set<string> }>();
+  readonly #readErrorSeries = new Map<
+    string,
+    { counter: Counter; labels: Record<string, string>; by: Set<string> }
+  >();
   /** The Secret each definition's read errors were counted under, to remove the series with it. */
   readonly #secretNames = new Map<string, string>();
   /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
@@ -68,6 +71,18 @@ export class Metrics {
     name: 'secrets_manager_vault_login_errors_total',
     help: 'Vault login errors counter',
     labelNames: vaultLabels,
+    registers: [this.registry],
+  });
+  readonly azureKvReadErrors = new Counter({
+    name: 'secrets_manager_azure_kv_read_secret_errors_total',
+    help: 'AzureKV read operations counter',
+    labelNames: ['azure_kv_name', 'azure_kv_tenant', 'path', 'key', 'error'],
+    registers: [this.registry],
+  });
+  readonly azureKvLoginErrors = new Counter({
+    name: 'secrets_manager_azure_kv_login_errors_total',
+    help: 'AzureKV login errors counter',
+    labelNames: ['azure_kv_name', 'azure_kv_tenant'],
     registers: [this.registry],
   });
   readonly secretReadErrors = new Counter({
@@ -227,10 +242,25 @@ export class Metrics {
    * the original; it is removed when no live definition counts into it any more, so it stays bounded.
    */
   vaultReadFailed(definition: string, path: string, key: string, error: string): void {
-    const labels = { ...this.#vault, path, key, error };
-    this.vaultReadErrors.inc(labels);
-    const id = JSON.stringify([path, key, error]);
-    const series = this.#readErrorSeries.get(id) ?? { labels, by: new Set<string>() };
+    this.#readFailed('vault', this.vaultReadErrors, { ...this.#vault, path, key, error }, definition);
+  }
+
+  /** The same for Azure Key Vault, labelled with the vault's name and tenant as the original did. */
+  azureKvReadFailed(
+    vault: { readonly name: string; readonly tenantId: string },
+    definition: string,
+    path: string,
+    key: string,
+    error: string,
+  ): void {
+    const labels = { azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId, path, key, error };
+    this.#readFailed('azure-kv', this.azureKvReadErrors, labels, definition);
+  }
+
+  #readFailed(backend: string, counter: Counter, labels: Record<string, string>, definition: string): void {
+    counter.inc(labels);
+    const id = JSON.stringify([backend, labels]);
+    const series = this.#readErrorSeries.get(id) ?? { counter, labels, by: new Set<string>() };
     series.by.add(definition);
     this.#readErrorSeries.set(id, series);
   }
@@ -239,7 +269,7 @@ export class Metrics {
     const definition = `${namespace}/${name}`;
     for (const [id, series] of this.#readErrorSeries) {
       if (!series.by.delete(definition) || series.by.size > 0) continue;
-      this.vaultReadErrors.remove(series.labels);
+      series.counter.remove(series.labels);
       this.#readErrorSeries.delete(id);
     }
     for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors])

@@ -10,6 +10,13 @@ import type { Backend, SourceVersion } from '../api/types.ts';
 /** What a backend holds at one path: its keys and their JSON values. */
 export type SecretData = Readonly<Record<string, unknown>>;
 
+/**
+ * The key of a value that has no keys of its own (an Azure Key Vault secret that is not a JSON
+ * object): when it is the only key, every key of a definition reads the whole value, as in the
+ * original. No keysMap key can be empty, so it cannot be asked for by name.
+ */
+export const wholeValue = '';
+
 /** One thing to read: a path as the backend names it, at a pinned version if any. */
 export interface SourceRef {
   readonly path: string;

@@ -28,12 +28,22 @@ export async function withEnv<T>(
   }
 }
 
-/** The Vault variables, removed: a shell with .cluster/env sourced must not change a test. */
+/**
+ * The Vault and Azure variables, removed: a shell with .cluster/env sourced (or an Azure login)
+ * must not change a test.
+ */
 export const noVaultEnv = {
   VAULT_ADDR: undefined,
   VAULT_ROLE_ID: undefined,
   VAULT_SECRET_ID: undefined,
   VAULT_TOKEN: undefined,
+  AZURE_KV_NAME: undefined,
+  AZURE_TENANT_ID: undefined,
+  AZURE_CLIENT_ID: undefined,
+  AZURE_CLIENT_SECRET: undefined,
+  AZURE_MANAGED_CLIENT_ID: undefined,
+  AZURE_MANAGED_RESOURCE_ID: undefined,
+  AZURE_FEDERATED_TOKEN_FILE: undefined,
 };
 
 /** What `run` gets for exactly these arguments: the Config, and where the connection settings came from. */

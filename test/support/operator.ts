@@ -116,8 +116,11 @@ export async function waitReady(operator: RunningOperator, timeoutMs = 30_000): 
 export interface DefinitionSpec {
   readonly name: string;
   readonly type?: string;
-  readonly keysMap?: Record<string, { path: string; key: string; encoding?: string; version?: number }>;
-  readonly dataFrom?: { path: string; version?: number }[];
+  readonly keysMap?: Record<
+    string,
+    { path: string; key: string; encoding?: string; version?: number | string }
+  >;
+  readonly dataFrom?: { path: string; version?: number | string }[];
   readonly refreshInterval?: string;
   readonly deletionPolicy?: 'Delete' | 'Retain';
 }

@@ -1,0 +1,113 @@
+// Azure Key Vault as a SecretProvider, through the official SDKs: @azure/identity for the login
+// (managed identity, AKS workload identity, or a service principal's client secret) and
+// @azure/keyvault-secrets for the reads. One identity serves every namespace; reads are shared
+// per secret and paced by the same poller, refresh budget and rate limiter as Vault's. This module
+// is loaded only with --backend azure-kv, so a Vault operator never loads the Azure SDKs.
+
+import {
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  WorkloadIdentityCredential,
+} from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { backoff } from '../../clock.ts';
+import type { AzureAuth, AzureKvConfig } from '../../config.ts';
+import { describeError } from '../../kube/informer.ts';
+import { RateLimiter } from '../../rate-limiter.ts';
+import { sharedPolling, type ProviderDeps } from '../polling.ts';
+import type { SecretProvider } from '../provider.ts';
+import { AzureKvReader } from './reader.ts';
+
+/** The scope of a Key Vault token, for a login up front (the reads ask for it after the challenge). */
+const keyVaultScope = 'https://vault.azure.net/.default';
+
+function credentialFor(auth: AzureAuth): TokenCredential {
+  switch (auth.method) {
+    case 'managed-identity':
+      return auth.resourceId
+        ? new ManagedIdentityCredential({ resourceId: auth.resourceId })
+        : new ManagedIdentityCredential({ ...(auth.clientId ? { clientId: auth.clientId } : {}) });
+    case 'workload-identity':
+      // The token file is read again at every login: the kubelet rotates it.
+      return new WorkloadIdentityCredential({
+        tenantId: auth.tenantId,
+        clientId: auth.clientId,
+        tokenFilePath: auth.tokenFile,
+      });
+    case 'client-secret':
+      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret);
+  }
+}
+
+export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps): SecretProvider {
+  const { clock, random, metrics, logger } = deps;
+  const vault = { name: config.name, tenantId: config.tenantId };
+  const loginFailed = (): void =>
+    metrics.azureKvLoginErrors.inc({ azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId });
+  const credential = credentialFor(config.auth);
+  const client = new SecretClient(config.url, credential);
+  const limiter = new RateLimiter(clock, config.qps, config.burst);
+  const reader = new AzureKvReader({
+    fetcher: client,
+    limiter,
+    clock,
+    vaultName: config.name,
+    timeoutMs: config.timeoutMs,
+    signal: deps.signal,
+    loginFailed,
+  });
+  const polling = sharedPolling(config.qps, { name: 'Azure Key Vault', qpsFlag: '--azure-kv.qps' }, deps);
+  const poller = polling.poller(reader);
+  let loggedIn = false;
+
+  // A token up front, so readiness says whether the identity works before the first definition.
+  const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      try {
+        await credential.getToken(keyVaultScope, { abortSignal: signal });
+        loggedIn = true;
+        logger.info('logged in to Microsoft Entra ID for Azure Key Vault', {
+          vault: config.url,
+          method: config.auth.method,
+        });
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        loginFailed();
+        logger.warn('Azure login failed; retrying', {
+          attempt,
+          method: config.auth.method,
+          error: describeError(error),
+        });
+        await clock.sleep(backoff(attempt, 1_000, 60_000, random), signal);
+      }
+    }
+  };
+
+  return {
+    backend: 'azure-kv',
+    pathNoun: 'Key Vault secret',
+    sources: () => ({
+      resolve: (path) => reader.resolve(path),
+      track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
+      untrack: (user) => poller.untrack(user),
+      get: (source, fresh) => poller.get(source, fresh),
+    }),
+    definitionAdded: () => undefined,
+    definitionRemoved: () => undefined,
+    start: (signal) => void loginUntilReady(signal),
+    notReady: () => (loggedIn ? undefined : 'no Microsoft Entra token for Azure Key Vault yet'),
+    refreshStretched: () => polling.budget.isStretched,
+    readFailed: (definition, path, key, error) =>
+      metrics.azureKvReadFailed(vault, definition, path, key, error),
+    collect() {
+      metrics.vaultPaths.set(poller.size);
+      metrics.recordStretch(polling.budget.current, limiter.qps);
+    },
+    async stop() {
+      polling.budget.stop();
+      poller.stop();
+    },
+  };
+}

@@ -1,0 +1,347 @@
+// A stand-in for Azure, for tests: no Azure endpoint is reachable from these machines and no Key
+// Vault emulator can be installed. It serves, closely enough that the unmodified official SDKs
+// (@azure/identity, @azure/keyvault-secrets) work against it:
+// - Microsoft Entra ID at login.microsoftonline.com: instance discovery, the tenant's OpenID
+//   configuration, and the token endpoint for a client secret and for a client assertion (a
+//   federated token, as AKS workload identity sends it);
+// - the Key Vault secrets data plane at <name>.vault.azure.net: get a secret, get a version, the
+//   401 challenge (WWW-Authenticate) that starts the SDK's authentication, the error bodies of a
+//   missing or forbidden secret, and 429 with Retry-After.
+// The operator reaches it through HTTPS_PROXY: this server answers CONNECT for those real host
+// names and terminates TLS with a certificate of its own CA (trusted with NODE_EXTRA_CA_CERTS), so
+// the operator runs with Azure's real URLs and no option of its own changed for the test.
+
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const entraHost = 'login.microsoftonline.com';
+const vaultSuffix = '.vault.azure.net';
+
+export interface FakeSecretVersion {
+  readonly version: string;
+  readonly value: string;
+  readonly contentType?: string;
+}
+
+export interface FakeAzureRequest {
+  readonly host: string;
+  readonly method: string;
+  readonly path: string;
+  /** Whether the request carried a bearer token this server issued. */
+  readonly authorized: boolean;
+  /** The status it was answered with, and when (ms since the epoch). */
+  readonly status: number;
+  readonly at: number;
+}
+
+export interface FakeAzure {
+  /** http://127.0.0.1:<port>: the HTTPS_PROXY of the process under test. */
+  readonly proxyUrl: string;
+  /** The CA of every certificate this server presents: the NODE_EXTRA_CA_CERTS of the process under test. */
+  readonly caFile: string;
+  readonly tenantId: string;
+  readonly vaultName: string;
+  /** A service principal this tenant knows, with its secret. */
+  readonly servicePrincipal: { readonly clientId: string; readonly clientSecret: string };
+  /** A workload identity: the client and the federated token it may present. */
+  readonly workloadIdentity: { readonly clientId: string; readonly federatedToken: string };
+  /** Stores a new version of `name`; answers its version id. */
+  setSecret(name: string, value: string, contentType?: string): string;
+  /** Every read of `name` is refused with 403. */
+  forbid(name: string): void;
+  /** The next `count` Key Vault requests are answered 429 with Retry-After: `seconds`. */
+  throttle(count: number, seconds: number): void;
+  /** Every request served so far, in order. */
+  readonly requests: readonly FakeAzureRequest[];
+  /** Key Vault reads of `name` that were served (200): the ones that cost money in Azure. */
+  reads(name: string): number;
+  close(): Promise<void>;
+}
+
+/** A CA and one serving certificate for Entra and every *.vault.azure.net, made with openssl. */
+async function certificates(dir: string): Promise<{ caFile: string; cert: string; key: string }> {
+  const path = (name: string): string => join(dir, name);
+  const openssl = (...args: string[]): Promise<unknown> => run('openssl', args);
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=fake-azure-ca',
+    '-keyout',
+    path('ca.key'),
+    '-out',
+    path('ca.pem'),
+  );
+  await openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${entraHost}`,
+    '-keyout',
+    path('server.key'),
+    '-out',
+    path('server.csr'),
+  );
+  await import('node:fs/promises').then((fs) =>
+    fs.writeFile(path('san.ext'), `subjectAltName=DNS:${entraHost},DNS:*${vaultSuffix}\n`),
+  );
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    path('server.csr'),
+    '-CA',
+    path('ca.pem'),
+    '-CAkey',
+    path('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    path('san.ext'),
+    '-out',
+    path('server.pem'),
+  );
+  return {
+    caFile: path('ca.pem'),
+    cert: await readFile(path('server.pem'), 'utf8'),
+    key: await readFile(path('server.key'), 'utf8'),
+  };
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promise<FakeAzure> {
+  const { caFile, cert, key } = await certificates(dir);
+  const tenantId = randomUUID();
+  const servicePrincipal = { clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
+  const workloadIdentity = {
+    clientId: randomUUID(),
+    federatedToken: `eyJ.${randomBytes(32).toString('base64url')}.sig`,
+  };
+  const issued = new Set<string>();
+  const secrets = new Map<string, FakeSecretVersion[]>();
+  const forbidden = new Set<string>();
+  const throttling = { count: 0, seconds: 0 };
+  const requests: FakeAzureRequest[] = [];
+  const authority = `https://${entraHost}/${tenantId}`;
+
+  const entra = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    if (req.method === 'GET' && path === '/common/discovery/instance') {
+      json(res, 200, {
+        tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [
+          { preferred_network: entraHost, preferred_cache: 'login.windows.net', aliases: [entraHost] },
+        ],
+      });
+    } else if (req.method === 'GET' && path === `/${tenantId}/v2.0/.well-known/openid-configuration`) {
+      json(res, 200, {
+        issuer: `${authority}/v2.0`,
+        authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
+        token_endpoint: `${authority}/oauth2/v2.0/token`,
+        end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
+        jwks_uri: `https://${entraHost}/${tenantId}/discovery/v2.0/keys`,
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        token_endpoint_auth_methods_supported: [
+          'client_secret_post',
+          'private_key_jwt',
+          'client_secret_basic',
+        ],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+        tenant_region_scope: 'EU',
+      });
+    } else if (req.method === 'POST' && path === `/${tenantId}/oauth2/v2.0/token`) {
+      const form = new URLSearchParams(await readBody(req));
+      const clientId = form.get('client_id');
+      const bySecret =
+        clientId === servicePrincipal.clientId && form.get('client_secret') === servicePrincipal.clientSecret;
+      const byAssertion =
+        clientId === workloadIdentity.clientId &&
+        form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
+        form.get('client_assertion') === workloadIdentity.federatedToken;
+      if (form.get('grant_type') !== 'client_credentials' || !(bySecret || byAssertion)) {
+        json(res, 401, {
+          error: 'invalid_client',
+          error_description: 'AADSTS7000215: Invalid client secret provided.',
+          error_codes: [7000215],
+        });
+        return;
+      }
+      const token = randomBytes(32).toString('base64url');
+      issued.add(token);
+      json(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
+    } else {
+      json(res, 404, { error: 'not_found', error_description: `no ${req.method} ${path} here` });
+    }
+  };
+
+  const keyVault = (req: IncomingMessage, res: ServerResponse, host: string, path: string): void => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const authorized = token !== undefined && issued.has(token);
+    res.on('finish', () =>
+      requests.push({
+        host,
+        method: req.method ?? '',
+        path,
+        authorized,
+        status: res.statusCode,
+        at: Date.now(),
+      }),
+    );
+    if (!authorized) {
+      res.writeHead(401, {
+        'www-authenticate': `Bearer authorization="${authority}", resource="https://vault.azure.net"`,
+        'content-type': 'application/json; charset=utf-8',
+      });
+      res.end(
+        JSON.stringify({
+          error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' },
+        }),
+      );
+      return;
+    }
+    if (throttling.count > 0) {
+      throttling.count -= 1;
+      json(
+        res,
+        429,
+        { error: { code: 'Throttled', message: 'Rate limit is exceeded.' } },
+        {
+          'retry-after': String(throttling.seconds),
+        },
+      );
+      return;
+    }
+    const match = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-f]{32}))?\/?$/.exec(path);
+    if (req.method !== 'GET' || !match) {
+      json(res, 400, { error: { code: 'BadParameter', message: `unsupported: ${req.method} ${path}` } });
+      return;
+    }
+    const [, name = '', version] = match;
+    if (forbidden.has(name)) {
+      json(res, 403, {
+        error: {
+          code: 'Forbidden',
+          message: `The user, group or application does not have secrets get permission on key vault '${vaultName};location=westeurope'.`,
+          innererror: { code: 'AccessDenied' },
+        },
+      });
+      return;
+    }
+    const versions = secrets.get(name) ?? [];
+    const found = version === undefined ? versions.at(-1) : versions.find((v) => v.version === version);
+    if (!found) {
+      json(res, 404, {
+        error: {
+          code: 'SecretNotFound',
+          message: `A secret with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault.`,
+        },
+      });
+      return;
+    }
+    json(res, 200, {
+      value: found.value,
+      ...(found.contentType ? { contentType: found.contentType } : {}),
+      id: `https://${vaultName}${vaultSuffix}/secrets/${name}/${found.version}`,
+      attributes: {
+        enabled: true,
+        created: 1_700_000_000,
+        updated: 1_700_000_000,
+        recoveryLevel: 'Recoverable+Purgeable',
+      },
+      tags: {},
+    });
+  };
+
+  const tls = createHttpsServer({ cert, key }, (req, res) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    if (host === entraHost) {
+      entra(req, res, path).catch((error: unknown) => json(res, 500, { error: String(error) }));
+    } else if (host === `${vaultName}${vaultSuffix}`) {
+      keyVault(req, res, host, path);
+    } else {
+      json(res, 404, { error: { code: 'VaultNotFound', message: `no vault at ${host}` } });
+    }
+  });
+  // The proxy: CONNECT to Entra or a vault is answered here, through the TLS server above.
+  const sockets = new Set<Socket>();
+  const proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const target = (req.url ?? '').replace(/:443$/, '');
+    if (target !== entraHost && !target.endsWith(vaultSuffix)) {
+      socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    tls.emit('connection', socket);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+
+  return {
+    proxyUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    caFile,
+    tenantId,
+    vaultName,
+    servicePrincipal,
+    workloadIdentity,
+    setSecret(name, value, contentType) {
+      const version = randomBytes(16).toString('hex');
+      const versions = secrets.get(name) ?? [];
+      versions.push({ version, value, ...(contentType ? { contentType } : {}) });
+      secrets.set(name, versions);
+      return version;
+    },
+    forbid: (name) => void forbidden.add(name),
+    throttle(count, seconds) {
+      throttling.count = count;
+      throttling.seconds = seconds;
+    },
+    requests,
+    reads: (name) =>
+      requests.filter((r) => r.status === 200 && r.method === 'GET' && r.path.startsWith(`/secrets/${name}/`))
+        .length,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}

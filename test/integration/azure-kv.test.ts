@@ -1,0 +1,239 @@
+// --backend azure-kv end to end on the real Kubernetes stack, through the official Azure SDKs,
+// against the Azure stand-in of test/harness/azure.ts (Entra ID and the Key Vault data plane at
+// their real host names, reached through HTTPS_PROXY). What the stand-in cannot prove: see the
+// README, "Azure Key Vault".
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { startFakeAzure, type FakeAzure } from '../harness/azure.ts';
+import { http } from '../harness/http.ts';
+import { metricSum } from '../support/metrics.ts';
+import {
+  applyDefinition,
+  secretData,
+  startOperator,
+  waitForReady,
+  waitForSecretValue,
+  waitReady,
+  type RunningOperator,
+} from '../support/operator.ts';
+import { freshNamespace, waitFor } from '../support/stack.ts';
+
+async function fakeAzure(t: TestContext): Promise<FakeAzure> {
+  const dir = await mkdtemp(join(tmpdir(), 'fake-azure-'));
+  const fake = await startFakeAzure(dir);
+  t.after(async () => {
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return fake;
+}
+
+/** The process environment that sends the SDKs to the stand-in; nothing of the operator's own changes. */
+function through(fake: FakeAzure): Record<string, string> {
+  return {
+    HTTPS_PROXY: fake.proxyUrl,
+    NODE_EXTRA_CA_CERTS: fake.caFile,
+    VAULT_ROLE_ID: '',
+    VAULT_SECRET_ID: '',
+  };
+}
+
+async function servicePrincipalOperator(
+  t: TestContext,
+  fake: FakeAzure,
+  ns: string,
+): Promise<RunningOperator> {
+  return startOperator(t, {
+    args: ['--backend=azure-kv', `--watch-namespaces=${ns}`],
+    env: {
+      ...through(fake),
+      AZURE_KV_NAME: fake.vaultName,
+      AZURE_TENANT_ID: fake.tenantId,
+      AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
+      AZURE_CLIENT_SECRET: fake.servicePrincipal.clientSecret,
+    },
+  });
+}
+
+describe('Azure Key Vault', () => {
+  test("a service principal syncs the original's way (whole values), JSON fields, pinned versions and rotations", async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    const first = fake.setSecret('db-password', 'hunter2');
+    fake.setSecret('db-password', 'hunter3');
+    fake.setSecret('db-config', JSON.stringify({ user: 'app', host: 'db.internal', port: 5432 }));
+    const operator = await servicePrincipalOperator(t, fake, ns);
+    await waitReady(operator);
+    await applyDefinition(ns, 'db', {
+      name: 'db',
+      refreshInterval: '1s',
+      keysMap: {
+        password: { path: 'db-password', key: 'value' },
+        previous: { path: 'db-password', key: 'anything', version: first },
+        user: { path: 'db-config', key: 'user' },
+        port: { path: 'db-config', key: 'port' },
+      },
+    });
+    await waitForReady(ns, 'db', 'True');
+    assert.deepEqual(await secretData(ns, 'db'), {
+      password: 'hunter3',
+      previous: 'hunter2',
+      user: 'app',
+      port: '5432',
+    });
+
+    fake.setSecret('db-password', 'hunter4');
+    await waitForSecretValue(ns, 'db', 'password', 'hunter4', 10_000);
+    assert.equal((await secretData(ns, 'db'))?.['previous'], 'hunter2', 'the pinned version stays');
+
+    // One read of db-config per interval, for its two keys: ten more reads take five intervals.
+    const before = fake.reads('db-config');
+    const started = Date.now();
+    await waitFor(
+      'ten more reads of db-config',
+      async () => (fake.reads('db-config') - before >= 10 ? true : undefined),
+      20_000,
+    );
+    assert.ok((Date.now() - started) / 1000 >= 8, 'db-config was read at most once a second');
+    assert.doesNotMatch(operator.logs(), new RegExp(fake.servicePrincipal.clientSecret));
+    assert.doesNotMatch(operator.logs(), /hunter/);
+  });
+
+  test("a missing secret, a forbidden one and a missing JSON field: the reasons and the original's read-error counter", async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret('private', 'top');
+    fake.forbid('private');
+    fake.setSecret('config', JSON.stringify({ a: '1' }));
+    const operator = await servicePrincipalOperator(t, fake, ns);
+    await waitReady(operator);
+    await applyDefinition(ns, 'missing', { name: 'missing', keysMap: { v: { path: 'nope', key: 'value' } } });
+    await applyDefinition(ns, 'denied', {
+      name: 'denied',
+      keysMap: { v: { path: 'private', key: 'value' } },
+    });
+    await applyDefinition(ns, 'field', { name: 'field', keysMap: { v: { path: 'config', key: 'b' } } });
+    await applyDefinition(ns, 'vaultish', {
+      name: 'vaultish',
+      keysMap: { v: { path: 'secret/app', key: 'v' } },
+    });
+    const missing = await waitForReady(ns, 'missing', 'False', 'PathNotFound');
+    assert.match(missing.message, /Key Vault secret nope in fake-kv was not found \(SecretNotFound\)/);
+    const denied = await waitForReady(ns, 'denied', 'False', 'Forbidden');
+    assert.match(denied.message, /may not read Key Vault secret private/);
+    const field = await waitForReady(ns, 'field', 'False', 'KeyNotFound');
+    assert.match(field.message, /key "b" not found at Key Vault secret config/);
+    const vaultish = await waitForReady(ns, 'vaultish', 'False', 'InvalidSpec');
+    assert.match(vaultish.message, /is not an Azure Key Vault secret name/);
+
+    const labels = `azure_kv_name="fake-kv",azure_kv_tenant="${fake.tenantId}"`;
+    const metrics = await waitFor('the read errors counted', async () => {
+      const text = await operator.metrics();
+      return metricSum(text, `secrets_manager_azure_kv_read_secret_errors_total{${labels},path="private"`) >=
+        1
+        ? text
+        : undefined;
+    });
+    for (const [path, key, error] of [
+      ['nope', 'value', 'BackendSecretNotFoundError'],
+      ['private', 'value', 'BackendSecretForbiddenError'],
+      ['config', 'b', 'BackendSecretNotFoundError'],
+    ]) {
+      assert.ok(
+        metricSum(
+          metrics,
+          `secrets_manager_azure_kv_read_secret_errors_total{${labels},path="${path}",key="${key}",error="${error}"}`,
+        ) >= 1,
+        `${path} ${key} ${error}`,
+      );
+    }
+    assert.doesNotMatch(metrics, /secrets_manager_vault_read_secret_errors_total\{/);
+    assert.doesNotMatch(operator.logs() + metrics, /"top"|top\b/);
+  });
+
+  test('AKS workload identity: a federated token file, read at login', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret('api-key', 'k-123');
+    const dir = await mkdtemp(join(tmpdir(), 'azure-token-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, 'azure-identity-token');
+    await writeFile(tokenFile, fake.workloadIdentity.federatedToken);
+    const operator = await startOperator(t, {
+      args: ['--backend=azure-kv', `--watch-namespaces=${ns}`, `--azure-kv.name=${fake.vaultName}`],
+      env: {
+        ...through(fake),
+        AZURE_TENANT_ID: fake.tenantId,
+        AZURE_CLIENT_ID: fake.workloadIdentity.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+      },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'api', { name: 'api', keysMap: { key: { path: 'api-key', key: 'value' } } });
+    await waitForReady(ns, 'api', 'True');
+    assert.deepEqual(await secretData(ns, 'api'), { key: 'k-123' });
+    assert.match(operator.logs(), /"method":"workload-identity"/);
+    assert.doesNotMatch(
+      operator.logs(),
+      new RegExp(fake.workloadIdentity.federatedToken.split('.')[1] ?? 'x'),
+    );
+  });
+
+  test('a login Entra refuses: counted in azure_kv_login_errors_total, not ready, the secret never logged', async (t) => {
+    const fake = await fakeAzure(t);
+    const operator = await startOperator(t, {
+      args: ['--backend=azure-kv', '--watch-namespaces=none'],
+      env: {
+        ...through(fake),
+        AZURE_KV_NAME: fake.vaultName,
+        AZURE_TENANT_ID: fake.tenantId,
+        AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
+        AZURE_CLIENT_SECRET: 'not-the-secret-4711',
+      },
+    });
+    await waitFor('a counted login error', async () => {
+      const text = await operator.metrics().catch(() => '');
+      return metricSum(
+        text,
+        `secrets_manager_azure_kv_login_errors_total{azure_kv_name="fake-kv",azure_kv_tenant="${fake.tenantId}"}`,
+      ) >= 1
+        ? true
+        : undefined;
+    });
+    const ready = await http(`${operator.metricsUrl}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(ready.body, /no Microsoft Entra token/);
+    assert.match(operator.logs(), /AADSTS7000215/);
+    assert.doesNotMatch(operator.logs(), /not-the-secret-4711/);
+  });
+
+  test('Key Vault throttling (429) is waited out for the Retry-After it asks, and the definition syncs', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret('token', 't-1');
+    const operator = await servicePrincipalOperator(t, fake, ns);
+    await waitReady(operator);
+    fake.throttle(2, 2);
+    const before = fake.requests.length;
+    await applyDefinition(ns, 'token', { name: 'token', keysMap: { v: { path: 'token', key: 'value' } } });
+    await waitForReady(ns, 'token', 'True');
+    assert.deepEqual(await secretData(ns, 'token'), { v: 't-1' });
+    const served = fake.requests
+      .slice(before)
+      .filter((r) => r.path.startsWith('/secrets/token/') && r.authorized);
+    assert.deepEqual(
+      served.slice(0, 3).map((r) => r.status),
+      [429, 429, 200],
+      'two refused, then served',
+    );
+    // Each answer after a 429 came no sooner than the 2 s its Retry-After asked for.
+    for (const i of [1, 2]) {
+      const gap = (served[i]?.at ?? 0) - (served[i - 1]?.at ?? 0);
+      assert.ok(gap >= 1_900, `request ${i} came ${gap} ms after a 429 asking for 2 s`);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { noVaultEnv, parseRun, withEnv } from '../../support/cli-config.ts';
+
+const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const client = '00000000-0000-0000-0000-00000000c11e';
+
+async function azure(args: readonly string[], env: Record<string, string | undefined> = {}) {
+  return withEnv({ ...noVaultEnv, ...env }, () => parseRun(['--backend=azure-kv', ...args]));
+}
+
+describe('--backend azure-kv, with the original flags and variables', () => {
+  test("a service principal from the original's flags; the vault URL from its name; no Vault credentials asked for", async () => {
+    const { config, sources } = await azure([
+      '-azure-kv.name=payments',
+      `-azure-kv.tenant-id=${tenant}`,
+      `-azure-kv.client-id=${client}`,
+      '-azure-kv.client-secret=s3cr3t',
+    ]);
+    assert.deepEqual(config.azureKv, {
+      name: 'payments',
+      url: 'https://payments.vault.azure.net',
+      tenantId: tenant,
+      auth: { method: 'client-secret', tenantId: tenant, clientId: client, clientSecret: 's3cr3t' },
+      qps: 100,
+      burst: 200,
+      timeoutMs: 5_000,
+    });
+    assert.equal(config.backend, 'azure-kv');
+    assert.ok(sources.includes('--azure-kv.client-secret from flag'), sources.join(', '));
+    assert.doesNotMatch(JSON.stringify(sources), /s3cr3t/);
+  });
+
+  test('AZURE_* variables win over the flags, as in the original', async () => {
+    const { config, sources } = await azure(
+      [
+        '--azure-kv.name=from-flag',
+        '--azure-kv.tenant-id=flag',
+        '--azure-kv.client-id=flag',
+        '--azure-kv.client-secret=flag',
+      ],
+      {
+        AZURE_KV_NAME: 'from-env',
+        AZURE_TENANT_ID: tenant,
+        AZURE_CLIENT_ID: client,
+        AZURE_CLIENT_SECRET: 'env',
+      },
+    );
+    assert.equal(config.azureKv?.name, 'from-env');
+    assert.deepEqual(config.azureKv?.auth, {
+      method: 'client-secret',
+      tenantId: tenant,
+      clientId: client,
+      clientSecret: 'env',
+    });
+    assert.ok(sources.includes('--azure-kv.client-secret from env AZURE_CLIENT_SECRET'), sources.join(', '));
+  });
+
+  test('a managed identity, named by client ID or resource ID, comes first, as in the original', async () => {
+    const byClient = await azure([
+      '--azure-kv.name=kv1',
+      `--azure-kv.managed-client-id=${client}`,
+      '--azure-kv.client-secret=x',
+    ]);
+    assert.deepEqual(byClient.config.azureKv?.auth, { method: 'managed-identity', clientId: client });
+    const resource =
+      '/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/sm';
+    const byResource = await azure(['--azure-kv.name=kv1'], { AZURE_MANAGED_RESOURCE_ID: resource });
+    assert.deepEqual(byResource.config.azureKv?.auth, { method: 'managed-identity', resourceId: resource });
+    await assert.rejects(
+      azure([
+        '--azure-kv.name=kv1',
+        `--azure-kv.managed-client-id=${client}`,
+        `--azure-kv.managed-resource-id=${resource}`,
+      ]),
+      /give one, not both/,
+    );
+  });
+
+  test('AKS workload identity: the variables its webhook sets are enough', async () => {
+    const { config } = await azure(['--azure-kv.name=kv1'], {
+      AZURE_TENANT_ID: tenant,
+      AZURE_CLIENT_ID: client,
+      AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token',
+    });
+    assert.deepEqual(config.azureKv?.auth, {
+      method: 'workload-identity',
+      tenantId: tenant,
+      clientId: client,
+      tokenFile: '/var/run/secrets/azure/tokens/azure-identity-token',
+    });
+  });
+
+  test('a sovereign cloud through --azure-kv.url', async () => {
+    const { config } = await azure([
+      '--azure-kv.url=https://payments.vault.azure.cn/',
+      `--azure-kv.managed-client-id=${client}`,
+    ]);
+    assert.equal(config.azureKv?.url, 'https://payments.vault.azure.cn');
+    assert.equal(config.azureKv?.name, 'payments');
+  });
+
+  test('what is missing or malformed is named, with what to give instead', async () => {
+    await assert.rejects(
+      azure([`--azure-kv.managed-client-id=${client}`]),
+      /needs --azure-kv\.name \(or AZURE_KV_NAME\)/,
+    );
+    await assert.rejects(azure(['--azure-kv.name=kv1']), /needs credentials: --azure-kv\.managed-client-id/);
+    await assert.rejects(
+      azure(['--azure-kv.name=kv1', `--azure-kv.tenant-id=${tenant}`, `--azure-kv.client-id=${client}`]),
+      /needs credentials/,
+    );
+    await assert.rejects(
+      azure(['--azure-kv.name=a_b', `--azure-kv.managed-client-id=${client}`]),
+      /is not a Key Vault name/,
+    );
+    await assert.rejects(
+      azure(['--azure-kv.url=http://kv.example', `--azure-kv.managed-client-id=${client}`]),
+      /must be an https:\/\/ URL of a vault/,
+    );
+  });
+});
