@@ -452,7 +452,6 @@ export const flags: readonly FlagSpec[] = [
 
 /** The settings that say where the operator connects and as whom: their sources are logged at start. */
 const connectionFlags = [
-  'backend',
   'azure-kv.name',
   'azure-kv.url',
   'azure-kv.tenant-id',
@@ -482,11 +481,17 @@ const connectionFlags = [
  * "--kubeconfig from flag", "--vault.auth-method from default"; settings nobody gave are left out.
  * Never a value. (Plain strings: the log's redaction would hide a field named after a secret.)
  */
-export function connectionSources(sources: Readonly<Record<string, SettingSource>>): string[] {
+export function connectionSources(
+  sources: Readonly<Record<string, SettingSource>>,
+  backend: string = 'vault',
+): string[] {
   const described: string[] = [];
+  // Only the settings of the backend in use: the other's are not read.
+  const other = backend === 'azure-kv' ? 'vault.' : 'azure-kv.';
   for (const spec of flags) {
     const source = sources[spec.key];
-    if (!connectionFlags.includes(spec.flag) || source === undefined || source === 'unset') continue;
+    if (!connectionFlags.includes(spec.flag) || spec.flag.startsWith(other)) continue;
+    if (source === undefined || source === 'unset') continue;
     described.push(`--${spec.flag} from ${source === 'env' ? `env ${spec.env ?? ''}` : source}`);
   }
   return described;

@@ -77,7 +77,7 @@ async function run(
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   // Where each connection setting came from (VAULT_ADDR, VAULT_ROLE_ID and VAULT_SECRET_ID win
   // over their flags, as in the original), never its value.
-  logger.info('connection settings', { sources: connectionSources(sources) });
+  logger.info('connection settings', { sources: connectionSources(sources, config.backend) });
   if (options['vaultTokenPollingPeriod'] !== '15s') {
     logger.warn(
       '--vault.token-polling-period is accepted for compatibility and ignored: renewal follows the token TTL',

@@ -51,7 +51,8 @@ export async function parseRun(args: readonly string[]): Promise<{ config: Confi
   let result: { config: Config; sources: string[] } | undefined;
   const program = buildProgram({
     run: async (options, sources) => {
-      result = { config: toConfig(options), sources: connectionSources(sources) };
+      const config = toConfig(options);
+      result = { config, sources: connectionSources(sources, config.backend) };
     },
     validate: async () => 0,
     version: () => '0.0.0',

@@ -54,7 +54,6 @@ describe("environment precedence, as the original's help states it", () => {
     assert.equal(config.vault.address, 'https://from-env:8200');
     assert.deepEqual([config.vault.roleId, config.vault.secretId], ['role-env', 'secret-env']);
     assert.deepEqual(sources, [
-      '--backend from default',
       '--vault.url from env VAULT_ADDR',
       '--vault.auth-method from default',
       '--vault.role-id from env VAULT_ROLE_ID',

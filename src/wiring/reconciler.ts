@@ -1,0 +1,79 @@
+// The reconciler, wired: the caches it reads, the provider it asks, the access policy it applies,
+// and the Kubernetes writers, Event recorder and metrics it reports through.
+
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { Reconciler } from '../controller/reconciler.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { kubeDefinitionWriter } from '../kube/definition-writer.ts';
+import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
+import { kubeEventRecorder } from '../kube/events.ts';
+import { describeError } from '../kube/informer.ts';
+import { kubeSecretApi } from '../kube/secret-api.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { allowAll, type AccessPolicy } from '../policy/access-policy.ts';
+import type { SecretProvider } from '../providers/provider.ts';
+import type { Caches } from './caches.ts';
+
+export interface ReconcilerWiring {
+  readonly config: Config;
+  readonly kube: KubeClient;
+  readonly fieldManager: string;
+  readonly caches: Caches;
+  readonly provider: SecretProvider;
+  /** The access policy in force now; undefined: tenancy is off. */
+  readonly policy: () => AccessPolicy | undefined;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The leadership term every write runs under. */
+  readonly signal: () => AbortSignal | undefined;
+}
+
+export function wireReconciler(w: ReconcilerWiring): Reconciler {
+  const { config, kube, caches, provider, metrics, clock, logger, signal } = w;
+  return new Reconciler({
+    definition: (key) => caches.definition(key),
+    liveSecret: (key) => caches.liveSecret(key),
+    rememberSecret: (secret, basedOn) => caches.rememberSecret(secret, basedOn),
+    forgetSecret: (key) => caches.forgetSecret(key),
+    secretIndex: caches.secretIndex,
+    targetIndex: caches.targets,
+    backend: provider.backend,
+    sources: (namespace) => provider.sources(namespace),
+    access: () => w.policy() ?? allowAll,
+    secrets: kubeSecretApi(kube, w.fieldManager, signal),
+    definitions: kubeDefinitionWriter(kube, signal),
+    events: rateLimitedEvents(
+      kubeEventRecorder(
+        kube,
+        config.controllerName,
+        (error) => logger.debug('could not record an Event', { error: describeError(error) }),
+        signal,
+      ),
+      clock,
+      defaultEventLimits,
+      (target, reason) =>
+        logger.debug('Event dropped by the per-object rate limit', {
+          namespace: target.namespace,
+          definition: target.name,
+          reason,
+        }),
+    ),
+    clock,
+    defaultRefreshMs: config.reconcilePeriodMs,
+    refreshStretched: () => provider.refreshStretched(),
+    observer: {
+      synced: (namespace, name, ok, reason) =>
+        metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),
+      forgotten: (namespace, name) => metrics.forgetDefinition(namespace, name),
+      secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
+      secretReadFailed: (namespace, definition, secretName) =>
+        metrics.secretReadFailed(namespace, definition, secretName),
+      readFailed: (namespace, definition, path, key, error) =>
+        provider.readFailed(`${namespace}/${definition}`, path, key, error),
+    },
+    logger,
+  });
+}
