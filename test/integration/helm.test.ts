@@ -175,6 +175,99 @@ describe('the chart renders', () => {
     await assert.rejects(render('vault.authMethod=approle'), /needs vault\.approle\.existingSecret/);
   });
 
+  test('backend azure-kv: workload identity by default (pod label, service account annotation), no Vault flags or volumes', async () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const client = '00000000-0000-0000-0000-00000000c11e';
+    const objects = await render(
+      'backend=azure-kv',
+      'azureKeyVault.name=payments',
+      `azureKeyVault.tenantId=${tenant}`,
+      `azureKeyVault.clientId=${client}`,
+      'vault.authMethod=approle',
+      'vault.caSecret=vault-ca',
+    );
+    const { deployment, pod, container } = deploymentOf(objects);
+    assert.deepEqual(
+      container.args.filter(
+        (a) => a.startsWith('--backend') || a.startsWith('--azure-kv') || a.startsWith('--vault'),
+      ),
+      [
+        '--backend=azure-kv',
+        '--azure-kv.name=payments',
+        `--azure-kv.tenant-id=${tenant}`,
+        `--azure-kv.client-id=${client}`,
+        '--azure-kv.qps=100',
+        '--azure-kv.burst=200',
+      ],
+    );
+    assert.equal(pod['volumes'], undefined, 'no Vault AppRole or CA volume');
+    const labels = (
+      deployment as unknown as { spec: { template: { metadata: { labels: Record<string, string> } } } }
+    ).spec.template.metadata.labels;
+    assert.equal(labels['azure.workload.identity/use'], 'true');
+    const account = objects.find((o) => o.kind === 'ServiceAccount') as unknown as {
+      metadata: { annotations: Record<string, string> };
+    };
+    assert.equal(account.metadata.annotations['azure.workload.identity/client-id'], client);
+    await assert.rejects(
+      render('backend=azure-kv', `azureKeyVault.tenantId=${tenant}`),
+      /needs azureKeyVault\.name/,
+    );
+    await assert.rejects(
+      render('backend=azure-kv', 'azureKeyVault.name=payments'),
+      /authMethod workloadIdentity needs azureKeyVault\.tenantId and azureKeyVault\.clientId/,
+    );
+  });
+
+  test('backend azure-kv: a service principal secret only by reference (AZURE_CLIENT_SECRET), a managed identity by ID', async () => {
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const principal = deploymentOf(
+      await render(
+        'backend=azure-kv',
+        'azureKeyVault.name=payments',
+        'azureKeyVault.authMethod=servicePrincipal',
+        `azureKeyVault.tenantId=${tenant}`,
+        'azureKeyVault.clientId=app',
+        'azureKeyVault.servicePrincipal.existingSecret=kv-principal',
+      ),
+    );
+    assert.deepEqual(
+      (principal.container.env as { name: string; valueFrom?: unknown }[]).find(
+        (e) => e.name === 'AZURE_CLIENT_SECRET',
+      ),
+      {
+        name: 'AZURE_CLIENT_SECRET',
+        valueFrom: { secretKeyRef: { name: 'kv-principal', key: 'client-secret' } },
+      },
+    );
+    assert.ok(!principal.container.args.some((a) => a.includes('client-secret')));
+    await assert.rejects(
+      render(
+        'backend=azure-kv',
+        'azureKeyVault.name=pay',
+        'azureKeyVault.authMethod=servicePrincipal',
+        `azureKeyVault.tenantId=${tenant}`,
+        'azureKeyVault.clientId=app',
+      ),
+      /needs azureKeyVault\.servicePrincipal\.existingSecret/,
+    );
+    const managed = deploymentOf(
+      await render(
+        'backend=azure-kv',
+        'azureKeyVault.url=https://payments.vault.azure.cn',
+        'azureKeyVault.authMethod=managedIdentity',
+        'azureKeyVault.managedIdentity.clientId=mi-client',
+      ),
+    );
+    assert.ok(managed.container.args.includes('--azure-kv.url=https://payments.vault.azure.cn'));
+    assert.ok(managed.container.args.includes('--azure-kv.managed-client-id=mi-client'));
+    assert.ok(!managed.container.args.some((a) => a.startsWith('--azure-kv.tenant-id')));
+    await assert.rejects(
+      render('backend=azure-kv', 'azureKeyVault.name=pay', 'azureKeyVault.authMethod=managedIdentity'),
+      /needs azureKeyVault\.managedIdentity\.clientId or \.resourceId/,
+    );
+  });
+
   test('accessPolicy becomes a ConfigMap mounted as a directory and passed with --access-policy; none: no flag', async (t) => {
     const rules = [
       { namespaces: ['*'], paths: ['secret/data/{namespace}/*'] },
