@@ -40,7 +40,7 @@ export const flags: readonly FlagSpec[] = [
     key: 'configBackendTimeout',
     value: 'duration',
     default: '5s',
-    description: 'Timeout of each Vault request',
+    description: 'Timeout of each Vault or Azure Key Vault request',
   },
   {
     flag: 'azure-kv.name',
