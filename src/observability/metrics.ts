@@ -85,6 +85,12 @@ export class Metrics {
     labelNames: ['azure_kv_name', 'azure_kv_tenant'],
     registers: [this.registry],
   });
+  readonly azureKvRequests = new Counter({
+    name: 'secrets_manager_azure_kv_requests_total',
+    help: 'Requests sent to Azure Key Vault, each retry counted, by HTTP status ("error": no answer)',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
   readonly secretReadErrors = new Counter({
     name: 'secrets_manager_controller_secret_read_errors_total',
     help: 'Errors total count when reading a secret from Kubernetes',

@@ -230,6 +230,10 @@ describe('Azure Key Vault', () => {
       [429, 429, 200],
       'two refused, then served',
     );
+    // Each attempt is counted in the operator's own request metric.
+    const counted = await operator.metrics();
+    assert.ok(metricSum(counted, 'secrets_manager_azure_kv_requests_total{status="429"}') >= 2, counted);
+    assert.ok(metricSum(counted, 'secrets_manager_azure_kv_requests_total{status="200"}') >= 1);
     // Each answer after a 429 came no sooner than the 2 s its Retry-After asked for.
     for (const i of [1, 2]) {
       const gap = (served[i]?.at ?? 0) - (served[i - 1]?.at ?? 0);

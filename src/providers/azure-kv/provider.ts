@@ -46,7 +46,28 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
   const loginFailed = (): void =>
     metrics.azureKvLoginErrors.inc({ azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId });
   const credential = credentialFor(config.auth);
-  const client = new SecretClient(config.url, credential);
+  // Every attempt the SDK sends (its retries included) is counted, as Vault's requests are.
+  const client = new SecretClient(config.url, credential, {
+    additionalPolicies: [
+      {
+        position: 'perRetry',
+        policy: {
+          name: 'secrets-manager-request-count',
+          async sendRequest(request, next) {
+            try {
+              const response = await next(request);
+              metrics.azureKvRequests.inc({ status: String(response.status) });
+              return response;
+            } catch (error) {
+              const status = (error as { statusCode?: unknown }).statusCode;
+              metrics.azureKvRequests.inc({ status: typeof status === 'number' ? String(status) : 'error' });
+              throw error;
+            }
+          },
+        },
+      },
+    ],
+  });
   const limiter = new RateLimiter(clock, config.qps, config.burst);
   const reader = new AzureKvReader({
     fetcher: client,
