@@ -59,11 +59,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     maxDelayMs: 300_000,
     observer,
   });
-  const enqueueAll = (): void => caches.enqueueAll();
+  // Every definition back to the queue (the access policy or the refresh stretch changed); the
+  // caches it reads are made below, and nothing calls it before they are.
+  let enqueueAll = (): void => undefined;
   const changed = (users: readonly string[]): void => users.forEach((key) => queue.add(key));
   const provider = await createProvider(
     config,
-    { clock, random, metrics, logger, signal, changed, stretchChanged: enqueueAll },
+    { clock, random, metrics, logger, signal, changed, stretchChanged: () => enqueueAll() },
     clients.kube,
   );
   const { watchNamespaces, excludeNamespaces } = config;
@@ -72,7 +74,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     definitionAdded: (namespace) => provider.definitionAdded(namespace),
     definitionRemoved: (namespace) => provider.definitionRemoved(namespace),
   });
-  const policy = await openPolicy(config.accessPolicyFile, logger, enqueueAll);
+  enqueueAll = () => caches.enqueueAll();
+  const policy = await openPolicy(config.accessPolicyFile, config.backend, logger, () => enqueueAll());
   const reconciler = wireReconciler({
     ...{ config, kube: clients.kube, fieldManager, caches, provider, metrics, clock, logger, signal },
     policy: () => policy.file?.policy,

@@ -274,7 +274,8 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
 
 function vaultConfig(raw: RawOptions, checkCredentials: boolean): VaultConfig {
   const address = required(raw, 'vaultUrl', 'vault.url');
-  if (!/^https?:\/\/[^/\s]+/.test(address))
+  // Another backend reads no Vault setting: a stray VAULT_ADDR must not stop it.
+  if (checkCredentials && !/^https?:\/\/[^/\s]+/.test(address))
     throw new ConfigError(`--vault.url: "${address}" must be an http:// or https:// URL`);
   const authMethod = oneOf<AuthMethod>(raw, 'vaultAuthMethod', 'vault.auth-method', [
     'approle',
@@ -380,6 +381,10 @@ export function toConfig(raw: RawOptions): Config {
   const backend = required(raw, 'backend', 'backend');
   if (backend !== 'vault' && backend !== 'azure-kv')
     throw new ConfigError(`--backend: "${backend}" is not supported; choose vault or azure-kv`);
+  if (backend !== 'vault' && text(raw, 'vaultAuthScope') === 'namespace')
+    throw new ConfigError(
+      '--vault.auth-scope namespace is a Vault setting: with --backend azure-kv one Azure identity reads for every namespace, and --access-policy is what keeps namespaces apart',
+    );
   const reconcilePeriodMs = duration(raw, 'reconcilePeriod', 'reconcile-period');
   if (reconcilePeriodMs < minimumRefreshIntervalMs)
     throw new ConfigError(`--reconcile-period must be at least ${formatDuration(minimumRefreshIntervalMs)}`);

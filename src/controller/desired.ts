@@ -101,7 +101,7 @@ export function desiredSecret(
           ok: false,
           reason: reasons.invalidValue,
           message:
-            key === wholeValue
+            key === wholeValue && backend === 'azure-kv'
               ? `${at(source.path)} (dataFrom) is not a JSON object, so it has no keys to copy; use keysMap to name the Secret key`
               : `key "${key}" at ${at(source.path)} (dataFrom) is not a valid Secret data key; use keysMap to rename it`,
         };
@@ -114,8 +114,10 @@ export function desiredSecret(
     const values = vault.get(sourceId(source.path, source.version));
     if (!values)
       return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
-    // A value without keys of its own is read whole, whatever the key (the original's Azure rule).
-    const whole = Object.keys(values).length === 1 && Object.hasOwn(values, wholeValue);
+    // Azure Key Vault: a value without keys of its own is read whole, whatever the key (the
+    // original's rule). A Vault secret always has keys; a key "" there is just a key.
+    const whole =
+      backend === 'azure-kv' && Object.keys(values).length === 1 && Object.hasOwn(values, wholeValue);
     if (!whole && !Object.hasOwn(values, source.key)) {
       return {
         ok: false,

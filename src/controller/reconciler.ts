@@ -110,10 +110,11 @@ function uniqueSources(definition: SecretDefinition): SourceRef[] {
   return [...byId.values()];
 }
 
-function notAllowed(namespace: string, path: string): Failure {
+function notAllowed(backend: Backend, namespace: string, path: string): Failure {
+  const noun = backend === 'vault' ? 'Vault path' : 'Key Vault secret';
   return {
     reason: reasons.pathNotAllowed,
-    message: `the access policy has no rule that lets namespace ${namespace} read Vault path ${path}; use a path the policy gives this namespace, or ask the operator's administrators for a rule`,
+    message: `the access policy has no rule that lets namespace ${namespace} read ${noun} ${path}; use a path the policy gives this namespace, or ask the operator's administrators for a rule`,
     retry: 'none',
   };
 }
@@ -231,7 +232,7 @@ export class Reconciler {
     const refused = wanted.find((s) => !access.mayAllow(metadata.namespace, s.path));
     if (refused) {
       this.#deps.sources(metadata.namespace).untrack(key);
-      return notAllowed(metadata.namespace, refused.path);
+      return notAllowed(this.#deps.backend, metadata.namespace, refused.path);
     }
 
     const vaultData = new Map<string, SecretData>();
@@ -255,7 +256,7 @@ export class Reconciler {
       const denied = sources.find((s) => !access.allows(metadata.namespace, s.where));
       if (denied) {
         this.#deps.sources(metadata.namespace).untrack(key);
-        return notAllowed(metadata.namespace, denied.written.path);
+        return notAllowed(this.#deps.backend, metadata.namespace, denied.written.path);
       }
       // Spellings of one secret (KV v2 with and without data/) are one read.
       const byRead = new Map<string, { read: SourceRef; written: SourceRef[] }>();

@@ -191,8 +191,21 @@ export function kvSpellings(path: string): string[] {
 /** Everything is allowed: no --access-policy, as the original did. */
 export const allowAll = new AccessPolicy([{ namespaces: ['*'], paths: ['*'] }]);
 
-/** A policy document, checked whole: every problem is named, with the rule it is in. */
-export function parseAccessPolicy(text: string): PolicyParse {
+/**
+ * Azure Key Vault names are flat, and namespace names hold "-" too: "{namespace}-*" for namespace
+ * "team" also matches "team-a-db", the secrets of namespace "team-a". A {namespace} rule there
+ * must name secrets exactly ("{namespace}-db": one name per namespace, never another's).
+ */
+function flatNameProblem(glob: string): string | undefined {
+  if (!glob.includes(namespacePlaceholder) || !glob.endsWith('*')) return undefined;
+  return `mixes ${namespacePlaceholder} with "*": Key Vault names are flat, so for namespace "team" it would also match the secrets of namespace "team-a"; name each secret exactly, like ${namespacePlaceholder}-db`;
+}
+
+/**
+ * A policy document, checked whole: every problem is named, with the rule it is in. With flat
+ * names (Azure Key Vault), a {namespace} glob must name its secrets exactly.
+ */
+export function parseAccessPolicy(text: string, options: { flatNames?: boolean } = {}): PolicyParse {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     return { ok: false, problems: [`not valid YAML: ${document.errors[0]?.message.split('\n')[0] ?? ''}`] };
@@ -240,7 +253,7 @@ export function parseAccessPolicy(text: string): PolicyParse {
       }
     }
     for (const glob of paths) {
-      const problem = pathGlobProblem(glob);
+      const problem = pathGlobProblem(glob) ?? (options.flatNames ? flatNameProblem(glob) : undefined);
       if (problem) problems.push(`${where}.paths: ${JSON.stringify(glob)} ${problem}`);
     }
     rules.push({ namespaces, paths });

@@ -20,6 +20,8 @@ export interface PolicyFileOptions {
   readonly checkEveryMs: number;
   /** Called after a changed, valid policy took effect. */
   readonly onChange: (policy: AccessPolicy) => void;
+  /** Paths are flat names (Azure Key Vault): see parseAccessPolicy. */
+  readonly flatNames?: boolean;
 }
 
 export class PolicyFileError extends Error {
@@ -31,10 +33,11 @@ export class PolicyFileError extends Error {
 
 async function load(
   path: string,
+  flatNames: boolean,
 ): Promise<{ policy: AccessPolicy; digest: string } | { problems: readonly string[]; digest: string }> {
   const text = await readFile(path, 'utf8');
   const digest = createHash('sha256').update(text).digest('hex');
-  const parsed = parseAccessPolicy(text);
+  const parsed = parseAccessPolicy(text, { flatNames });
   return parsed.ok ? { policy: parsed.policy, digest } : { problems: parsed.problems, digest };
 }
 
@@ -58,7 +61,7 @@ export class PolicyFile {
   static async open(options: PolicyFileOptions): Promise<PolicyFile> {
     let loaded;
     try {
-      loaded = await load(options.path);
+      loaded = await load(options.path, options.flatNames ?? false);
     } catch (error) {
       throw new PolicyFileError(
         `cannot read the access policy ${options.path}: ${error instanceof Error ? error.message : String(error)}`,
@@ -99,7 +102,7 @@ export class PolicyFile {
       const { path, logger } = this.#options;
       let loaded;
       try {
-        loaded = await load(path);
+        loaded = await load(path, this.#options.flatNames ?? false);
       } catch (error) {
         this.#broken = true;
         logger.error('cannot read the access policy; the last good policy stays in force', {

@@ -51,8 +51,6 @@ export type ReadErrorName = 'BackendSecretNotFoundError' | 'BackendSecretForbidd
 export interface SecretProvider {
   /** The --backend value. */
   readonly backend: Backend;
-  /** How a path is named in messages ("Vault path", "Key Vault secret"). */
-  readonly pathNoun: string;
   /** The reads of the definitions of `namespace`. */
   sources(namespace: string): ProviderSources;
   /** A definition appeared in, or left, `namespace` (per-namespace logins follow them). */

@@ -194,6 +194,13 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
         clientId === workloadIdentity.clientId &&
         form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
         form.get('client_assertion') === workloadIdentity.federatedToken;
+      if (form.get('scope')?.split(' ').includes('https://vault.azure.net/.default') !== true) {
+        json(res, 400, {
+          error: 'invalid_scope',
+          error_description: `AADSTS70011: The provided value for scope ${form.get('scope') ?? ''} is not valid.`,
+        });
+        return;
+      }
       if (form.get('grant_type') !== 'client_credentials' || !(bySecret || byAssertion)) {
         json(res, 401, {
           error: 'invalid_client',

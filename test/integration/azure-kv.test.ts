@@ -20,7 +20,7 @@ import {
   waitReady,
   type RunningOperator,
 } from '../support/operator.ts';
-import { freshNamespace, waitFor } from '../support/stack.ts';
+import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
 
 async function fakeAzure(t: TestContext): Promise<FakeAzure> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-azure-'));
@@ -65,7 +65,13 @@ describe('Azure Key Vault', () => {
     const fake = await fakeAzure(t);
     const first = fake.setSecret('db-password', 'hunter2');
     fake.setSecret('db-password', 'hunter3');
-    fake.setSecret('db-config', JSON.stringify({ user: 'app', host: 'db.internal', port: 5432 }));
+    fake.setSecret(
+      'db-config',
+      JSON.stringify({ user: 'app', host: 'db.internal', port: 5432 }),
+      'application/json',
+    );
+    // JSON stored without the JSON content type: whole, as the original read it.
+    fake.setSecret('registry', '{"auths":{"registry.example":{"auth":"dXNlcjpwYXNz"}}}');
     const operator = await servicePrincipalOperator(t, fake, ns);
     await waitReady(operator);
     await applyDefinition(ns, 'db', {
@@ -76,6 +82,7 @@ describe('Azure Key Vault', () => {
         previous: { path: 'db-password', key: 'anything', version: first },
         user: { path: 'db-config', key: 'user' },
         port: { path: 'db-config', key: 'port' },
+        '.dockerconfigjson': { path: 'registry', key: 'value' },
       },
     });
     await waitForReady(ns, 'db', 'True');
@@ -84,6 +91,7 @@ describe('Azure Key Vault', () => {
       previous: 'hunter2',
       user: 'app',
       port: '5432',
+      '.dockerconfigjson': '{"auths":{"registry.example":{"auth":"dXNlcjpwYXNz"}}}',
     });
 
     fake.setSecret('db-password', 'hunter4');
@@ -99,16 +107,23 @@ describe('Azure Key Vault', () => {
       20_000,
     );
     assert.ok((Date.now() - started) / 1000 >= 8, 'db-config was read at most once a second');
-    assert.doesNotMatch(operator.logs(), new RegExp(fake.servicePrincipal.clientSecret));
-    assert.doesNotMatch(operator.logs(), /hunter/);
+    // No value or credential anywhere a user or a scraper can read.
+    const places = [
+      operator.logs(),
+      await operator.metrics(),
+      await kubectl(['get', 'events', '-n', ns, '-o', 'json']),
+      await kubectl(['get', 'secretdefinitions', '-n', ns, '-o', 'json']),
+    ].join('\n');
+    assert.ok(!places.includes(fake.servicePrincipal.clientSecret), 'the client secret leaked');
+    assert.doesNotMatch(places, /hunter|dXNlcjpwYXNz/);
   });
 
   test("a missing secret, a forbidden one and a missing JSON field: the reasons and the original's read-error counter", async (t) => {
     const ns = await freshNamespace(t);
     const fake = await fakeAzure(t);
-    fake.setSecret('private', 'top');
+    fake.setSecret('private', 'top-secret-4242');
     fake.forbid('private');
-    fake.setSecret('config', JSON.stringify({ a: '1' }));
+    fake.setSecret('config', JSON.stringify({ a: '1' }), 'application/json');
     const operator = await servicePrincipalOperator(t, fake, ns);
     await waitReady(operator);
     await applyDefinition(ns, 'missing', { name: 'missing', keysMap: { v: { path: 'nope', key: 'value' } } });
@@ -152,7 +167,40 @@ describe('Azure Key Vault', () => {
       );
     }
     assert.doesNotMatch(metrics, /secrets_manager_vault_read_secret_errors_total\{/);
-    assert.doesNotMatch(operator.logs() + metrics, /"top"|top\b/);
+    const events = await kubectl(['get', 'events', '-n', ns, '-o', 'json']);
+    assert.doesNotMatch(operator.logs() + metrics + events, /top-secret-4242/);
+  });
+
+  test('the access policy keeps each namespace to its exact names, and a refused name costs no Key Vault read', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret(`${ns}-db`, 'mine');
+    fake.setSecret('payments-db', 'theirs');
+    const dir = await mkdtemp(join(tmpdir(), 'azure-policy-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const policyFile = join(dir, 'policy.yaml');
+    await writeFile(policyFile, "- { namespaces: ['*'], paths: ['{namespace}-db'] }\n");
+    const operator = await startOperator(t, {
+      args: ['--backend=azure-kv', `--watch-namespaces=${ns}`, `--access-policy=${policyFile}`],
+      env: {
+        ...through(fake),
+        AZURE_KV_NAME: fake.vaultName,
+        AZURE_TENANT_ID: fake.tenantId,
+        AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
+        AZURE_CLIENT_SECRET: fake.servicePrincipal.clientSecret,
+      },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'mine', { name: 'mine', keysMap: { v: { path: `${ns}-db`, key: 'value' } } });
+    await applyDefinition(ns, 'theirs', {
+      name: 'theirs',
+      keysMap: { v: { path: 'payments-db', key: 'value' } },
+    });
+    await waitForReady(ns, 'mine', 'True');
+    const refused = await waitForReady(ns, 'theirs', 'False', 'PathNotAllowed');
+    assert.match(refused.message, new RegExp(`lets namespace ${ns} read Key Vault secret payments-db`));
+    assert.equal(fake.reads('payments-db'), 0);
+    assert.deepEqual(await secretData(ns, 'mine'), { v: 'mine' });
   });
 
   test('AKS workload identity: a federated token file, read at login', async (t) => {

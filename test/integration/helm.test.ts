@@ -217,6 +217,16 @@ describe('the chart renders', () => {
       render('backend=azure-kv', 'azureKeyVault.name=payments'),
       /authMethod workloadIdentity needs azureKeyVault\.tenantId and azureKeyVault\.clientId/,
     );
+    await assert.rejects(
+      render(
+        'backend=azure-kv',
+        'azureKeyVault.name=payments',
+        `azureKeyVault.tenantId=${tenant}`,
+        `azureKeyVault.clientId=${client}`,
+        'vault.authScope=namespace',
+      ),
+      /vault\.authScope namespace is a Vault setting/,
+    );
   });
 
   test('backend azure-kv: a service principal secret only by reference (AZURE_CLIENT_SECRET), a managed identity by ID', async () => {

@@ -36,7 +36,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: ['']
   resources: [events]
   verbs: [create, patch]
-{{- if eq .Values.vault.authScope "namespace" }}
+{{- if and (eq .Values.backend "vault") (eq .Values.vault.authScope "namespace") }}
 {{- /* Tokens of the tenant service account only: minting tokens for any service account would
 hand the operator every identity in the cluster. */}}
 - apiGroups: ['']

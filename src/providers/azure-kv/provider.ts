@@ -47,7 +47,10 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
     metrics.azureKvLoginErrors.inc({ azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId });
   const credential = credentialFor(config.auth);
   // Every attempt the SDK sends (its retries included) is counted, as Vault's requests are.
+  // At most two retries (429 after its Retry-After, 5xx), all within the reader's deadline; the
+  // path poller retries later reads itself.
   const client = new SecretClient(config.url, credential, {
+    retryOptions: { maxRetries: 2 },
     additionalPolicies: [
       {
         position: 'perRetry',
@@ -76,18 +79,23 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
     vaultName: config.name,
     timeoutMs: config.timeoutMs,
     signal: deps.signal,
-    loginFailed,
+    authenticated(ok) {
+      if (!ok) loginFailed();
+      authenticated = ok;
+    },
+    debug: (message, fields) => logger.debug(message, fields),
   });
   const polling = sharedPolling(config.qps, { name: 'Azure Key Vault', qpsFlag: '--azure-kv.qps' }, deps);
   const poller = polling.poller(reader);
-  let loggedIn = false;
+  /** Whether the identity got a token, and Key Vault took it, last time it was tried. */
+  let authenticated = false;
 
   // A token up front, so readiness says whether the identity works before the first definition.
   const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
     for (let attempt = 1; !signal.aborted; attempt += 1) {
       try {
         await credential.getToken(keyVaultScope, { abortSignal: signal });
-        loggedIn = true;
+        authenticated = true;
         logger.info('logged in to Microsoft Entra ID for Azure Key Vault', {
           vault: config.url,
           method: config.auth.method,
@@ -108,7 +116,6 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
 
   return {
     backend: 'azure-kv',
-    pathNoun: 'Key Vault secret',
     sources: () => ({
       resolve: (path) => reader.resolve(path),
       track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
@@ -118,7 +125,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
     definitionAdded: () => undefined,
     definitionRemoved: () => undefined,
     start: (signal) => void loginUntilReady(signal),
-    notReady: () => (loggedIn ? undefined : 'no Microsoft Entra token for Azure Key Vault yet'),
+    notReady: () => (authenticated ? undefined : 'no Microsoft Entra token for Azure Key Vault'),
     refreshStretched: () => polling.budget.isStretched,
     readFailed: (definition, path, key, error) =>
       metrics.azureKvReadFailed(vault, definition, path, key, error),

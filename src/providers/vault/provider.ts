@@ -45,7 +45,6 @@ export async function createVaultProvider(
 
   return {
     backend: 'vault',
-    pathNoun: 'Vault path',
     sources: (namespace) => ({
       resolve: (path) => identities.for(namespace).kv.resolve(path),
       track: (user, sources, intervalMs) => identities.for(namespace).poller.track(user, sources, intervalMs),

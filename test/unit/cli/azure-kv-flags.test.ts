@@ -120,3 +120,19 @@ describe('--backend azure-kv, with the original flags and variables', () => {
     );
   });
 });
+
+describe('--backend azure-kv and the Vault settings', () => {
+  const login = ['--azure-kv.name=kv1', '--azure-kv.managed-client-id=mi'];
+
+  test('--vault.auth-scope namespace is refused: one Azure identity reads for every namespace', async () => {
+    await assert.rejects(
+      azure([...login, '--vault.auth-scope=namespace']),
+      /--vault\.auth-scope namespace is a Vault setting: with --backend azure-kv one Azure identity reads for every namespace/,
+    );
+  });
+
+  test('a stray VAULT_ADDR does not stop it: no Vault setting is read', async () => {
+    const { config } = await azure(login, { VAULT_ADDR: 'not a url' });
+    assert.equal(config.backend, 'azure-kv');
+  });
+});

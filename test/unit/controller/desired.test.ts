@@ -220,3 +220,32 @@ test('data keys named __proto__ and constructor are keys like any other, from ke
   ]);
   assert.equal(Object.getPrototypeOf(result.secret.data), Object.prototype);
 });
+
+describe('a value read whole (Azure Key Vault)', () => {
+  const spec = { keysMap: { token: { path: 'api-token', key: 'value', encoding: 'text' as const } } };
+
+  test('with azure-kv a value without keys is read whole, whatever the key, as the original read it', () => {
+    const result = desiredSecret(definition(spec), vault({ 'api-token': { '': 't-1' } }), 'azure-kv');
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { token: b64('t-1') });
+  });
+
+  test('with Vault a key "" is just a key: another key is KeyNotFound', () => {
+    const result = desiredSecret(definition(spec), vault({ 'api-token': { '': 'root' } }), 'vault');
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? '' : result.reason, 'KeyNotFound');
+  });
+
+  test('a whole value has no keys to copy with dataFrom: InvalidValue saying to use keysMap', () => {
+    const result = desiredSecret(
+      definition({ dataFrom: [{ path: 'api-token' }] }),
+      vault({ 'api-token': { '': 't-1' } }),
+      'azure-kv',
+    );
+    assert.equal(result.ok, false);
+    assert.match(
+      result.ok ? '' : result.message,
+      /Key Vault secret api-token \(dataFrom\) is not a JSON object/,
+    );
+  });
+});

@@ -159,3 +159,33 @@ describe('a broken policy names every problem', () => {
     assert.match(problems(bomb.join('\n'))[0] ?? '', /not valid YAML: Excessive alias count/);
   });
 });
+
+describe('Azure Key Vault: flat names', () => {
+  const azure = (path: string) => ({ path, mount: '', version: 1 as const });
+  const flat = (text: string) => parseAccessPolicy(text, { flatNames: true });
+
+  test('"{namespace}-*" is refused: for namespace team it would also match the secrets of team-a', () => {
+    const parsed = flat("- { namespaces: ['*'], paths: ['{namespace}-*'] }");
+    assert.equal(parsed.ok, false);
+    assert.match(
+      parsed.ok ? '' : (parsed.problems[0] ?? ''),
+      /mixes \{namespace\} with "\*": Key Vault names are flat/,
+    );
+    assert.ok(
+      parseAccessPolicy("- { namespaces: ['*'], paths: ['{namespace}-*'] }").ok,
+      'fine for Vault paths',
+    );
+  });
+
+  test('exact names per namespace, and shared globs an administrator writes, are allowed and matched whole', () => {
+    const parsed = flat(
+      "- { namespaces: ['*'], paths: ['{namespace}-db'] }\n- { namespaces: [payments-*], paths: ['shared-*'] }",
+    );
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    const rules = parsed.policy;
+    assert.equal(rules.allows('team', azure('team-db')), true);
+    assert.equal(rules.allows('team', azure('team-a-db')), false, "not namespace team-a's");
+    assert.equal(rules.allows('payments-eu', azure('shared-config')), true);
+    assert.equal(rules.allows('team', azure('shared-config')), false);
+  });
+});

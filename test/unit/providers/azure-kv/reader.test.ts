@@ -10,9 +10,15 @@ function restError(statusCode: number, code: string): Error {
   return Object.assign(new Error(`${code}: long service message`), { name: 'RestError', statusCode, code });
 }
 
-function reader(answer: (name: string, version?: string) => Promise<{ value?: string }>) {
+function reader(
+  answer: (
+    name: string,
+    version?: string,
+  ) => Promise<{ value?: string; properties?: { contentType?: string } }>,
+) {
   const calls: string[] = [];
-  let logins = 0;
+  const authenticated: boolean[] = [];
+  const debug: string[] = [];
   const limiter = new RateLimiter(new FakeClock(), 100, 100);
   const fetcher: SecretFetcher = {
     getSecret(name, options) {
@@ -26,17 +32,27 @@ function reader(answer: (name: string, version?: string) => Promise<{ value?: st
     clock: new FakeClock(),
     vaultName: 'payments',
     timeoutMs: 5_000,
-    loginFailed: () => (logins += 1),
+    authenticated: (ok) => void authenticated.push(ok),
+    debug: (message, fields) => void debug.push(`${message}: ${String(fields['error'])}`),
   });
-  return { kv, calls, limiter, logins: () => logins };
+  return { kv, calls, limiter, authenticated, debug };
 }
 
 describe('what an Azure Key Vault secret gives', () => {
-  test("a plain value is whole (the original's rule); a JSON object gives its fields; JSON that is no object stays whole", () => {
+  test("a value is whole, whatever the key (the original's rule), unless stored as JSON: then a JSON object gives its fields", () => {
+    const json = 'application/json';
     assert.deepEqual(secretData('hunter2'), { '': 'hunter2' });
-    assert.deepEqual(secretData(' {"user":"app","port":5432}'), { user: 'app', port: 5432 });
-    assert.deepEqual(secretData('[1,2]'), { '': '[1,2]' });
-    assert.deepEqual(secretData('{not json'), { '': '{not json' });
+    assert.deepEqual(
+      secretData('{"auths":{}}'),
+      { '': '{"auths":{}}' },
+      'a .dockerconfigjson without a content type',
+    );
+    assert.deepEqual(secretData(' {"user":"app","port":5432}', json), { user: 'app', port: 5432 });
+    assert.deepEqual(secretData('{"a":"1"}', 'application/json; charset=utf-8'), { a: '1' });
+    assert.deepEqual(secretData('{"":"x","a":"1"}', json), { a: '1' }, 'no field can pass for a whole value');
+    assert.deepEqual(secretData('[1,2]', json), { '': '[1,2]' });
+    assert.deepEqual(secretData('{not json', json), { '': '{not json' });
+    assert.deepEqual(secretData('{"a":"1"}', 'text/plain'), { '': '{"a":"1"}' });
   });
 });
 
@@ -98,24 +114,34 @@ describe('reading Azure Key Vault', () => {
     assert.deepEqual(await heard(async () => ({ value: 'v' })), ['healthy']);
   });
 
-  test('a credential that cannot get a token is AuthenticationFailed and a login error', async () => {
-    const failure = Object.assign(
-      new Error(
-        'ClientSecretCredential authentication failed: AADSTS7000215: Invalid client secret provided.',
-      ),
-      {
-        name: 'AuthenticationError',
-      },
-    );
-    const { kv, logins } = reader(async () => Promise.reject(failure));
-    const error = await kv.read('db').catch((e: unknown) => e);
-    assert.ok(error instanceof ProviderError);
-    assert.equal(error.reason, 'AuthenticationFailed');
-    assert.match(
-      error.message,
-      /could not get a Microsoft Entra token to read Key Vault secret db in payments: .*AADSTS7000215/,
-    );
-    assert.equal(logins(), 1);
+  for (const name of [
+    'AuthenticationError',
+    'AggregateAuthenticationError',
+    'AuthenticationRequiredError',
+    'CredentialUnavailableError',
+  ]) {
+    test(`${name}: AuthenticationFailed, a login error, Entra's code in status and its whole text in the debug log only`, async () => {
+      const text =
+        'ClientSecretCredential authentication failed: AADSTS7000215: Invalid client secret provided. Trace ID: 4b2f Correlation ID: 9e1a Timestamp: 2026-11-27 22:00:00Z';
+      const { kv, authenticated, debug } = reader(async () =>
+        Promise.reject(Object.assign(new Error(text), { name })),
+      );
+      const error = await kv.read('db').catch((e: unknown) => e);
+      assert.ok(error instanceof ProviderError);
+      assert.equal(error.reason, 'AuthenticationFailed');
+      assert.equal(
+        error.message,
+        "the operator could not get a Microsoft Entra token to read Key Vault secret db in payments (AADSTS7000215); see the operator's log",
+      );
+      assert.deepEqual(authenticated, [false]);
+      assert.deepEqual(debug, [`Azure login failed: ${text}`]);
+    });
+  }
+
+  test('an answer says the identity works again', async () => {
+    const { kv, authenticated } = reader(async () => ({ value: 'v' }));
+    await kv.read('db');
+    assert.deepEqual(authenticated, [true]);
   });
 
   test('a name that is no Key Vault name, and a Vault version number, are InvalidSpec before any request', async () => {
