@@ -17,6 +17,7 @@ import { openPolicy } from './wiring/policy.ts';
 import { createProvider, describeStart } from './wiring/provider.ts';
 import { wireReconciler } from './wiring/reconciler.ts';
 import { workersRunnable } from './wiring/workers.ts';
+import { wireRestarts } from './wiring/restarts.ts';
 
 /** The field manager of every apply; the original's Secrets are taken over from their managers. */
 export const fieldManager = 'secrets-manager';
@@ -76,9 +77,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
   enqueueAll = () => caches.enqueueAll();
   const policy = await openPolicy(config.accessPolicyFile, config.backend, logger, () => enqueueAll());
+  const rollout = config.rolloutRestart.enabled
+    ? wireRestarts({ config, kube: clients.kube, clock, random, metrics, logger, signal })
+    : undefined;
   const reconciler = wireReconciler({
     ...{ config, kube: clients.kube, fieldManager, caches, provider, metrics, clock, logger, signal },
     policy: () => policy.file?.policy,
+    ...(rollout ? { restarts: rollout.restarter } : {}),
   });
   metrics.beforeScrape = () => {
     metrics.queueDepth.set(queue.depth);
@@ -119,6 +124,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       ...policy.runnables,
       { name: provider.backend, start: (abort) => provider.start(abort), stop: () => provider.stop() },
       caches.runnable(),
+      ...(rollout?.runnables ?? []),
       workersRunnable({
         ...{ count: config.concurrency, queue, reconciler, clock, metrics, runtime, logger },
         running: () => (phase = 'running'),

@@ -109,6 +109,8 @@ export interface Config {
   readonly excludeNamespaces: readonly string[];
   readonly controllerName: string;
   readonly concurrency: number;
+  /** Rollout restarts of the workloads that use a Secret (--rollout-restart). */
+  readonly rolloutRestart: { readonly enabled: boolean; readonly minIntervalMs: number };
   /** Client-side rate limit towards the apiserver: requests per second and burst. */
   readonly kubeApi: { readonly qps: number; readonly burst: number };
   readonly logLevel: LogLevel;
@@ -411,6 +413,10 @@ export function toConfig(raw: RawOptions): Config {
     excludeNamespaces: list(raw, 'excludeNamespaces'),
     controllerName,
     concurrency: integer(raw, 'concurrency', 'concurrency', 1, 256),
+    rolloutRestart: {
+      enabled: raw['rolloutRestart'] === true,
+      minIntervalMs: duration(raw, 'rolloutRestartInterval', 'rollout-restart-interval'),
+    },
     kubeApi: {
       qps: positive(raw, 'kubeApiQps', 'kube-api-qps'),
       burst: integer(raw, 'kubeApiBurst', 'kube-api-burst', 1),

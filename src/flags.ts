@@ -377,6 +377,20 @@ export const flags: readonly FlagSpec[] = [
       'Name this instance reports in Events, logs and the controller label of the controller-runtime and workqueue metrics',
   },
   {
+    flag: 'rollout-restart',
+    key: 'rolloutRestart',
+    description:
+      'Restart the workloads that use a Secret when its data changes: rolloutRestartTargets, and workloads annotated secrets-manager.tuenti.io/auto-reload: "true" (needs get, list, watch and patch on deployments, statefulsets and daemonsets)',
+  },
+  {
+    flag: 'rollout-restart-interval',
+    key: 'rolloutRestartInterval',
+    value: 'duration',
+    default: '30s',
+    description:
+      'The least time between two restarts of one workload; changes meanwhile are folded into the next',
+  },
+  {
     flag: 'concurrency',
     key: 'concurrency',
     value: 'number',

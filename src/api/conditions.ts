@@ -23,7 +23,14 @@ export const reasons = {
   secretNotOwned: 'SecretNotOwned',
   conflict: 'Conflict',
   kubernetesError: 'KubernetesError',
+  /** RolloutRestart condition: every target exists, and is restarted when the data changes. */
+  targetsFound: 'TargetsFound',
+  targetNotFound: 'TargetNotFound',
+  rolloutRestartDisabled: 'RolloutRestartDisabled',
 } as const;
+
+/** The condition a definition with rolloutRestartTargets carries next to Ready. */
+export const rolloutRestartCondition = 'RolloutRestart';
 
 export type Reason = (typeof reasons)[keyof typeof reasons];
 

@@ -32,6 +32,11 @@ export interface KeySource {
   readonly version?: SourceVersion;
 }
 
+export interface RolloutRestartTarget {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  readonly name: string;
+}
+
 export interface DataFromSource {
   readonly path: string;
   readonly version?: SourceVersion;
@@ -45,6 +50,8 @@ export interface SecretDefinitionSpec {
   /** Milliseconds; undefined means the operator's --reconcile-period. */
   readonly refreshIntervalMs?: number;
   readonly deletionPolicy: DeletionPolicy;
+  /** Workloads restarted when the Secret's data changes (--rollout-restart). */
+  readonly rolloutRestartTargets: readonly RolloutRestartTarget[];
 }
 
 export interface ObjectMeta {

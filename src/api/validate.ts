@@ -11,6 +11,7 @@ import {
   type DataFromSource,
   type Backend,
   type DeletionPolicy,
+  type RolloutRestartTarget,
   type Encoding,
   type KeySource,
   type ObjectMeta,
@@ -251,6 +252,10 @@ function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
     dataFrom,
     ...(refresh === undefined ? {} : { refreshIntervalMs: refresh }),
     deletionPolicy: spec['deletionPolicy'] as DeletionPolicy,
+    rolloutRestartTargets: ((spec['rolloutRestartTargets'] ?? []) as RolloutRestartTarget[]).map((t) => ({
+      kind: t.kind,
+      name: t.name,
+    })),
   };
 }
 

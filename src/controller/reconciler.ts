@@ -4,7 +4,8 @@
 // Events and metrics (reporter.ts). It answers what to do next: nothing, retry with backoff, or
 // look again later.
 
-import { reasons, type Reason } from '../api/conditions.ts';
+import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts';
+import type { Restarter } from './restarter.ts';
 import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
@@ -96,8 +97,15 @@ export interface ReconcilerDeps {
   readonly defaultRefreshMs: number;
   /** Whether Vault refreshes are stretched beyond the intervals asked for (the Ready reason says so). */
   readonly refreshStretched?: () => boolean;
+  /** Rollout restarts after a sync; absent without --rollout-restart. */
+  readonly restarts?: Pick<Restarter, 'secretInSync'>;
   readonly observer: ReconcileObserver;
   readonly logger: ReconcilerLogger;
+}
+
+/** A record's entries in key order, to compare two records. */
+function sorted(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function uniqueSources(definition: SecretDefinition): SourceRef[] {
@@ -313,9 +321,9 @@ export class Reconciler {
       return { reason: desired.reason, message: desired.message, retry: 'none' };
     }
 
-    let changed: string | undefined;
+    let written: { readonly changed: string | undefined; readonly secret: LiveSecret | undefined };
     try {
-      changed = await this.#write(
+      written = await this.#write(
         definition,
         desired.secret,
         live,
@@ -327,7 +335,7 @@ export class Reconciler {
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
       throw error;
     }
-    await this.#reporter.synced(definition, changed);
+    await this.#reporter.synced(definition, written.changed, this.#rollout(definition, live, written.secret));
     return undefined;
   }
 
@@ -347,11 +355,11 @@ export class Reconciler {
     desired: DesiredSecret,
     live: LiveSecret | undefined,
     adopting: boolean,
-  ): Promise<string | undefined> {
+  ): Promise<{ readonly changed: string | undefined; readonly secret: LiveSecret | undefined }> {
     const { secrets, observer } = this.#deps;
     const ownerName = definition.metadata.name;
     const drift = driftOf(desired, live, { [ownerAnnotation]: ownerName });
-    if (drift.kind === 'none') return undefined;
+    if (drift.kind === 'none') return { changed: undefined, secret: live };
     if (drift.kind === 'recreate' && live) {
       await secrets.delete(live.namespace, live.name, live.uid);
       this.#deps.forgetSecret(secretKey(live.namespace, live.name));
@@ -362,12 +370,64 @@ export class Reconciler {
     observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
     switch (drift.kind) {
       case 'create':
-        return `created Secret ${desired.name}`;
+        return { changed: `created Secret ${desired.name}`, secret: written };
       case 'recreate':
-        return `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`;
+        return {
+          changed: `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`,
+          secret: written,
+        };
       case 'update':
-        return `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`;
+        return {
+          changed: `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`,
+          secret: written,
+        };
     }
+  }
+
+  /**
+   * The RolloutRestart condition after a sync, restarting what must restart: the definition's
+   * targets and the auto-reload workloads that read its Secret. A Secret's data changed when it
+   * held other data before; a new Secret restarts nothing (its pods were waiting for it).
+   */
+  #rollout(
+    definition: SecretDefinition,
+    before: LiveSecret | undefined,
+    after: LiveSecret | undefined,
+  ): Omit<ConditionUpdate, 'type'> | undefined {
+    const { metadata, spec } = definition;
+    const targets = spec.rolloutRestartTargets;
+    const restarts = this.#deps.restarts;
+    if (!restarts) {
+      if (targets.length === 0) return undefined;
+      return {
+        status: 'False',
+        reason: reasons.rolloutRestartDisabled,
+        message: `rolloutRestartTargets are set, but the operator runs without --rollout-restart (chart: rolloutRestart.enabled); nothing is restarted`,
+      };
+    }
+    if (!after) return undefined;
+    const dataChanged =
+      before !== undefined &&
+      JSON.stringify(sorted(before.dataHashes)) !== JSON.stringify(sorted(after.dataHashes));
+    const missing = restarts.secretInSync(
+      { namespace: metadata.namespace, name: metadata.name, uid: metadata.uid },
+      targets,
+      { name: after.name, uid: after.uid, dataHashes: after.dataHashes },
+      dataChanged,
+    );
+    if (targets.length === 0) return undefined;
+    if (missing.length > 0) {
+      return {
+        status: 'False',
+        reason: reasons.targetNotFound,
+        message: `${missing.map((t) => `${t.kind} ${t.name}`).join(', ')} not found in namespace ${metadata.namespace}; the other targets are restarted when the data of Secret ${spec.name} changes`,
+      };
+    }
+    return {
+      status: 'True',
+      reason: reasons.targetsFound,
+      message: `${targets.map((t) => `${t.kind} ${t.name}`).join(', ')} restarted once each time the data of Secret ${spec.name} changes`,
+    };
   }
 
   /** After a rename of spec.name, the Secret under the old name goes (deletionPolicy Delete). */

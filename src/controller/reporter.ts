@@ -1,9 +1,17 @@
 // How a reconcile is reported: the status subresource (patched only when it changes), Events on
 // transitions only, log lines and per-definition metrics.
 
-import { findCondition, readyCondition, reasons, setCondition, type Reason } from '../api/conditions.ts';
+import {
+  findCondition,
+  readyCondition,
+  reasons,
+  rolloutRestartCondition,
+  setCondition,
+  type ConditionUpdate,
+  type Reason,
+} from '../api/conditions.ts';
 import { formatDuration } from '../api/duration.ts';
-import type { SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
+import type { Condition, SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
 import type { EventRecorder } from '../kube/events.ts';
@@ -46,7 +54,15 @@ export class Reporter {
     this.#deps = deps;
   }
 
-  async synced(definition: SecretDefinition, changed: string | undefined): Promise<void> {
+  /**
+   * The Secret is in sync. `rollout` is the RolloutRestart condition of a definition that names
+   * restart targets; undefined removes it.
+   */
+  async synced(
+    definition: SecretDefinition,
+    changed: string | undefined,
+    rollout?: Omit<ConditionUpdate, 'type'>,
+  ): Promise<void> {
     const { metadata, spec, status } = definition;
     const previous = findCondition(status.conditions, readyCondition);
     const becameReady = previous?.status !== 'True';
@@ -67,19 +83,28 @@ export class Reporter {
         changed || becameReady || !status.lastSyncTime
           ? now.toISOString().replace(/\.\d+Z$/, 'Z')
           : status.lastSyncTime,
-      conditions: setCondition(
-        status.conditions,
-        {
-          type: readyCondition,
-          status: 'True',
-          reason,
-          message,
-        },
+      conditions: withRollout(
+        setCondition(
+          status.conditions,
+          {
+            type: readyCondition,
+            status: 'True',
+            reason,
+            message,
+          },
+          metadata.generation,
+          now,
+        ),
+        rollout,
         metadata.generation,
         now,
       ),
     };
     await this.#patchStatusIfChanged(definition, next);
+    const before = findCondition(status.conditions, rolloutRestartCondition);
+    if (rollout?.status === 'False' && (before?.status !== 'False' || before.reason !== rollout.reason)) {
+      void this.event(definition, 'Warning', rollout.reason, rollout.message);
+    }
     this.#deps.observer.synced(metadata.namespace, metadata.name, true, reason);
     if (changed) {
       this.#deps.logger.info('secret synced', {
@@ -147,6 +172,17 @@ export class Reporter {
     const { namespace, name, uid } = definition.metadata;
     await this.#deps.events.record({ namespace, name, uid }, type, reason, message);
   }
+}
+
+/** The conditions with the RolloutRestart condition set to `rollout`, or without it. */
+function withRollout(
+  conditions: Condition[],
+  rollout: Omit<ConditionUpdate, 'type'> | undefined,
+  generation: number,
+  now: Date,
+): Condition[] {
+  if (!rollout) return conditions.filter((c) => c.type !== rolloutRestartCondition);
+  return setCondition(conditions, { type: rolloutRestartCondition, ...rollout }, generation, now);
 }
 
 /** Status with its conditions in a stable order, for comparison. */

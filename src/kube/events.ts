@@ -10,6 +10,9 @@ export interface EventTarget {
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
+  /** The object's kind and API version; a SecretDefinition when absent. */
+  readonly kind?: string;
+  readonly apiVersion?: string;
 }
 
 export interface EventRecorder {
@@ -37,8 +40,8 @@ export function kubeEventRecorder(
               namespace: target.namespace,
             },
             involvedObject: {
-              apiVersion,
-              kind,
+              apiVersion: target.apiVersion ?? apiVersion,
+              kind: target.kind ?? kind,
               name: target.name,
               namespace: target.namespace,
               uid: target.uid,

@@ -79,3 +79,22 @@ export function managedSecretSource(client: KubeClient, namespace: string | unde
   const path = namespace ? `/api/v1/namespaces/${segment(namespace)}/secrets` : '/api/v1/secrets';
   return source(client, `managed Secrets in ${namespace ?? 'all namespaces'}`, path, managedSecretSelector);
 }
+
+/** The workload kinds a rollout restart patches, by kind: their apps/v1 resource. */
+export const workloadResources = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+} as const;
+
+export function workloadSource(
+  client: KubeClient,
+  kind: keyof typeof workloadResources,
+  namespace: string | undefined,
+): InformerSource {
+  const resource = workloadResources[kind];
+  const path = namespace
+    ? `/apis/apps/v1/namespaces/${segment(namespace)}/${resource}`
+    : `/apis/apps/v1/${resource}`;
+  return source(client, `${resource} in ${namespace ?? 'all namespaces'}`, path);
+}

@@ -91,6 +91,12 @@ export class Metrics {
     labelNames: ['status'],
     registers: [this.registry],
   });
+  readonly rolloutRestarts = new Counter({
+    name: 'secrets_manager_rollout_restarts_total',
+    help: 'Workloads restarted because the data of a Secret they use changed',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly secretReadErrors = new Counter({
     name: 'secrets_manager_controller_secret_read_errors_total',
     help: 'Errors total count when reading a secret from Kubernetes',

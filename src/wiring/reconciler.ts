@@ -4,6 +4,7 @@
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Reconciler } from '../controller/reconciler.ts';
+import type { Restarter } from '../controller/restarter.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { kubeDefinitionWriter } from '../kube/definition-writer.ts';
 import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
@@ -29,6 +30,8 @@ export interface ReconcilerWiring {
   readonly logger: Logger;
   /** The leadership term every write runs under. */
   readonly signal: () => AbortSignal | undefined;
+  /** Rollout restarts after a sync (--rollout-restart). */
+  readonly restarts?: Pick<Restarter, 'secretInSync'>;
 }
 
 export function wireReconciler(w: ReconcilerWiring): Reconciler {
@@ -64,6 +67,7 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
     refreshStretched: () => provider.refreshStretched(),
+    ...(w.restarts ? { restarts: w.restarts } : {}),
     observer: {
       synced: (namespace, name, ok, reason) =>
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),

@@ -95,8 +95,11 @@ export function controllerManagerSpec(
       '--bind-address=127.0.0.1',
       `--secure-port=${ports.controllerManager}`,
       `--cert-dir=${join(dir, 'pki', 'kcm')}`,
+      // The Deployment and StatefulSet controllers make a rollout restart visible (a new ReplicaSet,
+      // a new ControllerRevision); no scheduler or kubelet runs, so no pod ever starts.
       '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,' +
-        'serviceaccount-token-controller,root-ca-certificate-publisher-controller',
+        'serviceaccount-token-controller,root-ca-certificate-publisher-controller,' +
+        'deployment-controller,statefulset-controller',
       `--service-account-private-key-file=${join(dir, 'pki', 'sa.key')}`,
       `--root-ca-file=${files.caFile}`,
       '--leader-elect=false',

@@ -24,6 +24,7 @@ import {
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
 import { setupVaultTenants } from '../support/vault-tenants.ts';
+import { waitRevisions, workload } from '../support/workloads.ts';
 
 const exec = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -173,6 +174,28 @@ describe('the chart renders', () => {
     );
     assert.equal(JSON.stringify(container.env ?? []).includes('SECRET_ID'), false);
     await assert.rejects(render('vault.authMethod=approle'), /needs vault\.approle\.existingSecret/);
+  });
+
+  test('rolloutRestart.enabled adds the flags and get, list, watch, patch on the three workload kinds; off, neither', async () => {
+    const on = await render('rolloutRestart.enabled=true', 'rolloutRestart.interval=1m');
+    assert.ok(deploymentOf(on).container.args.includes('--rollout-restart'));
+    assert.ok(deploymentOf(on).container.args.includes('--rollout-restart-interval=1m'));
+    const rules = (
+      on.find((o) => o.kind === 'ClusterRole') as unknown as { rules: Record<string, unknown>[] }
+    ).rules;
+    assert.deepEqual(
+      rules.filter((r) => JSON.stringify(r['apiGroups']) === '["apps"]'),
+      [
+        {
+          apiGroups: ['apps'],
+          resources: ['deployments', 'statefulsets', 'daemonsets'],
+          verbs: ['get', 'list', 'watch', 'patch'],
+        },
+      ],
+    );
+    const off = await render();
+    assert.ok(!deploymentOf(off).container.args.some((a) => a.startsWith('--rollout-restart')));
+    assert.doesNotMatch(JSON.stringify(off.filter((o) => o.kind === 'ClusterRole')), /deployments/);
   });
 
   test('backend azure-kv: workload identity by default (pod label, service account annotation), no Vault flags or volumes', async () => {
@@ -458,6 +481,27 @@ describe('the chart installs and its RBAC suffices', () => {
     });
     await waitForReady(target, 'app', 'True');
     assert.deepEqual(await secretData(target, 'app'), { v: 'chart' });
+  });
+
+  test("rollout restarts: the chart's service account may watch and patch the workloads it restarts", async (t) => {
+    const release = await freshNamespace(t, 'sm');
+    const target = await freshNamespace(t);
+    await install(t, 'sm', release, 'rolloutRestart.enabled=true');
+    const kubeconfig = await serviceAccountKubeconfig(t, release, 'sm-secrets-manager');
+    await putKv2(`secret/${target}/app`, { v: 'one' });
+    await kubectl(['apply', '-n', target, '-f', '-'], workload('Deployment', 'web', 'app', true));
+    await waitRevisions(target, 'Deployment', 'web', 1);
+    const operator = await startOperator(t, {
+      args: [`--kubeconfig=${kubeconfig}`, '--rollout-restart', '--rollout-restart-interval=1s'],
+    });
+    await waitReady(operator);
+    await applyDefinition(target, 'app', {
+      name: 'app',
+      keysMap: { password: { path: `secret/${target}/app`, key: 'v' } },
+    });
+    await waitForReady(target, 'app', 'True');
+    await putKv2(`secret/${target}/app`, { v: 'two' });
+    await waitRevisions(target, 'Deployment', 'web', 2);
   });
 
   test("namespace auth scope: the chart's service account mints tokens for the tenant service account only, and syncs with the namespace's own identity", async (t) => {

@@ -36,6 +36,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - apiGroups: ['']
   resources: [events]
   verbs: [create, patch]
+{{- if .Values.rolloutRestart.enabled }}
+{{- /* Rollout restarts: read the workloads, and patch their pod templates; nothing else. */}}
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, list, watch, patch]
+{{- end }}
 {{- if and (eq .Values.backend "vault") (eq .Values.vault.authScope "namespace") }}
 {{- /* Tokens of the tenant service account only: minting tokens for any service account would
 hand the operator every identity in the cluster. */}}

@@ -38,6 +38,7 @@ describe('a valid SecretDefinition', () => {
       },
       dataFrom: [],
       deletionPolicy: 'Delete',
+      rolloutRestartTargets: [],
     });
     assert.equal(result.definition.metadata.generation, 2);
   });

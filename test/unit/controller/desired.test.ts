@@ -26,6 +26,7 @@ function definition(
       keysMap: {},
       dataFrom: [],
       deletionPolicy: 'Delete',
+      rolloutRestartTargets: [],
       ...spec,
     },
     status: {},

@@ -91,7 +91,14 @@ function definition(name = 'app', uid = 'uid-1'): SecretDefinition {
       finalizers: [],
       creationTimestamp: '',
     },
-    spec: { name: 'app', type: 'Opaque', keysMap: {}, dataFrom: [], deletionPolicy: 'Delete' },
+    spec: {
+      name: 'app',
+      type: 'Opaque',
+      keysMap: {},
+      dataFrom: [],
+      deletionPolicy: 'Delete',
+      rolloutRestartTargets: [],
+    },
     status: {},
   };
 }

@@ -39,7 +39,14 @@ function setup(status: SecretDefinitionStatus = {}) {
       finalizers: [],
       creationTimestamp: '2026-11-27T09:00:00Z',
     },
-    spec: { name: 's', type: 'Opaque', keysMap: {}, dataFrom: [], deletionPolicy: 'Delete' },
+    spec: {
+      name: 's',
+      type: 'Opaque',
+      keysMap: {},
+      dataFrom: [],
+      deletionPolicy: 'Delete',
+      rolloutRestartTargets: [],
+    },
     status,
   };
   /** The definition as the next reconcile sees it: with the last status written. */

@@ -1,0 +1,50 @@
+// Rollout restarts, wired (--rollout-restart): the workload caches, and the Restarter that patches
+// workloads through the leader's client and reports each restart as Events and a count.
+
+import type { Clock, Random } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { Restarter } from '../controller/restarter.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { kubeEventRecorder } from '../kube/events.ts';
+import { describeError } from '../kube/informer.ts';
+import { restartWorkload } from '../kube/workloads.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Runnable } from './manager.ts';
+import { WorkloadCaches } from './workloads.ts';
+
+export interface RestartsWiring {
+  readonly config: Config;
+  readonly kube: KubeClient;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** The leadership term every patch runs under. */
+  readonly signal: () => AbortSignal | undefined;
+}
+
+export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnables: Runnable[] } {
+  const { config, kube, clock, random, metrics, logger } = w;
+  const workloads = new WorkloadCaches({ ...config, kube, clock, random, logger });
+  const restarter = new Restarter({
+    workload: (kind, namespace, name) => workloads.workload(kind, namespace, name),
+    autoReloaders: (namespace, secret) => workloads.autoReloaders(namespace, secret),
+    patch: (workload, restartedFor) => restartWorkload(kube, workload, restartedFor, w.signal()),
+    remember: (workload, basedOn) => workloads.remember(workload, basedOn),
+    events: kubeEventRecorder(
+      kube,
+      config.controllerName,
+      (error) => logger.debug('could not record an Event', { error: describeError(error) }),
+      w.signal,
+    ),
+    clock,
+    minIntervalMs: config.rolloutRestart.minIntervalMs,
+    observer: { restarted: (kind) => metrics.rolloutRestarts.inc({ kind }) },
+    logger,
+  });
+  return {
+    restarter,
+    runnables: [workloads.runnable(), { name: 'rollout restarts', stop: () => restarter.stop() }],
+  };
+}

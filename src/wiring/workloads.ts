@@ -1,0 +1,128 @@
+// The workloads a rollout restart may patch, cached (with --rollout-restart only): Deployments,
+// StatefulSets and DaemonSets of the watched namespaces, kept small (which Secrets their pods read,
+// what they were last restarted for), and an index of the auto-reload ones by the Secrets they
+// read, so a changed Secret finds its workloads without a scan.
+
+import type { Clock, Random } from '../clock.ts';
+import { workloadKey, workloadKinds, type Workload, type WorkloadKind } from '../controller/rollout.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { Informer } from '../kube/informer.ts';
+import { workloadSource } from '../kube/sources.ts';
+import { toWorkload } from '../kube/workloads.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Runnable } from './manager.ts';
+
+export interface WorkloadCachesOptions {
+  readonly kube: KubeClient;
+  readonly watchNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+}
+
+export class WorkloadCaches {
+  readonly #informers: Informer<Workload>[] = [];
+  /** namespace/secret -> keys of the auto-reload workloads whose pods read it. */
+  readonly #readers = new Map<string, Set<string>>();
+  readonly #byKey = new Map<string, Informer<Workload>>();
+  readonly #options: WorkloadCachesOptions;
+
+  constructor(options: WorkloadCachesOptions) {
+    this.#options = options;
+    const excluded = new Set(options.excludeNamespaces);
+    const namespaces = options.watchNamespaces.length
+      ? options.watchNamespaces.filter((n) => !excluded.has(n))
+      : [undefined];
+    const informerLogger = {
+      warn: (m: string, f?: Record<string, unknown>) => options.logger.warn(m, f),
+      debug: (m: string, f?: Record<string, unknown>) => options.logger.debug(m, f),
+    };
+    for (const kind of workloadKinds) {
+      for (const namespace of namespaces) {
+        const informer: Informer<Workload> = new Informer<Workload>({
+          source: workloadSource(options.kube, kind, namespace),
+          convert: (object) => {
+            const workload = toWorkload(kind, object);
+            return workload && !excluded.has(workload.namespace) ? workload : undefined;
+          },
+          keyOf: (w) => workloadKey(w.kind, w.namespace, w.name),
+          versionOf: (w) => w.resourceVersion,
+          handlers: {
+            upserted: (w, previous) => {
+              if (previous) this.#unindex(previous);
+              this.#index(w, informer);
+            },
+            deleted: (w) => {
+              this.#unindex(w);
+              this.#byKey.delete(workloadKey(w.kind, w.namespace, w.name));
+            },
+          },
+          clock: options.clock,
+          random: options.random,
+          logger: informerLogger,
+        });
+        this.#informers.push(informer);
+      }
+    }
+  }
+
+  workload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined {
+    const key = workloadKey(kind, namespace, name);
+    return this.#byKey.get(key)?.get(key);
+  }
+
+  autoReloaders(namespace: string, secret: string): Workload[] {
+    const keys = this.#readers.get(`${namespace}/${secret}`) ?? new Set<string>();
+    return [...keys].flatMap((key) => {
+      const found = this.#byKey.get(key)?.get(key);
+      return found ? [found] : [];
+    });
+  }
+
+  /** A workload the operator just patched, known before its watch event arrives. */
+  remember(workload: Workload, basedOn: string): void {
+    const key = workloadKey(workload.kind, workload.namespace, workload.name);
+    this.#byKey.get(key)?.remember(workload, basedOn);
+  }
+
+  get synced(): boolean {
+    return this.#informers.every((i) => i.synced);
+  }
+
+  /** The informers as a runnable: its start waits until every cache has synced. */
+  runnable(): Runnable {
+    const { clock, logger } = this.#options;
+    return {
+      name: 'workload caches',
+      start: async (signal) => {
+        for (const informer of this.#informers) informer.start();
+        while (!this.synced && !signal.aborted) await clock.sleep(50, signal);
+        if (!signal.aborted) logger.info('workload caches synced', { autoReload: this.#readers.size });
+      },
+      stop: async () => void (await Promise.all(this.#informers.map((i) => i.stop()))),
+    };
+  }
+
+  #index(workload: Workload, informer: Informer<Workload>): void {
+    const key = workloadKey(workload.kind, workload.namespace, workload.name);
+    this.#byKey.set(key, informer);
+    if (!workload.autoReload) return;
+    for (const secret of workload.secrets) {
+      const id = `${workload.namespace}/${secret}`;
+      const readers = this.#readers.get(id) ?? new Set<string>();
+      readers.add(key);
+      this.#readers.set(id, readers);
+    }
+  }
+
+  #unindex(workload: Workload): void {
+    const key = workloadKey(workload.kind, workload.namespace, workload.name);
+    for (const secret of workload.secrets) {
+      const id = `${workload.namespace}/${secret}`;
+      const readers = this.#readers.get(id);
+      if (!readers?.delete(key)) continue;
+      if (readers.size === 0) this.#readers.delete(id);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Rollout restarts on the real stack: kube-controller-manager runs the Deployment and StatefulSet
+// controllers, so a restart shows as a new ReplicaSet or a new ControllerRevision.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { metricSum } from '../support/metrics.ts';
+import {
+  applyDefinition,
+  putKv2,
+  readDefinition,
+  startOperator,
+  waitForReady,
+  waitForSecretValue,
+  waitReady,
+} from '../support/operator.ts';
+import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
+import { revisions, waitRevisions, workload } from '../support/workloads.ts';
+
+describe('rollout restarts', () => {
+  test('a rotation restarts the annotated Deployment and the listed StatefulSet exactly once; an operator restart restarts nothing', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/db`, { password: 'one' });
+    for (const manifest of [
+      workload('Deployment', 'auto', 'db', true),
+      workload('Deployment', 'unannotated', 'db', false),
+      workload('StatefulSet', 'listed', 'db', false),
+    ])
+      await kubectl(['apply', '-n', ns, '-f', '-'], manifest);
+    await waitRevisions(ns, 'Deployment', 'auto', 1);
+    await waitRevisions(ns, 'Deployment', 'unannotated', 1);
+    await waitRevisions(ns, 'StatefulSet', 'listed', 1);
+
+    const args = [`--watch-namespaces=${ns}`, '--rollout-restart', '--rollout-restart-interval=1s'];
+    const first = await startOperator(t, { args });
+    await waitReady(first);
+    await applyDefinition(ns, 'db', {
+      name: 'db',
+      refreshInterval: '1s',
+      keysMap: { password: { path: `secret/${ns}/db`, key: 'password' } },
+      rolloutRestartTargets: [{ kind: 'StatefulSet', name: 'listed' }],
+    });
+    const ready = await waitForReady(ns, 'db', 'True');
+    assert.ok(ready);
+    const rollout = (await readDefinition(ns, 'db')).status?.conditions?.find(
+      (c) => c.type === 'RolloutRestart',
+    );
+    assert.equal(rollout?.status, 'True');
+    assert.equal(rollout?.reason, 'TargetsFound');
+    // Creating the Secret restarts nothing: the pods were waiting for it.
+    assert.equal(await revisions(ns, 'Deployment', 'auto'), 1);
+
+    await putKv2(`secret/${ns}/db`, { password: 'two' });
+    await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
+    await waitRevisions(ns, 'Deployment', 'auto', 2);
+    await waitRevisions(ns, 'StatefulSet', 'listed', 2);
+    await waitFor('two restarts counted', async () =>
+      metricSum(await first.metrics(), 'secrets_manager_rollout_restarts_total') === 2 ? true : undefined,
+    );
+    const events = await kubectl(['get', 'events', '-n', ns, '-o', 'json']);
+    assert.match(events, /restarted by secrets-manager: the data of Secret db changed/);
+    assert.doesNotMatch(events, /"two"|\btwo\b/, 'no value in an Event');
+    const template = JSON.parse(
+      await kubectl([
+        'get',
+        'deployment',
+        'auto',
+        '-n',
+        ns,
+        '-o',
+        'jsonpath={.spec.template.metadata.annotations}',
+      ]),
+    ) as Record<string, string>;
+    assert.match(template['secrets-manager.tuenti.io/restarted-for'] ?? '', /^\{"db":"[0-9a-f]{32}"\}$/);
+
+    // The operator restarts with everything in sync: it verifies the definition, restarts nothing.
+    await first.stop();
+    const second = await startOperator(t, { args });
+    await waitReady(second);
+    await waitFor('the restarted operator to verify the definition', async () =>
+      metricSum(await second.metrics(), 'secrets_manager_controller_last_sync_status') === 1
+        ? true
+        : undefined,
+    );
+    // A second rotation afterwards restarts once more: so restarts still work, and none came before.
+    await putKv2(`secret/${ns}/db`, { password: 'three' });
+    await waitForSecretValue(ns, 'db', 'password', 'three', 10_000);
+    await waitRevisions(ns, 'Deployment', 'auto', 3);
+    assert.equal(
+      metricSum(await second.metrics(), 'secrets_manager_rollout_restarts_total{kind="Deployment"}'),
+      1,
+    );
+    assert.equal(
+      await revisions(ns, 'Deployment', 'unannotated'),
+      1,
+      'not annotated, not listed: never restarted',
+    );
+  });
+
+  test('a missing target and a disabled operator are conditions, not crashes', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/db`, { password: 'one' });
+    const spec = {
+      name: 'db',
+      keysMap: { password: { path: `secret/${ns}/db`, key: 'password' } },
+      rolloutRestartTargets: [{ kind: 'Deployment' as const, name: 'nowhere' }],
+    };
+    const enabled = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--rollout-restart'] });
+    await waitReady(enabled);
+    await applyDefinition(ns, 'db', spec);
+    await waitForReady(ns, 'db', 'True');
+    const missing = await waitFor('the RolloutRestart condition', async () =>
+      (await readDefinition(ns, 'db')).status?.conditions?.find((c) => c.type === 'RolloutRestart'),
+    );
+    assert.equal(missing.status, 'False');
+    assert.equal(missing.reason, 'TargetNotFound');
+    assert.match(missing.message, new RegExp(`Deployment nowhere not found in namespace ${ns}`));
+    await enabled.stop();
+
+    const disabled = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(disabled);
+    await putKv2(`secret/${ns}/db`, { password: 'two' });
+    await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
+    const off = await waitFor('the disabled condition', async () => {
+      const found = (await readDefinition(ns, 'db')).status?.conditions?.find(
+        (c) => c.type === 'RolloutRestart',
+      );
+      return found?.reason === 'RolloutRestartDisabled' ? found : undefined;
+    });
+    assert.equal(off.status, 'False');
+    assert.match(off.message, /without --rollout-restart/);
+  });
+});

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Restarter, type RestarterDeps } from '../../../src/controller/restarter.ts';
+import { dataDigest, workloadKey, type Workload } from '../../../src/controller/rollout.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+
+const definition = { namespace: 'team-a', name: 'db', uid: 'def-1' };
+const secret = (hash: string) => ({ name: 'db-secret', uid: 'sec-1', dataHashes: { password: hash } });
+const digest = (hash: string) => dataDigest('sec-1', { password: hash });
+
+function deployment(name: string, extra: Partial<Workload> = {}): Workload {
+  return {
+    kind: 'Deployment',
+    namespace: 'team-a',
+    name,
+    uid: `uid-${name}`,
+    resourceVersion: '1',
+    autoReload: false,
+    secrets: [],
+    restartedFor: {},
+    ...extra,
+  };
+}
+
+/** A Restarter over a cluster of `workloads`; every patch, Event and count is recorded. */
+function harness(workloads: Workload[], options: { failPatches?: number } = {}) {
+  const clock = new FakeClock();
+  const cluster = new Map(workloads.map((w) => [workloadKey(w.kind, w.namespace, w.name), w]));
+  const patches: string[] = [];
+  const events: string[] = [];
+  const restarted: string[] = [];
+  let failures = options.failPatches ?? 0;
+  const deps: RestarterDeps = {
+    workload: (kind, namespace, name) => cluster.get(workloadKey(kind, namespace, name)),
+    autoReloaders: (namespace, name) =>
+      [...cluster.values()].filter(
+        (w) => w.namespace === namespace && w.autoReload && w.secrets.includes(name),
+      ),
+    async patch(workload, restartedFor) {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('apiserver unavailable');
+      }
+      patches.push(`${workload.kind}/${workload.name} ${JSON.stringify(restartedFor)}`);
+      return { ...workload, restartedFor, resourceVersion: String(Number(workload.resourceVersion) + 1) };
+    },
+    remember: (workload) =>
+      void cluster.set(workloadKey(workload.kind, workload.namespace, workload.name), workload),
+    events: {
+      record: async (target, type, reason, message) =>
+        void events.push(`${target.kind ?? 'SecretDefinition'}/${target.name} ${type} ${reason}: ${message}`),
+    },
+    clock,
+    minIntervalMs: 30_000,
+    observer: { restarted: (kind) => void restarted.push(kind) },
+    logger: { info: () => undefined, warn: () => undefined },
+  };
+  return { restarter: new Restarter(deps), clock, patches, events, restarted, cluster };
+}
+
+describe('rollout restarts', () => {
+  test('a data change restarts an explicit target once: patched with the digest, an Event on each side, a count', async () => {
+    const { restarter, clock, patches, events, restarted } = harness([deployment('web')]);
+    const missing = restarter.secretInSync(
+      definition,
+      [{ kind: 'Deployment', name: 'web' }],
+      secret('h2'),
+      true,
+    );
+    assert.deepEqual(missing, []);
+    await clock.advance(0);
+    assert.deepEqual(patches, [`Deployment/web {"db-secret":"${digest('h2')}"}`]);
+    assert.deepEqual(events, [
+      'Deployment/web Normal RolloutRestarted: restarted by secrets-manager: the data of Secret db-secret changed',
+      'SecretDefinition/db Normal RolloutRestarted: restarted Deployment web: the data of Secret db-secret changed',
+    ]);
+    assert.deepEqual(restarted, ['Deployment']);
+
+    // The same data seen again (a resync, an operator restart): nothing.
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), false);
+    await clock.advance(0);
+    assert.equal(patches.length, 1);
+  });
+
+  test('no restart for a workload never restarted when this sync changed nothing (the operator started)', async () => {
+    const { restarter, clock, patches } = harness([deployment('web')]);
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h1'), false);
+    await clock.advance(0);
+    assert.deepEqual(patches, []);
+  });
+
+  test('a change missed while the operator was down restarts at the next sync', async () => {
+    const { restarter, clock, patches } = harness([
+      deployment('web', { restartedFor: { 'db-secret': digest('h1') } }),
+    ]);
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), false);
+    await clock.advance(0);
+    assert.deepEqual(patches, [`Deployment/web {"db-secret":"${digest('h2')}"}`]);
+  });
+
+  test('auto-reload workloads whose pods read the Secret restart too; others in the namespace do not', async () => {
+    const { restarter, clock, patches } = harness([
+      deployment('reader', { autoReload: true, secrets: ['db-secret'] }),
+      deployment('not-annotated', { secrets: ['db-secret'] }),
+      deployment('other-secret', { autoReload: true, secrets: ['api'] }),
+    ]);
+    restarter.secretInSync(definition, [], secret('h2'), true);
+    await clock.advance(0);
+    assert.deepEqual(patches, [`Deployment/reader {"db-secret":"${digest('h2')}"}`]);
+  });
+
+  test('one workload restarts at most once per interval: changes meanwhile fold into the next restart', async () => {
+    const { restarter, clock, patches } = harness([deployment('web', { secrets: ['db-secret'] })]);
+    const target = [{ kind: 'Deployment' as const, name: 'web' }];
+    restarter.secretInSync(definition, target, secret('h2'), true);
+    await clock.advance(0);
+    restarter.secretInSync(definition, target, secret('h3'), true);
+    restarter.secretInSync(definition, target, secret('h4'), true);
+    await clock.advance(29_000);
+    assert.equal(patches.length, 1, 'not before the interval');
+    await clock.advance(1_000);
+    assert.deepEqual(patches.slice(1), [`Deployment/web {"db-secret":"${digest('h4')}"}`]);
+  });
+
+  test('a missing explicit target is answered, and the others still restart', async () => {
+    const { restarter, clock, patches } = harness([deployment('web')]);
+    const missing = restarter.secretInSync(
+      definition,
+      [
+        { kind: 'Deployment', name: 'web' },
+        { kind: 'StatefulSet', name: 'gone' },
+      ],
+      secret('h2'),
+      true,
+    );
+    assert.deepEqual(missing, [{ kind: 'StatefulSet', name: 'gone' }]);
+    await clock.advance(0);
+    assert.equal(patches.length, 1);
+  });
+
+  test('a failed patch is retried after a backoff, and restarts once it goes through', async () => {
+    const { restarter, clock, patches, restarted } = harness([deployment('web')], { failPatches: 2 });
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), true);
+    await clock.advance(0);
+    assert.deepEqual(patches, []);
+    await clock.advance(30_000);
+    assert.deepEqual(patches, [], 'the second try failed too');
+    await clock.advance(60_000);
+    assert.equal(patches.length, 1);
+    assert.deepEqual(restarted, ['Deployment']);
+  });
+
+  test('the restarted-for map keeps the other Secrets it read', async () => {
+    const { restarter, clock, patches } = harness([
+      deployment('web', {
+        secrets: ['api', 'db-secret'],
+        restartedFor: { api: 'a1', 'db-secret': digest('h1') },
+      }),
+    ]);
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), true);
+    await clock.advance(0);
+    assert.deepEqual(patches, [`Deployment/web {"api":"a1","db-secret":"${digest('h2')}"}`]);
+  });
+
+  test('after stop nothing more is restarted', async () => {
+    const { restarter, clock, patches } = harness([
+      deployment('web', { restartedFor: { 'db-secret': 'old' } }),
+    ]);
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), true);
+    restarter.stop();
+    await clock.advance(60_000);
+    assert.deepEqual(patches, []);
+  });
+});
