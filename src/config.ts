@@ -142,6 +142,11 @@ function duration(raw: RawOptions, name: string, flag: string): number {
   return ms;
 }
 
+function atLeast(ms: number, minimum: number, flag: string): number {
+  if (ms < minimum) throw new ConfigError(`--${flag} must be at least ${formatDuration(minimum)}`);
+  return ms;
+}
+
 function integer(
   raw: RawOptions,
   name: string,
@@ -415,7 +420,11 @@ export function toConfig(raw: RawOptions): Config {
     concurrency: integer(raw, 'concurrency', 'concurrency', 1, 256),
     rolloutRestart: {
       enabled: raw['rolloutRestart'] === true,
-      minIntervalMs: duration(raw, 'rolloutRestartInterval', 'rollout-restart-interval'),
+      minIntervalMs: atLeast(
+        duration(raw, 'rolloutRestartInterval', 'rollout-restart-interval'),
+        1_000,
+        'rollout-restart-interval',
+      ),
     },
     kubeApi: {
       qps: positive(raw, 'kubeApiQps', 'kube-api-qps'),

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { kind, type Backend } from './api/types.ts';
-import { parseSecretDefinition } from './api/validate.ts';
+import { parseSecretDefinition, type ParseResult } from './api/validate.ts';
+import { templateEngine } from './controller/template.ts';
 import { buildProgram, exitCodeOf } from './cli.ts';
 import { connectionSources, type SettingSource } from './flags.ts';
 import { ConfigError, toConfig } from './config.ts';
@@ -20,6 +21,21 @@ function version(): string {
 }
 
 /** Checks every SecretDefinition in the files; answers the exit code (0 all valid, 1 otherwise). */
+/** A valid definition whose templates do not parse is invalid: each names its key and position. */
+async function withTemplatesChecked(parsed: ParseResult & { valid: true }): Promise<ParseResult> {
+  const templates = parsed.definition.spec.template?.data;
+  if (!templates) return parsed;
+  const engine = await templateEngine();
+  const problems = Object.entries(templates).flatMap(([key, template]) => {
+    const problem = engine.check(key, template);
+    return problem
+      ? [`spec.template.data.${key}: ${problem.message.replace(/^template for key "[^"]*": /, '')}`]
+      : [];
+  });
+  const { metadata, status } = parsed.definition;
+  return problems.length ? { valid: false, metadata, status, problems } : parsed;
+}
+
 async function validate(files: readonly string[], backend: Backend): Promise<number> {
   let failures = 0;
   for (const file of files) {
@@ -56,7 +72,8 @@ async function validate(files: readonly string[], backend: Backend): Promise<num
       }
       if (object === null || object.kind !== kind) continue;
       const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '(unnamed)';
-      const result = parseSecretDefinition(object, { requireIdentity: false, backend });
+      const parsed = parseSecretDefinition(object, { requireIdentity: false, backend });
+      const result = parsed.valid ? await withTemplatesChecked(parsed) : parsed;
       if (result.valid) {
         process.stdout.write(`${where}: SecretDefinition ${name} is valid\n`);
       } else {

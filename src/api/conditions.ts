@@ -23,9 +23,12 @@ export const reasons = {
   secretNotOwned: 'SecretNotOwned',
   conflict: 'Conflict',
   kubernetesError: 'KubernetesError',
+  /** A template of spec.template does not parse or render. */
+  templateError: 'TemplateError',
   /** RolloutRestart condition: every target exists, and is restarted when the data changes. */
   targetsFound: 'TargetsFound',
   targetNotFound: 'TargetNotFound',
+  targetDoesNotReadSecret: 'TargetDoesNotReadSecret',
   rolloutRestartDisabled: 'RolloutRestartDisabled',
 } as const;
 

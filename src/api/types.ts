@@ -32,6 +32,13 @@ export interface KeySource {
   readonly version?: SourceVersion;
 }
 
+export interface SecretTemplate {
+  /** Secret data key -> template. */
+  readonly data: Readonly<Record<string, string>>;
+  /** Replace: only the template keys; Merge: the fetched keys too, templates winning. */
+  readonly mergePolicy: 'Replace' | 'Merge';
+}
+
 export interface RolloutRestartTarget {
   readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
   readonly name: string;
@@ -50,6 +57,8 @@ export interface SecretDefinitionSpec {
   /** Milliseconds; undefined means the operator's --reconcile-period. */
   readonly refreshIntervalMs?: number;
   readonly deletionPolicy: DeletionPolicy;
+  /** Secret keys built by templates from the fetched values. */
+  readonly template?: SecretTemplate;
   /** Workloads restarted when the Secret's data changes (--rollout-restart). */
   readonly rolloutRestartTargets: readonly RolloutRestartTarget[];
 }

@@ -12,6 +12,7 @@ import {
   type Backend,
   type DeletionPolicy,
   type RolloutRestartTarget,
+  type SecretTemplate,
   type Encoding,
   type KeySource,
   type ObjectMeta,
@@ -214,6 +215,14 @@ function extraProblems(spec: Record<string, unknown>, backend: Backend): string[
   dataFrom.forEach((source, index) => {
     problems.push(...sourceProblems(backend, `spec.dataFrom[${index}]`, source));
   });
+  const templates = ((spec['template'] ?? {}) as { data?: Record<string, unknown> }).data ?? {};
+  for (const key of Object.keys(templates)) {
+    if (key.length > 253 || !dataKeyPattern.test(key)) {
+      problems.push(
+        `spec.template.data.${key}: is not a valid Secret data key (letters, digits, "-", "_" and ".", at most 253 characters)`,
+      );
+    }
+  }
   if (typeof spec['refreshInterval'] === 'string') {
     const ms = parseDuration(spec['refreshInterval']);
     if (ms !== undefined && ms < minimumRefreshIntervalMs) {
@@ -252,6 +261,14 @@ function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
     dataFrom,
     ...(refresh === undefined ? {} : { refreshIntervalMs: refresh }),
     deletionPolicy: spec['deletionPolicy'] as DeletionPolicy,
+    ...(spec['template']
+      ? {
+          template: {
+            data: { ...(spec['template'] as SecretTemplate).data },
+            mergePolicy: (spec['template'] as SecretTemplate).mergePolicy,
+          },
+        }
+      : {}),
     rolloutRestartTargets: ((spec['rolloutRestartTargets'] ?? []) as RolloutRestartTarget[]).map((t) => ({
       kind: t.kind,
       name: t.name,

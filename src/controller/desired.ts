@@ -15,6 +15,7 @@ import {
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
 import { wholeValue } from '../providers/provider.ts';
+import { TemplateProblem, type TemplateEngine } from './template.ts';
 
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -85,6 +86,7 @@ export function desiredSecret(
   definition: SecretDefinition,
   vault: ReadonlyMap<string, VaultSecretData>,
   backend: Backend = 'vault',
+  templates?: TemplateEngine,
 ): DesiredResult {
   const { spec, metadata } = definition;
   const data: Record<string, string> = {};
@@ -143,6 +145,14 @@ export function desiredSecret(
     }
   }
 
+  let built = data;
+  if (spec.template) {
+    if (!templates) throw new Error('a definition with templates needs the template engine');
+    const rendered = renderTemplates(spec.template.data, data, templates);
+    if (!rendered.ok) return rendered;
+    built = spec.template.mergePolicy === 'Merge' ? { ...data, ...rendered.data } : rendered.data;
+  }
+
   const annotations = Object.fromEntries(
     Object.entries(metadata.annotations).filter(([key]) => key !== lastAppliedAnnotation),
   );
@@ -154,8 +164,33 @@ export function desiredSecret(
       type: spec.type,
       labels: { ...metadata.labels, [managedByLabel]: managedByValue },
       annotations,
-      data,
+      data: built,
       ...(spec.deletionPolicy === 'Delete' ? { ownerReference: ownerReferenceFor(definition) } : {}),
     },
   };
+}
+
+/**
+ * The Secret keys the templates build, given the keys the definition fetched (base64): each
+ * template reads them as text in `data`.
+ */
+function renderTemplates(
+  templates: Readonly<Record<string, string>>,
+  fetched: Readonly<Record<string, string>>,
+  engine: TemplateEngine,
+): { readonly ok: true; readonly data: Record<string, string> } | (DesiredResult & { readonly ok: false }) {
+  const text: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fetched))
+    setKey(text, key, Buffer.from(value, 'base64').toString('utf8'));
+  const scope = { data: text };
+  const data: Record<string, string> = {};
+  for (const [key, template] of Object.entries(templates)) {
+    try {
+      setKey(data, key, toBase64(engine.render(key, template, scope)));
+    } catch (error) {
+      if (!(error instanceof TemplateProblem)) throw error;
+      return { ok: false, reason: reasons.templateError, message: error.message };
+    }
+  }
+  return { ok: true, data };
 }

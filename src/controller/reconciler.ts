@@ -6,6 +6,9 @@
 
 import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts';
 import type { Restarter } from './restarter.ts';
+import { templateEngine } from './template.ts';
+import { dataIdAnnotation, newDataId } from './rollout.ts';
+import { valueHash } from '../kube/live-secret.ts';
 import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
@@ -103,6 +106,15 @@ export interface ReconcilerDeps {
   readonly logger: ReconcilerLogger;
 }
 
+/** Whether the live Secret holds exactly `data` (base64 values), by its value hashes. */
+function holdsData(live: LiveSecret, data: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(data);
+  return (
+    keys.length === Object.keys(live.dataHashes).length &&
+    keys.every((key) => live.dataHashes[key] === valueHash(data[key] ?? ''))
+  );
+}
+
 /** A record's entries in key order, to compare two records. */
 function sorted(record: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -127,13 +139,13 @@ function notAllowed(backend: Backend, namespace: string, path: string): Failure 
   };
 }
 
-function applyConfig(desired: DesiredSecret, ownerName: string): SecretApplyConfig {
+function applyConfig(desired: DesiredSecret, ours: Readonly<Record<string, string>>): SecretApplyConfig {
   return {
     name: desired.name,
     namespace: desired.namespace,
     type: desired.type,
     labels: desired.labels,
-    annotations: { ...desired.annotations, [ownerAnnotation]: ownerName },
+    annotations: { ...desired.annotations, ...ours },
     data: desired.data,
     ownerReferences: desired.ownerReference ? [desired.ownerReference] : [],
   };
@@ -306,7 +318,9 @@ export class Reconciler {
       throw error;
     }
 
-    const desired = desiredSecret(definition, vaultData, this.#deps.backend);
+    // The template engine is loaded on the first definition that has templates.
+    const templates = spec.template ? await templateEngine() : undefined;
+    const desired = desiredSecret(definition, vaultData, this.#deps.backend, templates);
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;
@@ -358,14 +372,22 @@ export class Reconciler {
   ): Promise<{ readonly changed: string | undefined; readonly secret: LiveSecret | undefined }> {
     const { secrets, observer } = this.#deps;
     const ownerName = definition.metadata.name;
-    const drift = driftOf(desired, live, { [ownerAnnotation]: ownerName });
+    // With rollout restarts, the data carries an id: kept while the data stays, new when it changes.
+    const sameData = live !== undefined && holdsData(live, desired.data);
+    const dataId = this.#deps.restarts
+      ? sameData
+        ? live.annotations[dataIdAnnotation]
+        : newDataId()
+      : undefined;
+    const ours = { [ownerAnnotation]: ownerName, ...(dataId ? { [dataIdAnnotation]: dataId } : {}) };
+    const drift = driftOf(desired, live, ours);
     if (drift.kind === 'none') return { changed: undefined, secret: live };
     if (drift.kind === 'recreate' && live) {
       await secrets.delete(live.namespace, live.name, live.uid);
       this.#deps.forgetSecret(secretKey(live.namespace, live.name));
       observer.secretWritten('delete');
     }
-    const written = await secrets.apply(applyConfig(desired, ownerName));
+    const written = await secrets.apply(applyConfig(desired, ours));
     this.#deps.rememberSecret(written, drift.kind === 'recreate' ? undefined : live?.resourceVersion);
     observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
     switch (drift.kind) {
@@ -405,22 +427,37 @@ export class Reconciler {
         message: `rolloutRestartTargets are set, but the operator runs without --rollout-restart (chart: rolloutRestart.enabled); nothing is restarted`,
       };
     }
-    if (!after) return undefined;
+    const dataId = after?.annotations[dataIdAnnotation];
+    if (!after || !dataId) return undefined;
     const dataChanged =
       before !== undefined &&
       JSON.stringify(sorted(before.dataHashes)) !== JSON.stringify(sorted(after.dataHashes));
-    const missing = restarts.secretInSync(
+    const problems = restarts.secretInSync(
       { namespace: metadata.namespace, name: metadata.name, uid: metadata.uid },
       targets,
-      { name: after.name, uid: after.uid, dataHashes: after.dataHashes },
+      { name: after.name, dataId },
       dataChanged,
     );
     if (targets.length === 0) return undefined;
-    if (missing.length > 0) {
+    if (problems.length > 0) {
+      const missing = problems
+        .filter((p) => p.problem === 'not found')
+        .map((p) => `${p.target.kind} ${p.target.name}`);
+      const unread = problems
+        .filter((p) => p.problem === 'does not read the Secret')
+        .map((p) => `${p.target.kind} ${p.target.name}`);
       return {
         status: 'False',
-        reason: reasons.targetNotFound,
-        message: `${missing.map((t) => `${t.kind} ${t.name}`).join(', ')} not found in namespace ${metadata.namespace}; the other targets are restarted when the data of Secret ${spec.name} changes`,
+        reason: missing.length ? reasons.targetNotFound : reasons.targetDoesNotReadSecret,
+        message:
+          [
+            missing.length ? `${missing.join(', ')} not found in namespace ${metadata.namespace}` : '',
+            unread.length
+              ? `${unread.join(', ')} not restarted: its pods do not read Secret ${spec.name} (env, envFrom or a volume)`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('; ') + '; the other targets are restarted when the data changes',
       };
     }
     return {

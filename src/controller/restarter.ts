@@ -1,12 +1,14 @@
 // Rollout restarts, the imperative part: after a definition's Secret is in sync, the workloads that
 // must restart for it (the definition's rolloutRestartTargets, and the auto-reload workloads whose
 // pods read the Secret) get their pod template patched, at most once per --rollout-restart-interval
-// per workload: restarts asked for meanwhile are folded into the next one. Each restart is an Event
-// on the workload and on the definition, and a count in secrets_manager_rollout_restarts_total.
+// per workload: restarts asked for meanwhile, or while a patch is on its way, are folded into the
+// next one. A patch names the workload version it was computed from, so it never writes over a
+// change it did not see. Each restart is an Event on the workload and on the definition, and a
+// count in secrets_manager_rollout_restarts_total.
 
 import type { Clock, Timer } from '../clock.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import { dataDigest, restartNeeded, workloadKey, type Workload, type WorkloadKind } from './rollout.ts';
+import { restartNeeded, workloadKey, type Workload, type WorkloadKind } from './rollout.ts';
 
 /** A definition's explicit restart target. */
 export interface RestartTarget {
@@ -20,12 +22,26 @@ interface Cause {
   readonly secret: string;
 }
 
+/** Why an explicit target is not restarted. */
+export interface TargetProblem {
+  readonly target: RestartTarget;
+  readonly problem: 'not found' | 'does not read the Secret';
+}
+
+/** What a failed patch says: its HTTP status, when there was one (a KubeApiError). */
+interface PatchFailure {
+  readonly statusCode?: unknown;
+}
+
 export interface RestarterDeps {
   /** The cached workload, if the cluster has it. */
   workload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined;
   /** The auto-reload workloads of `namespace` whose pods read Secret `secret`. */
   autoReloaders(namespace: string, secret: string): readonly Workload[];
-  /** Patches the pod template's restarted-for map: the workload rolls its pods. */
+  /**
+   * Patches the pod template's restarted-for map, on the condition that the workload is still at
+   * `workload.resourceVersion`: the workload rolls its pods.
+   */
   patch(workload: Workload, restartedFor: Readonly<Record<string, string>>): Promise<Workload | undefined>;
   /** Keeps the patched workload (patched from version `basedOn`) in the cache until its watch event arrives. */
   remember(workload: Workload, basedOn: string): void;
@@ -42,21 +58,21 @@ export interface RestarterDeps {
 
 interface Pending {
   readonly workload: { readonly kind: WorkloadKind; readonly namespace: string; readonly name: string };
-  /** Secret -> digest to restart for. */
-  readonly digests: Map<string, string>;
+  /** Secret -> data id to restart for. */
+  readonly dataIds: Map<string, string>;
   readonly causes: Cause[];
   timer: Timer | undefined;
   failures: number;
 }
 
-/** The most Secrets one pod template remembers (an explicit target may read none of them). */
-const maxRemembered = 50;
 const maxRetryMs = 5 * 60_000;
+/** Answers that a retry cannot change: the workload is gone, or the operator may not patch it. */
+const permanent = new Set([400, 401, 403, 404, 422]);
 
 export class Restarter {
   readonly #deps: RestarterDeps;
   readonly #pending = new Map<string, Pending>();
-  /** When each workload was last restarted, on the monotonic clock. */
+  /** When each workload was last restarted (or a restart began), on the monotonic clock. */
   readonly #last = new Map<string, number>();
   #stopped = false;
 
@@ -65,38 +81,35 @@ export class Restarter {
   }
 
   /**
-   * The definition's Secret is in sync and holds data hashed as `dataHashes`; `dataChanged` when
-   * this sync wrote other data than the Secret held. Answers the explicit targets the namespace
-   * does not have.
+   * The definition's Secret is in sync, holding the data of id `dataId`; `dataChanged` when this
+   * sync wrote other data than the Secret held. Answers the explicit targets that are not
+   * restarted, and why: only a workload whose pods read the Secret is restarted for it.
    */
   secretInSync(
     definition: Cause['definition'],
     targets: readonly RestartTarget[],
-    secret: {
-      readonly name: string;
-      readonly uid: string;
-      /** Data key -> hash of its value, as the Secret cache keeps it. */
-      readonly dataHashes: Readonly<Record<string, string>>;
-    },
+    secret: { readonly name: string; readonly dataId: string },
     dataChanged: boolean,
-  ): RestartTarget[] {
-    const digest = dataDigest(secret.uid, secret.dataHashes);
-    const missing: RestartTarget[] = [];
+  ): TargetProblem[] {
+    const problems: TargetProblem[] = [];
     const workloads = new Map<string, Workload>();
     for (const target of targets) {
       const found = this.#deps.workload(target.kind, definition.namespace, target.name);
-      if (found) workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
-      else missing.push(target);
+      if (!found) problems.push({ target, problem: 'not found' });
+      else if (!found.secrets.includes(secret.name))
+        problems.push({ target, problem: 'does not read the Secret' });
+      else workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
     }
     for (const found of this.#deps.autoReloaders(definition.namespace, secret.name))
       workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
     for (const [key, workload] of workloads) {
-      const pending = this.#pending.get(key)?.digests.get(secret.name);
-      if (pending === digest) continue;
-      if (pending === undefined && !restartNeeded(workload, secret.name, digest, dataChanged)) continue;
-      this.#ask(key, workload, { definition, secret: secret.name }, digest);
+      const pending = this.#pending.get(key)?.dataIds.get(secret.name);
+      if (pending === secret.dataId) continue;
+      if (pending === undefined && !restartNeeded(workload, secret.name, secret.dataId, dataChanged))
+        continue;
+      this.#ask(key, workload, { definition, secret: secret.name }, secret.dataId);
     }
-    return missing;
+    return problems;
   }
 
   /** Drops every pending restart: the operator stops, or lost its leadership. */
@@ -106,16 +119,16 @@ export class Restarter {
     this.#pending.clear();
   }
 
-  #ask(key: string, workload: Workload, cause: Cause, digest: string): void {
+  #ask(key: string, workload: Workload, cause: Cause, dataId: string): void {
     if (this.#stopped) return;
     const pending: Pending = this.#pending.get(key) ?? {
       workload,
-      digests: new Map<string, string>(),
+      dataIds: new Map<string, string>(),
       causes: [],
       timer: undefined,
       failures: 0,
     };
-    pending.digests.set(cause.secret, digest);
+    pending.dataIds.set(cause.secret, dataId);
     pending.causes.push(cause);
     this.#pending.set(key, pending);
     if (pending.timer) return;
@@ -129,8 +142,12 @@ export class Restarter {
     const current = this.#deps.workload(kind, namespace, name);
     this.#pending.delete(key);
     if (!current || this.#stopped) return;
-    const restartedFor = this.#merged(current, pending.digests);
-    const secrets = [...pending.digests.keys()];
+    // Taken now, not when the patch returns: a restart asked for meanwhile waits its interval.
+    const now = this.#deps.clock.monotonic();
+    this.#prune(now);
+    this.#last.set(key, now);
+    const restartedFor = merged(current, pending.dataIds);
+    const secrets = [...pending.dataIds.keys()];
     try {
       const patched = await this.#deps.patch(current, restartedFor);
       if (patched) this.#deps.remember(patched, current.resourceVersion);
@@ -138,7 +155,6 @@ export class Restarter {
       this.#retryLater(key, pending, error);
       return;
     }
-    this.#last.set(key, this.#deps.clock.monotonic());
     this.#deps.observer.restarted(kind);
     const because = `the data of Secret ${secrets.join(', ')} changed`;
     this.#deps.logger.info('workload restarted', { kind, namespace, name, secrets });
@@ -161,20 +177,22 @@ export class Restarter {
     }
   }
 
-  /** The workload's restarted-for map with the new digests, bounded, entries it still reads first. */
-  #merged(workload: Workload, digests: ReadonlyMap<string, string>): Record<string, string> {
-    const merged = new Map(Object.entries(workload.restartedFor));
-    for (const [secret, digest] of digests) merged.set(secret, digest);
-    const reads = new Set(workload.secrets);
-    const kept = [...merged].sort(
-      ([a], [b]) => Number(!(digests.has(a) || reads.has(a))) - Number(!(digests.has(b) || reads.has(b))),
-    );
-    return Object.fromEntries(kept.slice(0, maxRemembered));
-  }
-
   #retryLater(key: string, pending: Pending, error: unknown): void {
     if (this.#stopped) return;
     const { kind, namespace, name } = pending.workload;
+    const code = (error as PatchFailure | undefined)?.statusCode;
+    const status = typeof code === 'number' ? code : undefined;
+    const detail = error instanceof Error ? error.message : String(error);
+    if (status !== undefined && permanent.has(status)) {
+      this.#deps.logger.warn('workload restart refused; not retried', {
+        kind,
+        namespace,
+        name,
+        status,
+        error: detail,
+      });
+      return;
+    }
     pending.failures += 1;
     const delay = Math.min(maxRetryMs, this.#deps.minIntervalMs * 2 ** (pending.failures - 1));
     this.#deps.logger.warn('workload restart failed; retrying', {
@@ -182,17 +200,32 @@ export class Restarter {
       namespace,
       name,
       retryInSeconds: Math.round(delay / 1000),
-      error: error instanceof Error ? error.message : String(error),
+      error: detail,
     });
-    // Asked again meanwhile: that request has its own timer and carries these digests too.
+    // Asked again meanwhile: that request has its own timer; it carries these ids too.
     const newer = this.#pending.get(key);
     if (newer) {
-      for (const [secret, digest] of pending.digests)
-        if (!newer.digests.has(secret)) newer.digests.set(secret, digest);
+      for (const [secret, id] of pending.dataIds)
+        if (!newer.dataIds.has(secret)) newer.dataIds.set(secret, id);
       newer.causes.push(...pending.causes);
       return;
     }
     pending.timer = this.#deps.clock.after(delay, () => void this.#restart(key, pending));
     this.#pending.set(key, pending);
   }
+
+  /** Forgets restarts older than the interval: they hold nothing back any more. */
+  #prune(now: number): void {
+    for (const [key, at] of this.#last) if (now - at >= this.#deps.minIntervalMs) this.#last.delete(key);
+  }
+}
+
+/** The workload's restarted-for map with the new ids, for the Secrets its pods read. */
+function merged(workload: Workload, dataIds: ReadonlyMap<string, string>): Record<string, string> {
+  const reads = new Set(workload.secrets);
+  const next = Object.fromEntries(
+    Object.entries(workload.restartedFor).filter(([secret]) => reads.has(secret)),
+  );
+  for (const [secret, id] of dataIds) next[secret] = id;
+  return next;
 }

@@ -1,20 +1,19 @@
 // Rollout restarts, the pure part: which Secrets a workload's pods read, what a workload's pod
 // template says it last restarted for, and whether a Secret's data calls for a restart now.
 //
-// A restart patches the pod template with an annotation mapping each Secret to a digest of the
-// data the pods were restarted for: an HMAC keyed by the Secret's UID, which only those who may
-// read the Secret know, so the digest tells nothing about a guessable value. A restart happens
-// once per real change of the data: never for an operator restart, a resync or a metadata change,
-// because the digest is the same then.
+// A restart patches the pod template with an annotation mapping each Secret to the data id the
+// pods were restarted for (see dataIdAnnotation): an opaque random id, never derived from the
+// data. A restart happens once per real change of the data: never for an operator restart, a
+// resync or a metadata change, because the id stays the same then.
 
-import { createHmac } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 export const workloadKinds: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
 /** On a workload: restart it when any managed Secret it reads changes. */
 export const autoReloadAnnotation = 'secrets-manager.tuenti.io/auto-reload';
-/** On a pod template: Secret name -> digest of the data its pods were restarted for (JSON). */
+/** On a pod template: Secret name -> id of the data its pods were restarted for (JSON). */
 export const restartedForAnnotation = 'secrets-manager.tuenti.io/restarted-for';
 
 /** A workload as the restarts need it. */
@@ -28,7 +27,7 @@ export interface Workload {
   readonly autoReload: boolean;
   /** The Secrets its pod template reads (env, envFrom, volumes, projected volumes, init containers). */
   readonly secrets: readonly string[];
-  /** Secret name -> digest, from its pod template's restarted-for annotation. */
+  /** Secret name -> data id, from its pod template's restarted-for annotation. */
   readonly restartedFor: Readonly<Record<string, string>>;
 }
 
@@ -80,30 +79,29 @@ export function restartedForOf(annotations: Readonly<Record<string, string>>): R
 }
 
 /**
- * The digest of a Secret's data (given as a hash per value, as the Secret cache keeps it), keyed by
- * the Secret's UID.
+ * On a managed Secret: an opaque id of its data, new (random) at each write that changes the data
+ * and kept otherwise. It says which data the pods were restarted for without telling anything
+ * about it (a hash of a short value could be guessed), and it survives operator restarts.
  */
-export function dataDigest(secretUid: string, data: Readonly<Record<string, string>>): string {
-  const canonical = JSON.stringify(
-    Object.keys(data)
-      .sort()
-      .map((key) => [key, data[key]]),
-  );
-  return createHmac('sha256', secretUid).update(canonical).digest('hex').slice(0, 32);
+export const dataIdAnnotation = 'secrets-manager.tuenti.io/data-id';
+
+/** A new data id. */
+export function newDataId(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 /**
- * Whether `workload` must restart for Secret `secret` now holding data of digest `digest`.
- * Restarted for this Secret before: when the digest differs (also after an operator restart that
+ * Whether `workload` must restart for Secret `secret` now holding the data of id `dataId`.
+ * Restarted for this Secret before: when the id differs (also after an operator restart that
  * missed a change). Never restarted for it: only when this sync changed the data, since nothing
  * says whether its pods started before or after the current data.
  */
 export function restartNeeded(
   workload: Workload,
   secret: string,
-  digest: string,
+  dataId: string,
   dataChanged: boolean,
 ): boolean {
   const last = workload.restartedFor[secret];
-  return last === undefined ? dataChanged : last !== digest;
+  return last === undefined ? dataChanged : last !== dataId;
 }

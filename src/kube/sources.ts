@@ -42,6 +42,8 @@ function source(
   description: string,
   path: string,
   labelSelector?: string,
+  /** Applied to each item as its page arrives, so a list never holds whole objects. */
+  trim: (item: unknown) => unknown = (item) => item,
 ): InformerSource {
   const selector = labelSelector ? { labelSelector } : {};
   return {
@@ -57,7 +59,7 @@ function source(
           query: { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
           ...(signal ? { signal } : {}),
         });
-        items.push(...(page.items ?? []));
+        for (const item of page.items ?? []) items.push(trim(item));
         resourceVersion ||= page.metadata?.resourceVersion ?? '';
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
@@ -96,5 +98,35 @@ export function workloadSource(
   const path = namespace
     ? `/apis/apps/v1/namespaces/${segment(namespace)}/${resource}`
     : `/apis/apps/v1/${resource}`;
-  return source(client, `${resource} in ${namespace ?? 'all namespaces'}`, path);
+  return source(client, `${resource} in ${namespace ?? 'all namespaces'}`, path, undefined, trimWorkload);
+}
+
+/** What a workload's record is made of: identity, annotations, and the pod template's secret references. */
+function trimWorkload(item: unknown): unknown {
+  const object = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const meta = object(object(item)['metadata']);
+  const template = object(object(object(item)['spec'])['template']);
+  const podSpec = object(template['spec']);
+  const containers = (list: unknown): unknown[] =>
+    (Array.isArray(list) ? list : []).map((c) => ({ env: object(c)['env'], envFrom: object(c)['envFrom'] }));
+  return {
+    metadata: {
+      name: meta['name'],
+      namespace: meta['namespace'],
+      uid: meta['uid'],
+      resourceVersion: meta['resourceVersion'],
+      annotations: meta['annotations'],
+    },
+    spec: {
+      template: {
+        metadata: { annotations: object(template['metadata'])['annotations'] },
+        spec: {
+          containers: containers(podSpec['containers']),
+          initContainers: containers(podSpec['initContainers']),
+          volumes: podSpec['volumes'],
+        },
+      },
+    },
+  };
 }

@@ -46,7 +46,7 @@ export function toWorkload(kind: WorkloadKind, value: unknown): Workload | undef
  */
 export async function restartWorkload(
   client: KubeClient,
-  workload: Pick<Workload, 'kind' | 'namespace' | 'name'>,
+  workload: Pick<Workload, 'kind' | 'namespace' | 'name' | 'resourceVersion'>,
   restartedFor: Readonly<Record<string, string>>,
   signal?: AbortSignal,
 ): Promise<Workload | undefined> {
@@ -54,7 +54,9 @@ export async function restartWorkload(
     method: 'PATCH',
     path: `/apis/apps/v1/namespaces/${segment(workload.namespace)}/${workloadResources[workload.kind]}/${segment(workload.name)}`,
     contentType: contentTypes.mergePatch,
+    // Only if the workload is still the version the map was computed from: a 409 otherwise.
     body: {
+      metadata: { resourceVersion: workload.resourceVersion },
       spec: {
         template: { metadata: { annotations: { [restartedForAnnotation]: JSON.stringify(restartedFor) } } },
       },

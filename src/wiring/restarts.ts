@@ -5,6 +5,7 @@ import type { Clock, Random } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Restarter } from '../controller/restarter.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
 import { kubeEventRecorder } from '../kube/events.ts';
 import { describeError } from '../kube/informer.ts';
 import { restartWorkload } from '../kube/workloads.ts';
@@ -32,11 +33,17 @@ export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnabl
     autoReloaders: (namespace, secret) => workloads.autoReloaders(namespace, secret),
     patch: (workload, restartedFor) => restartWorkload(kube, workload, restartedFor, w.signal()),
     remember: (workload, basedOn) => workloads.remember(workload, basedOn),
-    events: kubeEventRecorder(
-      kube,
-      config.controllerName,
-      (error) => logger.debug('could not record an Event', { error: describeError(error) }),
-      w.signal,
+    // Rate limited per object as every Event is: a rotation with many readers is no Event storm.
+    events: rateLimitedEvents(
+      kubeEventRecorder(
+        kube,
+        config.controllerName,
+        (error) => logger.debug('could not record an Event', { error: describeError(error) }),
+        w.signal,
+      ),
+      clock,
+      defaultEventLimits,
+      () => undefined,
     ),
     clock,
     minIntervalMs: config.rolloutRestart.minIntervalMs,

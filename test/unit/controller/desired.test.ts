@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinition, SecretDefinitionSpec } from '../../../src/api/types.ts';
 import { desiredSecret, goBase64, sourceId, type VaultSecretData } from '../../../src/controller/desired.ts';
+import { templateEngine } from '../../../src/controller/template.ts';
 
 function definition(
   spec: Partial<SecretDefinitionSpec>,
@@ -247,6 +248,68 @@ describe('a value read whole (Azure Key Vault)', () => {
     assert.match(
       result.ok ? '' : result.message,
       /Key Vault secret api-token \(dataFrom\) is not a JSON object/,
+    );
+  });
+});
+
+describe('templates', () => {
+  const fetched = {
+    keysMap: {
+      user: { path: 'secret/db', key: 'username', encoding: 'text' as const },
+      password: { path: 'secret/db', key: 'password', encoding: 'text' as const },
+    },
+  };
+  const values = vault({ 'secret/db': { username: 'app', password: 'hunter2' } });
+
+  test('Replace (the default) writes only the template keys, built from the fetched values as text', async () => {
+    const engine = await templateEngine();
+    const result = desiredSecret(
+      definition({
+        ...fetched,
+        template: {
+          data: { 'config.yaml': 'user: {{ data.user }}\npassword: {{ data.password }}' },
+          mergePolicy: 'Replace',
+        },
+      }),
+      values,
+      'vault',
+      engine,
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { 'config.yaml': b64('user: app\npassword: hunter2') });
+  });
+
+  test('Merge writes the fetched keys too, the template winning on a clash', async () => {
+    const engine = await templateEngine();
+    const result = desiredSecret(
+      definition({
+        ...fetched,
+        template: { data: { user: '{{ data.user | upcase }}' }, mergePolicy: 'Merge' },
+      }),
+      values,
+      'vault',
+      engine,
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.secret.data, { user: b64('APP'), password: b64('hunter2') });
+  });
+
+  test('a failing template is TemplateError naming the key and position; nothing is built', async () => {
+    const engine = await templateEngine();
+    const result = desiredSecret(
+      definition({
+        ...fetched,
+        template: { data: { url: 'ok', dsn: '{{ data.pasword }}' }, mergePolicy: 'Replace' },
+      }),
+      values,
+      'vault',
+      engine,
+    );
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? '' : result.reason, 'TemplateError');
+    assert.equal(
+      result.ok ? '' : result.message,
+      'template for key "dsn": undefined variable: data.pasword, line:1, col:4',
     );
   });
 });

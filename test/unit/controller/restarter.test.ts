@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Restarter, type RestarterDeps } from '../../../src/controller/restarter.ts';
-import { dataDigest, workloadKey, type Workload } from '../../../src/controller/rollout.ts';
+import { workloadKey, type Workload } from '../../../src/controller/rollout.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 const definition = { namespace: 'team-a', name: 'db', uid: 'def-1' };
-const secret = (hash: string) => ({ name: 'db-secret', uid: 'sec-1', dataHashes: { password: hash } });
-const digest = (hash: string) => dataDigest('sec-1', { password: hash });
+/** The Secret db-secret holding the data of id `id`. */
+const secret = (id: string) => ({ name: 'db-secret', dataId: id });
+const digest = (id: string) => id;
 
 function deployment(name: string, extra: Partial<Workload> = {}): Workload {
   return {
@@ -16,14 +17,17 @@ function deployment(name: string, extra: Partial<Workload> = {}): Workload {
     uid: `uid-${name}`,
     resourceVersion: '1',
     autoReload: false,
-    secrets: [],
+    secrets: ['db-secret'],
     restartedFor: {},
     ...extra,
   };
 }
 
 /** A Restarter over a cluster of `workloads`; every patch, Event and count is recorded. */
-function harness(workloads: Workload[], options: { failPatches?: number } = {}) {
+function harness(
+  workloads: Workload[],
+  options: { failPatches?: number; failStatus?: number; slowPatch?: () => Promise<void> } = {},
+) {
   const clock = new FakeClock();
   const cluster = new Map(workloads.map((w) => [workloadKey(w.kind, w.namespace, w.name), w]));
   const patches: string[] = [];
@@ -39,8 +43,9 @@ function harness(workloads: Workload[], options: { failPatches?: number } = {}) 
     async patch(workload, restartedFor) {
       if (failures > 0) {
         failures -= 1;
-        throw new Error('apiserver unavailable');
+        throw Object.assign(new Error('apiserver unavailable'), { statusCode: options.failStatus ?? 503 });
       }
+      await options.slowPatch?.();
       patches.push(`${workload.kind}/${workload.name} ${JSON.stringify(restartedFor)}`);
       return { ...workload, restartedFor, resourceVersion: String(Number(workload.resourceVersion) + 1) };
     },
@@ -122,20 +127,59 @@ describe('rollout restarts', () => {
     assert.deepEqual(patches.slice(1), [`Deployment/web {"db-secret":"${digest('h4')}"}`]);
   });
 
-  test('a missing explicit target is answered, and the others still restart', async () => {
-    const { restarter, clock, patches } = harness([deployment('web')]);
-    const missing = restarter.secretInSync(
+  test('a missing target, and one whose pods do not read the Secret, are answered; the others still restart', async () => {
+    const { restarter, clock, patches } = harness([
+      deployment('web'),
+      deployment('unrelated', { secrets: ['other'] }),
+    ]);
+    const problems = restarter.secretInSync(
       definition,
       [
         { kind: 'Deployment', name: 'web' },
         { kind: 'StatefulSet', name: 'gone' },
+        { kind: 'Deployment', name: 'unrelated' },
       ],
       secret('h2'),
       true,
     );
-    assert.deepEqual(missing, [{ kind: 'StatefulSet', name: 'gone' }]);
+    assert.deepEqual(problems, [
+      { target: { kind: 'StatefulSet', name: 'gone' }, problem: 'not found' },
+      { target: { kind: 'Deployment', name: 'unrelated' }, problem: 'does not read the Secret' },
+    ]);
     await clock.advance(0);
-    assert.equal(patches.length, 1);
+    assert.deepEqual(patches, ['Deployment/web {"db-secret":"h2"}']);
+  });
+
+  test('a change asked for while a patch is on its way waits its interval and keeps what the first wrote', async () => {
+    let release = (): void => undefined;
+    const { restarter, clock, patches, cluster } = harness(
+      [deployment('web', { secrets: ['db-secret', 'api'], restartedFor: { 'db-secret': 'd1', api: 'a1' } })],
+      { slowPatch: () => new Promise<void>((resolve) => (release = resolve)) },
+    );
+    const target = [{ kind: 'Deployment' as const, name: 'web' }];
+    restarter.secretInSync(definition, target, secret('d2'), true);
+    await clock.advance(0);
+    // db-secret's restart is on its way; api changes now.
+    restarter.secretInSync(definition, target, { name: 'api', dataId: 'a2' }, true);
+    await clock.advance(0);
+    release();
+    await clock.advance(29_000);
+    assert.equal(patches.length, 1, 'the second waits for the interval');
+    await clock.advance(1_000);
+    release();
+    await clock.advance(0);
+    assert.deepEqual(patches, [
+      'Deployment/web {"db-secret":"d2","api":"a1"}',
+      'Deployment/web {"db-secret":"d2","api":"a2"}',
+    ]);
+    assert.deepEqual(cluster.get('Deployment/team-a/web')?.restartedFor, { 'db-secret': 'd2', api: 'a2' });
+  });
+
+  test('a patch refused for good (403, 404, 422) is not retried', async () => {
+    const { restarter, clock, patches } = harness([deployment('web')], { failPatches: 1, failStatus: 403 });
+    restarter.secretInSync(definition, [{ kind: 'Deployment', name: 'web' }], secret('h2'), true);
+    await clock.advance(10 * 60_000);
+    assert.deepEqual(patches, []);
   });
 
   test('a failed patch is retried after a backoff, and restarts once it goes through', async () => {
