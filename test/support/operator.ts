@@ -123,6 +123,7 @@ export interface DefinitionSpec {
   readonly dataFrom?: { path: string; version?: number | string }[];
   readonly refreshInterval?: string;
   readonly deletionPolicy?: 'Delete' | 'Retain';
+  readonly template?: { data: Record<string, string>; mergePolicy?: 'Replace' | 'Merge' };
   readonly rolloutRestartTargets?: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string }[];
 }
 

@@ -45,6 +45,33 @@ describe('secrets-manager validate', () => {
     assert.match(unknown.stderr, /--backend: "gcp" must be vault or azure-kv/);
   });
 
+  test('a template that does not parse is named with its key and position, offline', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'validate-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'template.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: secrets-manager.tuenti.io/v1alpha1',
+        'kind: SecretDefinition',
+        'metadata: {name: tpl}',
+        'spec:',
+        '  name: tpl',
+        '  keysMap: {user: {path: secret/app, key: user}}',
+        '  template:',
+        '    data:',
+        '      ok: "{{ data.user }}"',
+        '      url: "first line\\n{{ data.user"',
+      ].join('\n'),
+    );
+    const result = await run(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr.trim(),
+      `${file}: SecretDefinition tpl: spec.template.data.url: output "{{ data.user" not closed, line:2, col:1`,
+    );
+  });
+
   test('rejects a bad manifest with one line per problem naming the field, and exit code 1', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'validate-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
