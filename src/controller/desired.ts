@@ -15,7 +15,7 @@ import {
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
 import { wholeValue } from '../providers/provider.ts';
-import { TemplateProblem, type TemplateEngine } from './template.ts';
+import { templateLimits, TemplateProblem, type TemplateEngine } from './template.ts';
 
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -184,9 +184,19 @@ function renderTemplates(
     setKey(text, key, Buffer.from(value, 'base64').toString('utf8'));
   const scope = { data: text };
   const data: Record<string, string> = {};
+  const size = Object.values(templates).reduce((sum, template) => sum + template.length, 0);
+  if (size > templateLimits.definition) {
+    return {
+      ok: false,
+      reason: reasons.templateError,
+      message: `the templates of this definition hold ${size} characters; at most ${templateLimits.definition} are allowed`,
+    };
+  }
+  // One budget of time for all the templates of the definition.
+  const deadline = performance.now() + templateLimits.renderMs;
   for (const [key, template] of Object.entries(templates)) {
     try {
-      setKey(data, key, toBase64(engine.render(key, template, scope)));
+      setKey(data, key, toBase64(engine.render(key, template, scope, deadline)));
     } catch (error) {
       if (!(error instanceof TemplateProblem)) throw error;
       return { ok: false, reason: reasons.templateError, message: error.message };

@@ -58,3 +58,16 @@ function ownerDrift(desired: DesiredSecret, live: LiveSecret): string | undefine
   }
   return undefined;
 }
+
+/**
+ * Whether the live Secret holds `data` (base64 values) as this operator manages it, by its value
+ * hashes: every desired key with its value, and no key the operator wrote before that it would
+ * now remove. Keys of other tools do not count: the operator never touches them.
+ */
+export function holdsData(live: LiveSecret, data: Readonly<Record<string, string>>): boolean {
+  const desired = Object.keys(data);
+  if (!desired.every((key) => live.dataHashes[key] === valueHash(data[key] ?? ''))) return false;
+  return [...live.applied.dataKeys].every(
+    (key) => Object.hasOwn(data, key) || !Object.hasOwn(live.dataHashes, key),
+  );
+}

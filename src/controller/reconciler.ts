@@ -8,7 +8,6 @@ import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts
 import type { Restarter } from './restarter.ts';
 import { templateEngine } from './template.ts';
 import { dataIdAnnotation, newDataId } from './rollout.ts';
-import { valueHash } from '../kube/live-secret.ts';
 import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
@@ -26,7 +25,7 @@ import type {
   SourceRef,
 } from '../providers/provider.ts';
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
-import { driftOf } from './drift.ts';
+import { driftOf, holdsData } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
 import { Reporter, type Failure } from './reporter.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
@@ -104,15 +103,6 @@ export interface ReconcilerDeps {
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
   readonly observer: ReconcileObserver;
   readonly logger: ReconcilerLogger;
-}
-
-/** Whether the live Secret holds exactly `data` (base64 values), by its value hashes. */
-function holdsData(live: LiveSecret, data: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(data);
-  return (
-    keys.length === Object.keys(live.dataHashes).length &&
-    keys.every((key) => live.dataHashes[key] === valueHash(data[key] ?? ''))
-  );
 }
 
 /** A record's entries in key order, to compare two records. */
@@ -427,8 +417,10 @@ export class Reconciler {
         message: `rolloutRestartTargets are set, but the operator runs without --rollout-restart (chart: rolloutRestart.enabled); nothing is restarted`,
       };
     }
-    const dataId = after?.annotations[dataIdAnnotation];
-    if (!after || !dataId) return undefined;
+    if (!after) return undefined;
+    // No id yet (restarts just turned on, or a Secret adopted from the original): the targets are
+    // still checked; restarts start with the first change of the data, which gives it one.
+    const dataId = after.annotations[dataIdAnnotation];
     const dataChanged =
       before !== undefined &&
       JSON.stringify(sorted(before.dataHashes)) !== JSON.stringify(sorted(after.dataHashes));

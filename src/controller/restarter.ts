@@ -81,14 +81,14 @@ export class Restarter {
   }
 
   /**
-   * The definition's Secret is in sync, holding the data of id `dataId`; `dataChanged` when this
-   * sync wrote other data than the Secret held. Answers the explicit targets that are not
+   * The definition's Secret is in sync, holding the data of id `dataId` (undefined: none yet, so
+   * nothing restarts); `dataChanged` when this sync wrote other data than the Secret held. Answers the explicit targets that are not
    * restarted, and why: only a workload whose pods read the Secret is restarted for it.
    */
   secretInSync(
     definition: Cause['definition'],
     targets: readonly RestartTarget[],
-    secret: { readonly name: string; readonly dataId: string },
+    secret: { readonly name: string; readonly dataId: string | undefined },
     dataChanged: boolean,
   ): TargetProblem[] {
     const problems: TargetProblem[] = [];
@@ -100,14 +100,15 @@ export class Restarter {
         problems.push({ target, problem: 'does not read the Secret' });
       else workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
     }
+    const dataId = secret.dataId;
+    if (dataId === undefined) return problems;
     for (const found of this.#deps.autoReloaders(definition.namespace, secret.name))
       workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
     for (const [key, workload] of workloads) {
       const pending = this.#pending.get(key)?.dataIds.get(secret.name);
-      if (pending === secret.dataId) continue;
-      if (pending === undefined && !restartNeeded(workload, secret.name, secret.dataId, dataChanged))
-        continue;
-      this.#ask(key, workload, { definition, secret: secret.name }, secret.dataId);
+      if (pending === dataId) continue;
+      if (pending === undefined && !restartNeeded(workload, secret.name, dataId, dataChanged)) continue;
+      this.#ask(key, workload, { definition, secret: secret.name }, dataId);
     }
     return problems;
   }

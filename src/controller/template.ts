@@ -1,9 +1,11 @@
 // Templates that build Secret keys from the values a definition fetched (spec.template.data), with
 // LiquidJS: a template language made for templates written by untrusted users. It runs no code
-// of theirs (templates are interpreted, never compiled to JavaScript), reads only the object's own
+// of theirs (templates are interpreted, never compiled to JavaScript), reads only the data's own
 // properties (no prototype, no constructor), and here it has no file system (include, render and
-// layout are gone), no environment and no network. Each template is bounded: its length when
-// parsed, the time and memory of its rendering, and the size of what it renders.
+// layout are gone), no environment and no network. A definition's templates share one budget of
+// time; each is bounded in length, in the memory its rendering allocates (our filters count what
+// they make, as LiquidJS's own do) and in the size of what it renders. An error names what the
+// author wrote and where, never what a value turned out to be.
 //
 // The engine is loaded on first use, so an operator whose definitions use no template never loads
 // it (about 8 MiB of memory).
@@ -27,7 +29,8 @@ export class TemplateProblem extends Error {
 
 export interface TemplateEngine {
   /** The text `template` renders to; throws TemplateProblem. */
-  render(key: string, template: string, scope: TemplateScope): string;
+  /** `deadline`: the performance.now() by which the definition's templates must be done. */
+  render(key: string, template: string, scope: TemplateScope, deadline: number): string;
   /** Why `template` does not parse, or undefined: for validate, without rendering. */
   check(key: string, template: string): TemplateProblem | undefined;
 }
@@ -36,29 +39,57 @@ export interface TemplateEngine {
 export const templateLimits = {
   /** Characters of a template. */
   parse: 64 * 1024,
-  /** Milliseconds of rendering. */
-  renderMs: 100,
+  /** Characters of all the templates of a definition. */
+  definition: 256 * 1024,
+  /** Milliseconds of rendering, for all the templates of a definition together. */
+  renderMs: 200,
   /** Bytes the rendering may allocate (strings, loops). */
   memory: 4 * 1024 * 1024,
   /** Characters of what one template renders. */
   output: 512 * 1024,
 } as const;
 
+/** What a filter is called on: the render's limits. */
+interface FilterThis {
+  readonly context: {
+    readonly renderLimit: { check(now: number): void };
+    readonly memoryLimit: { use(count: number): void };
+  };
+}
+
 /** Tags that read files: a template has no file system. */
 const fileTags = ['include', 'render', 'layout', 'block'];
 
+/** A failure of one of our filters: its message is ours, and holds no value. */
+class FilterFailure extends Error {}
+
+interface LiquidFailure {
+  readonly name?: unknown;
+  readonly message?: unknown;
+  readonly originalError?: unknown;
+  readonly token?: { getText(): string; getPosition(): [number, number] };
+}
+
 /**
- * The first line of a LiquidJS message ("undefined variable: data.x, line:2, col:4"), without its
- * code frame; when it holds any value of `scope` (a filter that quotes its input), only where it
- * failed: a message never carries a value.
+ * Why a template failed, in the author's terms: a syntax error (the template's own text), the
+ * expression that named an undefined variable as written (`data[k]`, never what k held), a limit,
+ * or our filter's own message; anything else only says where. Never a value.
  */
-function reason(error: unknown, scope?: TemplateScope): string {
-  const message =
-    (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 300) ?? '';
-  const values = Object.values(scope?.data ?? {}).filter((v) => v !== '');
-  if (!values.some((value) => message.includes(value))) return message || 'failed';
-  const where = /line:\d+, col:\d+/.exec(message)?.[0];
-  return `a filter failed on a value${where ? `, ${where}` : ''}`;
+function reason(error: unknown): string {
+  const failure = (typeof error === 'object' && error !== null ? error : {}) as LiquidFailure;
+  const message = typeof failure.message === 'string' ? (failure.message.split('\n')[0] ?? '') : '';
+  const position = failure.token?.getPosition();
+  const where = position ? `line:${position[0]}, col:${position[1]}` : /line:\d+, col:\d+/.exec(message)?.[0];
+  const at = where ? `, ${where}` : '';
+  if (failure.name === 'TokenizationError' || failure.name === 'ParseError') return message.slice(0, 300);
+  if (failure.name === 'UndefinedVariableError') {
+    const written = failure.token?.getText().replace(/\s+/g, ' ').slice(0, 120) ?? '';
+    return `undefined variable: ${written}${at}`;
+  }
+  const limit = /(parse length|template render|memory alloc) limit exceeded/.exec(message)?.[0];
+  if (limit) return `${limit}${at}`;
+  if (failure.originalError instanceof FilterFailure) return `${failure.originalError.message}${at}`;
+  return `a filter or tag failed${at}`;
 }
 
 /** A filter's input as text: strings as they are, anything else as its JSON. */
@@ -103,24 +134,42 @@ async function createEngine(): Promise<TemplateEngine> {
   });
   for (const tag of fileTags) delete (liquid.tags as Record<string, unknown>)[tag];
   // The helpers secrets need, beside LiquidJS's own (base64_encode, base64_decode, json, strip,
-  // default, upcase, replace, split, join, ...): short names as in Helm, and YAML.
-  liquid.registerFilter('b64enc', (value: unknown) => Buffer.from(asText(value), 'utf8').toString('base64'));
-  liquid.registerFilter('b64dec', (value: unknown) => {
+  // default, upcase, replace, split, join, ...): short names as in Helm, and YAML. Each counts what
+  // it makes against the render's memory limit and checks its time, as LiquidJS's own filters do.
+  const filter = (name: string, make: (value: unknown) => string): void =>
+    liquid.registerFilter(name, function (this: FilterThis, value: unknown) {
+      const input = asText(value);
+      if (input.length > templateLimits.output) throw new FilterFailure(`${name}: its input is too large`);
+      this.context.renderLimit.check(performance.now());
+      const output = make(value);
+      this.context.memoryLimit.use(output.length);
+      return output;
+    });
+  filter('b64enc', (value) => Buffer.from(asText(value), 'utf8').toString('base64'));
+  filter('b64dec', (value) => {
     const text = asText(value);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0)
-      throw new Error('b64dec: the value is not base64');
+      throw new FilterFailure('b64dec: the value is not base64');
     return Buffer.from(text, 'base64').toString('utf8');
   });
-  liquid.registerFilter('trim', (value: unknown) => asText(value).trim());
-  liquid.registerFilter('toYaml', (value: unknown) => stringify(value).trimEnd());
-  liquid.registerFilter('toJson', (value: unknown) => JSON.stringify(value));
+  filter('trim', (value) => asText(value).trim());
+  filter('toYaml', (value) => stringify(value).trimEnd());
+  filter('toJson', (value) => JSON.stringify(value) ?? '');
   return {
-    render(key, template, scope) {
+    render(key, template, scope, deadline) {
+      const remaining = Math.floor(deadline - performance.now());
+      if (remaining <= 0)
+        throw new TemplateProblem(
+          key,
+          `the templates of this definition took more than ${templateLimits.renderMs} ms`,
+        );
       let output: string;
       try {
-        output = String(liquid.parseAndRenderSync(template, { data: scope.data }));
+        output = String(
+          liquid.parseAndRenderSync(template, { data: scope.data }, { renderLimit: remaining }),
+        );
       } catch (error) {
-        throw new TemplateProblem(key, reason(error, scope));
+        throw new TemplateProblem(key, reason(error));
       }
       if (output.length > templateLimits.output)
         throw new TemplateProblem(key, `renders more than ${templateLimits.output} characters`);

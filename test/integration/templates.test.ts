@@ -40,7 +40,7 @@ test('templates build a config file and a URL; a template escaping its sandbox i
 
   for (const [escape, problem] of [
     ['{% include "/etc/passwd" %}', 'tag "include" not found, line:1, col:1'],
-    ['{{ data.constructor.constructor }}', 'undefined variable: data.constructor, line:1, col:4'],
+    ['{{ data.constructor.constructor }}', 'undefined variable: data.constructor.constructor, line:1, col:4'],
   ] as const) {
     await applyDefinition(ns, 'db', {
       name: 'db',

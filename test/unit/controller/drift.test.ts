@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinition } from '../../../src/api/types.ts';
 import type { DesiredSecret } from '../../../src/controller/desired.ts';
-import { driftOf } from '../../../src/controller/drift.ts';
+import { driftOf, holdsData } from '../../../src/controller/drift.ts';
 import { ownershipOf } from '../../../src/controller/ownership.ts';
 import { valueHash, type LiveSecret } from '../../../src/kube/live-secret.ts';
 
@@ -134,5 +134,31 @@ describe('ownership', () => {
       kind: 'notOwned',
       detail: 'it is controlled by Deployment web',
     });
+  });
+});
+
+describe('whether the live Secret holds the data (the data id stays, no restart)', () => {
+  const applied = (keys: string[]) => ({ ...none, dataKeys: new Set(keys) });
+
+  test('the same values: yes, whatever other tools added to the Secret', () => {
+    const secret = live({
+      dataHashes: { a: valueHash('MQ=='), 'added-by-another-tool': 'h' },
+      applied: applied(['a']),
+    });
+    assert.equal(holdsData(secret, { a: 'MQ==' }), true);
+  });
+
+  test('another value, a missing key, or a key we wrote and would now remove: no', () => {
+    assert.equal(
+      holdsData(live({ dataHashes: { a: valueHash('Mg==') }, applied: applied(['a']) }), { a: 'MQ==' }),
+      false,
+    );
+    assert.equal(holdsData(live({ dataHashes: {}, applied: applied([]) }), { a: 'MQ==' }), false);
+    assert.equal(
+      holdsData(live({ dataHashes: { a: valueHash('MQ=='), old: 'h' }, applied: applied(['a', 'old']) }), {
+        a: 'MQ==',
+      }),
+      false,
+    );
   });
 });

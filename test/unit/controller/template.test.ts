@@ -5,7 +5,7 @@ import { templateEngine, templateLimits } from '../../../src/controller/template
 const scope = { data: { user: 'app', password: 'hunter2-secret', host: 'db.internal' } };
 
 async function render(template: string): Promise<string> {
-  return (await templateEngine()).render('config', template, scope);
+  return (await templateEngine()).render('config', template, scope, performance.now() + 200);
 }
 
 async function failure(template: string): Promise<string> {
@@ -41,7 +41,7 @@ describe('a template cannot escape its sandbox', () => {
   test('no prototype or constructor: only own properties', async () => {
     assert.equal(
       await failure('{{ data.constructor.constructor }}'),
-      'template for key "config": undefined variable: data.constructor, line:1, col:4',
+      'template for key "config": undefined variable: data.constructor.constructor, line:1, col:4',
     );
     assert.match(await failure('{{ data.__proto__ }}'), /undefined variable: data.__proto__/);
   });
@@ -79,15 +79,34 @@ describe('a template cannot escape its sandbox', () => {
     assert.equal(message, 'template for key "config": b64dec: the value is not base64, line:1, col:1');
   });
 
-  test('a message that would hold a value (here the value spells the failing filter) holds only the position', async () => {
+  test('an undefined variable is named as written, never by what an expression held', async () => {
+    const leaks = [
+      '{% assign k = data.password | upcase %}{{ data[k] }}',
+      '{{ data[data.password] }}',
+      '{% assign k = data.password | slice: 0, 7 %}{{ data[k] }}',
+    ];
+    for (const template of leaks) {
+      const message = await failure(template);
+      assert.doesNotMatch(message, /hunter|HUNTER|aHVud/, message);
+      assert.match(
+        message,
+        /^template for key "config": undefined variable: data\[(k|data\.password)\], line:1, col:\d+$/,
+      );
+    }
+  });
+
+  test('a filter chain that doubles a string stops at the memory limit, quickly', async () => {
+    const started = performance.now();
+    const message = await failure(`{{ data.password${' | toJson'.repeat(40)} | size }}`);
+    assert.match(message, /memory alloc limit exceeded|too large/);
+    assert.ok(performance.now() - started < 2_000, 'bounded before it ate the memory');
+  });
+
+  test('the templates of one definition share one time budget', async () => {
     const engine = await templateEngine();
-    assert.throws(
-      () =>
-        engine.render('config', '{{ data.password | nosuchfilter }}', { data: { password: 'nosuchfilter' } }),
-      {
-        message: 'template for key "config": a filter failed on a value, line:1, col:1',
-      },
-    );
+    assert.throws(() => engine.render('late', '{{ data.user }}', scope, performance.now() - 1), {
+      message: 'template for key "late": the templates of this definition took more than 200 ms',
+    });
   });
 
   test('check parses without rendering: syntax errors with their position, for validate', async () => {
