@@ -8,6 +8,7 @@ import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts
 import type { Restarter } from './restarter.ts';
 import { templateEngine } from './template.ts';
 import { dataIdAnnotation, newDataId } from './rollout.ts';
+import { rolloutCondition } from './restarter.ts';
 import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
@@ -409,14 +410,7 @@ export class Reconciler {
     const { metadata, spec } = definition;
     const targets = spec.rolloutRestartTargets;
     const restarts = this.#deps.restarts;
-    if (!restarts) {
-      if (targets.length === 0) return undefined;
-      return {
-        status: 'False',
-        reason: reasons.rolloutRestartDisabled,
-        message: `rolloutRestartTargets are set, but the operator runs without --rollout-restart (chart: rolloutRestart.enabled); nothing is restarted`,
-      };
-    }
+    if (!restarts) return rolloutCondition(targets, 'disabled', metadata.namespace, spec.name);
     if (!after) return undefined;
     // No id yet (restarts just turned on, or a Secret adopted from the original): the targets are
     // still checked; restarts start with the first change of the data, which gives it one.
@@ -430,33 +424,7 @@ export class Reconciler {
       { name: after.name, dataId },
       dataChanged,
     );
-    if (targets.length === 0) return undefined;
-    if (problems.length > 0) {
-      const missing = problems
-        .filter((p) => p.problem === 'not found')
-        .map((p) => `${p.target.kind} ${p.target.name}`);
-      const unread = problems
-        .filter((p) => p.problem === 'does not read the Secret')
-        .map((p) => `${p.target.kind} ${p.target.name}`);
-      return {
-        status: 'False',
-        reason: missing.length ? reasons.targetNotFound : reasons.targetDoesNotReadSecret,
-        message:
-          [
-            missing.length ? `${missing.join(', ')} not found in namespace ${metadata.namespace}` : '',
-            unread.length
-              ? `${unread.join(', ')} not restarted: its pods do not read Secret ${spec.name} (env, envFrom or a volume)`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('; ') + '; the other targets are restarted when the data changes',
-      };
-    }
-    return {
-      status: 'True',
-      reason: reasons.targetsFound,
-      message: `${targets.map((t) => `${t.kind} ${t.name}`).join(', ')} restarted once each time the data of Secret ${spec.name} changes`,
-    };
+    return rolloutCondition(targets, problems, metadata.namespace, spec.name);
   }
 
   /** After a rename of spec.name, the Secret under the old name goes (deletionPolicy Delete). */

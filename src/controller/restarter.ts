@@ -6,6 +6,7 @@
 // change it did not see. Each restart is an Event on the workload and on the definition, and a
 // count in secrets_manager_rollout_restarts_total.
 
+import { reasons, type ConditionUpdate } from '../api/conditions.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { restartNeeded, workloadKey, type Workload, type WorkloadKind } from './rollout.ts';
@@ -229,4 +230,49 @@ function merged(workload: Workload, dataIds: ReadonlyMap<string, string>): Recor
   );
   for (const [secret, id] of dataIds) next[secret] = id;
   return next;
+}
+
+/**
+ * The RolloutRestart condition of a definition: none without targets; False when restarts are off
+ * or a target is missing or does not read the Secret (the others are still restarted); else True.
+ */
+export function rolloutCondition(
+  targets: readonly RestartTarget[],
+  problems: readonly TargetProblem[] | 'disabled',
+  namespace: string,
+  secret: string,
+): Omit<ConditionUpdate, 'type'> | undefined {
+  if (targets.length === 0) return undefined;
+  if (problems === 'disabled') {
+    return {
+      status: 'False',
+      reason: reasons.rolloutRestartDisabled,
+      message:
+        'rolloutRestartTargets are set, but the operator runs without --rollout-restart (chart: rolloutRestart.enabled); nothing is restarted',
+    };
+  }
+  const named = (problem: TargetProblem['problem']): string[] =>
+    problems.filter((p) => p.problem === problem).map((p) => `${p.target.kind} ${p.target.name}`);
+  const missing = named('not found');
+  const unread = named('does not read the Secret');
+  if (missing.length === 0 && unread.length === 0) {
+    return {
+      status: 'True',
+      reason: reasons.targetsFound,
+      message: `${targets.map((t) => `${t.kind} ${t.name}`).join(', ')} restarted once each time the data of Secret ${secret} changes`,
+    };
+  }
+  const parts = [
+    ...(missing.length ? [`${missing.join(', ')} not found in namespace ${namespace}`] : []),
+    ...(unread.length
+      ? [
+          `${unread.join(', ')} not restarted: its pods do not read Secret ${secret} (env, envFrom or a volume)`,
+        ]
+      : []),
+  ];
+  return {
+    status: 'False',
+    reason: missing.length ? reasons.targetNotFound : reasons.targetDoesNotReadSecret,
+    message: `${parts.join('; ')}; the other targets are restarted when the data changes`,
+  };
 }

@@ -46,9 +46,10 @@ async function servicePrincipalOperator(
   t: TestContext,
   fake: FakeAzure,
   ns: string,
+  args: readonly string[] = [],
 ): Promise<RunningOperator> {
   return startOperator(t, {
-    args: ['--backend=azure-kv', `--watch-namespaces=${ns}`],
+    args: ['--backend=azure-kv', `--watch-namespaces=${ns}`, ...args],
     env: {
       ...through(fake),
       AZURE_KV_NAME: fake.vaultName,
@@ -180,16 +181,7 @@ describe('Azure Key Vault', () => {
     t.after(() => rm(dir, { recursive: true, force: true }));
     const policyFile = join(dir, 'policy.yaml');
     await writeFile(policyFile, "- { namespaces: ['*'], paths: ['{namespace}-db'] }\n");
-    const operator = await startOperator(t, {
-      args: ['--backend=azure-kv', `--watch-namespaces=${ns}`, `--access-policy=${policyFile}`],
-      env: {
-        ...through(fake),
-        AZURE_KV_NAME: fake.vaultName,
-        AZURE_TENANT_ID: fake.tenantId,
-        AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
-        AZURE_CLIENT_SECRET: fake.servicePrincipal.clientSecret,
-      },
-    });
+    const operator = await servicePrincipalOperator(t, fake, ns, [`--access-policy=${policyFile}`]);
     await waitReady(operator);
     await applyDefinition(ns, 'mine', { name: 'mine', keysMap: { v: { path: `${ns}-db`, key: 'value' } } });
     await applyDefinition(ns, 'theirs', {

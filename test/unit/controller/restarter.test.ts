@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Restarter, type RestarterDeps } from '../../../src/controller/restarter.ts';
+import { Restarter, rolloutCondition, type RestarterDeps } from '../../../src/controller/restarter.ts';
 import { workloadKey, type Workload } from '../../../src/controller/rollout.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
@@ -214,5 +214,47 @@ describe('rollout restarts', () => {
     restarter.stop();
     await clock.advance(60_000);
     assert.deepEqual(patches, []);
+  });
+});
+
+describe('the RolloutRestart condition', () => {
+  const targets = [
+    { kind: 'Deployment' as const, name: 'web' },
+    { kind: 'StatefulSet' as const, name: 'db' },
+  ];
+
+  test('none without targets; True when every target is restarted', () => {
+    assert.equal(rolloutCondition([], [], 'team-a', 's'), undefined);
+    assert.deepEqual(rolloutCondition(targets, [], 'team-a', 's'), {
+      status: 'True',
+      reason: 'TargetsFound',
+      message: 'Deployment web, StatefulSet db restarted once each time the data of Secret s changes',
+    });
+  });
+
+  test('False naming what is missing, what does not read the Secret, or that restarts are off', () => {
+    assert.deepEqual(
+      rolloutCondition(
+        targets,
+        [
+          { target: targets[1]!, problem: 'not found' },
+          { target: targets[0]!, problem: 'does not read the Secret' },
+        ],
+        'team-a',
+        's',
+      ),
+      {
+        status: 'False',
+        reason: 'TargetNotFound',
+        message:
+          'StatefulSet db not found in namespace team-a; Deployment web not restarted: its pods do not read Secret s (env, envFrom or a volume); the other targets are restarted when the data changes',
+      },
+    );
+    assert.equal(
+      rolloutCondition(targets, [{ target: targets[0]!, problem: 'does not read the Secret' }], 'team-a', 's')
+        ?.reason,
+      'TargetDoesNotReadSecret',
+    );
+    assert.equal(rolloutCondition(targets, 'disabled', 'team-a', 's')?.reason, 'RolloutRestartDisabled');
   });
 });
