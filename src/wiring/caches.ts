@@ -15,6 +15,7 @@ import { trimDefinition } from '../kube/trim-definition.ts';
 import { plural } from '../api/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Runnable } from './manager.ts';
+import { watchScope } from './scope.ts';
 import { stringOr } from '../text.ts';
 
 type RawDefinition = { readonly key: string; readonly raw: Record<string, unknown> };
@@ -71,14 +72,9 @@ export class Caches {
     const { kube, queue, clock, random, logger } = options;
     this.#options = options;
     this.#queue = queue;
-    const excluded = new Set(options.excludeNamespaces);
-    const inScope = (namespace: string): boolean => !excluded.has(namespace);
+    const { namespaces, inScope } = watchScope(options.watchNamespaces, options.excludeNamespaces);
     this.#perNamespace = options.watchNamespaces.length > 0;
-    this.#namespaces = this.#perNamespace ? options.watchNamespaces.filter(inScope) : [undefined];
-    const informerLogger = {
-      warn: (m: string, f?: Record<string, unknown>) => logger.warn(m, f),
-      debug: (m: string, f?: Record<string, unknown>) => logger.debug(m, f),
-    };
+    this.#namespaces = [...namespaces];
     const { targets } = this;
     this.#definitions = this.#namespaces.map(
       (namespace) =>
@@ -120,7 +116,7 @@ export class Caches {
           },
           clock,
           random,
-          logger: informerLogger,
+          logger,
         }),
     );
     const enqueueOwner = (secret: LiveSecret): void => {
@@ -151,7 +147,7 @@ export class Caches {
           },
           clock,
           random,
-          logger: informerLogger,
+          logger,
         }),
     );
   }

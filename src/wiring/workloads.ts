@@ -11,6 +11,7 @@ import { workloadSource } from '../kube/sources.ts';
 import { toWorkload } from '../kube/workloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Runnable } from './manager.ts';
+import { watchScope } from './scope.ts';
 
 export interface WorkloadCachesOptions {
   readonly kube: KubeClient;
@@ -30,21 +31,14 @@ export class WorkloadCaches {
 
   constructor(options: WorkloadCachesOptions) {
     this.#options = options;
-    const excluded = new Set(options.excludeNamespaces);
-    const namespaces = options.watchNamespaces.length
-      ? options.watchNamespaces.filter((n) => !excluded.has(n))
-      : [undefined];
-    const informerLogger = {
-      warn: (m: string, f?: Record<string, unknown>) => options.logger.warn(m, f),
-      debug: (m: string, f?: Record<string, unknown>) => options.logger.debug(m, f),
-    };
+    const { namespaces, inScope } = watchScope(options.watchNamespaces, options.excludeNamespaces);
     for (const kind of workloadKinds) {
       for (const namespace of namespaces) {
         const informer: Informer<Workload> = new Informer<Workload>({
           source: workloadSource(options.kube, kind, namespace),
           convert: (object) => {
             const workload = toWorkload(kind, object);
-            return workload && !excluded.has(workload.namespace) ? workload : undefined;
+            return workload && inScope(workload.namespace) ? workload : undefined;
           },
           keyOf: (w) => workloadKey(w.kind, w.namespace, w.name),
           versionOf: (w) => w.resourceVersion,
@@ -60,7 +54,7 @@ export class WorkloadCaches {
           },
           clock: options.clock,
           random: options.random,
-          logger: informerLogger,
+          logger: options.logger,
         });
         this.#informers.push(informer);
       }
