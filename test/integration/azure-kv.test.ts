@@ -244,7 +244,11 @@ describe('Azure Key Vault', () => {
         ? true
         : undefined;
     });
-    const ready = await http(`${operator.metricsUrl}/readyz`);
+    // The caches sync on their own clock; once they have, the refused login is what keeps it unready.
+    const ready = await waitFor('readyz naming the refused login', async () => {
+      const answer = await http(`${operator.metricsUrl}/readyz`);
+      return answer.body.includes('caches are not synced') ? undefined : answer;
+    });
     assert.equal(ready.status, 503);
     assert.match(ready.body, /no Microsoft Entra token/);
     assert.match(operator.logs(), /AADSTS7000215/);
