@@ -91,7 +91,10 @@ test("the original's sample and Deployment args run unchanged: its Secret adopte
     };
     return lease.spec.holderIdentity !== 'secrets-manager-7d9f8-original' ? true : undefined;
   });
-  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_leader'), 1);
+  // The gauge moves when the Lease write is answered, a moment after the Lease shows it.
+  await waitFor('the operator to report it leads', async () =>
+    metricSum(await operator.metrics(), 'secrets_manager_leader') === 1 ? true : undefined,
+  );
 
   await waitForReady(ns, 'secretdefinition-sample', 'True', 'Synced');
   const adopted = await waitFor('the Secret adopted', async () => {

@@ -100,19 +100,15 @@ describe('the access policy', () => {
     const dir = await mkdtemp(join(tmpdir(), 'access-policy-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const missing = await startOperator(t, { args: [`--access-policy=${join(dir, 'absent.yaml')}`] });
-    assert.notEqual(
-      await waitFor('the operator to exit', async () => missing.process.exitCode ?? undefined),
-      0,
-    );
+    await waitFor('the operator to exit', async () => missing.process.exitCode ?? undefined);
+    assert.notEqual(await missing.exited, 0);
     assert.match(missing.logs(), /cannot read the access policy .*absent\.yaml/);
 
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, '- { namespaces: [a], paths: ["secret/*/x"] }');
     const invalid = await startOperator(t, { args: [`--access-policy=${bad}`] });
-    assert.notEqual(
-      await waitFor('the operator to exit', async () => invalid.process.exitCode ?? undefined),
-      0,
-    );
+    await waitFor('the operator to exit', async () => invalid.process.exitCode ?? undefined);
+    assert.notEqual(await invalid.exited, 0);
     assert.match(
       invalid.logs(),
       /the access policy .*bad\.yaml is invalid: rule 1\.paths: "secret\/\*\/x" has a "\*" before its end/,

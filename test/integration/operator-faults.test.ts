@@ -144,7 +144,19 @@ describe('faults', () => {
     await waitFor('the killed operator to be gone', async () =>
       first.process.signalCode ? true : undefined,
     );
-    const atKill = await managedSecrets(ns);
+    // A write the killed operator had sent may still land: take the count once it stops moving.
+    let previous = -1;
+    const atKill = await waitFor(
+      'the Secrets to stop changing after the kill',
+      async () => {
+        const now = await managedSecrets(ns);
+        const settled = now.size === previous;
+        previous = now.size;
+        return settled ? now : undefined;
+      },
+      10_000,
+      500,
+    );
     t.diagnostic(`${atKill.size} of ${count} Secrets existed when the operator was killed`);
     assert.ok(atKill.size < count, 'the kill landed before the end of the sync');
     for (const [name, secret] of atKill) {
@@ -182,7 +194,12 @@ describe('faults', () => {
       }
       return true;
     });
+    // A write is counted when it is answered, a moment after the Secret exists.
+    const missing = count - atKill.size;
+    await waitFor('the restart to count its writes', async () =>
+      metricSum(await second.metrics(), 'secrets_manager_secret_writes_total') >= missing ? true : undefined,
+    );
     const writes = metricSum(await second.metrics(), 'secrets_manager_secret_writes_total');
-    assert.equal(writes, count - atKill.size, 'the restart wrote exactly the missing Secrets');
+    assert.equal(writes, missing, 'the restart wrote exactly the missing Secrets');
   });
 });

@@ -7,6 +7,7 @@ import { metricSum } from '../support/metrics.ts';
 import {
   applyDefinition,
   putKv2,
+  type RunningOperator,
   readDefinition,
   startOperator,
   waitForReady,
@@ -46,6 +47,15 @@ async function waitRestartedFor(ns: string, names: readonly string[]): Promise<v
   }
 }
 
+/** Waits until the operator's rollout restart counter reaches `count`. */
+async function waitRestartCount(operator: RunningOperator, count: number): Promise<void> {
+  await waitFor(`${count} rollout restarts counted`, async () =>
+    metricSum(await operator.metrics(), 'secrets_manager_rollout_restarts_total') === count
+      ? true
+      : undefined,
+  );
+}
+
 describe('rollout restarts', () => {
   test('a rotation restarts the annotated Deployment and the listed StatefulSet exactly once; an operator restart restarts nothing', async (t) => {
     const ns = await freshNamespace(t);
@@ -81,10 +91,14 @@ describe('rollout restarts', () => {
     await putKv2(`secret/${ns}/db`, { password: 'two' });
     await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
     await waitRestartedFor(ns, ['auto', 'listed']);
-    // Two revisions each and two restarts in all: creating the Secret restarted nothing.
+    // Two revisions each and two restarts in all: creating the Secret restarted nothing. The
+    // workload controllers make the revisions after the patch, and the counter moves when the
+    // patch is answered, so both are waited for; the revision counts are read again after.
+    await waitRevisions(ns, 'Deployment', 'auto', 2);
+    await waitRevisions(ns, 'StatefulSet', 'listed', 2);
+    await waitRestartCount(first, 2);
     assert.equal(await revisions(ns, 'Deployment', 'auto'), 2);
     assert.equal(await revisions(ns, 'StatefulSet', 'listed'), 2);
-    assert.equal(metricSum(await first.metrics(), 'secrets_manager_rollout_restarts_total'), 2);
     const events = await kubectl(['get', 'events', '-n', ns, '-o', 'json']);
     assert.match(events, /restarted by secrets-manager: the data of Secret db changed/);
     assert.doesNotMatch(events, /"two"|\btwo\b/, 'no value in an Event');
@@ -102,7 +116,9 @@ describe('rollout restarts', () => {
     await putKv2(`secret/${ns}/db`, { password: 'three' });
     await waitForSecretValue(ns, 'db', 'password', 'three', 10_000);
     await waitRestartedFor(ns, ['auto', 'listed']);
-    assert.equal(metricSum(await second.metrics(), 'secrets_manager_rollout_restarts_total'), 2);
+    await waitRevisions(ns, 'Deployment', 'auto', 3);
+    await waitRevisions(ns, 'StatefulSet', 'listed', 3);
+    await waitRestartCount(second, 2);
     assert.equal(await revisions(ns, 'Deployment', 'auto'), 3);
     assert.equal(await revisions(ns, 'StatefulSet', 'listed'), 3);
     assert.equal(

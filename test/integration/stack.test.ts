@@ -79,9 +79,12 @@ describe('kubernetes', () => {
       );
     });
     const namespace = await freshNamespace(t);
-    await kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1', namespace } }),
+    // Established can come before discovery lists the new group; an apply is safe to repeat.
+    await waitFor('kubectl to apply a Widget', () =>
+      kubectl(
+        ['apply', '-f', '-'],
+        JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1', namespace } }),
+      ),
     );
     assert.equal(
       (await kubectl(['get', `widgets.${group}`, 'w1', '-n', namespace, '-o', 'name'])).trim(),

@@ -21,6 +21,8 @@ export interface RunningOperator {
   metrics(): Promise<string>;
   /** SIGTERM, then wait for exit; answers the exit code. */
   stop(): Promise<number | null>;
+  /** Settles with the exit code once the process has exited and its output is read to the end. */
+  readonly exited: Promise<number | null>;
   readonly process: ChildProcess;
 }
 
@@ -79,7 +81,8 @@ export async function startOperator(t: TestContext, options: OperatorOptions = {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' comes after the output is read to its end, so logs() is complete once stop() answers.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const operator: RunningOperator = {
     metricsUrl,
     logs: () => output,
@@ -89,6 +92,7 @@ export async function startOperator(t: TestContext, options: OperatorOptions = {
       return exited;
     },
     process: child,
+    exited,
   };
   t.after(async () => {
     const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -172,6 +176,7 @@ export interface DefinitionStatus {
     reason: string;
     message: string;
     lastTransitionTime: string;
+    observedGeneration?: number;
   }[];
 }
 
@@ -186,7 +191,10 @@ export async function readDefinition(
   };
 }
 
-/** Waits until the definition's Ready condition has `status` (and `reason`, if given); answers the condition. */
+/**
+ * Waits until the definition's Ready condition, written for its current generation, has `status`
+ * (and `reason`, if given); answers the condition.
+ */
 export async function waitForReady(
   namespace: string,
   name: string,
@@ -197,10 +205,13 @@ export async function waitForReady(
   return waitFor(
     `SecretDefinition ${namespace}/${name} to be Ready=${status}${reason ? ` (${reason})` : ''}`,
     async () => {
-      const ready = (await readDefinition(namespace, name)).status?.conditions?.find(
-        (c) => c.type === 'Ready',
-      );
-      return ready && ready.status === status && (!reason || ready.reason === reason) ? ready : undefined;
+      const definition = await readDefinition(namespace, name);
+      const ready = definition.status?.conditions?.find((c) => c.type === 'Ready');
+      // A condition left from an earlier spec says nothing about the current one.
+      const current = ready?.observedGeneration === definition.metadata.generation;
+      return ready && current && ready.status === status && (!reason || ready.reason === reason)
+        ? ready
+        : undefined;
     },
     timeoutMs,
   );
