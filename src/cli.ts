@@ -26,8 +26,28 @@ function toOption(spec: FlagSpec): Option {
   return option;
 }
 
+/**
+ * A command whose usage errors never repeat a value: commander quotes a whole unknown option
+ * (`--vault.secretid=...`) and every excess argument, which would put a mistyped secret in the
+ * pod's log.
+ */
+class QuietCommand extends Command {
+  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    return super.error(withoutValues(message, errorOptions?.code), errorOptions);
+  }
+}
+
+function withoutValues(message: string, code: string | undefined): string {
+  if (code === 'commander.unknownOption')
+    return message.replace(/^(error: unknown option '[^'=]*)=[^']*'/, "$1'");
+  if (code === 'commander.excessArguments') {
+    return message.replace(/(but got \d+): [^]*$/, '$1 (not repeated: one may be a secret).');
+  }
+  return message;
+}
+
 /** A program that reads its command line the way Go's flag package would (goStyleArgs). */
-class GoStyleCommand extends Command {
+class GoStyleCommand extends QuietCommand {
   override parseAsync(argv?: readonly string[], options?: ParseOptions): Promise<this> {
     const all = argv ?? process.argv;
     // The first two are node and the script, unless told the arguments are the user's alone.
@@ -46,7 +66,7 @@ export function buildProgram(actions: CliActions): Command {
   // after a subcommand: `secrets-manager --x 1`, `secrets-manager run --x 1` and
   // `secrets-manager --x 1 run` are one parse with one result. (Registered on `run` as well, the
   // program took them and `run` acted on its defaults.)
-  const run = new Command('run')
+  const run = new QuietCommand('run')
     .description(
       'Run the operator (the default command); it takes every flag that secrets-manager --help lists',
     )
@@ -76,7 +96,7 @@ export function buildProgram(actions: CliActions): Command {
   program.action(async () => actions.run(...collect()));
   program.addCommand(run);
   program.addCommand(
-    new Command('validate')
+    new QuietCommand('validate')
       .description("Check SecretDefinition manifests offline with the operator's own rules")
       .argument('<files...>', 'YAML files, each with one or more documents')
       .exitOverride()
@@ -92,7 +112,7 @@ export function buildProgram(actions: CliActions): Command {
       }),
   );
   program.addCommand(
-    new Command('version')
+    new QuietCommand('version')
       .description('Print the version')
       .exitOverride()
       .action(() => {

@@ -67,16 +67,23 @@ interface LiquidFailure {
   readonly name?: unknown;
   readonly message?: unknown;
   readonly originalError?: unknown;
-  readonly token?: { getText(): string; getPosition(): [number, number] };
+  readonly token?: { readonly input?: unknown; getText(): string; getPosition(): [number, number] };
 }
 
 /**
- * Why a template failed, in the author's terms: a syntax error (the template's own text), the
+ * Why `template` failed, in the author's terms: a syntax error (the template's own text), the
  * expression that named an undefined variable as written (`data[k]`, never what k held), a limit,
- * or our filter's own message; anything else only says where. Never a value.
+ * or our filter's own message; anything else only says where. Never a value: some of LiquidJS's
+ * filters (where, find, has, group_by, the *_exp ones) parse an argument as an expression when
+ * they run, so an argument that held a fetched value fails with the value as the text in error.
+ * Such an error's token is in that value, not in the template, and then only that a filter
+ * failed is said.
  */
-function reason(error: unknown): string {
+function reason(error: unknown, template: string): string {
   const failure = (typeof error === 'object' && error !== null ? error : {}) as LiquidFailure;
+  if (failure.token !== undefined && failure.token.input !== template) {
+    return 'a filter failed on an expression it was given at render time';
+  }
   const message = typeof failure.message === 'string' ? (failure.message.split('\n')[0] ?? '') : '';
   const position = failure.token?.getPosition();
   const where = position ? `line:${position[0]}, col:${position[1]}` : /line:\d+, col:\d+/.exec(message)?.[0];
@@ -169,7 +176,7 @@ async function createEngine(): Promise<TemplateEngine> {
           liquid.parseAndRenderSync(template, { data: scope.data }, { renderLimit: remaining }),
         );
       } catch (error) {
-        throw new TemplateProblem(key, reason(error));
+        throw new TemplateProblem(key, reason(error, template));
       }
       if (output.length > templateLimits.output)
         throw new TemplateProblem(key, `renders more than ${templateLimits.output} characters`);
@@ -180,7 +187,7 @@ async function createEngine(): Promise<TemplateEngine> {
         liquid.parse(template);
         return undefined;
       } catch (error) {
-        return new TemplateProblem(key, reason(error));
+        return new TemplateProblem(key, reason(error, template));
       }
     },
   };

@@ -134,6 +134,12 @@ function fromKubeconfigFiles(paths: readonly string[]): KubeConnection {
   if (typeof server !== 'string' || !/^https?:\/\/[^/]+/.test(server)) {
     throw new KubeConfigError(`${where}: cluster ${clusterName} has no https:// server`);
   }
+  if (/^https?:\/\/[^/?#]*@/.test(server)) {
+    // Basic auth in the URL: refused like username and password, and never logged.
+    throw new KubeConfigError(
+      `${where}: the server of cluster ${clusterName} carries a user or password, which this operator does not support; use a token, a token file or a client certificate`,
+    );
+  }
   for (const unsupported of ['exec', 'auth-provider', 'username', 'password', 'as-user-extra'] as const) {
     if (user[unsupported] !== undefined) {
       throw new KubeConfigError(

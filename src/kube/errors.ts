@@ -13,7 +13,13 @@ export class KubeError extends Error {
   }
 }
 
-export function toKubeError(error: unknown, doing: string): KubeError {
+/**
+ * `doing` failed, as a KubeError. `holdsSecretData`: the request carried a Secret's data, and an
+ * apiserver that refuses it (422) may quote a piece of a value in its message (a
+ * .dockerconfigjson that is not JSON: "invalid character 'h'"), so only the fields and the kinds
+ * of their faults are kept.
+ */
+export function toKubeError(error: unknown, doing: string, holdsSecretData = false): KubeError {
   if (error instanceof KubeError) return error;
   const failure = error as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
   // Only an HTTP status counts: a DOMException's numeric code (23 for a timeout) is not one.
@@ -28,17 +34,34 @@ export function toKubeError(error: unknown, doing: string): KubeError {
       body = undefined;
     }
   }
-  const statusBody = (body ?? {}) as { reason?: unknown; message?: unknown };
+  const statusBody = (body ?? {}) as { reason?: unknown; message?: unknown; details?: unknown };
   const reason = typeof statusBody.reason === 'string' ? statusBody.reason : '';
   const detail =
-    typeof statusBody.message === 'string'
-      ? statusBody.message
-      : status === undefined && typeof failure.message === 'string'
-        ? failure.message.split('\n')[0]
-        : '';
+    holdsSecretData && status === 422
+      ? invalidFields(statusBody.details)
+      : typeof statusBody.message === 'string'
+        ? statusBody.message
+        : status === undefined && typeof failure.message === 'string'
+          ? failure.message.split('\n')[0]
+          : '';
   return new KubeError(
     status,
     reason,
     `${doing} failed${status ? ` (${status}${reason ? ` ${reason}` : ''})` : ''}${detail ? `: ${String(detail).slice(0, 500)}` : ''}`,
   );
+}
+
+/** "data[.dockerconfigjson]: FieldValueInvalid; type: FieldValueNotSupported": the fields only. */
+function invalidFields(details: unknown): string {
+  const causes = (details as { causes?: unknown } | undefined)?.causes;
+  const described = (Array.isArray(causes) ? causes : [])
+    .map((cause: { field?: unknown; reason?: unknown }) =>
+      typeof cause?.field === 'string'
+        ? `${cause.field}: ${typeof cause.reason === 'string' ? cause.reason : 'invalid'}`
+        : undefined,
+    )
+    .filter((text): text is string => text !== undefined);
+  return described.length > 0
+    ? `the apiserver refused ${described.join('; ')}`
+    : 'the apiserver refused the Secret as invalid';
 }

@@ -77,7 +77,7 @@ export function kubeSecretApi(
         if (!live) throw new Error('the apiserver answered the apply with no Secret');
         return live;
       } catch (error) {
-        throw toKubeError(error, `applying Secret ${secret.namespace}/${secret.name}`);
+        throw toKubeError(error, `applying Secret ${secret.namespace}/${secret.name}`, true);
       }
     },
     async delete(namespace, name, uid) {

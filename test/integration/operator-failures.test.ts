@@ -88,6 +88,30 @@ describe('failures keep the last good Secret', () => {
     assert.match(condition.message, /spec\.refreshInterval: must be at least 1s/);
   });
 
+  test('a Secret the apiserver refuses names the field, never a piece of the value, and the last Secret stays', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/registry`, { auth: '{"auths":{}}' });
+    const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'pull', {
+      name: 'pull',
+      type: 'kubernetes.io/dockerconfigjson',
+      refreshInterval: '1s',
+      keysMap: { '.dockerconfigjson': { path: `secret/${ns}/registry`, key: 'auth' } },
+    });
+    await waitForReady(ns, 'pull', 'True');
+    // Not JSON: the apiserver's own message would quote its first character ('q').
+    await putKv2(`secret/${ns}/registry`, { auth: 'qwerty-not-json' });
+    const refused = await waitForReady(ns, 'pull', 'False', 'KubernetesError', 10_000);
+    assert.equal(
+      refused.message,
+      `applying Secret ${ns}/pull failed (422 Invalid): the apiserver refused data[.dockerconfigjson]: FieldValueInvalid`,
+    );
+    assert.deepEqual(await secretData(ns, 'pull'), { '.dockerconfigjson': '{"auths":{}}' });
+    const events = await kubectl(['get', 'events', '-n', ns, '-o', 'json']);
+    assert.doesNotMatch(events + operator.logs(), /'q'|qwerty/);
+  });
+
   test('the CRD refuses bad input at apply time with a message naming the field', async (t) => {
     const ns = await freshNamespace(t);
     await assert.rejects(

@@ -172,6 +172,27 @@ describe('secrets-manager flags', () => {
     assert.match(result.stderr, /unknown option '--no-such-flag'/);
   });
 
+  test('a mistyped flag or a stray argument is named, never its value (it may be a secret)', async () => {
+    for (const [args, said] of [
+      [['--vault.secretid=hunter2-cli'], "error: unknown option '--vault.secretid'"],
+      [['run', '--vault.secretid=hunter2-cli'], "error: unknown option '--vault.secretid'"],
+      [['validate', '--x=hunter2-cli', 'f.yaml'], "error: unknown option '--x'"],
+      [
+        ['hunter2-cli'],
+        'error: too many arguments. Expected 0 arguments but got 1 (not repeated: one may be a secret).',
+      ],
+      [
+        ['run', '--vault.skip-verify', 'hunter2-cli'],
+        "error: too many arguments for 'run'. Expected 0 arguments but got 1 (not repeated: one may be a secret).",
+      ],
+    ] as const) {
+      const result = await run(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.equal(result.stderr.split('\n')[0], said, args.join(' '));
+      assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
+    }
+  });
+
   test('approle without credentials says which flag or variable to set', async () => {
     const result = await run(['--vault.url', 'http://127.0.0.1:1']);
     assert.equal(result.code, 2);

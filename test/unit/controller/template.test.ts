@@ -95,6 +95,30 @@ describe('a template cannot escape its sandbox', () => {
     }
   });
 
+  test('a filter that parses a value as an expression (where, where_exp, find_exp, has) never quotes it', async () => {
+    const engine = await templateEngine();
+    const values = { data: { v: 'Tr0ub4dorSecret', sym: '@Tr0ub4dor&3', json: '{"password":"hunter3"}' } };
+    for (const [template, value] of [
+      ['{{ "a,b" | split: "," | where: data.v }}', 'v'],
+      ['{{ "a,b" | split: "," | where_exp: "x", data.sym }}', 'sym'],
+      ['{{ "a,b" | split: "," | where_exp: "x", data.json }}', 'json'],
+      ['{{ "a,b" | split: "," | find_exp: "x", data.sym }}', 'sym'],
+      ['{{ "a,b" | split: "," | has: data.v }}', 'v'],
+    ] as const) {
+      let message = '';
+      try {
+        engine.render('config', template, values, performance.now() + 1_000);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      assert.equal(
+        message,
+        'template for key "config": a filter failed on an expression it was given at render time',
+        `${template} (${value})`,
+      );
+    }
+  });
+
   test('a filter chain that doubles a string stops at the memory limit, quickly', async () => {
     const started = performance.now();
     const message = await failure(`{{ data.password${' | toJson'.repeat(40)} | size }}`);

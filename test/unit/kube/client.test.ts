@@ -153,6 +153,39 @@ describe('the Kubernetes client', () => {
     assert.doesNotMatch(`${error.message} ${failure.message}`, /the-token/);
   });
 
+  test("a refused Secret (422) keeps the fields and their faults, never the apiserver's quote of a value", () => {
+    const refusal = {
+      statusCode: 422,
+      body: {
+        kind: 'Status',
+        reason: 'Invalid',
+        code: 422,
+        message:
+          'Secret "pull" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid character \'q\' looking for beginning of value',
+        details: {
+          causes: [
+            {
+              reason: 'FieldValueInvalid',
+              field: 'data[.dockerconfigjson]',
+              message: "invalid character 'q'",
+            },
+            { reason: 'FieldValueRequired', field: 'data[tls.key]', message: 'Required value' },
+          ],
+        },
+      },
+    };
+    assert.equal(
+      toKubeError(refusal, 'applying Secret ns/pull', true).message,
+      'applying Secret ns/pull failed (422 Invalid): the apiserver refused data[.dockerconfigjson]: FieldValueInvalid; data[tls.key]: FieldValueRequired',
+    );
+    assert.equal(
+      toKubeError({ statusCode: 422, body: { reason: 'Invalid' } }, 'applying Secret ns/pull', true).message,
+      'applying Secret ns/pull failed (422 Invalid): the apiserver refused the Secret as invalid',
+    );
+    // Without Secret data in the request, the apiserver's message is the clearest there is.
+    assert.match(toKubeError(refusal, 'updating the status', false).message, /is invalid: data/);
+  });
+
   test('a 429 is sent again after its Retry-After, the same body each time, at most five times in all', async (t) => {
     let refusals = 2;
     const api = await apiserver(t, (_seen, res) => {

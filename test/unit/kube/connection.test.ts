@@ -108,6 +108,18 @@ describe('where the apiserver is and who we are', () => {
     );
   });
 
+  test('a server URL carrying a user or password is refused (basic auth in disguise), without echoing it', async (t) => {
+    const file = join(await scratch(t), 'config');
+    await writeFile(file, kubeconfig({ token: 't' }, { server: 'https://admin:hunter2@10.0.0.1:6443' }));
+    assert.throws(
+      () => loadKubeConnection({ kubeconfig: file }),
+      (error: Error) =>
+        /the server of cluster c carries a user or password, which this operator does not support/.test(
+          error.message,
+        ) && !error.message.includes('hunter2'),
+    );
+  });
+
   test('tls-server-name and impersonation (as, as-uid, as-groups) are read', async (t) => {
     const file = join(await scratch(t), 'config');
     await writeFile(
