@@ -43,7 +43,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const random = deps.random ?? Math.random;
   const metrics = new Metrics();
   const runtime = new RuntimeMetrics(metrics.registry, config.controllerName);
-  const clients = kubeClients(config, clock, runtime);
+  const clients = kubeClients(config, clock, runtime, logger);
   // The leadership term: once it ends, every in-flight read and Kubernetes request is aborted and
   // every new one fails at once, so a replica that lost the Lease writes nothing more.
   let term: AbortSignal | undefined;

@@ -459,8 +459,9 @@ export const flags: readonly FlagSpec[] = [
     flag: 'kubeconfig',
     key: 'kubeconfig',
     value: 'path',
-    env: 'KUBECONFIG',
-    description: 'Kubeconfig to use outside a cluster; in a pod the service account is used',
+    // Not the flag's env: KUBECONFIG is a list of files, merged as kubectl merges them.
+    description:
+      'Kubeconfig to use outside a cluster; without it the files listed in KUBECONFIG (merged), then ~/.kube/config; in a pod the service account is used',
   },
 ];
 

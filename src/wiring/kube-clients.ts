@@ -4,6 +4,7 @@
 
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
 import { KubeClient } from '../kube/client.ts';
 import { loadKubeConnection, serverHost } from '../kube/connection.ts';
 import type { RuntimeMetrics } from '../observability/runtime-metrics.ts';
@@ -17,8 +18,14 @@ export interface KubeClients {
   readonly runnable: Runnable;
 }
 
-export function kubeClients(config: Config, clock: Clock, runtime: RuntimeMetrics): KubeClients {
+export function kubeClients(
+  config: Config,
+  clock: Clock,
+  runtime: RuntimeMetrics,
+  logger: Logger,
+): KubeClients {
   const connection = loadKubeConnection(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  logger.info('kubernetes connection', { server: serverHost(connection.server), from: connection.source });
   const limiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
   const host = serverHost(connection.server);
   const onResponse = (method: string, status: number | undefined): void =>

@@ -1,6 +1,8 @@
 // The operator on the real stack: SecretDefinitions become Secrets, and the Secrets follow Vault.
 
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   applyDefinition,
@@ -183,6 +185,29 @@ test('VAULT_ADDR wins over --vault.url as in the original, and the start log nam
     '--kubeconfig from flag',
   ]);
   assert.ok(!line.includes(state.vault.approle.secretId) && !line.includes(state.vault.approle.roleId));
+});
+
+test('without --kubeconfig, KUBECONFIG is a list of files as for kubectl: a missing one is skipped', async (t) => {
+  const { state } = await testStack();
+  const ns = await freshNamespace(t);
+  await putKv2(`secret/${ns}/db`, { password: 'from-kubeconfig-list' });
+  const absent = join(tmpdir(), `absent-${process.pid}.kubeconfig`);
+  const operator = await startOperator(t, {
+    args: [`--watch-namespaces=${ns}`],
+    env: { KUBECONFIG: `${absent}:${state.kube.kubeconfig}` },
+    kubeconfigFlag: false,
+  });
+  await waitReady(operator);
+  await applyDefinition(ns, 'db', {
+    name: 'db',
+    keysMap: { p: { path: `secret/${ns}/db`, key: 'password' } },
+  });
+  await waitForSecretValue(ns, 'db', 'p', 'from-kubeconfig-list');
+  const line = operator
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('"kubernetes connection"'));
+  assert.ok(line?.includes(`"from":"kubeconfig ${state.kube.kubeconfig}, context `), operator.logs());
 });
 
 test("the original's Go-style command line runs the operator unchanged", async (t) => {

@@ -47,6 +47,8 @@ export function ensureCrd(): Promise<void> {
 export interface OperatorOptions {
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** false: no --kubeconfig, so the operator finds the stack through `env` (KUBECONFIG). */
+  readonly kubeconfigFlag?: boolean;
 }
 
 /** Starts the operator with approle credentials and the stack's kubeconfig; stopped after the test. */
@@ -60,7 +62,7 @@ export async function startOperator(t: TestContext, options: OperatorOptions = {
     [
       join(repoRoot, 'src', 'main.ts'),
       `--metrics-addr=127.0.0.1:${port}`,
-      `--kubeconfig=${state.kube.kubeconfig}`,
+      ...(options.kubeconfigFlag === false ? [] : [`--kubeconfig=${state.kube.kubeconfig}`]),
       `--vault.url=${state.vault.addr}`,
       '--log-format=json',
       '--reconcile-period=2s',
