@@ -23,6 +23,7 @@ import {
   waitReady,
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, testStack } from '../support/stack.ts';
+import { noVaultEnv, parseRun, withEnv } from '../support/cli-config.ts';
 import { setupVaultTenants } from '../support/vault-tenants.ts';
 import { waitRevisions, workload } from '../support/workloads.ts';
 
@@ -232,6 +233,8 @@ describe('the chart renders', () => {
       metadata: { annotations: Record<string, string> };
     };
     assert.equal(account.metadata.annotations['azure.workload.identity/client-id'], client);
+    // The webhook's AZURE_TENANT_ID wins over the flag, so it must be the chart's tenant too.
+    assert.equal(account.metadata.annotations['azure.workload.identity/tenant-id'], tenant);
     await assert.rejects(
       render('backend=azure-kv', `azureKeyVault.tenantId=${tenant}`),
       /needs azureKeyVault\.name/,
@@ -380,6 +383,154 @@ describe('the chart renders', () => {
       [['default']],
     );
     assert.deepEqual(rulesOf(namespaced, 'ClusterRole'), []);
+  });
+
+  test("every value reaches the operator: the rendered flags, read by the operator's own parser, give the Config the values ask for", async (t) => {
+    const { container } = deploymentOf(
+      await renderValues(t, {
+        vault: {
+          address: 'https://vault.example:8200',
+          authMethod: 'approle',
+          approle: { path: 'approle-x', existingSecret: 'creds' },
+          kubernetes: { path: 'k8s-x' },
+          authScope: 'namespace',
+          tenant: { serviceAccount: 'reader', role: 'team-{namespace}', audience: 'vault' },
+          engine: 'kv2',
+          namespace: 'eng',
+          caSecret: 'vault-ca',
+          timeout: '7s',
+          qps: 33,
+          burst: 44,
+          maxTokenTtl: 120,
+          renewTtlIncrement: 900,
+        },
+        accessPolicy: [{ namespaces: ['*'], paths: ['secret/data/{namespace}/*'] }],
+        reconcilePeriod: '45s',
+        watchNamespaces: ['a', 'b'],
+        excludeNamespaces: ['b'],
+        rolloutRestart: { enabled: true, interval: '2m' },
+        concurrency: 3,
+        kubeApi: { qps: 12, burst: 24 },
+        logLevel: 'debug',
+        logFormat: 'text',
+        metrics: { port: 9100 },
+        leaderElection: { enabled: true, id: 'my-lease', leaseDuration: '20s' },
+      }),
+    );
+    // The pod's namespace reaches --leader-election-namespace through POD_NAMESPACE.
+    assert.deepEqual(
+      (container.env as { name: string; valueFrom?: unknown }[]).find((e) => e.name === 'POD_NAMESPACE'),
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    );
+    const { config } = await withEnv({ ...noVaultEnv, POD_NAMESPACE: 'platform' }, () =>
+      parseRun(container.args),
+    );
+    const { vault } = config;
+    assert.deepEqual(
+      {
+        address: vault.address,
+        authMethod: vault.authMethod,
+        approlePath: vault.approlePath,
+        roleIdFile: vault.roleIdFile,
+        secretIdFile: vault.secretIdFile,
+        kubernetesPath: vault.kubernetesPath,
+        authScope: vault.authScope,
+        tenant: vault.tenant,
+        engine: vault.engine,
+        namespace: vault.namespace,
+        caCertFile: vault.caCertFile,
+        timeoutMs: vault.timeoutMs,
+        qps: vault.qps,
+        burst: vault.burst,
+        maxTokenTtlSeconds: vault.maxTokenTtlSeconds,
+        renewTtlIncrementSeconds: vault.renewTtlIncrementSeconds,
+      },
+      {
+        address: 'https://vault.example:8200',
+        authMethod: 'approle',
+        approlePath: 'approle-x',
+        roleIdFile: '/var/run/secrets/vault-approle/role-id',
+        secretIdFile: '/var/run/secrets/vault-approle/secret-id',
+        kubernetesPath: 'k8s-x',
+        authScope: 'namespace',
+        tenant: { serviceAccount: 'reader', role: 'team-{namespace}', audience: 'vault' },
+        engine: 'kv2',
+        namespace: 'eng',
+        caCertFile: '/var/run/secrets/vault-ca/ca.crt',
+        timeoutMs: 7_000,
+        qps: 33,
+        burst: 44,
+        maxTokenTtlSeconds: 120,
+        renewTtlIncrementSeconds: 900,
+      },
+    );
+    assert.deepEqual(
+      {
+        accessPolicyFile: config.accessPolicyFile,
+        reconcilePeriodMs: config.reconcilePeriodMs,
+        watchNamespaces: config.watchNamespaces,
+        excludeNamespaces: config.excludeNamespaces,
+        rolloutRestart: config.rolloutRestart,
+        concurrency: config.concurrency,
+        kubeApi: config.kubeApi,
+        logLevel: config.logLevel,
+        logFormat: config.logFormat,
+        metricsAddress: config.metricsAddress,
+        leader: [
+          config.leaderElection.enabled,
+          config.leaderElection.name,
+          config.leaderElection.namespace,
+          config.leaderElection.leaseDurationMs,
+        ],
+      },
+      {
+        accessPolicyFile: '/etc/secrets-manager/access-policy/policy.yaml',
+        reconcilePeriodMs: 45_000,
+        watchNamespaces: ['a', 'b'],
+        excludeNamespaces: ['b'],
+        rolloutRestart: { enabled: true, minIntervalMs: 120_000 },
+        concurrency: 3,
+        kubeApi: { qps: 12, burst: 24 },
+        logLevel: 'debug',
+        logFormat: 'text',
+        metricsAddress: { host: undefined, port: 9100 },
+        leader: [true, 'my-lease', 'platform', 20_000],
+      },
+    );
+
+    // Azure with workload identity: the webhook injects the identity; the chart's tenant wins.
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const azure = deploymentOf(
+      await render(
+        'backend=azure-kv',
+        'azureKeyVault.name=payments',
+        `azureKeyVault.tenantId=${tenant}`,
+        'azureKeyVault.clientId=app-client',
+        'azureKeyVault.qps=7',
+        'azureKeyVault.burst=9',
+      ),
+    );
+    const webhook = {
+      AZURE_TENANT_ID: tenant,
+      AZURE_CLIENT_ID: 'app-client',
+      AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token',
+    };
+    const azureConfig = (await withEnv({ ...noVaultEnv, ...webhook }, () => parseRun(azure.container.args)))
+      .config.azureKv;
+    assert.deepEqual(azureConfig && { ...azureConfig, timeoutMs: undefined }, {
+      name: 'payments',
+      url: 'https://payments.vault.azure.net',
+      tenantId: tenant,
+      auth: {
+        method: 'workload-identity',
+        tenantId: tenant,
+        clientId: 'app-client',
+        tokenFile: '/var/run/secrets/azure/tokens/azure-identity-token',
+      },
+      qps: 7,
+      burst: 9,
+      timeoutMs: undefined,
+    });
   });
 
   test('a typo in values fails at install time', async () => {
