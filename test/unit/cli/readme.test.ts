@@ -49,3 +49,18 @@ test('every flag in the README is in --help, and every flag in --help is in the 
   );
   assert.deepEqual([...readmeFlags].sort(), [...helpFlags].sort());
 });
+
+test('every source and test file the README and SECURITY.md name exists (they name them as evidence)', async () => {
+  const missing: string[] = [];
+  for (const document of ['README.md', 'SECURITY.md']) {
+    const text = await readFile(join(repoRoot, document), 'utf8');
+    for (const [path] of text.matchAll(/\b(?:src|test|scripts)\/[A-Za-z0-9_./-]+\.ts\b/g)) {
+      const found = await readFile(join(repoRoot, path), 'utf8').then(
+        () => true,
+        () => false,
+      );
+      if (!found) missing.push(`${document}: ${path}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
