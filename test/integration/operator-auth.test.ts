@@ -156,6 +156,56 @@ describe('vault authentication', () => {
     assert.ok((await logins(operator)) >= 3, 'the token was replaced by new logins as it neared its max TTL');
   });
 
+  test('AppRole from --vault.role-id-file and --vault.secret-id-file at --vault.approle-path: read at each login, so a rotated secret-id is used', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault } = await testStack();
+    const mount = `approle-${ns}`;
+    await vault.call('POST', `sys/auth/${mount}`, { type: 'approle' });
+    t.after(() => vault.call('DELETE', `sys/auth/${mount}`).catch(() => undefined));
+    await vault.call('POST', `auth/${mount}/role/files`, { token_policies: ['secrets-manager'] });
+    const roleId = (
+      (await vault.call('GET', `auth/${mount}/role/files/role-id`)) as { data: { role_id: string } }
+    ).data.role_id;
+    const newSecretId = async (): Promise<string> =>
+      (
+        (await vault.call('POST', `auth/${mount}/role/files/secret-id`)) as {
+          data: { secret_id: string };
+        }
+      ).data.secret_id;
+    const dir = await mkdtemp(join(tmpdir(), 'approle-files-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const first = await newSecretId();
+    await writeFile(join(dir, 'role-id'), `${roleId}\n`);
+    await writeFile(join(dir, 'secret-id'), `${first}\n`);
+    await putKv2(`secret/${ns}/app`, { v: 'one' });
+    const operator = await startOperator(t, {
+      args: [
+        `--watch-namespaces=${ns}`,
+        `--vault.approle-path=${mount}`,
+        `--vault.role-id-file=${join(dir, 'role-id')}`,
+        `--vault.secret-id-file=${join(dir, 'secret-id')}`,
+      ],
+      // The stack's own AppRole credentials are not offered: only the files can log in.
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', {
+      name: 'app',
+      refreshInterval: '1s',
+      keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } },
+    });
+    await waitForSecretValue(ns, 'app', 'v', 'one');
+
+    // Rotation: a new secret-id in the file, the old one destroyed, the operator's token revoked.
+    await writeFile(join(dir, 'secret-id'), await newSecretId());
+    await vault.call('POST', `auth/${mount}/role/files/secret-id/destroy`, { secret_id: first });
+    await vault.call('PUT', `sys/leases/revoke-prefix/auth/${mount}/login`);
+    await putKv2(`secret/${ns}/app`, { v: 'two' });
+    await waitForSecretValue(ns, 'app', 'v', 'two', 10_000);
+    assert.equal(await logins(operator), 2, 'one login per secret-id');
+    assert.doesNotMatch(operator.logs(), new RegExp(first));
+  });
+
   test('a token revoked from outside is replaced on the next read', async (t) => {
     const ns = await freshNamespace(t);
     const { vault } = await testStack();

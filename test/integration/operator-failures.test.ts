@@ -1,6 +1,7 @@
 // Bad input and faults: the condition says why, the last good Secret stays, and it heals when fixed.
 
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import {
   applyDefinition,
@@ -11,7 +12,14 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
-import { freshNamespace, kubectl, startStackDaemon, stopStackDaemon, testStack } from '../support/stack.ts';
+import {
+  freshNamespace,
+  kubectl,
+  startStackDaemon,
+  stopStackDaemon,
+  testStack,
+  waitFor,
+} from '../support/stack.ts';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -125,6 +133,36 @@ describe('failures keep the last good Secret', () => {
       applyDefinition(ns, 'empty', { name: 'empty', keysMap: {} }),
       /at least one entry in keysMap or dataFrom/,
     );
+  });
+
+  test('a Vault that accepts connections and never answers is given up on after --config.backend-timeout', async (t) => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const { port } = silent.address() as AddressInfo;
+    const operator = await startOperator(t, {
+      args: [
+        `--vault.url=http://127.0.0.1:${port}`,
+        '--config.backend-timeout=1500ms',
+        '--watch-namespaces=none',
+      ],
+    });
+    await waitFor('a login given up on after 1500ms', async () =>
+      operator
+        .logs()
+        .split('\n')
+        .some(
+          (line) =>
+            line.includes('"Vault login failed; retrying"') && line.includes('no answer within 1500ms'),
+        )
+        ? true
+        : undefined,
+    );
+    assert.ok(sockets.size >= 1, 'the operator did connect');
   });
 
   test('Vault stopped: Ready=False VaultUnavailable, the Secret keeps its data, and it heals when Vault is back', async (t) => {

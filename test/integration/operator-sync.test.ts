@@ -210,6 +210,32 @@ test('without --kubeconfig, KUBECONFIG is a list of files as for kubectl: a miss
   assert.ok(line?.includes(`"from":"kubeconfig ${state.kube.kubeconfig}, context `), operator.logs());
 });
 
+test('--log-format text and --log-level warn shape the log; -zap-devel means text at debug, as in the original', async (t) => {
+  const textLine = /^\d{4}-\d\d-\d\dT[\d:.]+Z (error|warn|info|debug) \S/;
+  const quiet = await startOperator(t, {
+    args: ['--log-format=text', '--log-level=warn', '--watch-namespaces=none'],
+  });
+  await waitReady(quiet);
+  await quiet.stop();
+  const quietLines = quiet.logs().trim().split('\n');
+  assert.ok(quietLines.length > 0);
+  for (const line of quietLines) assert.match(line, /^\S+ (error|warn) /, line);
+  assert.ok(
+    quietLines.some((line) => line.includes(' warn no --access-policy: tenancy is off')),
+    quiet.logs(),
+  );
+
+  const devel = await startOperator(t, { args: ['-zap-devel', '--watch-namespaces=none'] });
+  await waitReady(devel);
+  await devel.stop();
+  const develLines = devel.logs().trim().split('\n');
+  for (const line of develLines) assert.match(line, textLine, line);
+  assert.ok(
+    develLines.some((line) => / debug /.test(line)),
+    devel.logs(),
+  );
+});
+
 test("the original's Go-style command line runs the operator unchanged", async (t) => {
   const ns = await freshNamespace(t);
   await putKv2(`secret/${ns}/db`, { password: 'go-style' });

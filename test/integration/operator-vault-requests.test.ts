@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { apiVersion, group, kind, plural, version } from '../../src/api/types.ts';
 import { auditEntriesSince, auditMark, dedicatedAppRole, type AuditEntry } from '../support/audit.ts';
 import {
+  applyDefinition,
   ensureCrd,
   putKv1,
   putKv2,
@@ -182,6 +183,19 @@ describe('only KV reads leave the operator, whatever definitions say', () => {
     for (const name of [...Object.keys(hostile), ...Object.keys(notKv)]) {
       assert.equal((await readDefinition(ns, name)).status?.secretName, undefined, name);
     }
+  });
+
+  test('with a forced KV v2 engine, a KV v1 mount is read at mount/data/... as told, so its secret is not found', async (t) => {
+    const ns = await freshNamespace(t, 'engine-kv2');
+    await putKv1(`kv/${ns}/app`, { v: 'v1-value' });
+    await putKv2(`secret/${ns}/app`, { v: 'v2-value' });
+    const operator = await startOperator(t, { args: ['--vault.engine=kv2', `--watch-namespaces=${ns}`] });
+    await waitReady(operator);
+    await applyDefinition(ns, 'v2', { name: 'v2', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await applyDefinition(ns, 'v1', { name: 'v1', keysMap: { v: { path: `kv/${ns}/app`, key: 'v' } } });
+    await waitForSecretValue(ns, 'v2', 'v', 'v2-value');
+    const v1 = await waitForReady(ns, 'v1', 'False', 'PathNotFound');
+    assert.match(v1.message, new RegExp(`kv/${ns}/app`));
   });
 
   test('with a forced KV v1 engine, a first segment is not taken as a mount without asking Vault', async (t) => {

@@ -15,10 +15,10 @@ import {
   waitReady,
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
-import { revisions, waitRevisions, workload } from '../support/workloads.ts';
+import { replicaSetTimes, revisions, waitRevisions, workload } from '../support/workloads.ts';
 
 /** Waits until each workload's pod template says it restarted for the Secret db's current data id. */
-async function waitRestartedFor(ns: string, names: readonly string[]): Promise<void> {
+async function waitRestartedFor(ns: string, targets: readonly (readonly [string, string])[]): Promise<void> {
   const dataId = async (): Promise<string> =>
     kubectl([
       'get',
@@ -29,9 +29,8 @@ async function waitRestartedFor(ns: string, names: readonly string[]): Promise<v
       '-o',
       'jsonpath={.metadata.annotations.secrets-manager\\.tuenti\\.io/data-id}',
     ]);
-  for (const name of names) {
-    await waitFor(`${name} restarted for the current data of Secret db`, async () => {
-      const kind = name === 'listed' ? 'statefulset' : 'deployment';
+  for (const [kind, name] of targets) {
+    await waitFor(`${kind} ${name} restarted for the current data of Secret db`, async () => {
       const annotation = await kubectl([
         'get',
         kind,
@@ -90,7 +89,10 @@ describe('rollout restarts', () => {
     // Each rotation: the Secret gets a new data id, and every reader is restarted for it once.
     await putKv2(`secret/${ns}/db`, { password: 'two' });
     await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
-    await waitRestartedFor(ns, ['auto', 'listed']);
+    await waitRestartedFor(ns, [
+      ['deployment', 'auto'],
+      ['statefulset', 'listed'],
+    ]);
     // Two revisions each and two restarts in all: creating the Secret restarted nothing. The
     // workload controllers make the revisions after the patch, and the counter moves when the
     // patch is answered, so both are waited for; the revision counts are read again after.
@@ -115,7 +117,10 @@ describe('rollout restarts', () => {
     );
     await putKv2(`secret/${ns}/db`, { password: 'three' });
     await waitForSecretValue(ns, 'db', 'password', 'three', 10_000);
-    await waitRestartedFor(ns, ['auto', 'listed']);
+    await waitRestartedFor(ns, [
+      ['deployment', 'auto'],
+      ['statefulset', 'listed'],
+    ]);
     await waitRevisions(ns, 'Deployment', 'auto', 3);
     await waitRevisions(ns, 'StatefulSet', 'listed', 3);
     await waitRestartCount(second, 2);
@@ -126,6 +131,50 @@ describe('rollout restarts', () => {
       1,
       'not annotated, not listed: never restarted',
     );
+  });
+
+  test('a listed DaemonSet, and an init container reading a projected volume, are restarted; rotations within --rollout-restart-interval make one restart after it', async (t) => {
+    const ns = await freshNamespace(t);
+    await putKv2(`secret/${ns}/db`, { password: 'one' });
+    await kubectl(['apply', '-n', ns, '-f', '-'], workload('DaemonSet', 'agent', 'db', false));
+    await kubectl(
+      ['apply', '-n', ns, '-f', '-'],
+      workload('Deployment', 'init', 'db', true, 'projected-init'),
+    );
+    await waitRevisions(ns, 'Deployment', 'init', 1);
+    const operator = await startOperator(t, {
+      args: [`--watch-namespaces=${ns}`, '--rollout-restart', '--rollout-restart-interval=4s'],
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'db', {
+      name: 'db',
+      refreshInterval: '1s',
+      keysMap: { password: { path: `secret/${ns}/db`, key: 'password' } },
+      rolloutRestartTargets: [{ kind: 'DaemonSet', name: 'agent' }],
+    });
+    await waitForReady(ns, 'db', 'True');
+    const targets = [
+      ['daemonset', 'agent'],
+      ['deployment', 'init'],
+    ] as const;
+
+    await putKv2(`secret/${ns}/db`, { password: 'two' });
+    await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
+    await waitRestartedFor(ns, targets);
+    // A second rotation at once: the restart it needs waits for the end of the interval.
+    await putKv2(`secret/${ns}/db`, { password: 'three' });
+    await waitForSecretValue(ns, 'db', 'password', 'three', 10_000);
+    await waitRestartedFor(ns, targets);
+    await waitRevisions(ns, 'Deployment', 'init', 3);
+    const [, first, second] = await replicaSetTimes(ns, 'init');
+    assert.ok(
+      first !== undefined && second !== undefined && second - first >= 3_000,
+      `restarts ${(second ?? 0) - (first ?? 0)}ms apart with a 4s interval (creation times have 1s resolution)`,
+    );
+    await waitRestartCount(operator, 4);
+    const metrics = await operator.metrics();
+    assert.equal(metricSum(metrics, 'secrets_manager_rollout_restarts_total{kind="DaemonSet"}'), 2);
+    assert.equal(metricSum(metrics, 'secrets_manager_rollout_restarts_total{kind="Deployment"}'), 2);
   });
 
   test('a missing target and a disabled operator are conditions, not crashes', async (t) => {
