@@ -632,6 +632,11 @@ describe('the chart installs and its RBAC suffices', () => {
     });
     await waitForReady(target, 'app', 'True');
     assert.deepEqual(await secretData(target, 'app'), { v: 'chart' });
+    // It leads through the Lease --leader-election-id names, in --leader-election-namespace.
+    const lease = JSON.parse(
+      await kubectl(['get', 'lease', 'sm-secrets-manager-leader', '-n', release, '-o', 'json']),
+    ) as { spec: { holderIdentity?: string } };
+    assert.match(lease.spec.holderIdentity ?? '', /\S/);
   });
 
   test("rollout restarts: the chart's service account may watch and patch the workloads it restarts", async (t) => {

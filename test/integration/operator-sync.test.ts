@@ -247,9 +247,17 @@ test("the original's Go-style command line runs the operator unchanged", async (
       '-reconcile-period=1s',
       '-enable-leader-election=false',
       '-zap-log-level=debug',
+      // Accepted as the original's, and ignored (the README says so; the first one says so at start).
+      '-vault.token-polling-period=30s',
+      '-zap-stacktrace-level=error',
+      '-zap-time-encoding=epoch',
     ],
   });
   await waitReady(operator);
+  assert.match(
+    operator.logs(),
+    /--vault\.token-polling-period is accepted for compatibility and ignored: renewal follows the token TTL/,
+  );
   await applyDefinition(ns, 'go', {
     name: 'go',
     keysMap: { p: { path: `secret/${ns}/db`, key: 'password' } },

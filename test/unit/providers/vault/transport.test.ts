@@ -12,8 +12,11 @@ interface Seen {
 }
 
 let seen: Seen[] = [];
+/** The X-Vault-Namespace header of each request, apart: most tests have none. */
+let namespaces: (string | undefined)[] = [];
 let handler: (req: IncomingMessage, res: ServerResponse) => void = () => {};
 const server = createServer((req, res) => {
+  namespaces.push(req.headers['x-vault-namespace'] as string | undefined);
   seen.push({
     method: req.method ?? '',
     url: req.url ?? '',
@@ -57,6 +60,29 @@ describe('the Vault HTTP transport', () => {
         token: 'hvs.secret-token',
       },
     ]);
+  });
+
+  test('--vault.namespace is sent as X-Vault-Namespace on every request; without it, no header', async () => {
+    handler = (_req, res) => json(res, 200, { data: {} });
+    const request = { method: 'GET', path: ['secret', 'data', 'app'], operation: 'read' } as const;
+    namespaces = [];
+    const inNamespace = createHttpTransport({
+      address,
+      timeoutMs: 2000,
+      skipVerify: false,
+      namespace: 'team-a/eng',
+    });
+    await inNamespace.send(request);
+    await inNamespace.send({
+      ...request,
+      method: 'POST',
+      path: ['auth', 'approle', 'login'],
+      operation: 'login',
+    });
+    assert.deepEqual(namespaces, ['team-a/eng', 'team-a/eng']);
+    namespaces = [];
+    await transport().send(request);
+    assert.deepEqual(namespaces, [undefined]);
   });
 
   test('an address with a path prefix keeps it in front of /v1/', () => {
