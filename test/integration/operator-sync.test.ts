@@ -251,6 +251,7 @@ test("the original's Go-style command line runs the operator unchanged", async (
       '-vault.token-polling-period=30s',
       '-zap-stacktrace-level=error',
       '-zap-time-encoding=epoch',
+      '-controller-name=LegacySecrets',
     ],
   });
   await waitReady(operator);
@@ -264,5 +265,13 @@ test("the original's Go-style command line runs the operator unchanged", async (
   });
   await waitForSecretValue(ns, 'go', 'p', 'go-style');
   assert.match(operator.logs(), /"level":"debug"/, 'the zap level reached the logger');
-  assert.equal(metricSum(await operator.metrics(), 'secrets_manager_leader'), 1, 'leading without election');
+  const metrics = await operator.metrics();
+  assert.equal(metricSum(metrics, 'secrets_manager_leader'), 1, 'leading without election');
+  // -controller-name names the controller and its queue in the controller-runtime series.
+  assert.ok(
+    metricSum(metrics, 'controller_runtime_reconcile_total{controller="LegacySecrets",result="success"}') >=
+      1,
+  );
+  assert.ok(metricSum(metrics, 'workqueue_adds_total{name="LegacySecrets"}') >= 1);
+  assert.equal(metricSum(metrics, 'controller_runtime_reconcile_total{controller="SecretDefinition"'), 0);
 });
