@@ -206,6 +206,26 @@ describe('vault authentication', () => {
     assert.doesNotMatch(operator.logs(), new RegExp(first));
   });
 
+  test('--vault.renew-ttl-increment is the lease asked for at each renewal, and --vault.max-token-ttl is exported as in the original', async (t) => {
+    const ns = await freshNamespace(t);
+    // Logins give 4s; the role would allow renewals of up to 10 minutes.
+    const { roleId, secretId } = await shortLivedRole(`increment-${ns}`, '4s', '10m');
+    const operator = await startOperator(t, {
+      args: ['--watch-namespaces=none', '--vault.renew-ttl-increment=9', '--vault.max-token-ttl=3'],
+      env: { VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId },
+    });
+    await waitReady(operator);
+    const renewed = 'secrets_manager_vault_requests_total{operation="renew",status="200"}';
+    await waitFor('a renewal', async () =>
+      metricSum(await operator.metrics(), renewed) >= 1 ? true : undefined,
+    );
+    const metrics = await operator.metrics();
+    const ttl = metricSum(metrics, 'secrets_manager_vault_token_ttl');
+    // Renewed for 9s at a time, not for the 600s of the default: never more than 9 seconds left.
+    assert.ok(ttl > 0 && ttl <= 9, `the token has ${ttl}s left`);
+    assert.equal(metricSum(metrics, 'secrets_manager_vault_max_token_ttl'), 3);
+  });
+
   test('a token revoked from outside is replaced on the next read', async (t) => {
     const ns = await freshNamespace(t);
     const { vault } = await testStack();
