@@ -11,16 +11,13 @@
 // names and terminates TLS with a certificate of its own CA (trusted with NODE_EXTRA_CA_CERTS), so
 // the operator runs with Azure's real URLs and no option of its own changed for the test.
 
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { certificateAuthority, issueCertificate } from './certificates.ts';
 
-const run = promisify(execFile);
 export const entraHost = 'login.microsoftonline.com';
 const vaultSuffix = '.vault.azure.net';
 
@@ -65,61 +62,14 @@ export interface FakeAzure {
   close(): Promise<void>;
 }
 
-/** A CA and one serving certificate for Entra and every *.vault.azure.net, made with openssl. */
+/** A CA and one serving certificate for Entra and every *.vault.azure.net. */
 async function certificates(dir: string): Promise<{ caFile: string; cert: string; key: string }> {
-  const path = (name: string): string => join(dir, name);
-  const openssl = (...args: string[]): Promise<unknown> => run('openssl', args);
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=fake-azure-ca',
-    '-keyout',
-    path('ca.key'),
-    '-out',
-    path('ca.pem'),
-  );
-  await openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    `/CN=${entraHost}`,
-    '-keyout',
-    path('server.key'),
-    '-out',
-    path('server.csr'),
-  );
-  await import('node:fs/promises').then((fs) =>
-    fs.writeFile(path('san.ext'), `subjectAltName=DNS:${entraHost},DNS:*${vaultSuffix}\n`),
-  );
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    path('server.csr'),
-    '-CA',
-    path('ca.pem'),
-    '-CAkey',
-    path('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    path('san.ext'),
-    '-out',
-    path('server.pem'),
-  );
+  const ca = await certificateAuthority(dir, 'fake-azure-ca');
+  const server = await issueCertificate(dir, ca, 'fake-azure', [entraHost, `*${vaultSuffix}`]);
   return {
-    caFile: path('ca.pem'),
-    cert: await readFile(path('server.pem'), 'utf8'),
-    key: await readFile(path('server.key'), 'utf8'),
+    caFile: ca.certFile,
+    cert: await readFile(server.certFile, 'utf8'),
+    key: await readFile(server.keyFile, 'utf8'),
   };
 }
 

@@ -10,6 +10,9 @@ export interface HttpOptions {
   readonly body?: unknown;
   /** PEM bundle to trust for https URLs. */
   readonly ca?: string;
+  /** A client certificate and its key (PEM), for servers that ask for one (mutual TLS). */
+  readonly cert?: string;
+  readonly key?: string;
   /** Accept any certificate: only for health checks of components with self-signed serving certs. */
   readonly insecure?: boolean;
   readonly timeoutMs?: number;
@@ -33,7 +36,9 @@ export function http(url: string, options: HttpOptions = {}): Promise<HttpRespon
         method: options.method ?? 'GET',
         headers,
         timeout: options.timeoutMs ?? 10_000,
-        ...(target.protocol === 'https:' ? { ca: options.ca, rejectUnauthorized: !options.insecure } : {}),
+        ...(target.protocol === 'https:'
+          ? { ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: !options.insecure }
+          : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

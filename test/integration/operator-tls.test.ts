@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { certificateAuthority, issueCertificate } from '../harness/certificates.ts';
 import { http } from '../harness/http.ts';
 import { freePorts, startDaemon, stopDaemon, waitUntilReady } from '../harness/processes.ts';
 import { applyDefinition, secretData, startOperator, waitForReady, waitReady } from '../support/operator.ts';
@@ -92,4 +93,102 @@ test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify co
     15_000,
   );
   assert.ok(!doubting.logs().includes(rootToken), 'the token stays out of the logs');
+});
+
+test('mutual TLS: the client certificate from --vault.client-cert/--vault.client-key, or VAULT_CLIENT_CERT/VAULT_CLIENT_KEY with VAULT_CACERT, is what lets the operator in', async (t) => {
+  const ns = await freshNamespace(t);
+  const { state } = await testStack();
+  const dir = await mkdtemp(join(tmpdir(), 'bao-mtls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const clientCa = await certificateAuthority(dir, 'operator-ca');
+  const client = await issueCertificate(dir, clientCa, 'operator');
+  const [devPort, mutualPort] = await freePorts(2);
+  const address = `https://127.0.0.1:${mutualPort}`;
+  const rootToken = `root-${ns}`;
+  // The dev server writes its serving certificate before it opens the extra listener, which
+  // reuses it and asks every client for a certificate of operator-ca.
+  const extra = join(dir, 'mutual.hcl');
+  await writeFile(
+    extra,
+    `listener "tcp" {
+  address = "127.0.0.1:${mutualPort}"
+  tls_cert_file = "${join(dir, 'vault-cert.pem')}"
+  tls_key_file = "${join(dir, 'vault-key.pem')}"
+  tls_require_and_verify_client_cert = true
+  tls_client_ca_file = "${clientCa.certFile}"
+}
+`,
+  );
+  const bao = startDaemon({
+    name: 'openbao-mtls',
+    command: state.binaries.bao,
+    args: [
+      'server',
+      '-dev',
+      '-dev-tls',
+      `-dev-tls-cert-dir=${dir}`,
+      `-dev-listen-address=127.0.0.1:${devPort}`,
+      `-dev-root-token-id=${rootToken}`,
+      `-config=${extra}`,
+    ],
+    logFile: join(dir, 'openbao.log'),
+  });
+  t.after(() => stopDaemon(bao.pid));
+  const caFile = join(dir, 'vault-ca.pem');
+  const withClient = async () => ({
+    ca: await readFile(caFile, 'utf8'),
+    cert: await readFile(client.certFile, 'utf8'),
+    key: await readFile(client.keyFile, 'utf8'),
+  });
+  await waitUntilReady(
+    bao,
+    async () => (await http(`${address}/v1/sys/health`, await withClient())).status === 200,
+    30_000,
+  );
+  const put = await http(`${address}/v1/secret/data/${ns}/app`, {
+    method: 'POST',
+    ...(await withClient()),
+    headers: { 'x-vault-token': rootToken },
+    body: { data: { v: 'mutual' } },
+  });
+  assert.equal(put.status, 200, put.body);
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, rootToken);
+  const common = [`--vault.url=${address}`, '--vault.auth-method=token', `--vault.token-file=${tokenFile}`];
+
+  const byFlags = await startOperator(t, {
+    args: [
+      `--watch-namespaces=${ns}`,
+      ...common,
+      `--vault.ca-cert=${caFile}`,
+      `--vault.client-cert=${client.certFile}`,
+      `--vault.client-key=${client.keyFile}`,
+    ],
+  });
+  await waitReady(byFlags);
+  await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+  await waitForReady(ns, 'app', 'True');
+  assert.deepEqual(await secretData(ns, 'app'), { v: 'mutual' });
+  await byFlags.stop();
+
+  const byEnv = await startOperator(t, {
+    args: [`--watch-namespaces=none`, ...common],
+    env: { VAULT_CACERT: caFile, VAULT_CLIENT_CERT: client.certFile, VAULT_CLIENT_KEY: client.keyFile },
+  });
+  await waitReady(byEnv);
+  await byEnv.stop();
+
+  // The CA alone: Vault ends the handshake, and the operator says it cannot reach Vault.
+  const without = await startOperator(t, {
+    args: [`--watch-namespaces=none`, ...common, `--vault.ca-cert=${caFile}`],
+  });
+  const refused = await waitFor('the operator to report the refused handshake', async () =>
+    without
+      .logs()
+      .split('\n')
+      .find((line) => line.includes('"Vault login failed; retrying"')),
+  );
+  assert.match(refused, /cannot reach Vault at https:\/\/127\.0\.0\.1:\d+: /);
+  assert.ok(!without.logs().includes(rootToken), 'the token stays out of the logs');
+  assert.notEqual((await http(`${without.metricsUrl}/readyz`)).status, 200);
 });
