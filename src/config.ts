@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from './api/duration.ts';
 import { minimumRefreshIntervalMs } from './api/validate.ts';
 import type { LogFormat, LogLevel } from './observability/logger.ts';
 import { parseListenAddress } from './observability/server.ts';
+import { authorityOf, keyVaultResource } from './providers/azure-kv/cloud.ts';
 import type { EngineMode } from './providers/vault/kv.ts';
 
 export class ConfigError extends Error {
@@ -88,6 +89,10 @@ export interface AzureKvConfig {
   readonly name: string;
   /** https://<name>.vault.azure.net unless --azure-kv.url says otherwise. */
   readonly url: string;
+  /** What Key Vault tokens are for: https://vault.azure.net, or a sovereign cloud's domain. */
+  readonly resource: string;
+  /** The Entra authority that issues them: --azure-kv.authority-host, else the URL's cloud's. */
+  readonly authorityHost: string;
   /** The tenant label of the metrics ("" for a managed identity, whose tenant is the host's). */
   readonly tenantId: string;
   readonly auth: AzureAuth;
@@ -236,6 +241,16 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
       `--azure-kv.url: "${explicitUrl}" must be an https:// URL of a vault, like https://my-vault.vault.azure.cn`,
     );
   const url = explicitUrl?.replace(/\/$/, '') ?? `https://${name}.vault.azure.net`;
+  const explicitAuthority = text(raw, 'azureKvAuthorityHost');
+  if (explicitAuthority && !/^https:\/\/[^/\s?#@]+\/?$/.test(explicitAuthority))
+    throw new ConfigError(
+      `--azure-kv.authority-host: "${explicitAuthority}" must be an https:// URL of a host, like https://login.chinacloudapi.cn`,
+    );
+  const authorityHost = explicitAuthority?.replace(/\/$/, '') ?? authorityOf(url);
+  if (!authorityHost)
+    throw new ConfigError(
+      `--azure-kv.url: ${url} is in no Azure cloud this operator knows (vault.azure.net, vault.azure.cn, vault.usgovcloudapi.net); give its Entra authority with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST)`,
+    );
   const tenantId = text(raw, 'azureKvTenantId');
   const clientId = text(raw, 'azureKvClientId');
   const clientSecret = text(raw, 'azureKvClientSecret');
@@ -271,6 +286,8 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
   return {
     name: name ?? new URL(url).hostname.split('.')[0] ?? '',
     url,
+    resource: keyVaultResource(url),
+    authorityHost,
     tenantId: auth.method === 'managed-identity' ? (tenantId ?? '') : auth.tenantId,
     auth,
     qps: positive(raw, 'azureKvQps', 'azure-kv.qps'),

@@ -58,6 +58,15 @@ export const flags: readonly FlagSpec[] = [
       'Azure Key Vault URL, when not https://<name>.vault.azure.net (sovereign clouds: vault.azure.cn, vault.usgovcloudapi.net)',
   },
   {
+    flag: 'azure-kv.authority-host',
+    key: 'azureKvAuthorityHost',
+    value: 'url',
+    env: 'AZURE_AUTHORITY_HOST',
+    envWins: true,
+    description:
+      "Microsoft Entra authority for the login; default: the vault URL's cloud (login.chinacloudapi.cn for vault.azure.cn, login.microsoftonline.us for vault.usgovcloudapi.net, else login.microsoftonline.com)",
+  },
+  {
     flag: 'azure-kv.tenant-id',
     key: 'azureKvTenantId',
     value: 'id',
@@ -469,6 +478,7 @@ export const flags: readonly FlagSpec[] = [
 const connectionFlags = [
   'azure-kv.name',
   'azure-kv.url',
+  'azure-kv.authority-host',
   'azure-kv.tenant-id',
   'azure-kv.client-id',
   'azure-kv.client-secret',

@@ -6,7 +6,12 @@
 //   federated token, as AKS workload identity sends it);
 // - the Key Vault secrets data plane at <name>.vault.azure.net: get a secret, get a version, the
 //   401 challenge (WWW-Authenticate) that starts the SDK's authentication, the error bodies of a
-//   missing or forbidden secret, and 429 with Retry-After.
+//   missing or forbidden secret, and 429 with Retry-After;
+// - the same for Azure China (login.chinacloudapi.cn, <name>.vault.azure.cn), whose tokens are
+//   good only there;
+// - the instance metadata endpoint (IMDS) of a user-assigned managed identity, by client ID or
+//   resource ID, at its real address: the Azure SDK sends plain-HTTP requests through
+//   HTTPS_PROXY as well, so http://169.254.169.254 reaches this proxy, which answers it.
 // The operator reaches it through HTTPS_PROXY: this server answers CONNECT for those real host
 // names and terminates TLS with a certificate of its own CA (trusted with NODE_EXTRA_CA_CERTS), so
 // the operator runs with Azure's real URLs and no option of its own changed for the test.
@@ -19,7 +24,22 @@ import type { AddressInfo, Socket } from 'node:net';
 import { certificateAuthority, issueCertificate } from './certificates.ts';
 
 export const entraHost = 'login.microsoftonline.com';
-const vaultSuffix = '.vault.azure.net';
+
+/**
+ * The clouds served: each with its Entra hosts (the first is its authority; MSAL sends China's
+ * token requests to the alias login.partner.microsoftonline.cn) and the domain of its vaults.
+ */
+interface Cloud {
+  readonly entraHosts: readonly string[];
+  readonly vaultDomain: string;
+}
+const clouds: readonly Cloud[] = [
+  { entraHosts: [entraHost], vaultDomain: 'vault.azure.net' },
+  {
+    entraHosts: ['login.chinacloudapi.cn', 'login.partner.microsoftonline.cn'],
+    vaultDomain: 'vault.azure.cn',
+  },
+];
 
 export interface FakeSecretVersion {
   readonly version: string;
@@ -49,6 +69,8 @@ export interface FakeAzure {
   readonly servicePrincipal: { readonly clientId: string; readonly clientSecret: string };
   /** A workload identity: the client and the federated token it may present. */
   readonly workloadIdentity: { readonly clientId: string; readonly federatedToken: string };
+  /** A user-assigned managed identity, served by the instance metadata endpoint (IMDS). */
+  readonly managedIdentity: { readonly clientId: string; readonly resourceId: string };
   /** Stores a new version of `name`; answers its version id. */
   setSecret(name: string, value: string, contentType?: string): string;
   /** Every read of `name` is refused with 403. */
@@ -65,7 +87,8 @@ export interface FakeAzure {
 /** A CA and one serving certificate for Entra and every *.vault.azure.net. */
 async function certificates(dir: string): Promise<{ caFile: string; cert: string; key: string }> {
   const ca = await certificateAuthority(dir, 'fake-azure-ca');
-  const server = await issueCertificate(dir, ca, 'fake-azure', [entraHost, `*${vaultSuffix}`]);
+  const names = clouds.flatMap((cloud) => [...cloud.entraHosts, `*.${cloud.vaultDomain}`]);
+  const server = await issueCertificate(dir, ca, 'fake-azure', names);
   return {
     caFile: ca.certFile,
     cert: await readFile(server.certFile, 'utf8'),
@@ -101,20 +124,42 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
     clientId: randomUUID(),
     federatedToken: `eyJ.${randomBytes(32).toString('base64url')}.sig`,
   };
-  const issued = new Set<string>();
+  const managedIdentity = {
+    clientId: randomUUID(),
+    resourceId: `/subscriptions/${randomUUID()}/resourceGroups/ops/providers/Microsoft.ManagedIdentity/userAssignedIdentities/secrets-manager`,
+  };
+  /** Each token issued, with the vault domain it is for. */
+  const issued = new Map<string, string>();
   const secrets = new Map<string, FakeSecretVersion[]>();
   const forbidden = new Set<string>();
   const throttling = { count: 0, seconds: 0 };
   const requests: FakeAzureRequest[] = [];
-  const authority = `https://${entraHost}/${tenantId}`;
+  const authorityOf = (cloud: Cloud): string => `https://${cloud.entraHosts[0] ?? ''}/${tenantId}`;
 
-  const entra = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+  const entra = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    host: string,
+    path: string,
+    cloud: Cloud,
+  ): Promise<void> => {
+    const authority = `https://${host}/${tenantId}`;
+    res.on('finish', () =>
+      requests.push({
+        host,
+        method: req.method ?? '',
+        path,
+        authorized: false,
+        status: res.statusCode,
+        at: Date.now(),
+      }),
+    );
     if (req.method === 'GET' && path === '/common/discovery/instance') {
       json(res, 200, {
         tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
         'api-version': '1.1',
         metadata: [
-          { preferred_network: entraHost, preferred_cache: 'login.windows.net', aliases: [entraHost] },
+          { preferred_network: host, preferred_cache: cloud.entraHosts[0], aliases: [...cloud.entraHosts] },
         ],
       });
     } else if (req.method === 'GET' && path === `/${tenantId}/v2.0/.well-known/openid-configuration`) {
@@ -123,7 +168,7 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
         authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
         token_endpoint: `${authority}/oauth2/v2.0/token`,
         end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
-        jwks_uri: `https://${entraHost}/${tenantId}/discovery/v2.0/keys`,
+        jwks_uri: `https://${host}/${tenantId}/discovery/v2.0/keys`,
         response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
         subject_types_supported: ['pairwise'],
         id_token_signing_alg_values_supported: ['RS256'],
@@ -144,7 +189,7 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
         clientId === workloadIdentity.clientId &&
         form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' &&
         form.get('client_assertion') === workloadIdentity.federatedToken;
-      if (form.get('scope')?.split(' ').includes('https://vault.azure.net/.default') !== true) {
+      if (form.get('scope')?.split(' ').includes(`https://${cloud.vaultDomain}/.default`) !== true) {
         json(res, 400, {
           error: 'invalid_scope',
           error_description: `AADSTS70011: The provided value for scope ${form.get('scope') ?? ''} is not valid.`,
@@ -160,16 +205,23 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
         return;
       }
       const token = randomBytes(32).toString('base64url');
-      issued.add(token);
+      issued.set(token, cloud.vaultDomain);
       json(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
     } else {
       json(res, 404, { error: 'not_found', error_description: `no ${req.method} ${path} here` });
     }
   };
 
-  const keyVault = (req: IncomingMessage, res: ServerResponse, host: string, path: string): void => {
+  const keyVault = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    host: string,
+    path: string,
+    cloud: Cloud,
+  ): void => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const authorized = token !== undefined && issued.has(token);
+    // A token is good only in the cloud it was issued for.
+    const authorized = token !== undefined && issued.get(token) === cloud.vaultDomain;
     res.on('finish', () =>
       requests.push({
         host,
@@ -182,7 +234,7 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
     );
     if (!authorized) {
       res.writeHead(401, {
-        'www-authenticate': `Bearer authorization="${authority}", resource="https://vault.azure.net"`,
+        'www-authenticate': `Bearer authorization="${authorityOf(cloud)}", resource="https://${cloud.vaultDomain}"`,
         'content-type': 'application/json; charset=utf-8',
       });
       res.end(
@@ -234,7 +286,7 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
     json(res, 200, {
       value: found.value,
       ...(found.contentType ? { contentType: found.contentType } : {}),
-      id: `https://${vaultName}${vaultSuffix}/secrets/${name}/${found.version}`,
+      id: `https://${host}/secrets/${name}/${found.version}`,
       attributes: {
         enabled: true,
         created: 1_700_000_000,
@@ -248,20 +300,70 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
   const tls = createHttpsServer({ cert, key }, (req, res) => {
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
     const path = new URL(req.url ?? '/', 'https://x').pathname;
-    if (host === entraHost) {
-      entra(req, res, path).catch((error: unknown) => json(res, 500, { error: String(error) }));
-    } else if (host === `${vaultName}${vaultSuffix}`) {
-      keyVault(req, res, host, path);
+    const login = clouds.find((cloud) => cloud.entraHosts.includes(host));
+    const vault = clouds.find((cloud) => host === `${vaultName}.${cloud.vaultDomain}`);
+    if (login) {
+      entra(req, res, host, path, login).catch((error: unknown) => json(res, 500, { error: String(error) }));
+    } else if (vault) {
+      keyVault(req, res, host, path, vault);
     } else {
       json(res, 404, { error: { code: 'VaultNotFound', message: `no vault at ${host}` } });
     }
   });
   // The proxy: CONNECT to Entra or a vault is answered here, through the TLS server above.
   const sockets = new Set<Socket>();
-  const proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+  // The instance metadata endpoint of a managed identity (IMDS), as MSAL asks it: plain HTTP, a
+  // Metadata header, the resource, and the identity by client ID or resource ID.
+  const imds = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://imds');
+    res.on('finish', () =>
+      requests.push({
+        host: 'imds',
+        method: req.method ?? '',
+        path: `${url.pathname}${url.search}`,
+        authorized: false,
+        status: res.statusCode,
+        at: Date.now(),
+      }),
+    );
+    if (req.method !== 'GET' || url.pathname !== '/metadata/identity/oauth2/token') {
+      json(res, 404, { error: 'not_found' });
+      return;
+    }
+    if (req.headers['metadata'] !== 'true') {
+      json(res, 400, {
+        error: 'invalid_request',
+        error_description: 'Required metadata header not specified',
+      });
+      return;
+    }
+    const cloud = clouds.find((c) => url.searchParams.get('resource') === `https://${c.vaultDomain}`);
+    const known =
+      url.searchParams.get('client_id') === managedIdentity.clientId ||
+      url.searchParams.get('msi_res_id') === managedIdentity.resourceId;
+    if (!cloud || !known) {
+      json(res, 400, { error: 'invalid_request', error_description: 'Identity not found' });
+      return;
+    }
+    const token = randomBytes(32).toString('base64url');
+    issued.set(token, cloud.vaultDomain);
+    const now = Math.floor(Date.now() / 1000);
+    json(res, 200, {
+      access_token: token,
+      client_id: managedIdentity.clientId,
+      expires_in: '3599',
+      expires_on: String(now + 3599),
+      ext_expires_in: '3599',
+      not_before: String(now),
+      resource: `https://${cloud.vaultDomain}`,
+      token_type: 'Bearer',
+    });
+  };
+  const proxy = createHttpServer(imds);
   proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const target = (req.url ?? '').replace(/:443$/, '');
-    if (target !== entraHost && !target.endsWith(vaultSuffix)) {
+    const served = clouds.some((c) => c.entraHosts.includes(target) || target.endsWith(`.${c.vaultDomain}`));
+    if (!served) {
       socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
       return;
     }
@@ -280,6 +382,7 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
     vaultName,
     servicePrincipal,
     workloadIdentity,
+    managedIdentity,
     setSecret(name, value, contentType) {
       const version = randomBytes(16).toString('hex');
       const versions = secrets.get(name) ?? [];

@@ -13,6 +13,7 @@ import { http } from '../harness/http.ts';
 import { metricSum } from '../support/metrics.ts';
 import {
   applyDefinition,
+  deleteDefinition,
   secretData,
   startOperator,
   waitForReady,
@@ -221,6 +222,66 @@ describe('Azure Key Vault', () => {
       operator.logs(),
       new RegExp(fake.workloadIdentity.federatedToken.split('.')[1] ?? 'x'),
     );
+  });
+
+  test('a managed identity, by client ID and by resource ID, logs in at the instance metadata endpoint', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret('api-key', 'from-managed-identity');
+    const identities = [
+      ['--azure-kv.managed-client-id', fake.managedIdentity.clientId, 'client_id'],
+      ['--azure-kv.managed-resource-id', fake.managedIdentity.resourceId, 'msi_res_id'],
+    ] as const;
+    for (const [flag, id, parameter] of identities) {
+      const operator = await startOperator(t, {
+        args: [
+          '--backend=azure-kv',
+          `--watch-namespaces=${ns}`,
+          `--azure-kv.name=${fake.vaultName}`,
+          `${flag}=${id}`,
+        ],
+        env: through(fake),
+      });
+      await waitReady(operator);
+      await applyDefinition(ns, 'api', { name: 'api', keysMap: { key: { path: 'api-key', key: 'value' } } });
+      await waitForReady(ns, 'api', 'True');
+      assert.deepEqual(await secretData(ns, 'api'), { key: 'from-managed-identity' });
+      const asked = fake.requests.filter((r) => r.host === 'imds' && r.status === 200);
+      assert.ok(
+        asked.some((r) => new URL(r.path, 'http://imds').searchParams.get(parameter) === id),
+        `IMDS was asked with ${parameter}: ${asked.map((r) => r.path).join(', ')}`,
+      );
+      await operator.stop();
+      await deleteDefinition(ns, 'api');
+    }
+  });
+
+  test('Azure China through --azure-kv.url: tokens from its own Entra authority, for its own vault domain', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    fake.setSecret('api-key', 'from-china');
+    const operator = await startOperator(t, {
+      args: [
+        '--backend=azure-kv',
+        `--watch-namespaces=${ns}`,
+        `--azure-kv.url=https://${fake.vaultName}.vault.azure.cn`,
+      ],
+      env: {
+        ...through(fake),
+        AZURE_TENANT_ID: fake.tenantId,
+        AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
+        AZURE_CLIENT_SECRET: fake.servicePrincipal.clientSecret,
+      },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'api', { name: 'api', keysMap: { key: { path: 'api-key', key: 'value' } } });
+    await waitForReady(ns, 'api', 'True');
+    assert.deepEqual(await secretData(ns, 'api'), { key: 'from-china' });
+    const reads = fake.requests.filter((r) => r.status === 200 && r.path.startsWith('/secrets/api-key'));
+    assert.deepEqual([...new Set(reads.map((r) => r.host))], [`${fake.vaultName}.vault.azure.cn`]);
+    const logins = fake.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token') && r.status === 200);
+    // MSAL sends China's logins to the authority's alias, as it does in Azure.
+    assert.deepEqual([...new Set(logins.map((r) => r.host))], ['login.partner.microsoftonline.cn']);
   });
 
   test('a login Entra refuses: counted in azure_kv_login_errors_total, not ready, the secret never logged', async (t) => {

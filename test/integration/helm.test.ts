@@ -514,12 +514,15 @@ describe('the chart renders', () => {
       AZURE_TENANT_ID: tenant,
       AZURE_CLIENT_ID: 'app-client',
       AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token',
+      AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com/',
     };
     const azureConfig = (await withEnv({ ...noVaultEnv, ...webhook }, () => parseRun(azure.container.args)))
       .config.azureKv;
     assert.deepEqual(azureConfig && { ...azureConfig, timeoutMs: undefined }, {
       name: 'payments',
       url: 'https://payments.vault.azure.net',
+      resource: 'https://vault.azure.net',
+      authorityHost: 'https://login.microsoftonline.com',
       tenantId: tenant,
       auth: {
         method: 'workload-identity',

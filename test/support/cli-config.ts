@@ -44,6 +44,7 @@ export const noVaultEnv = {
   AZURE_MANAGED_CLIENT_ID: undefined,
   AZURE_MANAGED_RESOURCE_ID: undefined,
   AZURE_FEDERATED_TOKEN_FILE: undefined,
+  AZURE_AUTHORITY_HOST: undefined,
 };
 
 /** What `run` gets for exactly these arguments: the Config, and where the connection settings came from. */

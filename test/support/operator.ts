@@ -107,7 +107,7 @@ export async function startOperator(t: TestContext, options: OperatorOptions = {
 /** Waits until the operator's /readyz says ok. */
 export async function waitReady(operator: RunningOperator, timeoutMs = 30_000): Promise<void> {
   await waitFor(
-    `the operator to be ready (logs: ${operator.logs().slice(-500)})`,
+    'the operator to be ready',
     async () => {
       if (operator.process.exitCode !== null)
         throw new Error(
@@ -116,7 +116,15 @@ export async function waitReady(operator: RunningOperator, timeoutMs = 30_000): 
       return (await http(`${operator.metricsUrl}/readyz`)).status === 200 || undefined;
     },
     timeoutMs,
-  );
+  ).catch((error: unknown) => {
+    // The logs as they are when the wait gave up, not as they were when it began.
+    throw new Error(
+      `${(error as Error).message}; the operator's last logs: ${operator.logs().slice(-1500)}`,
+      {
+        cause: error,
+      },
+    );
+  });
 }
 
 export interface DefinitionSpec {

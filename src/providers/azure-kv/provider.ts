@@ -12,17 +12,16 @@ import {
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { backoff } from '../../clock.ts';
-import type { AzureAuth, AzureKvConfig } from '../../config.ts';
+import type { AzureKvConfig } from '../../config.ts';
 import { describeError } from '../../kube/informer.ts';
 import { RateLimiter } from '../../rate-limiter.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
 import type { SecretProvider } from '../provider.ts';
 import { AzureKvReader } from './reader.ts';
 
-/** The scope of a Key Vault token, for a login up front (the reads ask for it after the challenge). */
-const keyVaultScope = 'https://vault.azure.net/.default';
-
-function credentialFor(auth: AzureAuth): TokenCredential {
+/** The Entra login of `config.auth`, at the authority of the vault's cloud. */
+function credentialFor(config: AzureKvConfig): TokenCredential {
+  const { auth, authorityHost } = config;
   switch (auth.method) {
     case 'managed-identity':
       return auth.resourceId
@@ -34,9 +33,10 @@ function credentialFor(auth: AzureAuth): TokenCredential {
         tenantId: auth.tenantId,
         clientId: auth.clientId,
         tokenFilePath: auth.tokenFile,
+        authorityHost,
       });
     case 'client-secret':
-      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret);
+      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, { authorityHost });
   }
 }
 
@@ -45,7 +45,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
   const vault = { name: config.name, tenantId: config.tenantId };
   const loginFailed = (): void =>
     metrics.azureKvLoginErrors.inc({ azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId });
-  const credential = credentialFor(config.auth);
+  const credential = credentialFor(config);
   // Every attempt the SDK sends (its retries included) is counted, as Vault's requests are.
   // At most two retries (429 after its Retry-After, 5xx), all within the reader's deadline; the
   // path poller retries later reads itself.
@@ -94,7 +94,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
   const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
     for (let attempt = 1; !signal.aborted; attempt += 1) {
       try {
-        await credential.getToken(keyVaultScope, { abortSignal: signal });
+        await credential.getToken(`${config.resource}/.default`, { abortSignal: signal });
         authenticated = true;
         logger.info('logged in to Microsoft Entra ID for Azure Key Vault', {
           vault: config.url,

@@ -20,6 +20,8 @@ describe('--backend azure-kv, with the original flags and variables', () => {
     assert.deepEqual(config.azureKv, {
       name: 'payments',
       url: 'https://payments.vault.azure.net',
+      resource: 'https://vault.azure.net',
+      authorityHost: 'https://login.microsoftonline.com',
       tenantId: tenant,
       auth: { method: 'client-secret', tenantId: tenant, clientId: client, clientSecret: 's3cr3t' },
       qps: 100,
@@ -91,13 +93,63 @@ describe('--backend azure-kv, with the original flags and variables', () => {
     });
   });
 
-  test('a sovereign cloud through --azure-kv.url', async () => {
-    const { config } = await azure([
-      '--azure-kv.url=https://payments.vault.azure.cn/',
-      `--azure-kv.managed-client-id=${client}`,
+  test("a sovereign cloud through --azure-kv.url: its tokens' resource and its Entra authority follow the URL", async () => {
+    const login = [
+      `--azure-kv.tenant-id=${tenant}`,
+      `--azure-kv.client-id=${client}`,
+      '--azure-kv.client-secret=s',
+    ];
+    const china = (await azure(['--azure-kv.url=https://payments.vault.azure.cn/', ...login])).config.azureKv;
+    assert.deepEqual(
+      [china?.url, china?.name, china?.resource, china?.authorityHost],
+      [
+        'https://payments.vault.azure.cn',
+        'payments',
+        'https://vault.azure.cn',
+        'https://login.chinacloudapi.cn',
+      ],
+    );
+    const government = (await azure(['--azure-kv.url=https://kv.vault.usgovcloudapi.net', ...login])).config
+      .azureKv;
+    assert.deepEqual(
+      [government?.resource, government?.authorityHost],
+      ['https://vault.usgovcloudapi.net', 'https://login.microsoftonline.us'],
+    );
+    // AZURE_AUTHORITY_HOST (which AKS's webhook sets) wins over the flag, which wins over the URL.
+    const given = await azure(
+      [
+        '--azure-kv.url=https://kv.vault.azure.cn',
+        '--azure-kv.authority-host=https://flag.example/',
+        ...login,
+      ],
+      {},
+    );
+    assert.equal(given.config.azureKv?.authorityHost, 'https://flag.example');
+    const fromEnv = await azure(
+      [
+        '--azure-kv.url=https://kv.vault.azure.cn',
+        '--azure-kv.authority-host=https://flag.example',
+        ...login,
+      ],
+      { AZURE_AUTHORITY_HOST: 'https://login.partner.example' },
+    );
+    assert.equal(fromEnv.config.azureKv?.authorityHost, 'https://login.partner.example');
+    assert.ok(fromEnv.sources.includes('--azure-kv.authority-host from env AZURE_AUTHORITY_HOST'));
+    // A domain of no known cloud (Azure Stack Hub) needs its authority said.
+    await assert.rejects(
+      azure(['--azure-kv.url=https://kv.vault.local.azurestack.external', ...login]),
+      /is in no Azure cloud this operator knows .* give its Entra authority with --azure-kv\.authority-host/,
+    );
+    const stack = await azure([
+      '--azure-kv.url=https://kv.vault.local.azurestack.external',
+      '--azure-kv.authority-host=https://adfs.local.azurestack.external',
+      ...login,
     ]);
-    assert.equal(config.azureKv?.url, 'https://payments.vault.azure.cn');
-    assert.equal(config.azureKv?.name, 'payments');
+    assert.equal(stack.config.azureKv?.resource, 'https://vault.local.azurestack.external');
+    await assert.rejects(
+      azure(['--azure-kv.name=kv1', '--azure-kv.authority-host=login.chinacloudapi.cn', ...login]),
+      /--azure-kv\.authority-host: "login\.chinacloudapi\.cn" must be an https:\/\/ URL of a host/,
+    );
   });
 
   test('what is missing or malformed is named, with what to give instead', async () => {
