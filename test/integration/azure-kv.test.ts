@@ -284,6 +284,27 @@ describe('Azure Key Vault', () => {
     assert.deepEqual([...new Set(logins.map((r) => r.host))], ['login.partner.microsoftonline.cn']);
   });
 
+  test('--azure-kv.qps and --azure-kv.burst pace the Key Vault reads', async (t) => {
+    const ns = await freshNamespace(t);
+    const fake = await fakeAzure(t);
+    const names = ['s1', 's2', 's3', 's4', 's5'];
+    for (const name of names) fake.setSecret(name, `value-${name}`);
+    const operator = await servicePrincipalOperator(t, fake, ns, ['--azure-kv.qps=2', '--azure-kv.burst=1']);
+    await waitReady(operator);
+    for (const name of names)
+      await applyDefinition(ns, name, { name, keysMap: { v: { path: name, key: 'value' } } });
+    for (const name of names) await waitForReady(ns, name, 'True');
+    const reads = fake.requests
+      .filter((r) => r.status === 200 && r.path.startsWith('/secrets/'))
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
+    assert.equal(reads.length, names.length, 'one read per secret');
+    // Five reads at 2 per second after a burst of 1 cannot span less than 2 s; unpaced they take
+    // a few milliseconds.
+    const span = (reads.at(-1) ?? 0) - (reads[0] ?? 0);
+    assert.ok(span >= 1_900, `five reads within ${span}ms: faster than 2 per second`);
+  });
+
   test('a login Entra refuses: counted in azure_kv_login_errors_total, not ready, the secret never logged', async (t) => {
     const fake = await fakeAzure(t);
     const operator = await startOperator(t, {
