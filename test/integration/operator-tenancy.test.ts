@@ -15,7 +15,7 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
-import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
+import { freshNamespace, kubectl, testStack, waitFor } from '../support/stack.ts';
 import { setupVaultTenants } from '../support/vault-tenants.ts';
 
 const tenantAccount = 'vault-reader';
@@ -106,5 +106,36 @@ describe('a Vault identity per namespace', () => {
     const logins = entries.filter((e) => e.type === 'response' && e.path === 'auth/kubernetes/login');
     assert.deepEqual(logins.map((e) => e.metadata['service_account_namespace']).sort(), [a, b].sort());
     assert.equal(await operator.stop(), 0);
+  });
+
+  test("--vault.tenant-role and --vault.kubernetes-audience choose the role and the audience of each namespace's login", async (t) => {
+    const ns = await freshNamespace(t, 'tenant-role');
+    const { vault } = await testStack();
+    await kubectl(['create', 'serviceaccount', tenantAccount, '-n', ns]);
+    await vault.call('PUT', `sys/policies/acl/team-${ns}`, {
+      policy: `path "secret/data/${ns}/*" { capabilities = ["read"] }`,
+    });
+    // Only this role, and only tokens for this audience, log in.
+    await vault.call('POST', `auth/kubernetes/role/team-${ns}`, {
+      bound_service_account_names: [tenantAccount],
+      bound_service_account_namespaces: [ns],
+      token_policies: [`team-${ns}`],
+      audience: 'vault-tenants',
+      token_ttl: '15m',
+    });
+    await putKv2(`secret/${ns}/db`, { password: 'team-pass' });
+    const operator = await startOperator(t, {
+      args: [
+        '--vault.auth-scope=namespace',
+        `--vault.tenant-service-account=${tenantAccount}`,
+        '--vault.tenant-role=team-{namespace}',
+        '--vault.kubernetes-audience=vault-tenants',
+        `--watch-namespaces=${ns}`,
+      ],
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyPasswordDefinition(ns, 'own', `secret/${ns}/db`);
+    await waitForSecretValue(ns, 'own', 'p', 'team-pass');
   });
 });
