@@ -102,6 +102,24 @@ function deploymentOf(objects: K8sObject[]) {
   return { deployment, pod, container };
 }
 
+/** Whether the pod mounts a Secret or ConfigMap volume that holds `file` at that path. */
+function servesFile(pod: Record<string, unknown>, container: object, file: string): boolean {
+  type Source = { items?: { key: string; path: string }[] };
+  const volumes = (pod['volumes'] ?? []) as { name: string; secret?: Source; configMap?: Source }[];
+  const mounts = ((container as { volumeMounts?: unknown }).volumeMounts ?? []) as {
+    name: string;
+    mountPath: string;
+  }[];
+  return mounts.some((mount) => {
+    if (!file.startsWith(`${mount.mountPath}/`)) return false;
+    const name = file.slice(mount.mountPath.length + 1);
+    const volume = volumes.find((v) => v.name === mount.name);
+    const source = volume?.secret ?? volume?.configMap;
+    // Without items every key is a file of its own name (the access policy's policy.yaml).
+    return source !== undefined && (source.items?.some((item) => item.path === name) ?? true);
+  });
+}
+
 describe('the chart renders', () => {
   test('it lints, and its CRD is the top-level crd.yaml', async () => {
     assert.match(await helm(['lint', chart]), /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -386,7 +404,7 @@ describe('the chart renders', () => {
   });
 
   test("every value reaches the operator: the rendered flags, read by the operator's own parser, give the Config the values ask for", async (t) => {
-    const { container } = deploymentOf(
+    const { pod, container } = deploymentOf(
       await renderValues(t, {
         vault: {
           address: 'https://vault.example:8200',
@@ -497,6 +515,11 @@ describe('the chart renders', () => {
         leader: [true, 'my-lease', 'platform', 20_000],
       },
     );
+
+    // Every file a flag names is in a volume the pod mounts, under the name the flag gives.
+    for (const file of [vault.roleIdFile, vault.secretIdFile, vault.caCertFile, config.accessPolicyFile]) {
+      assert.ok(file !== undefined && servesFile(pod, container, file), `${file} is not mounted`);
+    }
 
     // Azure with workload identity: the webhook injects the identity; the chart's tenant wins.
     const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
