@@ -32,18 +32,19 @@ function toOption(spec: FlagSpec): Option {
  * pod's log.
  */
 class QuietCommand extends Command {
-  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
-    return super.error(withoutValues(message, errorOptions?.code), errorOptions);
+  /** Commander's own handler (not in its typings), given the option's name alone. */
+  unknownOption(flag: string): void {
+    const base = Command.prototype as unknown as { unknownOption(this: Command, flag: string): void };
+    base.unknownOption.call(this, flag.replace(/=[^]*$/, ''));
   }
-}
 
-function withoutValues(message: string, code: string | undefined): string {
-  if (code === 'commander.unknownOption')
-    return message.replace(/^(error: unknown option '[^'=]*)=[^']*'/, "$1'");
-  if (code === 'commander.excessArguments') {
-    return message.replace(/(but got \d+): [^]*$/, '$1 (not repeated: one may be a secret).');
+  override error(message: string, errorOptions?: { code?: string; exitCode?: number }): never {
+    const quiet =
+      errorOptions?.code === 'commander.excessArguments'
+        ? message.replace(/(but got \d+): [^]*$/, '$1 (not repeated: one may be a secret).')
+        : message;
+    return super.error(quiet, errorOptions);
   }
-  return message;
 }
 
 /** A program that reads its command line the way Go's flag package would (goStyleArgs). */

@@ -6,7 +6,7 @@ import { formatDuration, parseDuration } from './api/duration.ts';
 import { minimumRefreshIntervalMs } from './api/validate.ts';
 import type { LogFormat, LogLevel } from './observability/logger.ts';
 import { parseListenAddress } from './observability/server.ts';
-import { authorityOf, keyVaultResource } from './providers/azure-kv/cloud.ts';
+import { authorityOf, isVaultHost, keyVaultResource } from './providers/azure-kv/cloud.ts';
 import type { EngineMode } from './providers/vault/kv.ts';
 
 export class ConfigError extends Error {
@@ -91,8 +91,11 @@ export interface AzureKvConfig {
   readonly url: string;
   /** What Key Vault tokens are for: https://vault.azure.net, or a sovereign cloud's domain. */
   readonly resource: string;
-  /** The Entra authority that issues them: --azure-kv.authority-host, else the URL's cloud's. */
-  readonly authorityHost: string;
+  /**
+   * The Entra authority that issues them: --azure-kv.authority-host, else the URL's cloud's;
+   * absent only for a managed identity in a cloud of no known domain (it needs none).
+   */
+  readonly authorityHost?: string;
   /** The tenant label of the metrics ("" for a managed identity, whose tenant is the host's). */
   readonly tenantId: string;
   readonly auth: AzureAuth;
@@ -236,9 +239,9 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
     throw new ConfigError(
       `--azure-kv.name: "${name}" is not a Key Vault name (3 to 24 letters, digits and "-", starting with a letter)`,
     );
-  if (explicitUrl && !/^https:\/\/[^/\s?#@]+\/?$/.test(explicitUrl))
+  if (explicitUrl && (!/^https:\/\/[^/\s?#@]+\/?$/.test(explicitUrl) || !isVaultHost(explicitUrl)))
     throw new ConfigError(
-      `--azure-kv.url: "${explicitUrl}" must be an https:// URL of a vault, like https://my-vault.vault.azure.cn`,
+      `--azure-kv.url: "${explicitUrl}" must be an https:// URL of a vault named <name>.<its cloud's domain>, like https://my-vault.vault.azure.cn`,
     );
   const url = explicitUrl?.replace(/\/$/, '') ?? `https://${name}.vault.azure.net`;
   const explicitAuthority = text(raw, 'azureKvAuthorityHost');
@@ -247,10 +250,6 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
       `--azure-kv.authority-host: "${explicitAuthority}" must be an https:// URL of a host, like https://login.chinacloudapi.cn`,
     );
   const authorityHost = explicitAuthority?.replace(/\/$/, '') ?? authorityOf(url);
-  if (!authorityHost)
-    throw new ConfigError(
-      `--azure-kv.url: ${url} is in no Azure cloud this operator knows (vault.azure.net, vault.azure.cn, vault.usgovcloudapi.net); give its Entra authority with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST)`,
-    );
   const tenantId = text(raw, 'azureKvTenantId');
   const clientId = text(raw, 'azureKvClientId');
   const clientSecret = text(raw, 'azureKvClientSecret');
@@ -281,13 +280,19 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
         'or with --azure-kv.client-secret (service principal); each also from its AZURE_* variable',
     );
   }
+  // A managed identity asks the host's metadata endpoint, which knows its cloud; the other logins
+  // need the authority.
+  if (!authorityHost && auth.method !== 'managed-identity')
+    throw new ConfigError(
+      `--azure-kv.url: ${url} is in no Azure cloud this operator knows (vault.azure.net, vault.azure.cn, vault.usgovcloudapi.net); give its Entra authority with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST)`,
+    );
   const timeoutMs = duration(raw, 'configBackendTimeout', 'config.backend-timeout');
   if (timeoutMs < 100) throw new ConfigError('--config.backend-timeout must be at least 100ms');
   return {
     name: name ?? new URL(url).hostname.split('.')[0] ?? '',
     url,
     resource: keyVaultResource(url),
-    authorityHost,
+    ...optional('authorityHost', authorityHost),
     tenantId: auth.method === 'managed-identity' ? (tenantId ?? '') : auth.tenantId,
     auth,
     qps: positive(raw, 'azureKvQps', 'azure-kv.qps'),

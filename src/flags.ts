@@ -64,7 +64,7 @@ export const flags: readonly FlagSpec[] = [
     env: 'AZURE_AUTHORITY_HOST',
     envWins: true,
     description:
-      "Microsoft Entra authority for the login; default: the vault URL's cloud (login.chinacloudapi.cn for vault.azure.cn, login.microsoftonline.us for vault.usgovcloudapi.net, else login.microsoftonline.com)",
+      "Microsoft Entra authority for a workload identity or service principal login; default: the vault URL's cloud (login.chinacloudapi.cn for vault.azure.cn, login.microsoftonline.us for vault.usgovcloudapi.net, else login.microsoftonline.com)",
   },
   {
     flag: 'azure-kv.tenant-id',
@@ -470,7 +470,7 @@ export const flags: readonly FlagSpec[] = [
     value: 'path',
     // Not the flag's env: KUBECONFIG is a list of files, merged as kubectl merges them.
     description:
-      'Kubeconfig to use outside a cluster; without it the files listed in KUBECONFIG (merged), then ~/.kube/config; in a pod the service account is used',
+      'Kubeconfig to use; without it the files KUBECONFIG lists (merged), else in a Pod its service account, else ~/.kube/config (as controller-runtime)',
   },
 ];
 

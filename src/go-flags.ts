@@ -38,7 +38,8 @@ export function goStyleArgs(argv: readonly string[]): string[] {
       // A boolean: set, or not. Go's last word wins, so an earlier setting is taken back.
       const on = value === undefined || goTrue.includes(value);
       if (!on && !goFalse.includes(value ?? '')) {
-        throw new ConfigError(`-${spec.flag}: "${value ?? ''}" is not a boolean (true or false)`);
+        // The value is not repeated: a secret typed into the wrong flag must not reach the log.
+        throw new ConfigError(`-${spec.flag}: the value given is not a boolean (true or false)`);
       }
       for (let j = out.length - 1; j >= 0; j -= 1) if (out[j] === `--${spec.flag}`) out.splice(j, 1);
       if (on) out.push(`--${spec.flag}`);

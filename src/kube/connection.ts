@@ -1,6 +1,6 @@
 // Where the apiserver is and how to prove who we are: read from a kubeconfig file (--kubeconfig,
-// else the first file of $KUBECONFIG that exists, else ~/.kube/config) or, inside a Pod, from the
-// service account Kubernetes mounts. Several $KUBECONFIG files are merged as kubectl merges them:
+// else the files of $KUBECONFIG that exist, else ~/.kube/config outside a Pod) or, inside a Pod,
+// from the service account Kubernetes mounts. Several $KUBECONFIG files are merged as kubectl merges them:
 // the first file to name a context, cluster or user wins, and so does the first current-context.
 // Understood: a server, its CA (or insecure-skip-tls-verify), tls-server-name, a bearer token, a
 // token file or a client certificate, and impersonation (as, as-uid, as-groups). Exec plugins,
@@ -52,14 +52,28 @@ export interface LoadOptions {
   readonly serviceAccountDir?: string;
 }
 
+/**
+ * The connection, found as controller-runtime (and so the original) finds it: --kubeconfig; else
+ * the files KUBECONFIG lists, merged; else, without KUBECONFIG, the Pod's service account, then
+ * ~/.kube/config.
+ */
 export function loadKubeConnection(options: LoadOptions = {}): KubeConnection {
   const env = options.env ?? process.env;
   if (options.kubeconfig) return fromKubeconfigFiles([options.kubeconfig]);
-  const listed = (env['KUBECONFIG'] ?? '').split(':').filter((path) => path !== '' && existsSync(path));
-  if (listed.length > 0) return fromKubeconfigFiles(listed);
+  const listed = (env['KUBECONFIG'] ?? '').split(':').filter((path) => path !== '');
+  if (listed.length > 0) {
+    const existing = listed.filter((path) => existsSync(path));
+    if (existing.length === 0)
+      throw new KubeConfigError(`none of the files KUBECONFIG lists exists: ${listed.join(', ')}`);
+    return fromKubeconfigFiles(existing);
+  }
   const home = join(options.home ?? homedir(), '.kube', 'config');
-  if (existsSync(home)) return fromKubeconfigFiles([home]);
-  return inCluster(env, options.serviceAccountDir ?? serviceAccountDir);
+  try {
+    return inCluster(env, options.serviceAccountDir ?? serviceAccountDir);
+  } catch (error) {
+    if (existsSync(home)) return fromKubeconfigFiles([home]);
+    throw error;
+  }
 }
 
 function inCluster(env: Readonly<Record<string, string | undefined>>, dir: string): KubeConnection {

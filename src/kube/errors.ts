@@ -14,10 +14,10 @@ export class KubeError extends Error {
 }
 
 /**
- * `doing` failed, as a KubeError. `holdsSecretData`: the request carried a Secret's data, and an
- * apiserver that refuses it (422) may quote a piece of a value in its message (a
- * .dockerconfigjson that is not JSON: "invalid character 'h'"), so only the fields and the kinds
- * of their faults are kept.
+ * `doing` failed, as a KubeError. `holdsSecretData`: the request carried a Secret's data, and a
+ * refusal may quote it: the apiserver's validation (422: a .dockerconfigjson that is not JSON,
+ * "invalid character 'h'") and an admission webhook's or policy's denial (whose text is theirs).
+ * Then only the fields and the kinds of their faults are kept, or who denied it.
  */
 export function toKubeError(error: unknown, doing: string, holdsSecretData = false): KubeError {
   if (error instanceof KubeError) return error;
@@ -34,11 +34,11 @@ export function toKubeError(error: unknown, doing: string, holdsSecretData = fal
       body = undefined;
     }
   }
-  const statusBody = (body ?? {}) as { reason?: unknown; message?: unknown; details?: unknown };
+  const statusBody = (body ?? {}) as StatusBody;
   const reason = typeof statusBody.reason === 'string' ? statusBody.reason : '';
   const detail =
-    holdsSecretData && status === 422
-      ? invalidFields(statusBody.details)
+    holdsSecretData && status !== undefined
+      ? refusalOfData(status, statusBody)
       : typeof statusBody.message === 'string'
         ? statusBody.message
         : status === undefined && typeof failure.message === 'string'
@@ -49,6 +49,26 @@ export function toKubeError(error: unknown, doing: string, holdsSecretData = fal
     reason,
     `${doing} failed${status ? ` (${status}${reason ? ` ${reason}` : ''})` : ''}${detail ? `: ${String(detail).slice(0, 500)}` : ''}`,
   );
+}
+
+interface StatusBody {
+  readonly reason?: unknown;
+  readonly message?: unknown;
+  readonly details?: unknown;
+}
+
+/** An admission webhook's or a ValidatingAdmissionPolicy's denial, up to where its own text begins. */
+const deniedBy = /^.*?denied (?:the )?request/;
+
+/** What may be said of a refused request that carried a Secret's data. */
+function refusalOfData(status: number, body: StatusBody): string {
+  const message = typeof body.message === 'string' ? body.message : '';
+  if (status === 422) return invalidFields(body.details);
+  if (status === 400)
+    return 'the apiserver refused the request (its message is not repeated: it may quote the Secret)';
+  const denial = deniedBy.exec(message)?.[0];
+  if (denial) return `${denial} (the rest is not repeated: it may quote the Secret)`;
+  return message;
 }
 
 /** "data[.dockerconfigjson]: FieldValueInvalid; type: FieldValueNotSupported": the fields only. */

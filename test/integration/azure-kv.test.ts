@@ -13,7 +13,6 @@ import { http } from '../harness/http.ts';
 import { metricSum } from '../support/metrics.ts';
 import {
   applyDefinition,
-  deleteDefinition,
   secretData,
   startOperator,
   waitForReady,
@@ -233,6 +232,7 @@ describe('Azure Key Vault', () => {
       ['--azure-kv.managed-resource-id', fake.managedIdentity.resourceId, 'msi_res_id'],
     ] as const;
     for (const [flag, id, parameter] of identities) {
+      const mark = fake.requests.length;
       const operator = await startOperator(t, {
         args: [
           '--backend=azure-kv',
@@ -243,16 +243,17 @@ describe('Azure Key Vault', () => {
         env: through(fake),
       });
       await waitReady(operator);
-      await applyDefinition(ns, 'api', { name: 'api', keysMap: { key: { path: 'api-key', key: 'value' } } });
-      await waitForReady(ns, 'api', 'True');
-      assert.deepEqual(await secretData(ns, 'api'), { key: 'from-managed-identity' });
-      const asked = fake.requests.filter((r) => r.host === 'imds' && r.status === 200);
+      // A definition of its own each time: the first one's Secret must not answer for the second.
+      const name = `api-${parameter.replaceAll('_', '-')}`;
+      await applyDefinition(ns, name, { name, keysMap: { key: { path: 'api-key', key: 'value' } } });
+      await waitForReady(ns, name, 'True');
+      assert.deepEqual(await secretData(ns, name), { key: 'from-managed-identity' });
+      const asked = fake.requests.slice(mark).filter((r) => r.host === 'imds' && r.status === 200);
       assert.ok(
         asked.some((r) => new URL(r.path, 'http://imds').searchParams.get(parameter) === id),
         `IMDS was asked with ${parameter}: ${asked.map((r) => r.path).join(', ')}`,
       );
       await operator.stop();
-      await deleteDefinition(ns, 'api');
     }
   });
 
@@ -289,10 +290,11 @@ describe('Azure Key Vault', () => {
     const fake = await fakeAzure(t);
     const names = ['s1', 's2', 's3', 's4', 's5'];
     for (const name of names) fake.setSecret(name, `value-${name}`);
-    const operator = await servicePrincipalOperator(t, fake, ns, ['--azure-kv.qps=2', '--azure-kv.burst=1']);
-    await waitReady(operator);
+    // All five wait for the operator, so their reads are due at once and only the pacing spaces them.
     for (const name of names)
       await applyDefinition(ns, name, { name, keysMap: { v: { path: name, key: 'value' } } });
+    const operator = await servicePrincipalOperator(t, fake, ns, ['--azure-kv.qps=2', '--azure-kv.burst=1']);
+    await waitReady(operator);
     for (const name of names) await waitForReady(ns, name, 'True');
     const reads = fake.requests
       .filter((r) => r.status === 200 && r.path.startsWith('/secrets/'))

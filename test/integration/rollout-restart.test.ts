@@ -143,7 +143,7 @@ describe('rollout restarts', () => {
     );
     await waitRevisions(ns, 'Deployment', 'init', 1);
     const operator = await startOperator(t, {
-      args: [`--watch-namespaces=${ns}`, '--rollout-restart', '--rollout-restart-interval=4s'],
+      args: [`--watch-namespaces=${ns}`, '--rollout-restart', '--rollout-restart-interval=10s'],
     });
     await waitReady(operator);
     await applyDefinition(ns, 'db', {
@@ -161,16 +161,21 @@ describe('rollout restarts', () => {
     await putKv2(`secret/${ns}/db`, { password: 'two' });
     await waitForSecretValue(ns, 'db', 'password', 'two', 10_000);
     await waitRestartedFor(ns, targets);
-    // A second rotation at once: the restart it needs waits for the end of the interval.
-    await putKv2(`secret/${ns}/db`, { password: 'three' });
-    await waitForSecretValue(ns, 'db', 'password', 'three', 10_000);
+    // Two more rotations at once: within the interval, so they wait for its end and make one
+    // restart, for the last of them. Had each its own, the restart for "four" would be the
+    // fourth revision.
+    for (const password of ['three', 'four']) {
+      await putKv2(`secret/${ns}/db`, { password });
+      await waitForSecretValue(ns, 'db', 'password', password, 10_000);
+    }
     await waitRestartedFor(ns, targets);
     await waitRevisions(ns, 'Deployment', 'init', 3);
     const [, first, second] = await replicaSetTimes(ns, 'init');
     assert.ok(
-      first !== undefined && second !== undefined && second - first >= 3_000,
-      `restarts ${(second ?? 0) - (first ?? 0)}ms apart with a 4s interval (creation times have 1s resolution)`,
+      first !== undefined && second !== undefined && second - first >= 8_000,
+      `restarts ${(second ?? 0) - (first ?? 0)}ms apart with a 10s interval (creation times have 1s resolution)`,
     );
+    assert.equal(await revisions(ns, 'Deployment', 'init'), 3);
     await waitRestartCount(operator, 4);
     const metrics = await operator.metrics();
     assert.equal(metricSum(metrics, 'secrets_manager_rollout_restarts_total{kind="DaemonSet"}'), 2);

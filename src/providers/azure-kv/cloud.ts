@@ -10,9 +10,31 @@ const authorities: Readonly<Record<string, string>> = {
   'vault.usgovcloudapi.net': 'https://login.microsoftonline.us',
 };
 
+/** The host of a URL, without the dot a fully qualified name may end with. */
+function hostOf(url: string): string {
+  return new URL(url).hostname.toLowerCase().replace(/\.$/, '');
+}
+
 /** The domain of a vault URL: https://payments.vault.azure.cn -> vault.azure.cn. */
 function domainOf(url: string): string {
-  return new URL(url).hostname.split('.').slice(1).join('.').toLowerCase();
+  return hostOf(url).split('.').slice(1).join('.');
+}
+
+/**
+ * Whether the URL's host can be a vault: a DNS name of at least three labels (<name>.vault.<...>),
+ * not an IP address, whose domain is what its tokens are for.
+ */
+export function isVaultHost(url: string): boolean {
+  let host: string;
+  try {
+    host = hostOf(url);
+  } catch {
+    return false;
+  }
+  const labels = host.split('.');
+  return (
+    !host.startsWith('[') && !/^[\d.]+$/.test(host) && labels.length >= 3 && labels.every((l) => l !== '')
+  );
 }
 
 /** The resource a Key Vault token is asked for: https://vault.azure.net for a public-cloud vault. */

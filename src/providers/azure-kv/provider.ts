@@ -33,10 +33,12 @@ function credentialFor(config: AzureKvConfig): TokenCredential {
         tenantId: auth.tenantId,
         clientId: auth.clientId,
         tokenFilePath: auth.tokenFile,
-        authorityHost,
+        ...(authorityHost ? { authorityHost } : {}),
       });
     case 'client-secret':
-      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, { authorityHost });
+      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, {
+        ...(authorityHost ? { authorityHost } : {}),
+      });
   }
 }
 

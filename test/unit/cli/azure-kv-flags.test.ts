@@ -140,6 +140,19 @@ describe('--backend azure-kv, with the original flags and variables', () => {
       azure(['--azure-kv.url=https://kv.vault.local.azurestack.external', ...login]),
       /is in no Azure cloud this operator knows .* give its Entra authority with --azure-kv\.authority-host/,
     );
+    // A managed identity asks its host's metadata endpoint, which needs no authority.
+    const managed = await azure([
+      '--azure-kv.url=https://kv.vault.local.azurestack.external',
+      `--azure-kv.managed-client-id=${client}`,
+    ]);
+    assert.equal(managed.config.azureKv?.authorityHost, undefined);
+    for (const url of ['https://kv', 'https://10.0.0.1', 'https://[::1]']) {
+      await assert.rejects(
+        azure([`--azure-kv.url=${url}`, '--azure-kv.authority-host=https://login.example', ...login]),
+        /must be an https:\/\/ URL of a vault named <name>\.<its cloud's domain>/,
+        url,
+      );
+    }
     const stack = await azure([
       '--azure-kv.url=https://kv.vault.local.azurestack.external',
       '--azure-kv.authority-host=https://adfs.local.azurestack.external',

@@ -175,6 +175,11 @@ describe('secrets-manager flags', () => {
   test('a mistyped flag or a stray argument is named, never its value (it may be a secret)', async () => {
     for (const [args, said] of [
       [['--vault.secretid=hunter2-cli'], "error: unknown option '--vault.secretid'"],
+      [["--vault.secretid=it's-hunter2-cli"], "error: unknown option '--vault.secretid'"],
+      [
+        ['-enable-leader-election=hunter2-cli'],
+        'secrets-manager: -enable-leader-election: the value given is not a boolean (true or false)',
+      ],
       [['run', '--vault.secretid=hunter2-cli'], "error: unknown option '--vault.secretid'"],
       [['validate', '--x=hunter2-cli', 'f.yaml'], "error: unknown option '--x'"],
       [

@@ -61,7 +61,7 @@ describe("every flag in every spelling Go's flag package accepts", () => {
   test('a boolean given something Go would refuse is one clear error naming the flag', async () => {
     await assert.rejects(configFor(['-enable-leader-election=maybe']), {
       name: 'ConfigError',
-      message: '-enable-leader-election: "maybe" is not a boolean (true or false)',
+      message: '-enable-leader-election: the value given is not a boolean (true or false)',
     });
   });
 

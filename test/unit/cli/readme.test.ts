@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -50,16 +50,18 @@ test('every flag in the README is in --help, and every flag in --help is in the 
   assert.deepEqual([...readmeFlags].sort(), [...helpFlags].sort());
 });
 
-test('every source and test file the README and SECURITY.md name exists (they name them as evidence)', async () => {
+test('every file, folder and glob the README and SECURITY.md name exists (they name them as evidence)', async () => {
   const missing: string[] = [];
   for (const document of ['README.md', 'SECURITY.md']) {
     const text = await readFile(join(repoRoot, document), 'utf8');
-    for (const [path] of text.matchAll(/\b(?:src|test|scripts)\/[A-Za-z0-9_./-]+\.ts\b/g)) {
-      const found = await readFile(join(repoRoot, path), 'utf8').then(
+    for (const [named] of text.matchAll(/\b(?:src|test|scripts|charts|config)\/[A-Za-z0-9_./*-]+/g)) {
+      // A glob stands for its folder; a sentence's full stop is not part of the path.
+      const path = named.replace(/\*.*$/, '').replace(/\.$/, '');
+      const found = await stat(join(repoRoot, path)).then(
         () => true,
         () => false,
       );
-      if (!found) missing.push(`${document}: ${path}`);
+      if (!found) missing.push(`${document}: ${named}`);
     }
   }
   assert.deepEqual(missing, []);

@@ -182,6 +182,40 @@ describe('the Kubernetes client', () => {
       toKubeError({ statusCode: 422, body: { reason: 'Invalid' } }, 'applying Secret ns/pull', true).message,
       'applying Secret ns/pull failed (422 Invalid): the apiserver refused the Secret as invalid',
     );
+    // An admission webhook's or a policy's own words may quote the data: only who denied it.
+    const denied = (message: string) =>
+      toKubeError(
+        { statusCode: 403, body: { reason: 'Forbidden', message } },
+        'applying Secret ns/pull',
+        true,
+      ).message;
+    assert.equal(
+      denied(
+        'admission webhook "secrets.policy.example" denied the request: password "hunter2" is too short',
+      ),
+      'applying Secret ns/pull failed (403 Forbidden): admission webhook "secrets.policy.example" denied the request (the rest is not repeated: it may quote the Secret)',
+    );
+    assert.equal(
+      denied(
+        "secrets \"pull\" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'b' denied request: hunter2 is weak",
+      ),
+      "applying Secret ns/pull failed (403 Forbidden): secrets \"pull\" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'b' denied request (the rest is not repeated: it may quote the Secret)",
+    );
+    // RBAC's refusal holds no data, and says what permission is missing.
+    assert.match(
+      denied(
+        'secrets "pull" is forbidden: User "system:serviceaccount:sm:sm" cannot patch resource "secrets"',
+      ),
+      /cannot patch resource "secrets"$/,
+    );
+    assert.equal(
+      toKubeError(
+        { statusCode: 400, body: { reason: 'BadRequest', message: 'bad: hunter2' } },
+        'applying',
+        true,
+      ).message,
+      'applying failed (400 BadRequest): the apiserver refused the request (its message is not repeated: it may quote the Secret)',
+    );
     // Without Secret data in the request, the apiserver's message is the clearest there is.
     assert.match(toKubeError(refusal, 'updating the status', false).message, /is invalid: data/);
   });

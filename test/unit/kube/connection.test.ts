@@ -184,7 +184,7 @@ describe('where the apiserver is and who we are', () => {
     );
   });
 
-  test('without --kubeconfig: the first existing $KUBECONFIG file, then ~/.kube/config, then the service account', async (t) => {
+  test("without --kubeconfig, as controller-runtime: KUBECONFIG's files; without KUBECONFIG, the service account, then ~/.kube/config", async (t) => {
     const dir = await scratch(t);
     const listed = join(dir, 'listed');
     await writeFile(listed, kubeconfig({ token: 'from-env' }));
@@ -200,7 +200,14 @@ describe('where the apiserver is and who we are', () => {
     const load = (env: Record<string, string>, homeDir = home) =>
       loadKubeConnection({ env, home: homeDir, serviceAccountDir: account });
     assert.equal(load({ KUBECONFIG: `${join(dir, 'absent')}:${listed}`, ...inPod }).token, 'from-env');
-    assert.equal(load({ KUBECONFIG: join(dir, 'absent'), ...inPod }).token, 'from-home');
+    // KUBECONFIG naming only missing files is an error, not a silent fall back to another cluster.
+    assert.throws(
+      () => load({ KUBECONFIG: `${join(dir, 'absent')}:${join(dir, 'gone')}`, ...inPod }),
+      new RegExp(`none of the files KUBECONFIG lists exists: ${join(dir, 'absent')}, ${join(dir, 'gone')}`),
+    );
+    // In a Pod the service account comes before a ~/.kube/config; outside one, ~/.kube/config.
+    assert.equal(load(inPod).tokenFile, join(account, 'token'));
+    assert.equal(load({}).token, 'from-home');
     assert.deepEqual(load(inPod, dir), {
       server: 'https://10.96.0.1:443',
       caPem: ca,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { authorityOf, keyVaultResource } from '../../../../src/providers/azure-kv/cloud.ts';
+import { authorityOf, isVaultHost, keyVaultResource } from '../../../../src/providers/azure-kv/cloud.ts';
 
 describe("a vault URL's cloud", () => {
   test('the resource of its tokens is its domain, as the SDK checks the challenge against it', () => {
@@ -19,5 +19,26 @@ describe("a vault URL's cloud", () => {
     assert.equal(authorityOf('https://kv.vault.usgovcloudapi.net'), 'https://login.microsoftonline.us');
     assert.equal(authorityOf('https://kv.vault.local.azurestack.external'), undefined);
     assert.equal(authorityOf('https://vault.azure.net.evil.example'), undefined);
+  });
+
+  test('a vault is a DNS name of at least three labels: not an IP address, not a bare name', () => {
+    for (const url of [
+      'https://kv.vault.azure.net',
+      'https://kv.vault.azure.net.',
+      'https://kv.vault.azure.cn:443',
+    ]) {
+      assert.equal(isVaultHost(url), true, url);
+    }
+    for (const url of [
+      'https://kv',
+      'https://vault.azure',
+      'https://10.0.0.1',
+      'https://[::1]',
+      'https://kv..net',
+      'not a url',
+    ]) {
+      assert.equal(isVaultHost(url), false, url);
+    }
+    assert.equal(keyVaultResource('https://kv.vault.azure.net.'), 'https://vault.azure.net');
   });
 });
