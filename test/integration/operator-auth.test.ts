@@ -2,7 +2,7 @@
 // a failed sync, and a token revoked from outside is replaced on the next try.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -120,6 +120,49 @@ describe('vault authentication', () => {
     await waitForReady(ns, 'app', 'True');
     assert.deepEqual(await secretData(ns, 'app'), { v: 'via-kubernetes' });
     assert.match(operator.logs(), /"method":"kubernetes"/);
+  });
+
+  test('Kubernetes auth at the mount --vault.kubernetes-path names', async (t) => {
+    const ns = await freshNamespace(t);
+    const { vault, state } = await testStack();
+    const mount = `k8s-${ns}`;
+    await vault.call('POST', `sys/auth/${mount}`, { type: 'kubernetes' });
+    t.after(() => vault.call('DELETE', `sys/auth/${mount}`).catch(() => undefined));
+    await vault.call('POST', `auth/${mount}/config`, {
+      kubernetes_host: state.kube.server,
+      kubernetes_ca_cert: await readFile(state.kube.caFile, 'utf8'),
+      token_reviewer_jwt: (
+        await kubectl(['create', 'token', 'vault-token-reviewer', '-n', 'kube-system'])
+      ).trim(),
+      disable_local_ca_jwt: true,
+    });
+    await vault.call('POST', `auth/${mount}/role/operator`, {
+      bound_service_account_names: ['secrets-manager'],
+      bound_service_account_namespaces: ['secrets-manager'],
+      token_policies: ['secrets-manager'],
+    });
+    await putKv2(`secret/${ns}/app`, { v: 'via-own-mount' });
+    const dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, 'token');
+    await writeFile(
+      tokenFile,
+      await kubectl(['create', 'token', 'secrets-manager', '-n', 'secrets-manager']),
+    );
+    // The role exists only at this mount: a login at the default one would be refused.
+    const operator = await startOperator(t, {
+      args: [
+        `--watch-namespaces=${ns}`,
+        '--vault.auth-method=kubernetes',
+        `--vault.kubernetes-path=${mount}`,
+        '--vault.kubernetes-role=operator',
+        `--vault.kubernetes-token-file=${tokenFile}`,
+      ],
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(ns, 'app', { name: 'app', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
+    await waitForSecretValue(ns, 'app', 'v', 'via-own-mount');
   });
 
   test('tokens with a 5s TTL and 20s max TTL: 60 seconds of syncing without a failed sync', async (t) => {
