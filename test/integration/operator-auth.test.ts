@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import {
   applyDefinition,
   putKv2,
@@ -46,6 +46,15 @@ async function shortLivedRole(
     (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as { data: { secret_id: string } }
   ).data.secret_id;
   return { roleId, secretId };
+}
+
+/** A file holding a token of the secrets-manager service account, as the kubelet mounts one. */
+async function operatorTokenFile(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, await kubectl(['create', 'token', 'secrets-manager', '-n', 'secrets-manager']));
+  return tokenFile;
 }
 
 describe('vault authentication', () => {
@@ -99,13 +108,7 @@ describe('vault authentication', () => {
   test('Kubernetes auth with the secrets-manager service account syncs', async (t) => {
     const ns = await freshNamespace(t);
     await putKv2(`secret/${ns}/app`, { v: 'via-kubernetes' });
-    const dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const tokenFile = join(dir, 'token');
-    await writeFile(
-      tokenFile,
-      await kubectl(['create', 'token', 'secrets-manager', '-n', 'secrets-manager']),
-    );
+    const tokenFile = await operatorTokenFile(t);
     const operator = await startOperator(t, {
       args: [
         `--watch-namespaces=${ns}`,
@@ -142,13 +145,7 @@ describe('vault authentication', () => {
       token_policies: ['secrets-manager'],
     });
     await putKv2(`secret/${ns}/app`, { v: 'via-own-mount' });
-    const dir = await mkdtemp(join(tmpdir(), 'sa-token-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const tokenFile = join(dir, 'token');
-    await writeFile(
-      tokenFile,
-      await kubectl(['create', 'token', 'secrets-manager', '-n', 'secrets-manager']),
-    );
+    const tokenFile = await operatorTokenFile(t);
     // The role exists only at this mount: a login at the default one would be refused.
     const operator = await startOperator(t, {
       args: [
