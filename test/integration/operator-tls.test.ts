@@ -5,21 +5,25 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { certificateAuthority, issueCertificate } from '../harness/certificates.ts';
 import { http } from '../harness/http.ts';
 import { freePorts, startDaemon, stopDaemon, waitUntilReady } from '../harness/processes.ts';
 import { applyDefinition, secretData, startOperator, waitForReady, waitReady } from '../support/operator.ts';
 import { freshNamespace, testStack, waitFor } from '../support/stack.ts';
 
-test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify connects, and one with neither says why it cannot', async (t) => {
-  const ns = await freshNamespace(t);
+/**
+ * A dev-mode OpenBao serving TLS with a CA of its own, both written to `dir` (vault-ca.pem,
+ * vault-cert.pem, vault-key.pem), stopped after the test; `config`: a file of more listeners.
+ */
+async function startTlsOpenBao(
+  t: TestContext,
+  dir: string,
+  port: number,
+  rootToken: string,
+  config?: string,
+) {
   const { state } = await testStack();
-  const dir = await mkdtemp(join(tmpdir(), 'bao-tls-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const [port] = await freePorts(1);
-  const address = `https://127.0.0.1:${port}`;
-  const rootToken = `root-${ns}`;
   const bao = startDaemon({
     name: 'openbao-tls',
     command: state.binaries.bao,
@@ -30,10 +34,22 @@ test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify co
       `-dev-tls-cert-dir=${dir}`,
       `-dev-listen-address=127.0.0.1:${port}`,
       `-dev-root-token-id=${rootToken}`,
+      ...(config ? [`-config=${config}`] : []),
     ],
     logFile: join(dir, 'openbao.log'),
   });
   t.after(() => stopDaemon(bao.pid));
+  return bao;
+}
+
+test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify connects, and one with neither says why it cannot', async (t) => {
+  const ns = await freshNamespace(t);
+  const dir = await mkdtemp(join(tmpdir(), 'bao-tls-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [port = 0] = await freePorts(1);
+  const address = `https://127.0.0.1:${port}`;
+  const rootToken = `root-${ns}`;
+  const bao = await startTlsOpenBao(t, dir, port, rootToken);
   const caFile = join(dir, 'vault-ca.pem');
   await waitUntilReady(
     bao,
@@ -97,12 +113,11 @@ test('an operator given the CA syncs from Vault over TLS, --vault.skip-verify co
 
 test('mutual TLS: the client certificate from --vault.client-cert/--vault.client-key, or VAULT_CLIENT_CERT/VAULT_CLIENT_KEY with VAULT_CACERT, is what lets the operator in', async (t) => {
   const ns = await freshNamespace(t);
-  const { state } = await testStack();
   const dir = await mkdtemp(join(tmpdir(), 'bao-mtls-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const clientCa = await certificateAuthority(dir, 'operator-ca');
   const client = await issueCertificate(dir, clientCa, 'operator');
-  const [devPort, mutualPort] = await freePorts(2);
+  const [devPort = 0, mutualPort = 0] = await freePorts(2);
   const address = `https://127.0.0.1:${mutualPort}`;
   const rootToken = `root-${ns}`;
   // The dev server writes its serving certificate before it opens the extra listener, which
@@ -119,21 +134,7 @@ test('mutual TLS: the client certificate from --vault.client-cert/--vault.client
 }
 `,
   );
-  const bao = startDaemon({
-    name: 'openbao-mtls',
-    command: state.binaries.bao,
-    args: [
-      'server',
-      '-dev',
-      '-dev-tls',
-      `-dev-tls-cert-dir=${dir}`,
-      `-dev-listen-address=127.0.0.1:${devPort}`,
-      `-dev-root-token-id=${rootToken}`,
-      `-config=${extra}`,
-    ],
-    logFile: join(dir, 'openbao.log'),
-  });
-  t.after(() => stopDaemon(bao.pid));
+  const bao = await startTlsOpenBao(t, dir, devPort, rootToken, extra);
   const caFile = join(dir, 'vault-ca.pem');
   const withClient = async () => ({
     ca: await readFile(caFile, 'utf8'),
