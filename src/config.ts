@@ -136,6 +136,11 @@ function text(raw: RawOptions, name: string): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/** A URL as an error may quote it: a user and password in it (refused anyway) are not repeated. */
+function withoutUserInfo(url: string): string {
+  return url.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, '$1…@');
+}
+
 function required(raw: RawOptions, name: string, flag: string): string {
   const value = text(raw, name);
   if (value === undefined) throw new ConfigError(`--${flag} must not be empty`);
@@ -241,13 +246,13 @@ function azureKvConfig(raw: RawOptions): AzureKvConfig {
     );
   if (explicitUrl && (!/^https:\/\/[^/\s?#@]+\/?$/.test(explicitUrl) || !isVaultHost(explicitUrl)))
     throw new ConfigError(
-      `--azure-kv.url: "${explicitUrl}" must be an https:// URL of a vault named <name>.<its cloud's domain>, like https://my-vault.vault.azure.cn`,
+      `--azure-kv.url: "${withoutUserInfo(explicitUrl)}" must be an https:// URL of a vault named <name>.<its cloud's domain>, like https://my-vault.vault.azure.cn`,
     );
   const url = explicitUrl?.replace(/\/$/, '') ?? `https://${name}.vault.azure.net`;
   const explicitAuthority = text(raw, 'azureKvAuthorityHost');
   if (explicitAuthority && !/^https:\/\/[^/\s?#@]+\/?$/.test(explicitAuthority))
     throw new ConfigError(
-      `--azure-kv.authority-host: "${explicitAuthority}" must be an https:// URL of a host, like https://login.chinacloudapi.cn`,
+      `--azure-kv.authority-host: "${withoutUserInfo(explicitAuthority)}" must be an https:// URL of a host, like https://login.chinacloudapi.cn`,
     );
   const authorityHost = explicitAuthority?.replace(/\/$/, '') ?? authorityOf(url);
   const tenantId = text(raw, 'azureKvTenantId');
@@ -305,7 +310,7 @@ function vaultConfig(raw: RawOptions, checkCredentials: boolean): VaultConfig {
   const address = required(raw, 'vaultUrl', 'vault.url');
   // Another backend reads no Vault setting: a stray VAULT_ADDR must not stop it.
   if (checkCredentials && !/^https?:\/\/[^/\s]+/.test(address))
-    throw new ConfigError(`--vault.url: "${address}" must be an http:// or https:// URL`);
+    throw new ConfigError(`--vault.url: "${withoutUserInfo(address)}" must be an http:// or https:// URL`);
   const authMethod = oneOf<AuthMethod>(raw, 'vaultAuthMethod', 'vault.auth-method', [
     'approle',
     'kubernetes',

@@ -25,9 +25,9 @@ export function kubeClients(
   logger: Logger,
 ): KubeClients {
   const connection = loadKubeConnection(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
-  logger.info('kubernetes connection', { server: serverHost(connection.server), from: connection.source });
-  const limiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
   const host = serverHost(connection.server);
+  logger.info('kubernetes connection', { server: host, from: connection.source });
+  const limiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
   const onResponse = (method: string, status: number | undefined): void =>
     runtime.restRequest(host, method, status);
   const kube = new KubeClient(connection, { throttle: () => limiter.take(), onResponse });

@@ -22,6 +22,7 @@ import { AzureKvReader } from './reader.ts';
 /** The Entra login of `config.auth`, at the authority of the vault's cloud. */
 function credentialFor(config: AzureKvConfig): TokenCredential {
   const { auth, authorityHost } = config;
+  const authority = authorityHost ? { authorityHost } : {};
   switch (auth.method) {
     case 'managed-identity':
       return auth.resourceId
@@ -33,12 +34,10 @@ function credentialFor(config: AzureKvConfig): TokenCredential {
         tenantId: auth.tenantId,
         clientId: auth.clientId,
         tokenFilePath: auth.tokenFile,
-        ...(authorityHost ? { authorityHost } : {}),
+        ...authority,
       });
     case 'client-secret':
-      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, {
-        ...(authorityHost ? { authorityHost } : {}),
-      });
+      return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, authority);
   }
 }
 

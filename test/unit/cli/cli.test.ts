@@ -198,6 +198,27 @@ describe('secrets-manager flags', () => {
     }
   });
 
+  test('a URL refused for its form is quoted without the user and password it carries', async () => {
+    for (const [args, said] of [
+      [
+        ['--vault.url=ftp://admin:hunter2-cli@vault'],
+        'secrets-manager: --vault.url: "ftp://…@vault" must be an http:// or https:// URL',
+      ],
+      [
+        [
+          '--backend=azure-kv',
+          '--azure-kv.url=https://admin:hunter2-cli@kv.vault.azure.net',
+          '--azure-kv.managed-client-id=x',
+        ],
+        `secrets-manager: --azure-kv.url: "https://…@kv.vault.azure.net" must be an https:// URL of a vault named <name>.<its cloud's domain>, like https://my-vault.vault.azure.cn`,
+      ],
+    ] as const) {
+      const result = await run(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.equal(result.stderr.trim(), said);
+    }
+  });
+
   test('approle without credentials says which flag or variable to set', async () => {
     const result = await run(['--vault.url', 'http://127.0.0.1:1']);
     assert.equal(result.code, 2);
