@@ -4,7 +4,7 @@
 
 import { ProviderError } from '../errors.ts';
 import { vaultErrorMessages } from './error-messages.ts';
-import type { VaultTransport } from './transport.ts';
+import { vaultAnswerOf, type VaultApi } from './vault-api.ts';
 
 export interface IssuedToken {
   readonly token: string;
@@ -16,7 +16,7 @@ export interface IssuedToken {
 export interface Credentials {
   /** For logs and metrics: approle, kubernetes or token. */
   readonly method: string;
-  login(transport: VaultTransport): Promise<IssuedToken>;
+  login(vault: VaultApi): Promise<IssuedToken>;
 }
 
 /** A secret read on demand (from a flag value or a file), never stored longer than a login. */
@@ -32,33 +32,31 @@ function authBlock(body: unknown): IssuedToken | undefined {
   };
 }
 
-async function loginAt(
-  transport: VaultTransport,
-  mount: string,
-  method: string,
-  body: Record<string, unknown>,
-): Promise<IssuedToken> {
-  const reply = await transport.send({
-    method: 'POST',
-    path: ['auth', ...mount.split('/'), 'login'],
-    operation: 'login',
-    body,
-  });
-  if (reply.status >= 500) {
-    throw new ProviderError(
-      'VaultUnavailable',
-      `Vault answered ${reply.status} to the ${method} login at auth/${mount}: ${vaultErrorMessages(reply.body)}`,
-      reply.status,
-    );
-  }
-  const issued = reply.status === 200 ? authBlock(reply.body) : undefined;
-  if (!issued) {
-    const detail = vaultErrorMessages(reply.body) || `status ${reply.status}`;
+/** A login's answer as a token, or the ProviderError its refusal means. */
+async function loggedIn(mount: string, method: string, login: Promise<unknown>): Promise<IssuedToken> {
+  let body: unknown;
+  try {
+    body = await login;
+  } catch (error) {
+    const answer = vaultAnswerOf(error);
+    if (!answer) throw error;
+    if (answer.status >= 500) {
+      throw new ProviderError(
+        'VaultUnavailable',
+        `Vault answered ${answer.status} to the ${method} login at auth/${mount}: ${vaultErrorMessages(answer.body)}`,
+        answer.status,
+      );
+    }
+    const detail = vaultErrorMessages(answer.body) || `status ${answer.status}`;
     throw new ProviderError(
       'AuthenticationFailed',
       `${method} login at auth/${mount} was refused: ${detail}`,
-      reply.status,
+      answer.status,
     );
+  }
+  const issued = authBlock(body);
+  if (!issued) {
+    throw new ProviderError('AuthenticationFailed', `${method} login at auth/${mount} gave no token`);
   }
   return issued;
 }
@@ -70,9 +68,9 @@ export function appRoleCredentials(options: {
 }): Credentials {
   return {
     method: 'approle',
-    async login(transport) {
+    async login(vault) {
       const [roleId, secretId] = await Promise.all([options.roleId(), options.secretId()]);
-      return loginAt(transport, options.mount, 'approle', { role_id: roleId, secret_id: secretId });
+      return loggedIn(options.mount, 'approle', vault.approleLogin(options.mount, roleId, secretId));
     },
   };
 }
@@ -84,11 +82,9 @@ export function kubernetesCredentials(options: {
 }): Credentials {
   return {
     method: 'kubernetes',
-    async login(transport) {
-      return loginAt(transport, options.mount, 'kubernetes', {
-        role: options.role,
-        jwt: await options.jwt(),
-      });
+    async login(vault) {
+      const jwt = await options.jwt();
+      return loggedIn(options.mount, 'kubernetes', vault.kubernetesLogin(options.mount, options.role, jwt));
     },
   };
 }
@@ -97,29 +93,29 @@ export function kubernetesCredentials(options: {
 export function tokenCredentials(token: SecretSource): Credentials {
   return {
     method: 'token',
-    async login(transport) {
+    async login(vault) {
       const value = await token();
-      const reply = await transport.send({
-        method: 'GET',
-        path: ['auth', 'token', 'lookup-self'],
-        operation: 'lookup',
-        token: value,
-      });
-      if (reply.status >= 500) {
-        throw new ProviderError(
-          'VaultUnavailable',
-          `Vault answered ${reply.status} to a token lookup`,
-          reply.status,
-        );
-      }
-      const data = (reply.body as { data?: Record<string, unknown> } | undefined)?.data;
-      if (reply.status !== 200 || !data) {
+      let body: unknown;
+      try {
+        body = await vault.lookupSelf(value);
+      } catch (error) {
+        const answer = vaultAnswerOf(error);
+        if (!answer) throw error;
+        if (answer.status >= 500) {
+          throw new ProviderError(
+            'VaultUnavailable',
+            `Vault answered ${answer.status} to a token lookup`,
+            answer.status,
+          );
+        }
         throw new ProviderError(
           'AuthenticationFailed',
-          `the Vault token was refused: ${vaultErrorMessages(reply.body) || `status ${reply.status}`}`,
-          reply.status,
+          `the Vault token was refused: ${vaultErrorMessages(answer.body) || `status ${answer.status}`}`,
+          answer.status,
         );
       }
+      const data = (body as { data?: Record<string, unknown> } | undefined)?.data;
+      if (!data) throw new ProviderError('AuthenticationFailed', 'the Vault token lookup gave no data');
       return {
         token: value,
         leaseSeconds: typeof data['ttl'] === 'number' ? data['ttl'] : 0,

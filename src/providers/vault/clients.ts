@@ -1,6 +1,6 @@
 // Vault, wired: the HTTP transport with TLS from files, the rate limiter, the circuit
-// breaker and metrics around every request, the credentials of the configured auth method, the
-// token manager and the KV reader.
+// breaker and metrics around every request, and per identity a node-vault client of its own over
+// that transport, the credentials of the configured auth method, the token manager and the KV reader.
 
 import { readFile } from 'node:fs/promises';
 import type { Clock, Random } from '../../clock.ts';
@@ -22,6 +22,7 @@ import { KvReader } from './kv.ts';
 import { RateLimiter } from '../../rate-limiter.ts';
 import { TokenManager } from './token-manager.ts';
 import { createHttpTransport, type VaultTransport } from './transport.ts';
+import { createVaultApi, type VaultApi } from './vault-api.ts';
 
 function fileSource(path: string, what: string): SecretSource {
   return async () => {
@@ -88,7 +89,6 @@ async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
     address: vault.address,
     timeoutMs: vault.timeoutMs,
     skipVerify: vault.skipVerify,
-    ...(vault.namespace ? { namespace: vault.namespace } : {}),
     ...(caPem ? { caPem } : {}),
     ...(clientCertPem ? { clientCertPem } : {}),
     ...(clientKeyPem ? { clientKeyPem } : {}),
@@ -97,16 +97,10 @@ async function vaultTransport(vault: VaultConfig): Promise<VaultTransport> {
 
 /** Vault's version and cluster for the original's metric labels; unknown values stay empty. */
 async function vaultIdentity(
-  transport: VaultTransport,
+  vault: VaultApi,
 ): Promise<{ version: string; clusterId: string; clusterName: string }> {
   try {
-    const reply = await transport.send({
-      method: 'GET',
-      path: ['sys', 'health'],
-      query: { standbyok: 'true', sealedcode: '200', uninitcode: '200' },
-      operation: 'health',
-    });
-    const body = (reply.body ?? {}) as Record<string, unknown>;
+    const body = ((await vault.health()) ?? {}) as Record<string, unknown>;
     const text = (key: string): string => (typeof body[key] === 'string' ? body[key] : '');
     return { version: text('version'), clusterId: text('cluster_id'), clusterName: text('cluster_name') };
   } catch {
@@ -158,12 +152,21 @@ export async function createVaultClients(
       },
     },
   });
-  const identity = await vaultIdentity(rawTransport);
+  const api = (over: VaultTransport): VaultApi =>
+    createVaultApi({
+      address: vault.address,
+      transport: over,
+      ...(vault.namespace ? { namespace: vault.namespace } : {}),
+    });
+  // Unguarded: the labels are read once at start and count against nothing.
+  const identity = await vaultIdentity(api(rawTransport));
   metrics.setVaultIdentity({ address: vault.address, engine: vault.engine, ...identity });
   metrics.maxTokenTtl.set(metrics.vaultLabels, vault.maxTokenTtlSeconds);
   const readers = (credentials: Credentials, who: Record<string, string>): VaultReaders => {
+    // One client per identity: a login can never hand its token to another identity's requests.
+    const client = api(transport);
     const tokens = new TokenManager({
-      transport,
+      vault: client,
       credentials,
       clock,
       random,
@@ -184,7 +187,7 @@ export async function createVaultClients(
       },
     });
     const kv = new KvReader({
-      transport,
+      vault: client,
       tokens,
       clock,
       engine: vault.engine,

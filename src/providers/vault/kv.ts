@@ -10,7 +10,7 @@ import { vaultErrorMessages } from './error-messages.ts';
 import { vaultPathProblem } from '../../api/vault-path.ts';
 import type { RequestPriority } from '../../rate-limiter.ts';
 import type { TokenManager } from './token-manager.ts';
-import type { VaultCall, VaultReply, VaultTransport } from './transport.ts';
+import { vaultAnswerOf, type VaultAnswer, type VaultApi, type VaultReadOptions } from './vault-api.ts';
 
 export type EngineMode = 'auto' | 'kv1' | 'kv2';
 
@@ -34,7 +34,8 @@ export interface ResolvedSecret {
 /** A Vault secret's keys and their JSON values. */
 
 export interface KvReadOptions {
-  readonly transport: VaultTransport;
+  /** The identity's node-vault client. */
+  readonly vault: VaultApi;
   readonly tokens: TokenManager;
   readonly engine: EngineMode;
   /** The signal reads run under, read at each request: aborted, they stop (lost leadership). */
@@ -171,17 +172,21 @@ export class KvReader {
         `Vault path ${path} is on a KV version 1 mount, which has no versions to pin`,
       );
     }
-    const reply = await this.#withToken({
-      method: 'GET',
-      path: kvRequestPath(location),
-      ...(version === undefined ? {} : { query: { version: String(version) } }),
-      operation: 'read',
-      ...(signal ? { signal } : {}),
-      ...(priority ? { priority } : {}),
-    });
-    if (reply.status === 200) return this.#dataOf(reply.body, location.mount, path);
-    if (reply.status === 404 || reply.status === 400) this.#maybeForget(location.mount);
-    throw this.#failure(reply, path, version);
+    let body: unknown;
+    try {
+      body = await this.#withToken(kvRequestPath(location), {
+        operation: 'read',
+        ...(version === undefined ? {} : { query: { version: String(version) } }),
+        ...(signal ? { signal } : {}),
+        ...(priority ? { priority } : {}),
+      });
+    } catch (error) {
+      const answer = vaultAnswerOf(error);
+      if (!answer) throw error;
+      if (answer.status === 404 || answer.status === 400) this.#maybeForget(location.mount);
+      throw this.#failure(answer, path, version);
+    }
+    return this.#dataOf(body, location.mount, path);
   }
 
   /** Forgets a mount learned long enough ago, so the next read of its paths learns it again. */
@@ -243,45 +248,54 @@ export class KvReader {
   }
 
   async #lookupMount(path: string, signal?: AbortSignal): Promise<KvMount> {
-    const reply = await this.#withToken({
-      method: 'GET',
-      path: ['sys', 'internal', 'ui', 'mounts', ...path.split('/')],
-      operation: 'mounts',
-      ...(signal ? { signal } : {}),
-    });
-    if (reply.status === 200) {
-      const mount = parseMount(reply.body, path, this.#options.engine);
-      this.#mounts.set(mount.path, mount);
-      this.#learnedAt.set(mount.path, (this.#options.clock ?? systemClock).now());
-      return mount;
-    }
-    if (reply.status === 403) {
-      throw new ProviderError(reasons.forbidden, `the Vault policy grants no access to ${path}`, 403);
-    }
-    if (reply.status === 404 || reply.status === 400) {
+    let body: unknown;
+    try {
+      body = await this.#withToken(['sys', 'internal', 'ui', 'mounts', ...path.split('/')], {
+        operation: 'mounts',
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      const answer = vaultAnswerOf(error);
+      if (!answer) throw error;
+      if (answer.status === 403) {
+        throw new ProviderError(reasons.forbidden, `the Vault policy grants no access to ${path}`, 403);
+      }
+      if (answer.status === 404 || answer.status === 400) {
+        throw new ProviderError(
+          reasons.pathNotFound,
+          `no secrets engine is mounted at Vault path ${path}`,
+          answer.status,
+        );
+      }
       throw new ProviderError(
-        reasons.pathNotFound,
-        `no secrets engine is mounted at Vault path ${path}`,
-        reply.status,
+        reasons.vaultUnavailable,
+        `Vault answered ${answer.status} to a mount lookup for ${path}: ${vaultErrorMessages(answer.body)}`,
+        answer.status,
       );
     }
-    throw new ProviderError(
-      reasons.vaultUnavailable,
-      `Vault answered ${reply.status} to a mount lookup for ${path}: ${vaultErrorMessages(reply.body)}`,
-      reply.status,
-    );
+    const mount = parseMount(body, path, this.#options.engine);
+    this.#mounts.set(mount.path, mount);
+    this.#learnedAt.set(mount.path, (this.#options.clock ?? systemClock).now());
+    return mount;
   }
 
-  /** Sends with the current token; after a 403 the token is checked and the call retried once if it was replaced. */
-  async #withToken(request: Omit<VaultCall, 'token'>): Promise<VaultReply> {
-    const { transport, tokens } = this.#options;
+  /**
+   * Reads with the current token; after a 403 the token is checked and the read made once more
+   * if it was replaced. Vault's refusals reject, as node-vault gives them.
+   */
+  async #withToken(path: readonly string[], options: Omit<VaultReadOptions, 'token'>): Promise<unknown> {
+    const { vault, tokens } = this.#options;
     const work = this.#options.signal?.();
-    const call = request.signal || !work ? request : { ...request, signal: work };
+    const read = options.signal || !work ? options : { ...options, signal: work };
     const token = await tokens.token();
-    const reply = await transport.send({ ...call, token });
-    if (reply.status !== 403) return reply;
-    const replacement = await tokens.afterForbidden(token);
-    return replacement === undefined ? reply : transport.send({ ...call, token: replacement });
+    try {
+      return await vault.read(path, { ...read, token });
+    } catch (error) {
+      if (vaultAnswerOf(error)?.status !== 403) throw error;
+      const replacement = await tokens.afterForbidden(token);
+      if (replacement === undefined) throw error;
+      return vault.read(path, { ...read, token: replacement });
+    }
   }
 
   #dataOf(body: unknown, mount: KvMount, path: string): SecretData {
@@ -299,9 +313,9 @@ export class KvReader {
     return data as SecretData;
   }
 
-  #failure(reply: VaultReply, path: string, version?: SourceVersion): ProviderError {
+  #failure(answer: VaultAnswer, path: string, version?: SourceVersion): ProviderError {
     const at = version === undefined ? `Vault path ${path}` : `version ${version} of Vault path ${path}`;
-    switch (reply.status) {
+    switch (answer.status) {
       case 404:
         return new ProviderError(reasons.pathNotFound, `no secret at ${at}`, 404);
       case 403:
@@ -315,8 +329,8 @@ export class KvReader {
       default:
         return new ProviderError(
           reasons.vaultUnavailable,
-          `Vault answered ${reply.status} reading ${at}: ${vaultErrorMessages(reply.body) || 'no detail'}`,
-          reply.status,
+          `Vault answered ${answer.status} reading ${at}: ${vaultErrorMessages(answer.body) || 'no detail'}`,
+          answer.status,
         );
     }
   }

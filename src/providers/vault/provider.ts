@@ -5,7 +5,7 @@
 import { backoff } from '../../clock.ts';
 import type { VaultConfig } from '../../config.ts';
 import type { TokenRequester } from '../../kube/service-account-token.ts';
-import { describeError } from '../../kube/informer.ts';
+import { describeError } from '../../describe-error.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
 import type { SecretProvider } from '../provider.ts';
 import { createVaultClients, type VaultReaders } from './clients.ts';

@@ -14,7 +14,7 @@
 import { backoff, jitter, type Clock, type Random, type Timer } from '../../clock.ts';
 import type { Credentials } from './auth.ts';
 import { ProviderError } from '../errors.ts';
-import type { VaultTransport } from './transport.ts';
+import { vaultAnswerOf, type VaultApi } from './vault-api.ts';
 
 export type TokenOperation = 'login' | 'renew' | 'lookup' | 'revoke';
 
@@ -25,7 +25,8 @@ export interface TokenObserver {
 }
 
 export interface TokenManagerOptions {
-  readonly transport: VaultTransport;
+  /** This identity's own node-vault client. */
+  readonly vault: VaultApi;
   readonly credentials: Credentials;
   readonly clock: Clock;
   readonly random: Random;
@@ -122,13 +123,13 @@ export class TokenManager {
   }
 
   async #doLogin(): Promise<HeldToken> {
-    const { credentials, transport, clock } = this.#options;
+    const { credentials, vault, clock } = this.#options;
     // After a failed login, callers get the same answer until the backoff has passed, so a
     // thousand definitions retrying do not become a thousand logins.
     if (this.#lastLoginError && clock.now() < this.#loginBlockedUntil) throw this.#lastLoginError;
     let issued;
     try {
-      issued = await credentials.login(transport);
+      issued = await credentials.login(vault);
     } catch (error) {
       const failure = asVaultError(error);
       this.#loginFailures += 1;
@@ -184,25 +185,29 @@ export class TokenManager {
 
   /** True when the token was renewed for long enough; false when a fresh login is needed. */
   async #renew(held: HeldToken): Promise<boolean> {
-    const { transport, clock, renewIncrementSeconds, nearExpirySeconds } = this.#options;
-    let reply;
+    const { vault, clock, renewIncrementSeconds, nearExpirySeconds } = this.#options;
+    let body: unknown;
     try {
-      reply = await transport.send({
-        method: 'POST',
-        path: ['auth', 'token', 'renew-self'],
-        operation: 'renew',
-        token: held.token,
-        body: { increment: `${renewIncrementSeconds}s` },
-      });
+      body = await vault.renewSelf(held.token, `${renewIncrementSeconds}s`);
     } catch (error) {
-      this.#options.observer?.failed('renew', asVaultError(error));
-      return false;
-    }
-    const lease = (reply.body as { auth?: { lease_duration?: unknown } } | undefined)?.auth?.lease_duration;
-    if (reply.status !== 200 || typeof lease !== 'number') {
+      const answer = vaultAnswerOf(error);
       this.#options.observer?.failed(
         'renew',
-        new ProviderError('AuthenticationFailed', `token renewal answered ${reply.status}`, reply.status),
+        answer
+          ? new ProviderError(
+              'AuthenticationFailed',
+              `token renewal answered ${answer.status}`,
+              answer.status,
+            )
+          : asVaultError(error),
+      );
+      return false;
+    }
+    const lease = (body as { auth?: { lease_duration?: unknown } } | undefined)?.auth?.lease_duration;
+    if (typeof lease !== 'number') {
+      this.#options.observer?.failed(
+        'renew',
+        new ProviderError('AuthenticationFailed', 'token renewal answered with no lease'),
       );
       return false;
     }
@@ -218,14 +223,11 @@ export class TokenManager {
 
   async #lookup(token: string): Promise<boolean> {
     try {
-      const reply = await this.#options.transport.send({
-        method: 'GET',
-        path: ['auth', 'token', 'lookup-self'],
-        operation: 'lookup',
-        token,
-      });
-      return reply.status === 200;
+      await this.#options.vault.lookupSelf(token);
+      return true;
     } catch (error) {
+      // Vault answered: the token is not (or no longer) good.
+      if (vaultAnswerOf(error)) return false;
       // Vault cannot be asked: keep the token; the request that failed will say why.
       this.#options.observer?.failed('lookup', asVaultError(error));
       return true;
@@ -234,14 +236,10 @@ export class TokenManager {
 
   async #revoke(token: string): Promise<void> {
     try {
-      await this.#options.transport.send({
-        method: 'POST',
-        path: ['auth', 'token', 'revoke-self'],
-        operation: 'revoke',
-        token,
-      });
+      await this.#options.vault.revokeSelf(token);
     } catch (error) {
-      this.#options.observer?.failed('revoke', asVaultError(error));
+      // An answer (a 403 for a token already gone, say) leaves nothing to revoke.
+      if (!vaultAnswerOf(error)) this.#options.observer?.failed('revoke', asVaultError(error));
     }
   }
 }

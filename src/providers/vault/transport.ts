@@ -1,9 +1,10 @@
-// The one place that talks HTTP to Vault. A request path is given as segments and each segment is
-// checked and percent-encoded here, once; the URL is then parsed back and must come out exactly as
-// built, so no URL rule (dot segments, backslashes, pre-encoded dots) can turn a KV read into
-// another endpoint. Requests go out through node:http(s) with the path as built: no client library
-// sits in between to normalise, log or follow it elsewhere. Every call carries its own token, a
-// timeout and, when given, the caller's AbortSignal.
+// node-vault's transport: the one place that talks HTTP to Vault, reached only through the request
+// function node-vault is given (request-function.ts), which has checked the URI node-vault built.
+// A request path arrives as decoded segments and each is checked and percent-encoded here, once;
+// the URL is then parsed back and must come out exactly as built, so no URL rule (dot segments,
+// backslashes, pre-encoded dots) can turn a KV read into another endpoint. Requests go out through
+// node:http(s) with the path as built: nothing in between normalises, logs or follows it elsewhere.
+// Every call carries its own token, a timeout and, when given, the caller's AbortSignal.
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -20,6 +21,8 @@ export interface VaultCall {
   readonly query?: Readonly<Record<string, string>>;
   readonly operation: VaultOperation;
   readonly token?: string;
+  /** X-Vault-Namespace (--vault.namespace), as node-vault sets it. */
+  readonly namespace?: string;
   readonly body?: Readonly<Record<string, unknown>>;
   /** Aborts the request (shutdown, lost leadership); the timeout applies as well. */
   readonly signal?: AbortSignal;
@@ -40,7 +43,6 @@ export interface VaultTransport {
 export interface TransportOptions {
   readonly address: string;
   readonly timeoutMs: number;
-  readonly namespace?: string;
   readonly caPem?: string;
   readonly clientCertPem?: string;
   readonly clientKeyPem?: string;
@@ -159,7 +161,7 @@ export function createHttpTransport(options: TransportOptions): VaultTransport {
       const payload = call.body ? JSON.stringify(call.body) : undefined;
       const headers: Record<string, string> = { accept: 'application/json' };
       if (call.token) headers['x-vault-token'] = call.token;
-      if (options.namespace) headers['x-vault-namespace'] = options.namespace;
+      if (call.namespace) headers['x-vault-namespace'] = call.namespace;
       if (payload !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = String(Buffer.byteLength(payload));

@@ -12,6 +12,7 @@ import {
 } from '../../../../src/providers/vault/kv.ts';
 import { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from '../../../../src/providers/vault/transport.ts';
+import { createVaultApi } from '../../../../src/providers/vault/vault-api.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
 
 const v2: KvMount = { path: 'secret/', version: 2 };
@@ -105,15 +106,17 @@ function reader(
     method: 'token',
     login: async () => ({ token: 't', leaseSeconds: 0, renewable: false }),
   };
+  // A real node-vault client over the fake: what the reader asks is what node-vault sends.
+  const vault = createVaultApi({ address: 'http://vault.test:8200', transport });
   const tokens = new TokenManager({
-    transport,
+    vault,
     credentials,
     clock: new FakeClock(),
     random: () => 0.5,
     renewIncrementSeconds: 600,
     nearExpirySeconds: 300,
   });
-  return { kv: new KvReader({ transport, tokens, engine, clock }), transport };
+  return { kv: new KvReader({ vault, tokens, engine, clock }), transport };
 }
 
 /** The request path as Vault would see it, decoded: for matching in fakes. */

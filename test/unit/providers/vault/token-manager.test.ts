@@ -4,6 +4,7 @@ import type { Credentials, IssuedToken } from '../../../../src/providers/vault/a
 import { ProviderError } from '../../../../src/providers/errors.ts';
 import { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from '../../../../src/providers/vault/transport.ts';
+import { createVaultApi } from '../../../../src/providers/vault/vault-api.ts';
 import { FakeClock, flush } from '../../../support/fake-clock.ts';
 
 class FakeVault implements VaultTransport {
@@ -39,7 +40,7 @@ function credentials(lease = 30, renewable = true): Credentials & { logins: numb
 
 function manager(clock: FakeClock, vault: FakeVault, creds: Credentials) {
   return new TokenManager({
-    transport: vault,
+    vault: createVaultApi({ address: 'http://vault.test:8200', transport: vault }),
     credentials: creds,
     clock,
     random: () => 0.5,
