@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
-import { KubeClient } from '../src/kube/client.ts';
+import { kubeApi } from '../src/kube/kube-api.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
-import { loadKubeConnection } from '../src/kube/connection.ts';
+import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { kubectlRun } from '../test/harness/kube.ts';
 import { freePorts } from '../test/harness/processes.ts';
 import type { StackState } from '../test/harness/stack.ts';
@@ -201,14 +201,15 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   const { n, paths, namespaces, intervalSeconds, log } = options;
   // The floor uses the operator's own client (one keep-alive pool, no rate limit): the same
   // client, the same concurrency, only the operator's work taken away.
-  const kube = new KubeClient(loadKubeConnection({ kubeconfig: state.kube.kubeconfig }));
+  const { kubeConfig } = loadKubeConfig({ kubeconfig: state.kube.kubeconfig });
+  const kube = kubeApi(kubeConfig);
   const vault = new VaultAdmin(state.vault.addr, state.vault.rootToken);
   const audit = new AuditLog(state.vault.auditLog);
   const run = Date.now().toString(36);
   const spaces = Array.from({ length: namespaces }, (_, k) => `bench-${run}-${k}`);
   const floorSpace = `bench-${run}-floor`;
   for (const name of [...spaces, floorSpace]) {
-    await kube.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+    await kube.core.createNamespace({ body: { metadata: { name } } });
   }
   await kubectlRun(state.binaries.kubectl, state.kube, [
     'apply',
@@ -230,15 +231,14 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   const floorStart = Date.now();
   const floorCpuBefore = await stackCpu(state);
   await pool(n, options.concurrency, async (i) => {
-    await kube.request({
-      method: 'POST',
-      path: `/api/v1/namespaces/${floorSpace}/secrets`,
+    await kube.core.createNamespacedSecret({
+      namespace: floorSpace,
       body: { metadata: { name: `s${i}` }, stringData: { v: valueOf(i % paths) } },
     });
   });
   const floorSeconds = (Date.now() - floorStart) / 1000;
   const floorStackCpu = cpuSince(floorCpuBefore, await stackCpu(state));
-  await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${floorSpace}/secrets` });
+  await kube.core.deleteCollectionNamespacedSecret({ namespace: floorSpace });
 
   const credentials = await benchAppRole(vault);
   const watcher = new SecretWatcher();
@@ -255,9 +255,11 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     const syncStart = Date.now();
     const syncCpuBefore = await stackCpu(state);
     await pool(n, options.concurrency, async (i) => {
-      await kube.request({
-        method: 'POST',
-        path: `/apis/${group}/${version}/namespaces/${spaces[i % namespaces] ?? ''}/${plural}`,
+      await kube.customObjects.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: spaces[i % namespaces] ?? '',
+        plural,
         body: {
           apiVersion,
           kind,
@@ -368,8 +370,8 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   } finally {
     watcher.stop();
     for (const name of [...spaces, floorSpace]) {
-      await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${name}` }).catch(() => undefined);
+      await kube.core.deleteNamespace({ name }).catch(() => undefined);
     }
-    kube.close();
+    await kubeConfig.close();
   }
 }

@@ -2,7 +2,7 @@
 // audit log, kube-apiserver's own request counter, and the managed Secrets as a watch sees them.
 
 import { open, readFile, stat } from 'node:fs/promises';
-import type { KubeClient } from '../src/kube/client.ts';
+import type { KubeApi } from '../src/kube/kube-api.ts';
 import { http } from '../test/harness/http.ts';
 import type { StackState } from '../test/harness/stack.ts';
 
@@ -133,15 +133,15 @@ export class SecretWatcher {
   #abort: AbortController | undefined;
   #stopped = false;
 
-  async start(kube: KubeClient, labelSelector: string): Promise<void> {
+  async start(kube: KubeApi, labelSelector: string): Promise<void> {
     this.#stopped = false;
     let resourceVersion: string | undefined;
-    // The client ends a watch that sees nothing for 30 s: resume from the last version seen, and
+    // The client ends a watch that sees nothing for 2 minutes: resume from the last version seen, and
     // from scratch (replaying every object as ADDED) if that version has expired.
     const begin = async (): Promise<void> => {
       this.#abort = await kube.watch(
         '/api/v1/secrets',
-        { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) },
+        { labelSelector, ...(resourceVersion ? { resourceVersion } : {}) },
         (type, object) => {
           const secret = object as {
             metadata?: { namespace?: string; name?: string; resourceVersion?: string };

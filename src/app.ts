@@ -4,7 +4,7 @@
 import { systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
-import { describeError } from './kube/informer.ts';
+import { describeError } from './describe-error.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { RuntimeMetrics } from './observability/runtime-metrics.ts';
@@ -43,11 +43,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const random = deps.random ?? Math.random;
   const metrics = new Metrics();
   const runtime = new RuntimeMetrics(metrics.registry, config.controllerName);
-  const clients = kubeClients(config, clock, runtime, logger);
   // The leadership term: once it ends, every in-flight read and Kubernetes request is aborted and
   // every new one fails at once, so a replica that lost the Lease writes nothing more.
   let term: AbortSignal | undefined;
   const signal = (): AbortSignal | undefined => term;
+  const clients = kubeClients(config, clock, runtime, logger, signal);
   let phase: 'standby' | 'starting' | 'running' | 'stopping' = config.leaderElection.enabled
     ? 'standby'
     : 'starting';
@@ -67,21 +67,30 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const provider = await createProvider(
     config,
     { clock, random, metrics, logger, signal, changed, stretchChanged: () => enqueueAll() },
-    clients.kube,
+    clients.writes,
   );
   const { watchNamespaces, excludeNamespaces } = config;
   const caches = new Caches({
-    ...{ watchNamespaces, excludeNamespaces, kube: clients.kube, fieldManager, queue, clock, random, logger },
+    ...{
+      watchNamespaces,
+      excludeNamespaces,
+      kube: clients.reads,
+      fieldManager,
+      queue,
+      clock,
+      random,
+      logger,
+    },
     definitionAdded: (namespace) => provider.definitionAdded(namespace),
     definitionRemoved: (namespace) => provider.definitionRemoved(namespace),
   });
   enqueueAll = () => caches.enqueueAll();
   const policy = await openPolicy(config.accessPolicyFile, config.backend, logger, () => enqueueAll());
   const rollout = config.rolloutRestart.enabled
-    ? wireRestarts({ config, kube: clients.kube, clock, random, metrics, logger, signal })
+    ? wireRestarts({ config, kube: clients, clock, random, metrics, logger })
     : undefined;
   const reconciler = wireReconciler({
-    ...{ config, kube: clients.kube, fieldManager, caches, provider, metrics, clock, logger, signal },
+    ...{ config, kube: clients.writes, fieldManager, caches, provider, metrics, clock, logger },
     policy: () => policy.file?.policy,
     ...(rollout ? { restarts: rollout.restarter } : {}),
   });

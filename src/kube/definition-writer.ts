@@ -2,9 +2,9 @@
 // operator's finalizer.
 
 import { group, plural, version, type SecretDefinitionStatus } from '../api/types.ts';
-import { withSignal, type SignalSource } from './cancel.ts';
-import { contentTypes, segment, type KubeClient } from './client.ts';
+import { apiName } from './api-name.ts';
 import { toKubeError } from './errors.ts';
+import { mergePatch, type KubeApi } from './kube-api.ts';
 
 export interface DefinitionWriter {
   patchStatus(namespace: string, name: string, status: SecretDefinitionStatus): Promise<void>;
@@ -17,25 +17,22 @@ export interface DefinitionWriter {
   ): Promise<void>;
 }
 
-/** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
-export function kubeDefinitionWriter(
-  client: KubeClient,
-  signal: SignalSource = () => undefined,
-): DefinitionWriter {
-  const mergePatch = (path: string, body: unknown): Promise<unknown> =>
-    client.request({
-      method: 'PATCH',
-      path,
-      body,
-      contentType: contentTypes.mergePatch,
-      ...withSignal(signal),
-    });
-  const pathOf = (namespace: string, name: string): string =>
-    `/apis/${group}/${version}/namespaces/${segment(namespace)}/${plural}/${segment(name)}`;
+/** `api`: the work's client, whose requests are aborted when the leadership term ends. */
+export function kubeDefinitionWriter(api: KubeApi): DefinitionWriter {
+  const target = (namespace: string, name: string) => ({
+    group,
+    version,
+    plural,
+    namespace: apiName(namespace),
+    name: apiName(name),
+  });
   return {
     async patchStatus(namespace, name, status) {
       try {
-        await mergePatch(`${pathOf(namespace, name)}/status`, { status });
+        await api.customObjects.patchNamespacedCustomObjectStatus(
+          { ...target(namespace, name), body: { status } },
+          mergePatch,
+        );
       } catch (error) {
         const failure = toKubeError(error, `updating the status of SecretDefinition ${namespace}/${name}`);
         // Deleted meanwhile: nothing left to report on.
@@ -44,7 +41,10 @@ export function kubeDefinitionWriter(
     },
     async setFinalizers(namespace, name, finalizers, resourceVersion) {
       try {
-        await mergePatch(pathOf(namespace, name), { metadata: { finalizers, resourceVersion } });
+        await api.customObjects.patchNamespacedCustomObject(
+          { ...target(namespace, name), body: { metadata: { finalizers, resourceVersion } } },
+          mergePatch,
+        );
       } catch (error) {
         const failure = toKubeError(error, `removing the finalizer of SecretDefinition ${namespace}/${name}`);
         if (failure.status !== 404) throw failure;

@@ -3,8 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { apiVersion, kind } from '../api/types.ts';
-import { withSignal, type SignalSource } from './cancel.ts';
-import { segment, type KubeClient } from './client.ts';
+import { apiName } from './api-name.ts';
+import type { KubeApi } from './kube-api.ts';
 
 export interface EventTarget {
   readonly namespace: string;
@@ -19,19 +19,18 @@ export interface EventRecorder {
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
+/** `api`: the work's client, whose requests are aborted when the leadership term ends. */
 export function kubeEventRecorder(
-  client: KubeClient,
+  api: KubeApi,
   component: string,
   onError: (error: unknown) => void,
-  signal: SignalSource = () => undefined,
 ): EventRecorder {
   return {
     async record(target, type, reason, message) {
       const now = new Date();
       try {
-        await client.request({
-          method: 'POST',
-          path: `/api/v1/namespaces/${segment(target.namespace)}/events`,
+        await api.core.createNamespacedEvent({
+          namespace: apiName(target.namespace),
           body: {
             apiVersion: 'v1',
             kind: 'Event',
@@ -51,11 +50,10 @@ export function kubeEventRecorder(
             message: message.slice(0, 1024),
             source: { component },
             reportingComponent: component,
-            firstTimestamp: now.toISOString(),
-            lastTimestamp: now.toISOString(),
+            firstTimestamp: now,
+            lastTimestamp: now,
             count: 1,
           },
-          ...withSignal(signal),
         });
       } catch (error) {
         onError(error);

@@ -7,6 +7,7 @@
 // synchronous and should only enqueue keys.
 
 import { backoff, type Clock, type Random } from '../clock.ts';
+import { describeError } from '../describe-error.ts';
 import type { InformerSource } from './sources.ts';
 
 export interface InformerHandlers<T> {
@@ -199,16 +200,4 @@ export class Informer<T> {
       }
     }
   }
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const status =
-      (error as { code?: unknown; statusCode?: unknown }).code ??
-      (error as { statusCode?: unknown }).statusCode;
-    return typeof status === 'number'
-      ? `${status} ${error.message.split('\n')[0] ?? ''}`
-      : (error.message.split('\n')[0] ?? '');
-  }
-  return String(error);
 }

@@ -11,9 +11,11 @@
 // - Every Lease request is abandoned after min(renewDeadline / 2, 5s), so one renew (a read and a
 //   write) fits within the deadline and a half-open connection costs one attempt, not the term.
 
+import type { V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock.ts';
-import { KubeClient, segment } from './client.ts';
+import { apiName } from './api-name.ts';
 import { KubeError, toKubeError } from './errors.ts';
+import { withCallSignal, type KubeApi } from './kube-api.ts';
 
 /** A coordination.k8s.io/v1 Lease, as much of it as the elector reads and writes. */
 export interface Lease {
@@ -42,23 +44,36 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/** The Lease API of the cluster `client` talks to. */
-export function kubeLeaseApi(client: KubeClient): LeaseApi {
-  const base = (namespace: string): string =>
-    `/apis/coordination.k8s.io/v1/namespaces/${segment(namespace)}/leases`;
-  const typed = (lease: Lease): Lease => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease });
+/**
+ * The Lease API of the cluster `api` talks to. Lease times stay MicroTime strings both ways: the
+ * library declares them as dates but passes them through as they are.
+ */
+export function kubeLeaseApi(api: KubeApi): LeaseApi {
+  const typed = (lease: Lease): V1Lease =>
+    ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }) as unknown as V1Lease;
+  const untyped = (lease: V1Lease): Lease => lease as unknown as Lease;
   return {
-    read: (namespace, name, signal) =>
-      client.request<Lease>({ method: 'GET', path: `${base(namespace)}/${segment(name)}`, signal }),
-    create: (namespace, lease, signal) =>
-      client.request<Lease>({ method: 'POST', path: base(namespace), body: typed(lease), signal }),
-    replace: (namespace, name, lease, signal) =>
-      client.request<Lease>({
-        method: 'PUT',
-        path: `${base(namespace)}/${segment(name)}`,
-        body: typed(lease),
-        signal,
-      }),
+    read: async (namespace, name, signal) =>
+      untyped(
+        await api.coordination.readNamespacedLease(
+          { name: apiName(name), namespace: apiName(namespace) },
+          withCallSignal(signal),
+        ),
+      ),
+    create: async (namespace, lease, signal) =>
+      untyped(
+        await api.coordination.createNamespacedLease(
+          { namespace: apiName(namespace), body: typed(lease) },
+          withCallSignal(signal),
+        ),
+      ),
+    replace: async (namespace, name, lease, signal) =>
+      untyped(
+        await api.coordination.replaceNamespacedLease(
+          { name: apiName(name), namespace: apiName(namespace), body: typed(lease) },
+          withCallSignal(signal),
+        ),
+      ),
   };
 }
 
@@ -101,8 +116,8 @@ export class LeaderElector {
   #termDeadline: Timer | undefined;
   #observed: Observed | undefined;
 
-  constructor(api: KubeClient | LeaseApi, options: LeaderElectionOptions) {
-    this.#api = api instanceof KubeClient ? kubeLeaseApi(api) : api;
+  constructor(api: LeaseApi, options: LeaderElectionOptions) {
+    this.#api = api;
     this.#options = options;
     this.#requestTimeoutMs = Math.min(options.renewDeadlineMs / 2, 5_000);
     this.#term = new AbortController();

@@ -1,9 +1,9 @@
 // Reads and writes Secrets. Writes use server-side apply under one field manager: fields of other tools survive,
 // and fields this operator stops applying are removed by the apiserver.
 
-import { withSignal, type SignalSource } from './cancel.ts';
-import { contentTypes, segment, type KubeClient } from './client.ts';
+import { apiName } from './api-name.ts';
 import { toKubeError } from './errors.ts';
+import { applyPatch, type KubeApi } from './kube-api.ts';
 import { toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
 
 export interface SecretApplyConfig {
@@ -25,22 +25,14 @@ export interface SecretApi {
   delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
-const secretPath = (namespace: string, name: string): string =>
-  `/api/v1/namespaces/${segment(namespace)}/secrets/${segment(name)}`;
-
-/** `signal`: the work's signal; every request is aborted when it aborts (lost leadership). */
-export function kubeSecretApi(
-  client: KubeClient,
-  fieldManager: string,
-  signal: SignalSource = () => undefined,
-): SecretApi {
+/** `api`: the work's client, whose requests are aborted when the leadership term ends. */
+export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
   return {
     async read(namespace, name) {
       try {
-        const secret = await client.request({
-          method: 'GET',
-          path: secretPath(namespace, name),
-          ...withSignal(signal),
+        const secret = await api.core.readNamespacedSecret({
+          name: apiName(name),
+          namespace: apiName(namespace),
         });
         return toLiveSecret(secret, fieldManager);
       } catch (error) {
@@ -65,14 +57,16 @@ export function kubeSecretApi(
         data: secret.data,
       };
       try {
-        const result = await client.request({
-          method: 'PATCH',
-          path: secretPath(secret.namespace, secret.name),
-          query: { fieldManager, force: true },
-          body,
-          contentType: contentTypes.apply,
-          ...withSignal(signal),
-        });
+        const result = await api.core.patchNamespacedSecret(
+          {
+            name: apiName(secret.name),
+            namespace: apiName(secret.namespace),
+            body,
+            fieldManager,
+            force: true,
+          },
+          applyPatch,
+        );
         const live = toLiveSecret(result, fieldManager);
         if (!live) throw new Error('the apiserver answered the apply with no Secret');
         return live;
@@ -82,11 +76,10 @@ export function kubeSecretApi(
     },
     async delete(namespace, name, uid) {
       try {
-        await client.request({
-          method: 'DELETE',
-          path: secretPath(namespace, name),
+        await api.core.deleteNamespacedSecret({
+          name: apiName(name),
+          namespace: apiName(namespace),
           body: { preconditions: { uid } },
-          ...withSignal(signal),
         });
       } catch (error) {
         const failure = toKubeError(error, `deleting Secret ${namespace}/${name}`);

@@ -2,9 +2,9 @@
 // namespace's identity to Vault's Kubernetes auth (--vault.auth-scope namespace). A token is
 // requested for each login and never stored beyond it.
 
-import { withSignal, type SignalSource } from './cancel.ts';
-import { segment, type KubeClient } from './client.ts';
+import { apiName } from './api-name.ts';
 import { toKubeError } from './errors.ts';
+import type { KubeApi } from './kube-api.ts';
 
 /** Tokens live ten minutes: long enough for a login, short enough to be worthless if leaked. */
 const expirationSeconds = 600;
@@ -18,11 +18,8 @@ export class ServiceAccountTokenError extends Error {
 
 export type TokenRequester = (namespace: string, serviceAccount: string) => Promise<string>;
 
-export function kubeTokenRequester(
-  client: KubeClient,
-  audience: string | undefined,
-  signal: SignalSource = () => undefined,
-): TokenRequester {
+/** `api`: the work's client, whose requests are aborted when the leadership term ends. */
+export function kubeTokenRequester(api: KubeApi, audience: string | undefined): TokenRequester {
   return async (namespace, serviceAccount) => {
     const body = {
       apiVersion: 'authentication.k8s.io/v1',
@@ -30,13 +27,12 @@ export function kubeTokenRequester(
       spec: { audiences: audience ? [audience] : [], expirationSeconds },
     };
     try {
-      const answer = await client.request<{ status?: { token?: unknown } }>({
-        method: 'POST',
-        path: `/api/v1/namespaces/${segment(namespace)}/serviceaccounts/${segment(serviceAccount)}/token`,
+      const answer = await api.core.createNamespacedServiceAccountToken({
+        name: apiName(serviceAccount),
+        namespace: apiName(namespace),
         body,
-        ...withSignal(signal),
       });
-      const token = answer?.status?.token;
+      const token: unknown = answer.status?.token;
       if (typeof token !== 'string' || token === '')
         throw new ServiceAccountTokenError('the apiserver answered the TokenRequest with no token');
       return token;

@@ -3,9 +3,10 @@
 // when --watch-namespaces is set, so namespaced RBAC is enough.
 
 import { group, managedByLabel, managedByValue, plural, version } from '../api/types.ts';
-import { segment, type KubeClient, type WatchEventHandler } from './client.ts';
+import { apiName } from './api-name.ts';
+import type { KubeApi, WatchEventHandler } from './kube-api.ts';
 
-export type { WatchEventHandler } from './client.ts';
+export type { WatchEventHandler } from './kube-api.ts';
 
 export interface ListPage {
   readonly items: readonly unknown[];
@@ -26,6 +27,7 @@ export interface InformerSource {
 }
 
 const pageSize = 500;
+const inPath = (namespace: string): string => encodeURIComponent(apiName(namespace));
 export const managedSecretSelector = `${managedByLabel}=${managedByValue}`;
 
 interface RawList {
@@ -38,7 +40,7 @@ interface RawList {
  * and a watch with bookmarks.
  */
 function source(
-  client: KubeClient,
+  api: KubeApi,
   description: string,
   path: string,
   labelSelector?: string,
@@ -53,12 +55,11 @@ function source(
       let continueToken: string | undefined;
       let resourceVersion = '';
       do {
-        const page = await client.request<RawList>({
-          method: 'GET',
+        const page = (await api.getJson(
           path,
-          query: { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
-          ...(signal ? { signal } : {}),
-        });
+          { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
+          signal,
+        )) as RawList;
         for (const item of page.items ?? []) items.push(trim(item));
         resourceVersion ||= page.metadata?.resourceVersion ?? '';
         continueToken = page.metadata?.continue || undefined;
@@ -66,20 +67,20 @@ function source(
       return { items, resourceVersion };
     },
     watch: (resourceVersion, onEvent, done) =>
-      client.watch(path, { resourceVersion, allowWatchBookmarks: true, ...selector }, onEvent, done),
+      api.watch(path, { resourceVersion, ...selector }, onEvent, done),
   };
 }
 
-export function definitionSource(client: KubeClient, namespace: string | undefined): InformerSource {
+export function definitionSource(api: KubeApi, namespace: string | undefined): InformerSource {
   const path = namespace
-    ? `/apis/${group}/${version}/namespaces/${segment(namespace)}/${plural}`
+    ? `/apis/${group}/${version}/namespaces/${inPath(namespace)}/${plural}`
     : `/apis/${group}/${version}/${plural}`;
-  return source(client, `${plural} in ${namespace ?? 'all namespaces'}`, path);
+  return source(api, `${plural} in ${namespace ?? 'all namespaces'}`, path);
 }
 
-export function managedSecretSource(client: KubeClient, namespace: string | undefined): InformerSource {
-  const path = namespace ? `/api/v1/namespaces/${segment(namespace)}/secrets` : '/api/v1/secrets';
-  return source(client, `managed Secrets in ${namespace ?? 'all namespaces'}`, path, managedSecretSelector);
+export function managedSecretSource(api: KubeApi, namespace: string | undefined): InformerSource {
+  const path = namespace ? `/api/v1/namespaces/${inPath(namespace)}/secrets` : '/api/v1/secrets';
+  return source(api, `managed Secrets in ${namespace ?? 'all namespaces'}`, path, managedSecretSelector);
 }
 
 /** The workload kinds a rollout restart patches, by kind: their apps/v1 resource. */
@@ -90,15 +91,15 @@ export const workloadResources = {
 } as const;
 
 export function workloadSource(
-  client: KubeClient,
+  api: KubeApi,
   kind: keyof typeof workloadResources,
   namespace: string | undefined,
 ): InformerSource {
   const resource = workloadResources[kind];
   const path = namespace
-    ? `/apis/apps/v1/namespaces/${segment(namespace)}/${resource}`
+    ? `/apis/apps/v1/namespaces/${inPath(namespace)}/${resource}`
     : `/apis/apps/v1/${resource}`;
-  return source(client, `${resource} in ${namespace ?? 'all namespaces'}`, path, undefined, trimWorkload);
+  return source(api, `${resource} in ${namespace ?? 'all namespaces'}`, path, undefined, trimWorkload);
 }
 
 /** What a workload's record is made of: identity, annotations, and the pod template's secret references. */

@@ -9,8 +9,8 @@ import {
   type Workload,
   type WorkloadKind,
 } from '../controller/rollout.ts';
-import { contentTypes, segment, type KubeClient } from './client.ts';
-import { workloadResources } from './sources.ts';
+import { apiName } from './api-name.ts';
+import { mergePatch, type KubeApi } from './kube-api.ts';
 
 type Json = Record<string, unknown>;
 const object = (value: unknown): Json => (typeof value === 'object' && value !== null ? (value as Json) : {});
@@ -45,15 +45,13 @@ export function toWorkload(kind: WorkloadKind, value: unknown): Workload | undef
  * the apiserver then holds it.
  */
 export async function restartWorkload(
-  client: KubeClient,
+  api: KubeApi,
   workload: Pick<Workload, 'kind' | 'namespace' | 'name' | 'resourceVersion'>,
   restartedFor: Readonly<Record<string, string>>,
-  signal?: AbortSignal,
 ): Promise<Workload | undefined> {
-  const answer = await client.request({
-    method: 'PATCH',
-    path: `/apis/apps/v1/namespaces/${segment(workload.namespace)}/${workloadResources[workload.kind]}/${segment(workload.name)}`,
-    contentType: contentTypes.mergePatch,
+  const request = {
+    name: apiName(workload.name),
+    namespace: apiName(workload.namespace),
     // Only if the workload is still the version the map was computed from: a 409 otherwise.
     body: {
       metadata: { resourceVersion: workload.resourceVersion },
@@ -61,7 +59,12 @@ export async function restartWorkload(
         template: { metadata: { annotations: { [restartedForAnnotation]: JSON.stringify(restartedFor) } } },
       },
     },
-    ...(signal ? { signal } : {}),
-  });
-  return toWorkload(workload.kind, answer);
+  };
+  const patched =
+    workload.kind === 'Deployment'
+      ? await api.apps.patchNamespacedDeployment(request, mergePatch)
+      : workload.kind === 'StatefulSet'
+        ? await api.apps.patchNamespacedStatefulSet(request, mergePatch)
+        : await api.apps.patchNamespacedDaemonSet(request, mergePatch);
+  return toWorkload(workload.kind, patched);
 }

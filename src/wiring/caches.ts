@@ -7,7 +7,7 @@ import { secretKey, SecretIndex } from '../controller/secret-index.ts';
 import { TargetIndex } from '../controller/target-index.ts';
 import type { WorkQueue } from '../controller/queue.ts';
 import type { Clock, Random } from '../clock.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
 import { Informer } from '../kube/informer.ts';
 import { toLiveSecret, type LiveSecret } from '../kube/live-secret.ts';
 import { definitionSource, managedSecretSource } from '../kube/sources.ts';
@@ -21,7 +21,7 @@ import { stringOr } from '../text.ts';
 type RawDefinition = { readonly key: string; readonly raw: Record<string, unknown> };
 
 export interface CachesOptions {
-  readonly kube: KubeClient;
+  readonly kube: KubeApi;
   /** Namespaces watched (empty: all), less the excluded ones. */
   readonly watchNamespaces: readonly string[];
   readonly excludeNamespaces: readonly string[];

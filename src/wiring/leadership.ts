@@ -5,9 +5,9 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import type { LeaderElectionConfig } from '../config.ts';
-import type { KubeClient } from '../kube/client.ts';
-import { describeError } from '../kube/informer.ts';
-import { LeaderElector } from '../kube/leader-elector.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
+import { describeError } from '../describe-error.ts';
+import { kubeLeaseApi, LeaderElector } from '../kube/leader-elector.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { RuntimeMetrics } from '../observability/runtime-metrics.ts';
@@ -15,7 +15,7 @@ import type { Runnable } from './manager.ts';
 
 export interface LeadershipWiring {
   /** The client of leader election alone (see kube-clients.ts). */
-  readonly client: KubeClient;
+  readonly client: KubeApi;
   readonly config: LeaderElectionConfig;
   readonly clock: Clock;
   readonly metrics: Metrics;
@@ -29,7 +29,7 @@ export interface LeadershipWiring {
 
 export function leadershipRunnable(w: LeadershipWiring): Runnable {
   const { metrics, runtime, logger } = w;
-  const elector = new LeaderElector(w.client, {
+  const elector = new LeaderElector(kubeLeaseApi(w.client), {
     ...w.config,
     identity: `${hostname()}_${process.pid}`,
     clock: w.clock,

@@ -2,7 +2,7 @@
 // loads the Azure SDKs. Adding a backend is a folder under src/providers/ and one branch here.
 
 import type { Config } from '../config.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
 import { kubeTokenRequester } from '../kube/service-account-token.ts';
 import type { ProviderDeps } from '../providers/polling.ts';
 import type { SecretProvider } from '../providers/provider.ts';
@@ -10,7 +10,8 @@ import type { SecretProvider } from '../providers/provider.ts';
 export async function createProvider(
   config: Config,
   deps: ProviderDeps,
-  kube: KubeClient,
+  /** The work's client: token requests end with the leadership term. */
+  kube: KubeApi,
 ): Promise<SecretProvider> {
   if (config.azureKv) {
     const { createAzureKvProvider } = await import('../providers/azure-kv/provider.ts');
@@ -20,7 +21,7 @@ export async function createProvider(
   return createVaultProvider(config.vault, {
     ...deps,
     // Namespace scope: each namespace logs in with a token of its own service account.
-    requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience, deps.signal),
+    requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience),
   });
 }
 

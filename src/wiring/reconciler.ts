@@ -5,11 +5,11 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Reconciler } from '../controller/reconciler.ts';
 import type { Restarter } from '../controller/restarter.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
 import { kubeDefinitionWriter } from '../kube/definition-writer.ts';
 import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
 import { kubeEventRecorder } from '../kube/events.ts';
-import { describeError } from '../kube/informer.ts';
+import { describeError } from '../describe-error.ts';
 import { kubeSecretApi } from '../kube/secret-api.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -19,7 +19,8 @@ import type { Caches } from './caches.ts';
 
 export interface ReconcilerWiring {
   readonly config: Config;
-  readonly kube: KubeClient;
+  /** The work's client: every write ends with the leadership term. */
+  readonly kube: KubeApi;
   readonly fieldManager: string;
   readonly caches: Caches;
   readonly provider: SecretProvider;
@@ -28,14 +29,12 @@ export interface ReconcilerWiring {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The leadership term every write runs under. */
-  readonly signal: () => AbortSignal | undefined;
   /** Rollout restarts after a sync (--rollout-restart). */
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
 }
 
 export function wireReconciler(w: ReconcilerWiring): Reconciler {
-  const { config, kube, caches, provider, metrics, clock, logger, signal } = w;
+  const { config, kube, caches, provider, metrics, clock, logger } = w;
   return new Reconciler({
     definition: (key) => caches.definition(key),
     liveSecret: (key) => caches.liveSecret(key),
@@ -46,14 +45,11 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     backend: provider.backend,
     sources: (namespace) => provider.sources(namespace),
     access: () => w.policy() ?? allowAll,
-    secrets: kubeSecretApi(kube, w.fieldManager, signal),
-    definitions: kubeDefinitionWriter(kube, signal),
+    secrets: kubeSecretApi(kube, w.fieldManager),
+    definitions: kubeDefinitionWriter(kube),
     events: rateLimitedEvents(
-      kubeEventRecorder(
-        kube,
-        config.controllerName,
-        (error) => logger.debug('could not record an Event', { error: describeError(error) }),
-        signal,
+      kubeEventRecorder(kube, config.controllerName, (error) =>
+        logger.debug('could not record an Event', { error: describeError(error) }),
       ),
       clock,
       defaultEventLimits,

@@ -4,10 +4,10 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Restarter } from '../controller/restarter.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeClients } from './kube-clients.ts';
 import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
 import { kubeEventRecorder } from '../kube/events.ts';
-import { describeError } from '../kube/informer.ts';
+import { describeError } from '../describe-error.ts';
 import { restartWorkload } from '../kube/workloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -16,30 +16,26 @@ import { WorkloadCaches } from './workloads.ts';
 
 export interface RestartsWiring {
   readonly config: Config;
-  readonly kube: KubeClient;
+  /** The caches read with `reads`; patches go through `writes`, ending with the leadership term. */
+  readonly kube: Pick<KubeClients, 'reads' | 'writes'>;
   readonly clock: Clock;
   readonly random: Random;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** The leadership term every patch runs under. */
-  readonly signal: () => AbortSignal | undefined;
 }
 
 export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnables: Runnable[] } {
   const { config, kube, clock, random, metrics, logger } = w;
-  const workloads = new WorkloadCaches({ ...config, kube, clock, random, logger });
+  const workloads = new WorkloadCaches({ ...config, kube: kube.reads, clock, random, logger });
   const restarter = new Restarter({
     workload: (kind, namespace, name) => workloads.workload(kind, namespace, name),
     autoReloaders: (namespace, secret) => workloads.autoReloaders(namespace, secret),
-    patch: (workload, restartedFor) => restartWorkload(kube, workload, restartedFor, w.signal()),
+    patch: (workload, restartedFor) => restartWorkload(kube.writes, workload, restartedFor),
     remember: (workload, basedOn) => workloads.remember(workload, basedOn),
     // Rate limited per object as every Event is: a rotation with many readers is no Event storm.
     events: rateLimitedEvents(
-      kubeEventRecorder(
-        kube,
-        config.controllerName,
-        (error) => logger.debug('could not record an Event', { error: describeError(error) }),
-        w.signal,
+      kubeEventRecorder(kube.writes, config.controllerName, (error) =>
+        logger.debug('could not record an Event', { error: describeError(error) }),
       ),
       clock,
       defaultEventLimits,

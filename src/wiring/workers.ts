@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { WorkQueue } from '../controller/queue.ts';
 import type { Reconciler } from '../controller/reconciler.ts';
 import { runWorker, type WorkerObserver } from '../controller/worker.ts';
-import { describeError } from '../kube/informer.ts';
+import { describeError } from '../describe-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { RuntimeMetrics } from '../observability/runtime-metrics.ts';

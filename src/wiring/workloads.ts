@@ -5,7 +5,7 @@
 
 import type { Clock, Random } from '../clock.ts';
 import { workloadKey, workloadKinds, type Workload, type WorkloadKind } from '../controller/rollout.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
 import { Informer } from '../kube/informer.ts';
 import { workloadSource } from '../kube/sources.ts';
 import { toWorkload } from '../kube/workloads.ts';
@@ -14,7 +14,7 @@ import type { Runnable } from './manager.ts';
 import { watchScope } from './scope.ts';
 
 export interface WorkloadCachesOptions {
-  readonly kube: KubeClient;
+  readonly kube: KubeApi;
   readonly watchNamespaces: readonly string[];
   readonly excludeNamespaces: readonly string[];
   readonly clock: Clock;

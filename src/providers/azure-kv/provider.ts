@@ -13,7 +13,7 @@ import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { backoff } from '../../clock.ts';
 import type { AzureKvConfig } from '../../config.ts';
-import { describeError } from '../../kube/informer.ts';
+import { describeError } from '../../describe-error.ts';
 import { RateLimiter } from '../../rate-limiter.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
 import type { SecretProvider } from '../provider.ts';

@@ -11,13 +11,16 @@ test(
   async (t) => {
     let term = new AbortController();
     const received: string[] = [];
-    const config = await silentApiserver(t, (request) => {
-      // Never answer: an apiserver behind a half-open connection. The term ends mid-request.
-      received.push(`${request.method ?? ''} ${request.url ?? ''}`);
-      term.abort(new Error('lost leadership'));
-    });
-    const signal = () => term.signal;
-    const secrets = kubeSecretApi(config, 'secrets-manager', signal);
+    const api = await silentApiserver(
+      t,
+      (request) => {
+        // Never answer: an apiserver behind a half-open connection. The term ends mid-request.
+        received.push(`${request.method ?? ''} ${request.url ?? ''}`);
+        term.abort(new Error('lost leadership'));
+      },
+      { signal: () => term.signal },
+    );
+    const secrets = kubeSecretApi(api, 'secrets-manager');
     const apply = {
       name: 's',
       namespace: 'ns',
@@ -29,10 +32,10 @@ test(
     };
     await assert.rejects(secrets.apply(apply), /lost leadership/);
     term = new AbortController();
-    await assert.rejects(kubeDefinitionWriter(config, signal).patchStatus('ns', 'd', {}), /lost leadership/);
+    await assert.rejects(kubeDefinitionWriter(api).patchStatus('ns', 'd', {}), /lost leadership/);
     term = new AbortController();
     const failures: unknown[] = [];
-    await kubeEventRecorder(config, 'c', (error) => failures.push(error), signal).record(
+    await kubeEventRecorder(api, 'c', (error) => failures.push(error)).record(
       { namespace: 'ns', name: 'd', uid: 'u' },
       'Normal',
       'Synced',

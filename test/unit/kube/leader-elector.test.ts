@@ -236,12 +236,12 @@ test('the Kubernetes Lease API gives up a request on the wire when its signal ab
   const cancel = new AbortController();
   let connectionClosed: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => (connectionClosed = resolve));
-  const config = await silentApiserver(t, (request) => {
+  const api = await silentApiserver(t, (request) => {
     // Never answer, like an apiserver behind a half-open connection; the client gives up instead.
     request.socket.on('close', connectionClosed);
     cancel.abort(new Error('renew deadline'));
   });
 
-  await assert.rejects(kubeLeaseApi(config).read('ns', 'lease', cancel.signal), /renew deadline/);
+  await assert.rejects(kubeLeaseApi(api).read('ns', 'lease', cancel.signal), /renew deadline/);
   await closed;
 });
