@@ -1,6 +1,6 @@
 // The command line as Go's flag package reads it, so the original's manifests work unchanged.
 
-import { ConfigError } from './config.ts';
+import { ConfigError } from './option-values.ts';
 import { flags } from './flags.ts';
 
 const goTrue = ['1', 't', 'T', 'true', 'TRUE', 'True'];

@@ -10,7 +10,8 @@ import { parseSecretDefinition, type ParseResult } from './api/validate.ts';
 import { templateEngine } from './controller/template.ts';
 import { buildProgram, exitCodeOf } from './cli.ts';
 import { connectionSources, type SettingSource } from './flags.ts';
-import { ConfigError, toConfig } from './config.ts';
+import { toConfig } from './config.ts';
+import { ConfigError } from './option-values.ts';
 import { createLogger } from './observability/logger.ts';
 
 function version(): string {

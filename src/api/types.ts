@@ -15,6 +15,16 @@ export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedByValue = 'secrets-manager';
 /** On a Secret: the SecretDefinition (same namespace) that owns it, also under deletionPolicy Retain. */
 export const ownerAnnotation = 'secrets-manager.tuenti.io/owner';
+/** On a workload: restart it when any managed Secret it reads changes. */
+export const autoReloadAnnotation = 'secrets-manager.tuenti.io/auto-reload';
+/** On a pod template: Secret name -> id of the data its pods were restarted for (JSON). */
+export const restartedForAnnotation = 'secrets-manager.tuenti.io/restarted-for';
+/**
+ * On a managed Secret: an opaque id of its data, new (random) at each write that changes the data
+ * and kept otherwise. It says which data the pods were restarted for without telling anything
+ * about it (a hash of a short value could be guessed), and it survives operator restarts.
+ */
+export const dataIdAnnotation = 'secrets-manager.tuenti.io/data-id';
 
 /** Where the values come from (--backend): what a path and a version name depends on it. */
 export type Backend = 'vault' | 'azure-kv';

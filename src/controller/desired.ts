@@ -1,6 +1,7 @@
 // The functional core: what the Secret of a SecretDefinition should be, given what Vault holds.
 // No I/O here; the reconciler gathers the inputs and acts on the answer.
 
+import { backendWords } from '../api/backends.ts';
 import { reasons, type Reason } from '../api/conditions.ts';
 import {
   apiVersion,
@@ -36,8 +37,8 @@ export type DesiredSecret = Omit<SecretApplyConfig, 'ownerReferences'> & {
   readonly ownerReference?: OwnerRef;
 };
 
-/** What a Vault secret holds at one path: its keys and their JSON values. */
-export type VaultSecretData = Readonly<Record<string, unknown>>;
+/** What a backend secret holds at one path: its keys and their JSON values. */
+export type SourceData = Readonly<Record<string, unknown>>;
 
 export type DesiredResult =
   | { readonly ok: true; readonly secret: DesiredSecret }
@@ -45,11 +46,11 @@ export type DesiredResult =
       readonly ok: false;
       readonly reason: Reason;
       readonly message: string;
-      /** The Vault key that was missing (KeyNotFound), as written in the definition. */
+      /** The key that was missing (KeyNotFound), as written in the definition. */
       readonly missing?: { readonly path: string; readonly key: string };
     };
 
-/** How the reconciler names one Vault read: the path as written plus the pinned version, if any. */
+/** How the reconciler names one read: the path as written plus the pinned version, if any. */
 export function sourceId(path: string, version?: SourceVersion): string {
   return version === undefined ? path : `${path}@${version}`;
 }
@@ -84,17 +85,16 @@ export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
  */
 export function desiredSecret(
   definition: SecretDefinition,
-  vault: ReadonlyMap<string, VaultSecretData>,
+  fetched: ReadonlyMap<string, SourceData>,
   backend: Backend = 'vault',
   templates?: TemplateEngine,
 ): DesiredResult {
   const { spec, metadata } = definition;
   const data: Record<string, string> = {};
-  const at = (path: string): string =>
-    backend === 'vault' ? `Vault path ${path}` : `Key Vault secret ${path}`;
+  const at = (path: string): string => `${backendWords[backend].pathNoun} ${path}`;
 
   for (const source of spec.dataFrom) {
-    const values = vault.get(sourceId(source.path, source.version));
+    const values = fetched.get(sourceId(source.path, source.version));
     if (!values)
       return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
     for (const [key, value] of Object.entries(values)) {
@@ -113,7 +113,7 @@ export function desiredSecret(
   }
 
   for (const [secretKey, source] of Object.entries(spec.keysMap)) {
-    const values = vault.get(sourceId(source.path, source.version));
+    const values = fetched.get(sourceId(source.path, source.version));
     if (!values)
       return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
     // Azure Key Vault: a value without keys of its own is read whole, whatever the key (the

@@ -8,6 +8,7 @@
 // waited and was worked on; `waiting` and `inProgressMs` are read when metrics are scraped.
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
+import type { QueueObserver } from '../observability/runtime-metrics.ts';
 
 export interface QueueOptions {
   readonly clock: Clock;
@@ -15,17 +16,6 @@ export interface QueueOptions {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly observer?: QueueObserver;
-}
-
-export interface QueueObserver {
-  /** A key started waiting (an add of a key already waiting is not one). */
-  added(): void;
-  /** A delayed add was asked for: a retry after a failure, or a requeue after a while. */
-  retried(): void;
-  /** A worker took a key that waited `waitedMs` since it was added. */
-  started(waitedMs: number): void;
-  /** A worker finished a key after `workedMs`. */
-  finished(workedMs: number): void;
 }
 
 export class WorkQueue {

@@ -7,9 +7,15 @@
 import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts';
 import type { Restarter } from './restarter.ts';
 import { templateEngine } from './template.ts';
-import { dataIdAnnotation, newDataId } from './rollout.ts';
+import { newDataId } from './rollout.ts';
 import { rolloutCondition } from './restarter.ts';
-import { legacyFinalizer, ownerAnnotation, type Backend, type SecretDefinition } from '../api/types.ts';
+import {
+  dataIdAnnotation,
+  legacyFinalizer,
+  ownerAnnotation,
+  type Backend,
+  type SecretDefinition,
+} from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
@@ -29,6 +35,7 @@ import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
 import { driftOf, holdsData } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
 import { Reporter, type Failure } from './reporter.ts';
+import { backendWords } from '../api/backends.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
 import type { TargetIndex } from './target-index.ts';
 
@@ -41,7 +48,7 @@ export type ReconcileResult =
 
 /** The operator-side access policy, as the reconciler asks it (see src/policy/). */
 export interface PathAccess {
-  /** Whether some spelling of `path` could be allowed: false refuses it before any Vault request. */
+  /** Whether some spelling of `path` could be allowed: false refuses it before any request to the backend. */
   mayAllow(namespace: string, path: string): boolean;
   /** Whether a resolved secret is allowed: the exact check. */
   allows(namespace: string, secret: ResolvedPath): boolean;
@@ -89,7 +96,7 @@ export interface ReconcilerDeps {
   readonly targetIndex: TargetIndex;
   /** Which backend the paths and versions of definitions name. */
   readonly backend: Backend;
-  /** The sources a namespace's definitions read through (a Vault identity of its own, or the operator's). */
+  /** The sources a namespace's definitions read through (with Vault: an identity of its own, or the operator's). */
   readonly sources: (namespace: string) => ProviderSources;
   /** The access policy in force now: it may change while the operator runs. */
   readonly access: () => PathAccess;
@@ -98,7 +105,7 @@ export interface ReconcilerDeps {
   readonly events: EventRecorder;
   readonly clock: Clock;
   readonly defaultRefreshMs: number;
-  /** Whether Vault refreshes are stretched beyond the intervals asked for (the Ready reason says so). */
+  /** Whether refreshes are stretched beyond the intervals asked for (the Ready reason says so). */
   readonly refreshStretched?: () => boolean;
   /** Rollout restarts after a sync; absent without --rollout-restart. */
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
@@ -122,7 +129,7 @@ function uniqueSources(definition: SecretDefinition): SourceRef[] {
 }
 
 function notAllowed(backend: Backend, namespace: string, path: string): Failure {
-  const noun = backend === 'vault' ? 'Vault path' : 'Key Vault secret';
+  const noun = backendWords[backend].pathNoun;
   return {
     reason: reasons.pathNotAllowed,
     message: `the access policy has no rule that lets namespace ${namespace} read ${noun} ${path}; use a path the policy gives this namespace, or ask the operator's administrators for a rule`,
@@ -246,7 +253,7 @@ export class Reconciler {
       return notAllowed(this.#deps.backend, metadata.namespace, refused.path);
     }
 
-    const vaultData = new Map<string, SecretData>();
+    const fetched = new Map<string, SecretData>();
     let tracked = false;
     try {
       // A mount lookup Vault refuses fails the path as its read would have: counted the same way.
@@ -291,7 +298,7 @@ export class Reconciler {
       const reads = await Promise.allSettled(
         distinct.map(async ({ read, written }) => {
           const data = await this.#deps.sources(metadata.namespace).get(read, fresh);
-          for (const w of written) vaultData.set(sourceId(w.path, w.version), data);
+          for (const w of written) fetched.set(sourceId(w.path, w.version), data);
         }),
       );
       reads.forEach((read, i) => {
@@ -311,7 +318,7 @@ export class Reconciler {
 
     // The template engine is loaded on the first definition that has templates.
     const templates = spec.template ? await templateEngine() : undefined;
-    const desired = desiredSecret(definition, vaultData, this.#deps.backend, templates);
+    const desired = desiredSecret(definition, fetched, this.#deps.backend, templates);
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;

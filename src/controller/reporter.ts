@@ -10,8 +10,9 @@ import {
   type ConditionUpdate,
   type Reason,
 } from '../api/conditions.ts';
+import { backendWords } from '../api/backends.ts';
 import { formatDuration } from '../api/duration.ts';
-import type { Condition, SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
+import type { Backend, Condition, SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
 import type { EventRecorder } from '../kube/events.ts';
@@ -21,7 +22,7 @@ export interface Failure {
   readonly message: string;
   /**
    * backoff: the queue retries with the key's backoff; recheck: look again after the refresh
-   * interval; none: a watch or the Vault poller brings the next try.
+   * interval; none: a watch or the path poller brings the next try.
    */
   readonly retry: 'backoff' | 'recheck' | 'none';
 }
@@ -37,13 +38,15 @@ export interface ReporterLogger {
 }
 
 export interface ReporterDeps {
+  /** Which backend the Secrets are in sync with, for the words of the status. */
+  readonly backend: Backend;
   readonly definitions: DefinitionWriter;
   readonly events: EventRecorder;
   readonly clock: Clock;
   readonly defaultRefreshMs: number;
   readonly observer: SyncObserver;
   readonly logger: ReporterLogger;
-  /** Whether every path is read less often than asked, because Vault's rate limit cannot keep up. */
+  /** Whether every path is read less often than asked, because the backend's rate limit cannot keep up. */
   readonly refreshStretched?: () => boolean;
 }
 
@@ -71,9 +74,10 @@ export class Reporter {
     // The message names no factor: it stays the same while the stretch moves, so no status write.
     const stretched = this.#deps.refreshStretched?.() ?? false;
     const reason = stretched ? reasons.refreshStretched : reasons.synced;
+    const { name, qpsFlag } = backendWords[this.#deps.backend];
     const message = stretched
-      ? `Secret ${spec.name} is in sync with Vault, but Vault is read less often than every ${refresh}: all paths together need more reads than --vault.qps allows (see the operator log and secrets_manager_vault_refresh_stretch_ratio)`
-      : `Secret ${spec.name} is in sync with Vault (refreshed every ${refresh})`;
+      ? `Secret ${spec.name} is in sync with ${name}, but ${name} is read less often than every ${refresh}: all paths together need more reads than ${qpsFlag} allows (see the operator log and secrets_manager_vault_refresh_stretch_ratio)`
+      : `Secret ${spec.name} is in sync with ${name} (refreshed every ${refresh})`;
     const next: SecretDefinitionStatus = {
       observedGeneration: metadata.generation,
       secretName: spec.name,

@@ -9,7 +9,8 @@
 import { reasons, type ConditionUpdate } from '../api/conditions.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import { restartNeeded, workloadKey, type Workload, type WorkloadKind } from './rollout.ts';
+import { workloadKey, type Workload, type WorkloadKind } from '../kube/workload.ts';
+import { restartNeeded } from './rollout.ts';
 
 /** A definition's explicit restart target. */
 export interface RestartTarget {

@@ -141,29 +141,29 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly vaultReadsShared = new Counter({
+  readonly readsShared = new Counter({
     name: 'secrets_manager_vault_reads_shared_total',
-    help: 'Reconciles served from the shared Vault read cache instead of a Vault request',
+    help: 'Reconciles served from the shared read cache instead of a request to the backend (Vault or Azure Key Vault)',
     registers: [this.registry],
   });
-  readonly vaultPaths = new Gauge({
+  readonly polledSources = new Gauge({
     name: 'secrets_manager_vault_polled_sources',
-    help: 'Distinct Vault paths (and pinned versions) being polled',
+    help: 'Distinct paths (and pinned versions) of the backend being polled',
     registers: [this.registry],
   });
   readonly refreshStretch = new Gauge({
     name: 'secrets_manager_vault_refresh_stretch_ratio',
-    help: 'How much longer than asked every Vault path waits between refreshes (1 = as asked), because the paths need more reads than --vault.qps leaves to refreshes',
+    help: 'How much longer than asked every path waits between refreshes (1 = as asked), because the paths need more reads than --vault.qps (--azure-kv.qps) leaves to refreshes',
     registers: [this.registry],
   });
   readonly refreshDemand = new Gauge({
     name: 'secrets_manager_vault_refresh_demand_per_second',
-    help: 'Vault reads per second the polled paths ask for at their refresh intervals',
+    help: 'Reads per second the polled paths ask of the backend at their refresh intervals',
     registers: [this.registry],
   });
   readonly vaultRateLimit = new Gauge({
     name: 'secrets_manager_vault_rate_limit_qps',
-    help: 'Vault requests per second allowed now: --vault.qps, or less while Vault answers 429, 5xx or slowly',
+    help: 'Requests per second allowed to the backend now: --vault.qps (--azure-kv.qps), or less while it answers 429, 5xx or slowly',
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({

@@ -4,15 +4,32 @@
 // apiserver requests. `controller` and the queue's `name` are the value of --controller-name.
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { QueueObserver } from '../controller/queue.ts';
-import type { ReconcileResult } from '../controller/reconciler.ts';
+
+/** What a work queue tells its metrics (client-go's workqueue metrics provider). */
+export interface QueueObserver {
+  /** A key started waiting (an add of a key already waiting is not one). */
+  added(): void;
+  /** A delayed add was asked for: a retry after a failure, or a requeue after a while. */
+  retried(): void;
+  /** A worker took a key that waited `waitedMs` since it was added. */
+  started(waitedMs: number): void;
+  /** A worker finished a key after `workedMs`. */
+  finished(workedMs: number): void;
+}
+
+/** How a reconcile ended, as the metrics read it: the reconciler's ReconcileResult has this shape. */
+export interface ReconcileOutcome {
+  readonly kind: 'done' | 'retry' | 'requeueAfter';
+  /** Set when the sync failed. */
+  readonly failure?: string;
+}
 
 /**
  * controller-runtime's result label. The original returned an error for every failed sync, so a
  * failure is `error` here too, whether it is retried with backoff, rechecked later or waits for a
  * change; otherwise a requeue after a delay is `requeue_after`, and the rest `success`.
  */
-function resultLabel(result: ReconcileResult): string {
+function resultLabel(result: ReconcileOutcome): string {
   if (result.kind === 'retry' || result.failure !== undefined) return 'error';
   return result.kind === 'requeueAfter' ? 'requeue_after' : 'success';
 }
@@ -184,7 +201,7 @@ export class RuntimeMetrics {
     this.activeWorkers.inc({ controller: this.#controller });
   }
 
-  reconciled(result: ReconcileResult, seconds: number): void {
+  reconciled(result: ReconcileOutcome, seconds: number): void {
     const controller = this.#controller;
     const label = resultLabel(result);
     this.activeWorkers.dec({ controller });

@@ -1,16 +1,16 @@
-// The path, not the definition, is the unit of polling. Every distinct Vault source (path plus
-// pinned version) is read once per refresh interval (the shortest interval among the definitions
-// using it) however many definitions use it; concurrent first reads share one request; and when
-// what a path holds changes, or its read starts or stops failing, every definition using it is
-// told. Reconciles read from here and so cost Vault nothing while the data is current. When all
-// paths together ask for more reads than the Vault rate limit leaves to refreshes, the shared
-// RefreshBudget stretches every interval by the same factor.
+// The path, not the definition, is the unit of polling. Every distinct source (path plus pinned
+// version) of a backend is read once per refresh interval (the shortest interval among the
+// definitions using it) however many definitions use it; concurrent first reads share one
+// request; and when what a path holds changes, or its read starts or stops failing, every
+// definition using it is told. Reconciles read from here and so cost the backend nothing while the
+// data is current. When all paths together ask for more reads than the backend's rate limit leaves
+// to refreshes, the shared RefreshBudget stretches every interval by the same factor.
 
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
-import { ProviderError } from './errors.ts';
+import { ProviderError, type FailureReason } from './errors.ts';
 import type { SourceVersion } from '../api/types.ts';
 import type { SecretData, SourceRef } from './provider.ts';
-import type { RequestPriority } from '../rate-limiter.ts';
+import type { RequestPriority } from '../rate-limit/rate-limiter.ts';
 import type { RefreshBudget } from './refresh-budget.ts';
 
 export interface SourceReader {
@@ -19,7 +19,7 @@ export interface SourceReader {
 }
 
 export interface PollerObserver {
-  /** A reconcile was served from the cache instead of a Vault read. */
+  /** A reconcile was served from the cache instead of a read. */
   shared(): void;
 }
 
@@ -53,8 +53,10 @@ export interface PathPollerOptions {
   /** Called with the users of a source whose content or failure changed. */
   readonly onChange: (users: readonly string[]) => void;
   readonly observer?: PollerObserver;
-  /** Shared by every poller behind one Vault rate limit: stretches intervals fairly when needed. */
+  /** Shared by every poller behind one rate limit: stretches intervals fairly when needed. */
   readonly budget?: RefreshBudget;
+  /** The reason of a read that failed without one (the backend's "unavailable"). */
+  readonly unavailable: FailureReason;
 }
 
 export function sourceKey(source: SourceRef): string {
@@ -157,7 +159,7 @@ export class PathPoller {
     if (entry) this.#options.budget?.ask(entry, this.#intervalOf(entry));
   }
 
-  /** The interval a path is really read at: its own, stretched when Vault cannot keep up. */
+  /** The interval a path is really read at: its own, stretched when the backend cannot keep up. */
   #effectiveInterval(entry: Entry): number {
     const interval = this.#intervalOf(entry);
     return this.#options.budget?.stretched(interval) ?? interval;
@@ -201,7 +203,12 @@ export class PathPoller {
       entry.everRead = true;
     } catch (error) {
       const failure =
-        error instanceof ProviderError ? error : new ProviderError('VaultUnavailable', String(error));
+        error instanceof ProviderError
+          ? error
+          : new ProviderError(
+              this.#options.unavailable,
+              error instanceof Error ? error.message : String(error),
+            );
       outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.message}` };
       entry.failures += 1;
     }

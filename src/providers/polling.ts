@@ -2,6 +2,7 @@
 // behind the backend's rate limit (stretch reported in a log line and the Ready reason), and path
 // pollers that tell the queue which definitions a change concerns.
 
+import type { BackendWords } from '../api/backends.ts';
 import type { Clock, Random } from '../clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -28,11 +29,7 @@ export interface Polling {
 }
 
 /** Polling behind a rate limit of `qps` reads per second, as `backend.qpsFlag` sets it. */
-export function sharedPolling(
-  qps: number,
-  backend: { readonly name: string; readonly qpsFlag: string },
-  deps: ProviderDeps,
-): Polling {
+export function sharedPolling(qps: number, backend: BackendWords, deps: ProviderDeps): Polling {
   const { clock, random, logger, metrics } = deps;
   const budget = new RefreshBudget({
     qps,
@@ -51,8 +48,9 @@ export function sharedPolling(
         clock,
         random,
         onChange: deps.changed,
-        observer: { shared: () => metrics.vaultReadsShared.inc() },
+        observer: { shared: () => metrics.readsShared.inc() },
         budget,
+        unavailable: backend.unavailable,
       }),
   };
 }

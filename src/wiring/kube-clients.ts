@@ -11,7 +11,7 @@ import type { SignalSource } from '../kube/cancel.ts';
 import { kubeApi, type KubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig, serverHost } from '../kube/kubeconfig.ts';
 import type { RuntimeMetrics } from '../observability/runtime-metrics.ts';
-import { RateLimiter } from '../rate-limiter.ts';
+import { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { Runnable } from './manager.ts';
 
 export interface KubeClients {

@@ -8,7 +8,7 @@ import type { KubeClients } from './kube-clients.ts';
 import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
 import { kubeEventRecorder } from '../kube/events.ts';
 import { describeError } from '../describe-error.ts';
-import { restartWorkload } from '../kube/workloads.ts';
+import { restartWorkload } from '../kube/restart-workload.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Runnable } from './manager.ts';

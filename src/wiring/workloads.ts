@@ -4,11 +4,16 @@
 // read, so a changed Secret finds its workloads without a scan.
 
 import type { Clock, Random } from '../clock.ts';
-import { workloadKey, workloadKinds, type Workload, type WorkloadKind } from '../controller/rollout.ts';
+import {
+  toWorkload,
+  workloadKey,
+  workloadKinds,
+  type Workload,
+  type WorkloadKind,
+} from '../kube/workload.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { Informer } from '../kube/informer.ts';
 import { workloadSource } from '../kube/sources.ts';
-import { toWorkload } from '../kube/workloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Runnable } from './manager.ts';
 import { watchScope } from './scope.ts';

@@ -4,6 +4,7 @@
 // per secret and paced by the same poller, refresh budget and rate limiter as Vault's. This module
 // is loaded only with --backend azure-kv, so a Vault operator never loads the Azure SDKs.
 
+import { backendWords } from '../../api/backends.ts';
 import {
   ClientSecretCredential,
   ManagedIdentityCredential,
@@ -12,9 +13,10 @@ import {
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { backoff } from '../../clock.ts';
-import type { AzureKvConfig } from '../../config.ts';
+import type { AzureKvConfig } from './config.ts';
 import { describeError } from '../../describe-error.ts';
-import { RateLimiter } from '../../rate-limiter.ts';
+import { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
+import { RateLimiter } from '../../rate-limit/rate-limiter.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
 import type { SecretProvider } from '../provider.ts';
 import { AzureKvReader } from './reader.ts';
@@ -76,6 +78,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
   const reader = new AzureKvReader({
     fetcher: client,
     limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
     clock,
     vaultName: config.name,
     timeoutMs: config.timeoutMs,
@@ -86,7 +89,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
     },
     debug: (message, fields) => logger.debug(message, fields),
   });
-  const polling = sharedPolling(config.qps, { name: 'Azure Key Vault', qpsFlag: '--azure-kv.qps' }, deps);
+  const polling = sharedPolling(config.qps, backendWords['azure-kv'], deps);
   const poller = polling.poller(reader);
   /** Whether the identity got a token, and Key Vault took it, last time it was tried. */
   let authenticated = false;
@@ -131,7 +134,7 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
     readFailed: (definition, path, key, error) =>
       metrics.azureKvReadFailed(vault, definition, path, key, error),
     collect() {
-      metrics.vaultPaths.set(poller.size);
+      metrics.polledSources.set(poller.size);
       metrics.recordStretch(polling.budget.current, limiter.qps);
     },
     async stop() {

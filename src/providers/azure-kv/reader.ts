@@ -8,7 +8,8 @@
 import type { SourceVersion } from '../../api/types.ts';
 import { reasons } from '../../api/conditions.ts';
 import type { Clock } from '../../clock.ts';
-import type { RateLimiter, RequestPriority } from '../../rate-limiter.ts';
+import type { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
+import type { RateLimiter, RequestPriority } from '../../rate-limit/rate-limiter.ts';
 import { ProviderError } from '../errors.ts';
 import { wholeValue, type ResolvedPath, type SecretData } from '../provider.ts';
 
@@ -34,6 +35,8 @@ interface SdkFailure {
 export interface AzureKvReaderOptions {
   readonly fetcher: SecretFetcher;
   readonly limiter: RateLimiter;
+  /** Learns from each answer whether Key Vault is struggling, and slows the limiter down. */
+  readonly rate: AdaptiveRate;
   readonly clock: Clock;
   /** The vault, for messages: its name. */
   readonly vaultName: string;
@@ -104,7 +107,7 @@ export class AzureKvReader {
     version?: SourceVersion,
     { priority }: { priority?: RequestPriority } = {},
   ): Promise<SecretData> {
-    const { fetcher, limiter, clock, vaultName, timeoutMs } = this.#options;
+    const { fetcher, limiter, rate, clock, vaultName, timeoutMs } = this.#options;
     if (version !== undefined && typeof version !== 'string') {
       throw new ProviderError(
         reasons.invalidSpec,
@@ -123,8 +126,8 @@ export class AzureKvReader {
         abortSignal: term ? AbortSignal.any([term, deadline]) : deadline,
         requestOptions: { timeout: timeoutMs },
       });
-      if (clock.monotonic() - started > slowAnswerMs) limiter.congested();
-      else limiter.healthy();
+      if (clock.monotonic() - started > slowAnswerMs) rate.congested();
+      else rate.healthy();
       this.#options.authenticated?.(true);
       if (typeof secret.value !== 'string') {
         throw new ProviderError(reasons.pathNotFound, `${what} has no value`);
@@ -147,7 +150,7 @@ export class AzureKvReader {
     if (term?.aborted)
       return new ProviderError(reasons.providerUnavailable, `reading ${what} was called off`);
     if (deadline.aborted) {
-      this.#options.limiter.congested();
+      this.#options.rate.congested();
       return new ProviderError(
         reasons.providerUnavailable,
         `Key Vault did not serve ${what} within ${readDeadlineMs / 1000} s (retries and Retry-After waits included)`,
@@ -164,7 +167,7 @@ export class AzureKvReader {
         `the operator could not get a Microsoft Entra token to read ${what}${aadsts ? ` (${aadsts})` : ''}; see the operator's log`,
       );
     }
-    if (status === undefined || overloaded.has(status)) this.#options.limiter.congested();
+    if (status === undefined || overloaded.has(status)) this.#options.rate.congested();
     switch (status) {
       case 404:
         return new ProviderError(reasons.pathNotFound, `${what} was not found (${code ?? '404'})`, 404);

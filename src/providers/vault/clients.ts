@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Clock, Random } from '../../clock.ts';
-import { tenantRoleFor, type VaultConfig } from '../../config.ts';
+import { tenantRoleFor, type VaultConfig } from './config.ts';
 import type { TokenRequester } from '../../kube/service-account-token.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -19,7 +19,8 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { ProviderError } from '../errors.ts';
 import { guardedTransport } from './guarded-transport.ts';
 import { KvReader } from './kv.ts';
-import { RateLimiter } from '../../rate-limiter.ts';
+import { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
+import { RateLimiter } from '../../rate-limit/rate-limiter.ts';
 import { TokenManager } from './token-manager.ts';
 import { createHttpTransport, type VaultTransport } from './transport.ts';
 import { createVaultApi, type VaultApi } from './vault-api.ts';
@@ -142,6 +143,7 @@ export async function createVaultClients(
   const limiter = new RateLimiter(clock, vault.qps, vault.burst);
   const transport = guardedTransport(rawTransport, {
     limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
     breaker: new CircuitBreaker(clock, random),
     clock,
     observer: {

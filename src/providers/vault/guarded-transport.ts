@@ -5,7 +5,8 @@
 import type { Clock } from '../../clock.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { ProviderError } from '../errors.ts';
-import type { RateLimiter } from '../../rate-limiter.ts';
+import type { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
+import type { RateLimiter } from '../../rate-limit/rate-limiter.ts';
 import { requestTarget, type VaultOperation, type VaultTransport } from './transport.ts';
 
 export interface RequestObserver {
@@ -25,7 +26,14 @@ const overloaded = new Set([429, 502, 503, 504]);
 
 export function guardedTransport(
   inner: VaultTransport,
-  guards: { limiter: RateLimiter; breaker: CircuitBreaker; clock: Clock; observer?: RequestObserver },
+  guards: {
+    limiter: RateLimiter;
+    /** Learns from each answer whether Vault is struggling, and slows the limiter down. */
+    rate: AdaptiveRate;
+    breaker: CircuitBreaker;
+    clock: Clock;
+    observer?: RequestObserver;
+  },
 ): VaultTransport {
   return {
     async send(call) {
@@ -39,9 +47,9 @@ export function guardedTransport(
         const seconds = (guards.clock.now() - started) / 1000;
         guards.observer?.requested(call.operation, String(reply.status), seconds);
         if (overloaded.has(reply.status) || seconds > slowAnswerSeconds) {
-          guards.limiter.congested();
+          guards.rate.congested();
         } else {
-          guards.limiter.healthy();
+          guards.rate.healthy();
         }
         // A sealed or failing Vault answers 5xx: as good as no answer for the breaker.
         if (reply.status >= 500) {
@@ -62,7 +70,7 @@ export function guardedTransport(
         // not, so one namespace's oversized secret cannot open the breaker for everyone.
         if (failure.status === undefined) {
           guards.breaker.failed(failure);
-          guards.limiter.congested();
+          guards.rate.congested();
         } else {
           guards.breaker.succeeded();
         }

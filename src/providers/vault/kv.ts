@@ -8,7 +8,7 @@ import type { SourceVersion } from '../../api/types.ts';
 import type { SecretData } from '../provider.ts';
 import { vaultErrorMessages } from './error-messages.ts';
 import { vaultPathProblem } from '../../api/vault-path.ts';
-import type { RequestPriority } from '../../rate-limiter.ts';
+import type { RequestPriority } from '../../rate-limit/rate-limiter.ts';
 import type { TokenManager } from './token-manager.ts';
 import { vaultAnswerOf, type VaultAnswer, type VaultApi, type VaultReadOptions } from './vault-api.ts';
 

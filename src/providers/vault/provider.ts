@@ -2,8 +2,9 @@
 // per namespace or the operator's own for all, each with its KV reader and its path poller, all
 // behind one rate limit and one refresh budget.
 
+import { backendWords } from '../../api/backends.ts';
 import { backoff } from '../../clock.ts';
-import type { VaultConfig } from '../../config.ts';
+import type { VaultConfig } from './config.ts';
 import type { TokenRequester } from '../../kube/service-account-token.ts';
 import { describeError } from '../../describe-error.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
@@ -17,7 +18,7 @@ export async function createVaultProvider(
 ): Promise<SecretProvider> {
   const { clock, random, metrics, logger } = deps;
   const clients = await createVaultClients(config, deps);
-  const polling = sharedPolling(config.qps, { name: 'Vault', qpsFlag: '--vault.qps' }, deps);
+  const polling = sharedPolling(config.qps, backendWords.vault, deps);
   const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
     tokens,
     kv,
@@ -80,7 +81,7 @@ export async function createVaultProvider(
       metrics.tokenExpiry.set(
         remaining === undefined || !Number.isFinite(remaining) ? 0 : clock.now() / 1000 + remaining,
       );
-      metrics.vaultPaths.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
+      metrics.polledSources.set(identities.all().reduce((n, i) => n + i.poller.size, 0));
       metrics.recordStretch(polling.budget.current, clients.limiter.qps);
     },
     async stop() {

@@ -10,7 +10,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { segmentProblem } from '../../api/vault-path.ts';
 import { ProviderError } from '../errors.ts';
-import type { RequestPriority } from '../../rate-limiter.ts';
+import type { RequestPriority } from '../../rate-limit/rate-limiter.ts';
 
 export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke' | 'health';
 

@@ -21,7 +21,7 @@
 
 import mustache from 'mustache';
 import nodeVault from 'node-vault';
-import type { RequestPriority } from '../../rate-limiter.ts';
+import type { RequestPriority } from '../../rate-limit/rate-limiter.ts';
 import { vaultRequestFunction } from './request-function.ts';
 import type { VaultOperation, VaultTransport } from './transport.ts';
 

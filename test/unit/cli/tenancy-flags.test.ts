@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, tenantRoleFor } from '../../../src/config.ts';
+import { ConfigError } from '../../../src/option-values.ts';
+import { tenantRoleFor } from '../../../src/providers/vault/config.ts';
 import { configOf } from '../../support/cli-config.ts';
 
 describe('tenancy flags', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinition, SecretDefinitionSpec } from '../../../src/api/types.ts';
-import { desiredSecret, goBase64, sourceId, type VaultSecretData } from '../../../src/controller/desired.ts';
+import { desiredSecret, goBase64, sourceId, type SourceData } from '../../../src/controller/desired.ts';
 import { templateEngine } from '../../../src/controller/template.ts';
 
 function definition(
@@ -36,7 +36,7 @@ function definition(
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-function vault(entries: Record<string, VaultSecretData>): Map<string, VaultSecretData> {
+function vault(entries: Record<string, SourceData>): Map<string, SourceData> {
   return new Map(Object.entries(entries));
 }
 
@@ -205,7 +205,7 @@ describe('the desired Secret', () => {
 });
 
 test('data keys named __proto__ and constructor are keys like any other, from keysMap and dataFrom', () => {
-  const vaultData = JSON.parse('{"__proto__": "p", "constructor": "c"}') as VaultSecretData;
+  const vaultData = JSON.parse('{"__proto__": "p", "constructor": "c"}') as SourceData;
   const result = desiredSecret(
     definition({
       keysMap: JSON.parse(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { WorkQueue, type QueueObserver } from '../../../src/controller/queue.ts';
+import { WorkQueue } from '../../../src/controller/queue.ts';
+import type { QueueObserver } from '../../../src/observability/runtime-metrics.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 function queue(clock = new FakeClock()): WorkQueue {

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SecretDefinition, SecretDefinitionStatus } from '../../../src/api/types.ts';
+import type { Backend, SecretDefinition, SecretDefinitionStatus } from '../../../src/api/types.ts';
 import { Reporter } from '../../../src/controller/reporter.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 /** A reporter whose writes and Events are recorded; `definition` starts with `status`. */
-function setup(status: SecretDefinitionStatus = {}) {
+function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', refreshStretched = false) {
   const clock = new FakeClock(Date.UTC(2026, 10, 27, 10, 0, 0));
   const patches: SecretDefinitionStatus[] = [];
   const events: string[] = [];
   const synced: string[] = [];
   const reporter = new Reporter({
+    backend,
+    refreshStretched: () => refreshStretched,
     definitions: {
       async patchStatus(_namespace, _name, next) {
         patches.push(next);
@@ -84,6 +86,23 @@ describe('the reporter', () => {
     ]);
     assert.deepEqual(events, ['Normal Synced: created Secret s']);
     assert.deepEqual(synced, ['true Synced']);
+  });
+
+  test('an Azure definition is told it is in sync with Azure Key Vault, and which flag raises its read rate', async () => {
+    const messages = async (backend: Backend, stretched: boolean) => {
+      const { reporter, patches, definition } = setup({}, backend, stretched);
+      await reporter.synced(definition(), 'created Secret s');
+      return patches[0]?.conditions?.[0]?.message;
+    };
+    assert.equal(
+      await messages('azure-kv', false),
+      'Secret s is in sync with Azure Key Vault (refreshed every 1m)',
+    );
+    assert.equal(
+      await messages('azure-kv', true),
+      'Secret s is in sync with Azure Key Vault, but Azure Key Vault is read less often than every 1m: all paths together need more reads than --azure-kv.qps allows (see the operator log and secrets_manager_vault_refresh_stretch_ratio)',
+    );
+    assert.match((await messages('vault', true)) ?? '', /in sync with Vault, .* than --vault\.qps allows/);
   });
 
   test('a reconcile that finds everything in sync writes nothing and records no Event', async () => {

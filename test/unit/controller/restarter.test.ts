@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Restarter, rolloutCondition, type RestarterDeps } from '../../../src/controller/restarter.ts';
-import { workloadKey, type Workload } from '../../../src/controller/rollout.ts';
+import { workloadKey, type Workload } from '../../../src/kube/workload.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
 const definition = { namespace: 'team-a', name: 'db', uid: 'def-1' };

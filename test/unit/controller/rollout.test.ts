@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  newDataId,
-  restartedForAnnotation,
-  restartedForOf,
-  restartNeeded,
-  secretsOfPodSpec,
-  type Workload,
-} from '../../../src/controller/rollout.ts';
+import { restartedForAnnotation } from '../../../src/api/types.ts';
+import { newDataId, restartNeeded } from '../../../src/controller/rollout.ts';
+import { restartedForOf, secretsOfPodSpec, type Workload } from '../../../src/kube/workload.ts';
 
 describe('which Secrets a pod template reads', () => {
   test('env valueFrom, envFrom, secret volumes and projected volumes, in containers and init containers', () => {

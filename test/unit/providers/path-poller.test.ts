@@ -32,6 +32,7 @@ function setup() {
     random: () => 0.5,
     onChange: (users) => changed.push([...users].sort()),
     observer: { shared: () => (shared += 1) },
+    unavailable: 'VaultUnavailable',
   });
   return { clock, reader, changed, poller, shared: () => shared };
 }
@@ -47,7 +48,13 @@ describe('the path poller', () => {
         return { v: 1 };
       },
     };
-    const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined });
+    const poller = new PathPoller({
+      reader,
+      clock,
+      random: () => 0.5,
+      onChange: () => undefined,
+      unavailable: 'VaultUnavailable',
+    });
     poller.track('ns/one', [{ path: 'secret/a' }], 10_000);
     const first = poller.get({ path: 'secret/a' });
     await clock.advance(300);
@@ -66,11 +73,37 @@ describe('the path poller', () => {
         return { v: 1 };
       },
     };
-    const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined });
+    const poller = new PathPoller({
+      reader,
+      clock,
+      random: () => 0.5,
+      onChange: () => undefined,
+      unavailable: 'VaultUnavailable',
+    });
     poller.track('ns/one', [{ path: 'secret/a' }], 10_000);
     await poller.get({ path: 'secret/a' });
     await clock.advance(30_000);
     assert.deepEqual(started, [0, 9_500, 19_500, 29_500]);
+  });
+
+  test("a read that fails without a reason gets the backend's own: ProviderUnavailable for Azure Key Vault", async () => {
+    const clock = new FakeClock();
+    const reader = {
+      read: (): Promise<SecretData> => Promise.reject(new Error('socket hang up')),
+    };
+    const poller = new PathPoller({
+      reader,
+      clock,
+      random: () => 0.5,
+      onChange: () => undefined,
+      unavailable: 'ProviderUnavailable',
+    });
+    poller.track('ns/one', [{ path: 'app-db' }], 10_000);
+    await assert.rejects(poller.get({ path: 'app-db' }), {
+      name: 'ProviderError',
+      reason: 'ProviderUnavailable',
+      message: 'socket hang up',
+    });
   });
 
   test('many definitions on one path cost one read per interval', async () => {
@@ -186,7 +219,14 @@ test('when the paths need more reads than the budget, every path is read less of
   const reader = new FakeReader();
   // --vault.qps 2 leaves 1.6 reads/s to refreshes; 4 paths every second ask for 4/s: stretch 2.5.
   const budget = new RefreshBudget({ qps: 2, clock, onChange: () => undefined });
-  const poller = new PathPoller({ reader, clock, random: () => 0.5, onChange: () => undefined, budget });
+  const poller = new PathPoller({
+    reader,
+    clock,
+    random: () => 0.5,
+    onChange: () => undefined,
+    budget,
+    unavailable: 'VaultUnavailable',
+  });
   const paths = ['secret/a', 'secret/b', 'secret/c', 'secret/d'];
   for (const path of paths) reader.values.set(path, { v: 1 });
   for (const [i, path] of paths.entries()) poller.track(`ns/${i}`, [{ path }], 1_000);

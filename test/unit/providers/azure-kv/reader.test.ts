@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AzureKvReader, secretData, type SecretFetcher } from '../../../../src/providers/azure-kv/reader.ts';
 import { ProviderError } from '../../../../src/providers/errors.ts';
-import { RateLimiter } from '../../../../src/rate-limiter.ts';
+import { AdaptiveRate } from '../../../../src/rate-limit/adaptive-rate.ts';
+import { RateLimiter } from '../../../../src/rate-limit/rate-limiter.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
 
 /** A RestError as @azure/core-rest-pipeline throws it: status and code, nothing else read. */
@@ -20,6 +21,7 @@ function reader(
   const authenticated: boolean[] = [];
   const debug: string[] = [];
   const limiter = new RateLimiter(new FakeClock(), 100, 100);
+  const rate = new AdaptiveRate(new FakeClock(), limiter.bucket);
   const fetcher: SecretFetcher = {
     getSecret(name, options) {
       calls.push(options.version ? `${name}@${options.version}` : name);
@@ -29,13 +31,14 @@ function reader(
   const kv = new AzureKvReader({
     fetcher,
     limiter,
+    rate,
     clock: new FakeClock(),
     vaultName: 'payments',
     timeoutMs: 5_000,
     authenticated: (ok) => void authenticated.push(ok),
     debug: (message, fields) => void debug.push(`${message}: ${String(fields['error'])}`),
   });
-  return { kv, calls, limiter, authenticated, debug };
+  return { kv, calls, limiter, rate, authenticated, debug };
 }
 
 describe('what an Azure Key Vault secret gives', () => {
@@ -98,10 +101,10 @@ describe('reading Azure Key Vault', () => {
 
   test('the rate limit hears of throttling and overload (429, 503, no answer), of healthy answers, and not of a missing secret', async () => {
     const heard = async (answer: () => Promise<{ value?: string }>): Promise<string[]> => {
-      const { kv, limiter } = reader(answer);
+      const { kv, rate } = reader(answer);
       const events: string[] = [];
-      limiter.congested = () => void events.push('congested');
-      limiter.healthy = () => void events.push('healthy');
+      rate.congested = () => void events.push('congested');
+      rate.healthy = () => void events.push('healthy');
       await kv.read('db').catch(() => undefined);
       return events;
     };

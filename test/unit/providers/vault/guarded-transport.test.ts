@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { CircuitBreaker } from '../../../../src/providers/vault/circuit-breaker.ts';
 import { ProviderError } from '../../../../src/providers/errors.ts';
 import { guardedTransport } from '../../../../src/providers/vault/guarded-transport.ts';
-import { RateLimiter } from '../../../../src/rate-limiter.ts';
+import { AdaptiveRate } from '../../../../src/rate-limit/adaptive-rate.ts';
+import { RateLimiter } from '../../../../src/rate-limit/rate-limiter.ts';
 import type { VaultCall, VaultTransport } from '../../../../src/providers/vault/transport.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
 
@@ -18,8 +19,10 @@ function guarded(fail: (call: VaultCall) => ProviderError | undefined) {
       return { status: 200, body: {} };
     },
   };
+  const limiter = new RateLimiter(clock, 1000, 1000);
   const transport = guardedTransport(inner, {
-    limiter: new RateLimiter(clock, 1000, 1000),
+    limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
     breaker: new CircuitBreaker(clock, () => 0.5),
     clock,
   });
@@ -74,6 +77,7 @@ test('answers that say Vault is overloaded (429, 502, 503, 504, over 2 s, none) 
   };
   const transport = guardedTransport(inner, {
     limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
     breaker: new CircuitBreaker(clock, () => 0.5),
     clock,
   });
@@ -112,7 +116,12 @@ test('a request the operator called off (lost leadership) says nothing of Vault:
       throw new ProviderError('VaultUnavailable', 'the request was cancelled');
     },
   };
-  const transport = guardedTransport(inner, { limiter, breaker, clock });
+  const transport = guardedTransport(inner, {
+    limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
+    breaker,
+    clock,
+  });
   for (let i = 0; i < 5; i += 1) {
     await assert.rejects(transport.send({ ...read(['secret', 'data', 'a']), signal: term.signal }), {
       message: 'the request was cancelled',
