@@ -13,7 +13,6 @@
 //   each answer's status, watches' included (the library's Watch sends through the dispatcher but
 //   not through the HTTP library), and each request that got no answer, once.
 
-import { createHash } from 'node:crypto';
 import { KubeConfig, type Cluster } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
 
@@ -26,6 +25,22 @@ export interface Impersonation {
 }
 
 type MakeDispatcher = (cluster: Cluster | null, agentOptions: object) => Dispatcher | undefined;
+
+/** What of an Agent's options makes a connection different: the TLS identity and trust. */
+const tlsKeys = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+type TlsOptions = Partial<Record<(typeof tlsKeys)[number], unknown>>;
+
+function tlsOf(agentOptions: object): TlsOptions {
+  const given = agentOptions as TlsOptions;
+  return Object.fromEntries(tlsKeys.map((key) => [key, given[key]]));
+}
+
+function sameTls(a: TlsOptions, b: TlsOptions): boolean {
+  return tlsKeys.every((key) => {
+    const [x, y] = [a[key], b[key]];
+    return Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : x === y;
+  });
+}
 
 /** Told of every exchange: the method, and the status or undefined when no answer came. */
 export type ExchangeObserver = (method: string, status: number | undefined) => void;
@@ -95,8 +110,8 @@ function impersonationHeaders(who: Impersonation): [string, string][] {
 }
 
 export class PooledKubeConfig extends KubeConfig {
-  /** By cluster and user: the pool, and a digest of the options it was made with. */
-  readonly #pools = new Map<string, { readonly options: string; readonly dispatcher: Dispatcher }>();
+  /** By cluster and user: the pool, and the TLS options it was made with. */
+  readonly #pools = new Map<string, { readonly tls: TlsOptions; readonly dispatcher: Dispatcher }>();
   /** By kubeconfig user name. */
   readonly #impersonation = new Map<string, Impersonation>();
   #observer: ExchangeObserver | undefined;
@@ -137,12 +152,11 @@ export class PooledKubeConfig extends KubeConfig {
 
   #pooled(make: MakeDispatcher, cluster: Cluster | null, agentOptions: object): Dispatcher {
     const user = this.getCurrentUser()?.name ?? '';
-    const identity = JSON.stringify([cluster?.name ?? '', cluster?.server ?? '', user]);
-    const options = createHash('sha256')
-      .update(JSON.stringify(this.createDispatcherOptions(cluster, agentOptions)))
-      .digest('base64url');
+    const identity = `${cluster?.name ?? ''}\u0000${cluster?.server ?? ''}\u0000${user}`;
+    const tls = tlsOf(agentOptions);
     const known = this.#pools.get(identity);
-    if (known?.options === options) return known.dispatcher;
+    // Compared, not hashed: this runs for every request, and the certificates are fresh copies each time.
+    if (known && sameTls(known.tls, tls)) return known.dispatcher;
     // New credentials for this identity: the old pool is closed once its requests are done.
     if (known) void known.dispatcher.close().catch(() => undefined);
     const base = make.call(this, cluster, agentOptions) ?? new Agent();
@@ -155,7 +169,7 @@ export class PooledKubeConfig extends KubeConfig {
         counted(handler, opts.method, () => this.#observer),
       );
     });
-    this.#pools.set(identity, { options, dispatcher });
+    this.#pools.set(identity, { tls, dispatcher });
     return dispatcher;
   }
 }
