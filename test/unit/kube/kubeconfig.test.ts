@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -139,6 +140,40 @@ describe('where the apiserver is and who we are', () => {
     };
     await assert.rejects(read({}), /certificate|altnames|IP: 127\.0\.0\.1/i);
     await read({ 'tls-server-name': 'kube.internal' });
+  });
+
+  test('the apiserver is spoken to over HTTP/1.1 even where it offers HTTP/2 (it held 34 MiB more at 10,000 definitions)', async (t) => {
+    const dir = await scratch(t);
+    const authority = await certificateAuthority(dir, 'cluster-ca');
+    const serving = await issueCertificate(dir, authority, 'apiserver', ['localhost']);
+    const versions: string[] = [];
+    const server = createSecureServer(
+      { cert: await readFile(serving.certFile), key: await readFile(serving.keyFile), allowHTTP1: true },
+      (req, res) => {
+        versions.push(req.httpVersion);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const file = join(dir, 'config');
+    await writeFile(
+      file,
+      kubeconfig(
+        { token: 't' },
+        {
+          server: `https://localhost:${(server.address() as AddressInfo).port}`,
+          'certificate-authority': authority.certFile,
+        },
+      ),
+    );
+    const { kubeConfig } = loadKubeConfig({ kubeconfig: file });
+    t.after(() => kubeConfig.close());
+    const api = kubeApi(kubeConfig);
+    await api.core.readNamespace({ name: 'x' });
+    await api.getJson('/api/v1/namespaces/x', {});
+    assert.deepEqual(versions, ['1.1', '1.1']);
   });
 
   test('a cluster behind proxy-url is reached through the proxy', async (t) => {
