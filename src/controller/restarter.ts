@@ -8,6 +8,7 @@
 
 import { reasons, type ConditionUpdate } from '../api/conditions.ts';
 import type { Clock, Timer } from '../clock.ts';
+import { describeError } from '../describe-error.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { workloadKey, type Workload, type WorkloadKind } from '../kube/workload.ts';
 import { restartNeeded } from './rollout.ts';
@@ -30,9 +31,9 @@ export interface TargetProblem {
   readonly problem: 'not found' | 'does not read the Secret';
 }
 
-/** What a failed patch says: its HTTP status, when there was one (a KubeApiError). */
+/** What a failed patch says: its HTTP status, when there was one (a KubeError). */
 interface PatchFailure {
-  readonly statusCode?: unknown;
+  readonly status?: unknown;
 }
 
 export interface RestarterDeps {
@@ -183,9 +184,9 @@ export class Restarter {
   #retryLater(key: string, pending: Pending, error: unknown): void {
     if (this.#stopped) return;
     const { kind, namespace, name } = pending.workload;
-    const code = (error as PatchFailure | undefined)?.statusCode;
+    const code = (error as PatchFailure | undefined)?.status;
     const status = typeof code === 'number' ? code : undefined;
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = describeError(error);
     if (status !== undefined && permanent.has(status)) {
       this.#deps.logger.warn('workload restart refused; not retried', {
         kind,

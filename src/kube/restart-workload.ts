@@ -3,6 +3,7 @@
 
 import { restartedForAnnotation } from '../api/types.ts';
 import { apiName } from './api-name.ts';
+import { toKubeError } from './errors.ts';
 import { mergePatch, type KubeApi } from './kube-api.ts';
 import { toWorkload, type Workload } from './workload.ts';
 
@@ -27,11 +28,17 @@ export async function restartWorkload(
       },
     },
   };
-  const patched =
-    workload.kind === 'Deployment'
-      ? await api.apps.patchNamespacedDeployment(request, mergePatch)
-      : workload.kind === 'StatefulSet'
-        ? await api.apps.patchNamespacedStatefulSet(request, mergePatch)
-        : await api.apps.patchNamespacedDaemonSet(request, mergePatch);
+  let patched: unknown;
+  try {
+    patched =
+      workload.kind === 'Deployment'
+        ? await api.apps.patchNamespacedDeployment(request, mergePatch)
+        : workload.kind === 'StatefulSet'
+          ? await api.apps.patchNamespacedStatefulSet(request, mergePatch)
+          : await api.apps.patchNamespacedDaemonSet(request, mergePatch);
+  } catch (error) {
+    // The library's error holds the answer's body and headers: only its status and Status travel on.
+    throw toKubeError(error, `restarting ${workload.kind} ${workload.namespace}/${workload.name}`);
+  }
   return toWorkload(workload.kind, patched);
 }

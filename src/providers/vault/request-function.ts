@@ -117,7 +117,10 @@ export function vaultRequestFunction(address: string, transport: VaultTransport)
         : {}),
     };
     const reply = await transport.send(call);
-    return { statusCode: reply.status, body: reply.body, request: { path: `/v1/${path.join('/')}` } };
+    // node-vault takes any answer to a path that contains "sys/health" for a success: only the
+    // health call itself may look like one, never a secret named .../sys/health-api.
+    const seen = operation === 'health' ? '/v1/sys/health' : `/v1/(${operation})`;
+    return { statusCode: reply.status, body: reply.body, request: { path: seen } };
   };
   return { defaults: () => send };
 }

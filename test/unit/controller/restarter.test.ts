@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Restarter, rolloutCondition, type RestarterDeps } from '../../../src/controller/restarter.ts';
+import { KubeError } from '../../../src/kube/errors.ts';
 import { workloadKey, type Workload } from '../../../src/kube/workload.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
@@ -43,7 +44,7 @@ function harness(
     async patch(workload, restartedFor) {
       if (failures > 0) {
         failures -= 1;
-        throw Object.assign(new Error('apiserver unavailable'), { statusCode: options.failStatus ?? 503 });
+        throw new KubeError(options.failStatus ?? 503, 'Failure', 'restarting Deployment failed');
       }
       await options.slowPatch?.();
       patches.push(`${workload.kind}/${workload.name} ${JSON.stringify(restartedFor)}`);

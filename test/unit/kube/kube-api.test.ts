@@ -15,7 +15,9 @@ import {
   createConfiguration,
   type Configuration,
 } from '@kubernetes/client-node';
-import { toKubeError } from '../../../src/kube/errors.ts';
+import { describeError } from '../../../src/describe-error.ts';
+import { KubeError, toKubeError } from '../../../src/kube/errors.ts';
+import { restartWorkload } from '../../../src/kube/restart-workload.ts';
 import { KubeHttpLibrary, KubeRequestError } from '../../../src/kube/http-library.ts';
 import { applyPatch, kubeApi, kubeConfiguration } from '../../../src/kube/kube-api.ts';
 import { loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
@@ -103,6 +105,32 @@ describe('Kubernetes requests', () => {
     const api = await clientFor(t, standIn);
     await api.core.deleteNamespacedSecret({ name: '..', namespace: 'ns' });
     assert.equal(standIn.seen[0]?.url, '/api/v1/namespaces/ns');
+  });
+
+  test("a refused workload patch is a KubeError with the apiserver's status, never the library's text with the headers", async (t) => {
+    const standIn = await apiserverStandIn(t, (_seen, res) => {
+      res.writeHead(403, { 'content-type': 'application/json', 'set-cookie': 'session=from-a-proxy' });
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          reason: 'Forbidden',
+          code: 403,
+          message: 'deployments.apps "web" is forbidden',
+        }),
+      );
+    });
+    const error = await restartWorkload(
+      await clientFor(t, standIn),
+      { kind: 'Deployment', namespace: 'ns', name: 'web', resourceVersion: '7' },
+      { db: 'id-1' },
+    ).catch((e: unknown) => e);
+    assert.ok(error instanceof KubeError);
+    assert.equal(error.status, 403);
+    assert.equal(
+      error.message,
+      'restarting Deployment ns/web failed (403 Forbidden): deployments.apps "web" is forbidden',
+    );
+    assert.equal(describeError(error).includes('session='), false);
   });
 
   test('requests share a keep-alive pool: twenty requests, at most two connections, however many clients', async (t) => {

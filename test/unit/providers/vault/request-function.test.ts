@@ -35,7 +35,7 @@ describe('the request function node-vault sends through', () => {
     assert.deepEqual(response, {
       statusCode: 200,
       body: { ok: true },
-      request: { path: '/v1/auth/team a/login' },
+      request: { path: '/v1/(login)' },
     });
     assert.deepEqual(calls, [
       {

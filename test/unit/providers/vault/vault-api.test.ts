@@ -136,6 +136,14 @@ describe('node-vault, as the operator configures it', () => {
     assert.deepEqual(calls[0]?.query, { standbyok: 'true', sealedcode: '200', uninitcode: '200' });
   });
 
+  test('a refusal of a secret whose path holds "sys/health" is a refusal: only the health call answers every status', async () => {
+    const { transport } = recording(() => ({ status: 403, body: { errors: ['permission denied'] } }));
+    const refused = await createVaultApi({ address, transport })
+      .read(['secret', 'data', 'payments-sys', 'health-api'], { token: 't', operation: 'read' })
+      .catch((e: unknown) => e);
+    assert.equal(vaultAnswerOf(refused)?.status, 403);
+  });
+
   test('a path node-vault is given is checked segment by segment: a dot segment never reaches the transport', async () => {
     const { calls, transport } = recording();
     const vault = createVaultApi({ address, transport });
