@@ -126,16 +126,17 @@ export function kubeApi(kubeConfig: PooledKubeConfig, options: KubeApiOptions = 
       await options.throttle?.();
       // Ended by the apiserver after 5 to 10 minutes, as client-go asks, with a bookmark first.
       const timeoutSeconds = Math.floor(300 * (1 + random()));
-      return watcher.watch(
+      // The caller's handle: ending the watch through it is an end, not a failure; any other
+      // abort (undici's own is also an AbortError) is reported as the failure it is.
+      const handle = new AbortController();
+      const started = await watcher.watch(
         path,
         { ...query, timeoutSeconds, allowWatchBookmarks: true },
         (type, object) => onEvent(type, object),
-        (error: unknown) =>
-          // Aborted by its caller: an end, not a failure.
-          done(
-            (error as { name?: unknown } | null)?.name === 'AbortError' ? undefined : (error ?? undefined),
-          ),
+        (error: unknown) => done(handle.signal.aborted ? undefined : (error ?? undefined)),
       );
+      handle.signal.addEventListener('abort', () => started.abort(), { once: true });
+      return handle;
     },
   };
 }

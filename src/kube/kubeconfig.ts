@@ -38,6 +38,10 @@ export interface LoadOptions {
   readonly serviceAccountDir?: string;
   /** For the token file's re-read; for tests. */
   readonly now?: () => number;
+  /** Told of what a failing exec credential plugin said, for the operator log. */
+  readonly execFailed?: (message: string, fields: Record<string, unknown>) => void;
+  /** The exec plugin's deadline; for tests. */
+  readonly execTimeoutMs?: number;
 }
 
 export interface LoadedKubeConfig {
@@ -161,7 +165,7 @@ function impersonationOf(raw: RawUser | undefined): Impersonation | undefined {
   return { ...(uid ? { uid } : {}), groups, extra };
 }
 
-function fromFiles(paths: readonly string[], now: (() => number) | undefined): LoadedKubeConfig {
+function fromFiles(paths: readonly string[], options: LoadOptions): LoadedKubeConfig {
   const files = paths.map(parseFile);
   const where = `kubeconfig ${paths.join(':')}`;
   const currentContext = files.map((f) => f.config.getCurrentContext()).find((c) => !!c);
@@ -204,7 +208,7 @@ function fromFiles(paths: readonly string[], now: (() => number) | undefined): L
   if (context.user && !users.some((u) => u.name === context.user)) {
     throw new KubeConfigError(`${where} has no user named ${context.user}`);
   }
-  const kubeConfig = configured(now);
+  const kubeConfig = configured(options);
   kubeConfig.loadFromOptions({ clusters: [current], users, contexts, currentContext });
   for (const [user, who] of impersonation) kubeConfig.impersonate(user, who);
   return { kubeConfig, server: cluster.server, source: `${where}, context ${currentContext}` };
@@ -233,17 +237,23 @@ function inlinedUser(user: User): User {
   return read;
 }
 
-function configured(now: (() => number) | undefined): PooledKubeConfig {
+function configured(options: LoadOptions): PooledKubeConfig {
   const kubeConfig = new PooledKubeConfig();
-  kubeConfig.addAuthenticator(new TokenFileAuth(now));
-  kubeConfig.addAuthenticator(new SingleFlightExecAuth());
+  kubeConfig.addAuthenticator(new TokenFileAuth(options.now));
+  const exec = new SingleFlightExecAuth({
+    ...(options.execFailed ? { failed: options.execFailed } : {}),
+    ...(options.execTimeoutMs ? { timeoutMs: options.execTimeoutMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  kubeConfig.addAuthenticator(exec);
+  kubeConfig.onUnauthorized((user) => exec.forget(user));
   return kubeConfig;
 }
 
 function inCluster(
   env: Readonly<Record<string, string | undefined>>,
   dir: string,
-  now: (() => number) | undefined,
+  options: LoadOptions,
 ): LoadedKubeConfig {
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
@@ -266,7 +276,7 @@ function inCluster(
     name: 'in-cluster',
     authProvider: { name: tokenFileProvider, config: { path: tokenFile } },
   } as User;
-  const kubeConfig = configured(now);
+  const kubeConfig = configured(options);
   kubeConfig.loadFromOptions({
     clusters: [cluster],
     users: [user],
@@ -283,19 +293,19 @@ function inCluster(
  */
 export function loadKubeConfig(options: LoadOptions = {}): LoadedKubeConfig {
   const env = options.env ?? process.env;
-  if (options.kubeconfig) return fromFiles([options.kubeconfig], options.now);
+  if (options.kubeconfig) return fromFiles([options.kubeconfig], options);
   const listed = (env['KUBECONFIG'] ?? '').split(':').filter((path) => path !== '');
   if (listed.length > 0) {
     const existing = listed.filter((path) => existsSync(path));
     if (existing.length === 0)
       throw new KubeConfigError(`none of the files KUBECONFIG lists exists: ${listed.join(', ')}`);
-    return fromFiles(existing, options.now);
+    return fromFiles(existing, options);
   }
   const home = join(options.home ?? homedir(), '.kube', 'config');
   try {
-    return inCluster(env, options.serviceAccountDir ?? serviceAccountDir, options.now);
+    return inCluster(env, options.serviceAccountDir ?? serviceAccountDir, options);
   } catch (error) {
-    if (existsSync(home)) return fromFiles([home], options.now);
+    if (existsSync(home)) return fromFiles([home], options);
     throw error;
   }
 }

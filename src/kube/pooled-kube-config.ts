@@ -49,13 +49,13 @@ export type ExchangeObserver = (method: string, status: number | undefined) => v
 function counted(
   handler: Dispatcher.DispatchHandler,
   method: string,
-  observe: () => ExchangeObserver | undefined,
+  observe: (method: string, status: number | undefined) => void,
 ): Dispatcher.DispatchHandler {
   let told = false;
   const tell = (status: number | undefined): void => {
     if (told) return;
     told = true;
-    observe()?.(method, status);
+    observe(method, status);
   };
   return {
     onRequestStart: (controller, context) => handler.onRequestStart?.(controller, context),
@@ -115,6 +115,7 @@ export class PooledKubeConfig extends KubeConfig {
   /** By kubeconfig user name. */
   readonly #impersonation = new Map<string, Impersonation>();
   #observer: ExchangeObserver | undefined;
+  #unauthorized: ((user: string) => void) | undefined;
 
   constructor() {
     super();
@@ -136,6 +137,11 @@ export class PooledKubeConfig extends KubeConfig {
   /** Tells `observer` of every exchange from now on. */
   observeExchanges(observer: ExchangeObserver): void {
     this.#observer = observer;
+  }
+
+  /** Tells `listener` of each 401: the user's credential (an exec plugin's) is no good any more. */
+  onUnauthorized(listener: (user: string) => void): void {
+    this.#unauthorized = listener;
   }
 
   /** How many connection pools exist: one per cluster and identity. */
@@ -179,7 +185,10 @@ export class PooledKubeConfig extends KubeConfig {
       const request = extra.length === 0 ? opts : { ...opts, headers: withHeaders(opts.headers, extra) };
       return dispatch(
         request,
-        counted(handler, opts.method, () => this.#observer),
+        counted(handler, opts.method, (method, status) => {
+          if (status === 401) this.#unauthorized?.(user);
+          this.#observer?.(method, status);
+        }),
       );
     });
     this.#pools.set(identity, { tls, dispatcher });

@@ -32,7 +32,10 @@ export function kubeClients(
   logger: Logger,
   term: SignalSource,
 ): KubeClients {
-  const loaded = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  const loaded = loadKubeConfig({
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    execFailed: (message, fields) => logger.warn(message, fields),
+  });
   const host = serverHost(loaded.server);
   logger.info('kubernetes connection', { server: host, from: loaded.source });
   const limiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);

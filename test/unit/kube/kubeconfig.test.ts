@@ -428,22 +428,99 @@ describe('an exec credential plugin', () => {
     });
   });
 
-  test('a failing plugin is named, with the first line of what it said and nothing sent', async (t) => {
+  test('a failing plugin is named, what it said goes to the log only, nothing is sent, and it is not run again for 5 s', async (t) => {
     const standIn = await apiserverStandIn(t, (_seen, res) => json(res, 200, {}));
     const exec = await plugin(t, 'echo "error: you must be logged in" >&2\necho "second line" >&2\nexit 1');
+    const said: unknown[] = [];
+    const { kubeConfig } = loadKubeConfig({
+      kubeconfig: await standIn.kubeconfig({
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: exec.command },
+      }),
+      execFailed: (message, fields) => said.push({ message, ...fields }),
+    });
+    t.after(() => kubeConfig.close());
+    const expected = {
+      message:
+        'the exec credential plugin credential.sh of kubeconfig user u failed; what it said is in the operator log',
+    };
+    await assert.rejects(kubeApi(kubeConfig).core.readNamespace({ name: 'x' }), expected);
+    await assert.rejects(kubeApi(kubeConfig).core.readNamespace({ name: 'x' }), expected);
+    assert.deepEqual(said, [
+      {
+        message: 'the exec credential plugin credential.sh of kubeconfig user u failed',
+        said: 'error: you must be logged in',
+      },
+    ]);
+    assert.equal(await exec.runs(), 1);
+    assert.deepEqual(standIn.seen, []);
+  });
+
+  for (const [what, script] of [
+    ['ignores SIGTERM', "trap '' TERM\nsleep 30"],
+    ['exits and leaves a child holding its output', 'sleep 30 &\nexit 1'],
+  ] as const) {
+    test(`a plugin that ${what} cannot hold the requests: the deadline holds`, async (t) => {
+      const standIn = await apiserverStandIn(t, (_seen, res) => json(res, 200, {}));
+      const exec = await plugin(t, script);
+      const { kubeConfig } = loadKubeConfig({
+        kubeconfig: await standIn.kubeconfig({
+          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: exec.command },
+        }),
+        execTimeoutMs: 500,
+      });
+      t.after(() => kubeConfig.close());
+      const started = Date.now();
+      await assert.rejects(kubeApi(kubeConfig).core.readNamespace({ name: 'x' }), /credential\.sh .* failed/);
+      assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
+    });
+  }
+
+  test('a 401 drops the credential: the next request runs the plugin again, as client-go does', async (t) => {
+    let refusals = 1;
+    const standIn = await apiserverStandIn(t, (_seen, res) =>
+      refusals-- > 0
+        ? json(res, 401, { kind: 'Status', reason: 'Unauthorized', code: 401 })
+        : json(res, 200, {}),
+    );
+    const exec = await plugin(t, credential('revoked-or-not', '2999-01-01T00:00:00Z'));
     const { kubeConfig } = loadKubeConfig({
       kubeconfig: await standIn.kubeconfig({
         exec: { apiVersion: 'client.authentication.k8s.io/v1', command: exec.command },
       }),
     });
     t.after(() => kubeConfig.close());
-    await assert.rejects(kubeApi(kubeConfig).core.readNamespace({ name: 'x' }), (error: Error) => {
-      assert.equal(
-        error.message,
-        'the exec credential plugin credential.sh of kubeconfig user u failed: error: you must be logged in',
-      );
-      return true;
+    const api = kubeApi(kubeConfig);
+    await assert.rejects(api.core.readNamespace({ name: 'x' }));
+    await api.core.readNamespace({ name: 'x' });
+    await api.core.readNamespace({ name: 'x' });
+    assert.equal(await exec.runs(), 2);
+  });
+
+  test('a token with a character a bearer token cannot hold is refused, and never repeated', async (t) => {
+    const standIn = await apiserverStandIn(t, (_seen, res) => json(res, 200, {}));
+    const exec = await plugin(t, credential('half\\u0000secret-tail', '2999-01-01T00:00:00Z'));
+    const { kubeConfig } = loadKubeConfig({
+      kubeconfig: await standIn.kubeconfig({
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: exec.command },
+      }),
     });
+    t.after(() => kubeConfig.close());
+    const error = await kubeApi(kubeConfig)
+      .core.readNamespace({ name: 'x' })
+      .catch((e: unknown) => e);
+    assert.match(String(error), /credential\.sh of kubeconfig user u failed/);
+    assert.doesNotMatch(String(error), /secret-tail/);
+    const dir = await scratch(t);
+    await writeFile(join(dir, 'token'), 'first-line\nsecond-line-secret\n');
+    const { kubeConfig: fromFile } = loadKubeConfig({
+      kubeconfig: await standIn.kubeconfig({ tokenFile: join(dir, 'token') }),
+    });
+    t.after(() => fromFile.close());
+    const refused = await kubeApi(fromFile)
+      .core.readNamespace({ name: 'x' })
+      .catch((e: unknown) => e);
+    assert.match(String(refused), /holds characters a bearer token cannot/);
+    assert.doesNotMatch(String(refused), /second-line-secret/);
     assert.deepEqual(standIn.seen, []);
   });
 });
