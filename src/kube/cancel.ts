@@ -4,3 +4,13 @@
 
 /** The signal the current work runs under, read at each request: aborted when it must stop. */
 export type SignalSource = () => AbortSignal | undefined;
+
+/** `pending`, or its signal's reason as soon as that aborts, even if `pending` never settles. */
+export function abandonOnAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abandon = (): void => reject(signal.reason as Error);
+    if (signal.aborted) return abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    void pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
+  });
+}

@@ -14,7 +14,7 @@ import {
   type RequestContext,
 } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
-import type { SignalSource } from './cancel.ts';
+import { abandonOnAbort, type SignalSource } from './cancel.ts';
 
 export interface KubeHttpOptions {
   /** Resolves when one more request may go (the client-side rate limit). */
@@ -130,13 +130,16 @@ export class KubeHttpLibrary {
     const signal = outer ? AbortSignal.any([timeout.signal, outer]) : timeout.signal;
     try {
       const body = context.getBody();
-      const answer = await request(url, {
+      const pending = request(url, {
         method,
         headers: context.getHeaders(),
         ...(typeof body === 'string' ? { body } : {}),
         ...(context.getDispatcher() ? { dispatcher: context.getDispatcher() as Dispatcher } : {}),
         signal,
       });
+      // undici sees an abort only once the request has a connection: one still connecting to a
+      // silent apiserver would wait out the connect timeout (10 s) whatever its signal says.
+      const answer = await abandonOnAbort(pending, signal);
       const bytes = await readAll(answer.body);
       return new ResponseContext(answer.statusCode, flatHeaders(answer.headers), {
         text: async () => bytes.toString('utf8'),

@@ -15,6 +15,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../clock.ts';
 import { apiName } from './api-name.ts';
 import { KubeError, toKubeError } from './errors.ts';
+import { abandonOnAbort } from './cancel.ts';
 import { withCallSignal, type KubeApi } from './kube-api.ts';
 
 /** A coordination.k8s.io/v1 Lease, as much of it as the elector reads and writes. */
@@ -309,14 +310,4 @@ export class LeaderElector {
     }
     return this.#observed;
   }
-}
-
-/** `pending`, or its signal's reason as soon as that aborts, even if `pending` never settles. */
-function abandonOnAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abandon = (): void => reject(signal.reason as Error);
-    if (signal.aborted) return abandon();
-    signal.addEventListener('abort', abandon, { once: true });
-    void pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
-  });
 }

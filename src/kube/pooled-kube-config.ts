@@ -149,11 +149,23 @@ export class PooledKubeConfig extends KubeConfig {
     return this.#pools.size;
   }
 
-  /** Closes every pool; requests under way finish first. */
-  async close(): Promise<void> {
+  /**
+   * Closes every pool: requests under way get `graceMs` to finish, then the pools are destroyed.
+   * undici's close waits for every queued request, and one waiting for a connection to a
+   * silent apiserver waits out its connect timeout (10 s) even once its signal aborted.
+   */
+  async close(graceMs = 1_000): Promise<void> {
     const all = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(all.map((pool) => pool.dispatcher.close().catch(() => undefined)));
+    const closed = Promise.all(all.map((pool) => pool.dispatcher.close().catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    try {
+      if ((await Promise.race([closed, late])) !== 'late') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    await Promise.all(all.map((pool) => pool.dispatcher.destroy().catch(() => undefined)));
   }
 
   /**

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -19,7 +20,7 @@ import { describeError } from '../../../src/describe-error.ts';
 import { KubeError, toKubeError } from '../../../src/kube/errors.ts';
 import { restartWorkload } from '../../../src/kube/restart-workload.ts';
 import { KubeHttpLibrary, KubeRequestError } from '../../../src/kube/http-library.ts';
-import { applyPatch, kubeApi, kubeConfiguration } from '../../../src/kube/kube-api.ts';
+import { applyPatch, kubeApi, kubeConfiguration, withCallSignal } from '../../../src/kube/kube-api.ts';
 import { loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
 import { kubeSecretApi } from '../../../src/kube/secret-api.ts';
 import { apiserverStandIn, clientFor, json, waitUntil } from '../../support/apiserver-stand-in.ts';
@@ -145,6 +146,41 @@ describe('Kubernetes requests', () => {
     // undici opens a second connection when a request starts before the first one's is released.
     assert.ok(standIn.connections() <= 2, `${standIn.connections()} connections`);
     assert.equal(kubeConfig.pools, 1);
+  });
+
+  test('a request aborted while it still connects to a silent apiserver returns at once, and closing the clients ends at the grace', async (t) => {
+    const standIn = await apiserverStandIn(t, (_seen, res) => json(res, 200, { metadata: {} }));
+    // Takes the connection and never answers the TLS handshake, as a frozen apiserver would.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    });
+    const server = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const { kubeConfig } = loadKubeConfig({ kubeconfig: await standIn.kubeconfig(undefined, { server }) });
+    // undici's connect timeout is 10 s: what is over before 5 s did not wait for it.
+    const beforeConnectTimeout = <T>(pending: Promise<T>): Promise<T | 'waited for the connect timeout'> =>
+      Promise.race([
+        pending,
+        new Promise<'waited for the connect timeout'>((resolve) =>
+          setTimeout(() => resolve('waited for the connect timeout'), 5_000).unref(),
+        ),
+      ]);
+    const abort = new AbortController();
+    const reason = new Error('the caller gave up');
+    const answer = kubeApi(kubeConfig)
+      .core.readNamespace({ name: 'x' }, withCallSignal(abort.signal))
+      .then(
+        () => 'answered',
+        (e: unknown) => (e === reason ? 'gave up' : `another error: ${String(e)}`),
+      );
+    await waitUntil(() => held.length === 1);
+    abort.abort(reason);
+    assert.equal(await beforeConnectTimeout(answer), 'gave up');
+    const closing = kubeConfig.close(50).then(() => 'closed');
+    assert.equal(await beforeConnectTimeout(closing), 'closed');
   });
 
   test("an error answer keeps its status and Status object; the library's message, which holds the body and headers, is never used", async (t) => {
