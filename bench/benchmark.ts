@@ -67,6 +67,8 @@ export interface BenchResult {
   readonly restart: { readonly verifiedSeconds: number; readonly kubeWrites: number; readonly reads: number };
   readonly shutdownSeconds: number;
   readonly peakRssMiB: number;
+  /** The peak by phase: up to the sync, the whole first run, the restarted operator. */
+  readonly peakRssByPhaseMiB: { readonly sync: number; readonly firstRun: number; readonly restart: number };
   readonly cpuSeconds: number;
 }
 
@@ -365,6 +367,11 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       restart,
       shutdownSeconds,
       peakRssMiB: Math.max(beforeStop.peakRssMiB, secondUsage.peakRssMiB),
+      peakRssByPhaseMiB: {
+        sync: syncUsage.peakRssMiB,
+        firstRun: beforeStop.peakRssMiB,
+        restart: secondUsage.peakRssMiB,
+      },
       cpuSeconds: beforeStop.cpuSeconds,
     };
   } finally {

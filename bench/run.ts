@@ -99,7 +99,11 @@ function table(result: BenchResult): string {
       `${result.restart.reads} Vault reads`,
     ],
     ['SIGTERM to exit', `${result.shutdownSeconds.toFixed(2)} s`, ''],
-    ['peak RSS', `${result.peakRssMiB.toFixed(0)} MiB`, ''],
+    [
+      'peak RSS',
+      `${result.peakRssMiB.toFixed(0)} MiB`,
+      `to sync ${result.peakRssByPhaseMiB.sync.toFixed(0)}, first run ${result.peakRssByPhaseMiB.firstRun.toFixed(0)}, restart ${result.peakRssByPhaseMiB.restart.toFixed(0)}`,
+    ],
     ['operator CPU seconds, whole run', result.cpuSeconds.toFixed(1), ''],
   ];
   const width = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
