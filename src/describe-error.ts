@@ -1,7 +1,8 @@
 // An error as one line for a log: the first line of its message, and an HTTP status in front when
 // it carries one. A client library's error that carries the answer's body (client-node's
 // ApiException puts the whole body and the headers in its message) is described by its status and
-// the Status object's reason and message instead, never by its own message.
+// the Status object's reason and message instead, never by its own message. A provider's error
+// adds what the backend said, which its message leaves out because tenants see messages.
 
 const httpStatus = (value: unknown): number | undefined =>
   typeof value === 'number' && value >= 100 && value <= 599 ? value : undefined;
@@ -28,6 +29,10 @@ export function describeError(error: unknown): string {
   const { code, statusCode, body } = error as { code?: unknown; statusCode?: unknown; body?: unknown };
   const status = httpStatus(statusCode) ?? httpStatus(code);
   const firstLine = error.message.split('\n')[0] ?? '';
+  // A provider's failure keeps what the backend said out of its message, for the log alone.
+  const { detail } = error as { detail?: unknown };
+  if (error.name === 'ProviderError' && typeof detail === 'string' && detail)
+    return `${firstLine} (the backend said: ${detail})`;
   if (status === undefined) return firstLine;
   if (!('body' in error)) return `${status} ${firstLine}`;
   const { reason, message } = statusFields(body);

@@ -181,6 +181,8 @@ export class Reconciler {
     if (definition.metadata.deletionTimestamp) return this.#finalize(key, definition);
 
     const failure = await this.#sync(key, definition);
+    // In sync, but the status is not written yet: tried again with the key's backoff.
+    if (failure === 'statusNotWritten') return { kind: 'retry', reason: reasons.kubernetesError };
     if (failure) {
       await this.#reporter.failed(definition, failure);
       switch (failure.retry) {
@@ -199,8 +201,11 @@ export class Reconciler {
     return { kind: 'done' };
   }
 
-  /** Brings the Secret in line; answers a failure, or undefined when the Secret is in sync. */
-  async #sync(key: string, definition: SecretDefinition): Promise<Failure | undefined> {
+  /**
+   * Brings the Secret in line; answers a failure, undefined when the Secret is in sync and so
+   * reported, or statusNotWritten when it is in sync but its status could not be written.
+   */
+  async #sync(key: string, definition: SecretDefinition): Promise<Failure | 'statusNotWritten' | undefined> {
     const { spec, metadata, status } = definition;
     const target = secretKey(metadata.namespace, spec.name);
     const winner = this.#deps.targetIndex.claimants(target)[0];
@@ -312,7 +317,12 @@ export class Reconciler {
       // Once its paths are tracked, the poller retries them and brings the definition back on any
       // change; a failure before that (the mount lookup) is retried by the queue.
       if (error instanceof ProviderError)
-        return { reason: error.reason, message: error.message, retry: tracked ? 'none' : 'backoff' };
+        return {
+          reason: error.reason,
+          message: error.message,
+          retry: tracked ? 'none' : 'backoff',
+          ...(error.detail ? { detail: error.detail } : {}),
+        };
       throw error;
     }
 
@@ -347,11 +357,14 @@ export class Reconciler {
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
       throw error;
     }
-    await this.#reporter.synced(definition, written.changed, this.#rollout(definition, live, written.secret));
-    return undefined;
+    const reported = await this.#reporter.synced(
+      definition,
+      written.changed,
+      this.#rollout(definition, live, written.secret),
+    );
+    return reported ? undefined : 'statusNotWritten';
   }
 
-  /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
   /** Counts a failed read of `source` once for every key of the definition that reads it. */
   #countReadFailure(definition: SecretDefinition, source: SourceRef, error: ReadErrorName): void {
     const same = (s: SourceRef): boolean => s.path === source.path && s.version === source.version;
@@ -362,6 +375,7 @@ export class Reconciler {
     if (definition.spec.dataFrom.some(same)) count('');
   }
 
+  /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
   async #write(
     definition: SecretDefinition,
     desired: DesiredSecret,
@@ -380,12 +394,16 @@ export class Reconciler {
     const ours = { [ownerAnnotation]: ownerName, ...(dataId ? { [dataIdAnnotation]: dataId } : {}) };
     const drift = driftOf(desired, live, ours);
     if (drift.kind === 'none') return { changed: undefined, secret: live };
+    const config = applyConfig(desired, ours);
     if (drift.kind === 'recreate' && live) {
+      // The type of a Secret cannot change: it is deleted and created anew. Only once the
+      // apiserver said it would take the new one, so a refused type leaves the last good Secret.
+      await secrets.checkCreate(config);
       await secrets.delete(live.namespace, live.name, live.uid);
       this.#deps.forgetSecret(secretKey(live.namespace, live.name));
       observer.secretWritten('delete');
     }
-    const written = await secrets.apply(applyConfig(desired, ours));
+    const written = await secrets.apply(config);
     this.#deps.rememberSecret(written, drift.kind === 'recreate' ? undefined : live?.resourceVersion);
     observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
     switch (drift.kind) {

@@ -16,6 +16,7 @@ import type { Backend, Condition, SecretDefinition, SecretDefinitionStatus } fro
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
 import type { EventRecorder } from '../kube/events.ts';
+import { describeError } from '../describe-error.ts';
 
 export interface Failure {
   readonly reason: Reason;
@@ -25,6 +26,8 @@ export interface Failure {
    * interval; none: a watch or the path poller brings the next try.
    */
   readonly retry: 'backoff' | 'recheck' | 'none';
+  /** What the backend said, for the operator's log only (never the status or an Event). */
+  readonly detail?: string;
 }
 
 export interface SyncObserver {
@@ -59,13 +62,14 @@ export class Reporter {
 
   /**
    * The Secret is in sync. `rollout` is the RolloutRestart condition of a definition that names
-   * restart targets; undefined removes it.
+   * restart targets; undefined removes it. Answers false when the status could not be written
+   * (the Secret is in sync all the same: its Event, log line and metrics are not lost).
    */
   async synced(
     definition: SecretDefinition,
     changed: string | undefined,
     rollout?: Omit<ConditionUpdate, 'type'>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { metadata, spec, status } = definition;
     const previous = findCondition(status.conditions, readyCondition);
     const becameReady = previous?.status !== 'True';
@@ -104,7 +108,7 @@ export class Reporter {
         now,
       ),
     };
-    await this.#patchStatusIfChanged(definition, next);
+    const written = await this.#tryPatchStatus(definition, next);
     const before = findCondition(status.conditions, rolloutRestartCondition);
     if (rollout?.status === 'False' && (before?.status !== 'False' || before.reason !== rollout.reason)) {
       void this.event(definition, 'Warning', rollout.reason, rollout.message);
@@ -120,6 +124,7 @@ export class Reporter {
       // writes one per definition, and waiting for each would cost a third of the sync time.
       void this.event(definition, 'Normal', 'Synced', changed);
     }
+    return written;
   }
 
   async failed(definition: Pick<SecretDefinition, 'metadata' | 'status'>, failure: Failure): Promise<void> {
@@ -144,18 +149,29 @@ export class Reporter {
         definition: metadata.name,
         reason: failure.reason,
         detail: failure.message,
+        ...(failure.detail ? { backendSaid: failure.detail } : {}),
       });
       const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
       void this.event(definition, 'Warning', eventReason, failure.message);
     }
+    await this.#tryPatchStatus(definition, next);
+  }
+
+  /** Patches the status if it changed; a refusal is logged and answered false, never thrown. */
+  async #tryPatchStatus(
+    definition: Pick<SecretDefinition, 'metadata' | 'status'>,
+    next: SecretDefinitionStatus,
+  ): Promise<boolean> {
     try {
       await this.#patchStatusIfChanged(definition, next);
+      return true;
     } catch (error) {
       this.#deps.logger.warn('status update failed', {
-        namespace: metadata.namespace,
-        definition: metadata.name,
-        error: error instanceof Error ? error.message : String(error),
+        namespace: definition.metadata.namespace,
+        definition: definition.metadata.name,
+        error: describeError(error),
       });
+      return false;
     }
   }
 

@@ -17,11 +17,17 @@ export class ProviderError extends Error {
   readonly reason: FailureReason;
   /** The HTTP status the backend answered, when it answered. */
   readonly status: number | undefined;
+  /**
+   * What the backend itself said (Vault's `errors`), for the operator's log only: its words are
+   * not ours to show a tenant, in a status or an Event, and may echo what it was sent.
+   */
+  readonly detail: string | undefined;
 
-  constructor(reason: FailureReason, message: string, status?: number) {
+  constructor(reason: FailureReason, message: string, status?: number, detail?: string) {
     super(message);
     this.name = 'ProviderError';
     this.reason = reason;
     this.status = status;
+    this.detail = detail || undefined;
   }
 }

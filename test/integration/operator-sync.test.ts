@@ -113,7 +113,7 @@ describe('syncing', () => {
     );
   });
 
-  test('renaming spec.name removes the old Secret; changing type recreates the Secret', async (t) => {
+  test('renaming spec.name removes the old Secret; changing type recreates the Secret, unless the apiserver would refuse the new one', async (t) => {
     const ns = await freshNamespace(t);
     await putKv2(`secret/${ns}/app`, { v: '1' });
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`] });
@@ -139,6 +139,15 @@ describe('syncing', () => {
     });
     assert.notEqual(after.metadata?.uid, before);
     assert.deepEqual(await secretData(ns, 'second'), { v: '1' });
+
+    // A type the apiserver refuses for this data: the recreated Secret stays as it is.
+    await applyDefinition(ns, 'app', { name: 'second', type: 'kubernetes.io/tls', keysMap });
+    const refused = await waitForReady(ns, 'app', 'False', 'KubernetesError');
+    assert.match(refused.message ?? '', /tls\.(crt|key)/);
+    const kept = await core.readNamespacedSecret({ namespace: ns, name: 'second' });
+    assert.equal(kept.metadata?.uid, after.metadata?.uid);
+    assert.equal(kept.type, 'example.com/custom');
+    assert.deepEqual(await secretData(ns, 'second'), { v: '1' });
   });
 
   test('deleting a definition garbage-collects its Secret, unless deletionPolicy is Retain', async (t) => {
@@ -155,10 +164,12 @@ describe('syncing', () => {
     await deleteDefinition(ns, 'deleted');
     await deleteDefinition(ns, 'retained');
 
+    // The garbage collector learns a new CRD on its discovery resync (every 30 s): on a stack
+    // started moments ago it may not watch SecretDefinitions yet, so this can take up to a minute.
     await waitFor(
       'the Delete Secret to be collected',
       async () => ((await secretData(ns, 'deleted')) === undefined ? true : undefined),
-      30_000,
+      65_000,
     );
     assert.deepEqual(await secretData(ns, 'retained'), { v: '1' });
   });

@@ -40,18 +40,20 @@ async function loggedIn(mount: string, method: string, login: Promise<unknown>):
   } catch (error) {
     const answer = vaultAnswerOf(error);
     if (!answer) throw error;
+    const said = vaultErrorMessages(answer.body);
     if (answer.status >= 500) {
       throw new ProviderError(
         'VaultUnavailable',
-        `Vault answered ${answer.status} to the ${method} login at auth/${mount}: ${vaultErrorMessages(answer.body)}`,
+        `Vault answered ${answer.status} to the ${method} login at auth/${mount}`,
         answer.status,
+        said,
       );
     }
-    const detail = vaultErrorMessages(answer.body) || `status ${answer.status}`;
     throw new ProviderError(
       'AuthenticationFailed',
-      `${method} login at auth/${mount} was refused: ${detail}`,
+      `${method} login at auth/${mount} was refused (${answer.status}); what Vault said is in the operator log`,
       answer.status,
+      said,
     );
   }
   const issued = authBlock(body);
@@ -110,8 +112,9 @@ export function tokenCredentials(token: SecretSource): Credentials {
         }
         throw new ProviderError(
           'AuthenticationFailed',
-          `the Vault token was refused: ${vaultErrorMessages(answer.body) || `status ${answer.status}`}`,
+          `the Vault token was refused (${answer.status}); what Vault said is in the operator log`,
           answer.status,
+          vaultErrorMessages(answer.body),
         );
       }
       const data = (body as { data?: Record<string, unknown> } | undefined)?.data;

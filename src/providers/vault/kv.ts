@@ -269,8 +269,9 @@ export class KvReader {
       }
       throw new ProviderError(
         reasons.vaultUnavailable,
-        `Vault answered ${answer.status} to a mount lookup for ${path}: ${vaultErrorMessages(answer.body)}`,
+        `Vault answered ${answer.status} to a mount lookup for ${path}`,
         answer.status,
+        vaultErrorMessages(answer.body),
       );
     }
     const mount = parseMount(body, path, this.#options.engine);
@@ -329,8 +330,9 @@ export class KvReader {
       default:
         return new ProviderError(
           reasons.vaultUnavailable,
-          `Vault answered ${answer.status} reading ${at}: ${vaultErrorMessages(answer.body) || 'no detail'}`,
+          `Vault answered ${answer.status} reading ${at}`,
           answer.status,
+          vaultErrorMessages(answer.body),
         );
     }
   }

@@ -4,7 +4,9 @@ import type { SecretDefinitionStatus } from '../../../src/api/types.ts';
 import { Reconciler } from '../../../src/controller/reconciler.ts';
 import { SecretIndex } from '../../../src/controller/secret-index.ts';
 import { TargetIndex } from '../../../src/controller/target-index.ts';
-import type { LiveSecret } from '../../../src/kube/live-secret.ts';
+import { ownerAnnotation } from '../../../src/api/types.ts';
+import { KubeError } from '../../../src/kube/errors.ts';
+import { toLiveSecret, type LiveSecret } from '../../../src/kube/live-secret.ts';
 import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
 import { ProviderError } from '../../../src/providers/errors.ts';
@@ -19,18 +21,29 @@ type Effect =
   | { readonly kind: 'status'; readonly reason: string | undefined; readonly message: string | undefined }
   | { readonly kind: 'event'; readonly type: string; readonly reason: string; readonly message: string };
 
+/** The Kubernetes side of a harness: the Secret already there, and what the apiserver refuses. */
+interface World {
+  /** The target Secret as the cache holds it. */
+  readonly live?: LiveSecret;
+  /** The apiserver's refusal of a dry-run create or of an apply; undefined: it takes it. */
+  readonly refuse?: (what: 'checkCreate' | 'apply', config: SecretApplyConfig) => Error | undefined;
+  /** The apiserver's refusal of every status patch. */
+  readonly refuseStatus?: Error;
+}
+
 function harness(
   raw: unknown,
   policy: AccessPolicy = allowAll,
   vault: Record<string, SecretData | ProviderError> = {},
   refreshStretched?: () => boolean,
+  world: World = {},
 ) {
   const effects: Effect[] = [];
   const readErrors: string[] = [];
   const vaultErrors: string[] = [];
   const reconciler = new Reconciler({
     definition: () => raw,
-    liveSecret: () => undefined,
+    liveSecret: () => world.live,
     rememberSecret: () => {},
     forgetSecret: () => {},
     secretIndex: new SecretIndex(),
@@ -67,8 +80,18 @@ function harness(
         effects.push({ kind: 'secret', what: `read ${namespace}/${name}` });
         return undefined;
       },
+      async checkCreate(config: SecretApplyConfig): Promise<void> {
+        effects.push({
+          kind: 'secret',
+          what: `check create ${config.namespace}/${config.name} ${config.type}`,
+        });
+        const refusal = world.refuse?.('checkCreate', config);
+        if (refusal) throw refusal;
+      },
       async apply(config: SecretApplyConfig): Promise<LiveSecret> {
-        effects.push({ kind: 'secret', what: `apply ${config.namespace}/${config.name}` });
+        effects.push({ kind: 'secret', what: `apply ${config.namespace}/${config.name} ${config.type}` });
+        const refusal = world.refuse?.('apply', config);
+        if (refusal) throw refusal;
         return {
           ...config,
           uid: 's-1',
@@ -85,6 +108,7 @@ function harness(
       async patchStatus(_namespace: string, _name: string, status: SecretDefinitionStatus) {
         const ready = status.conditions?.find((c) => c.type === 'Ready');
         effects.push({ kind: 'status', reason: ready?.reason, message: ready?.message });
+        if (world.refuseStatus) throw world.refuseStatus;
       },
       async setFinalizers() {},
     },
@@ -209,7 +233,7 @@ describe('the access policy, as the reconciler applies it', () => {
       effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
       ['Synced'],
     );
-    assert.ok(effects.some((e) => e.kind === 'secret' && e.what === 'apply team-a/s'));
+    assert.ok(effects.some((e) => e.kind === 'secret' && e.what === 'apply team-a/s Opaque'));
   });
 
   test('a path that could be allowed until Vault says where its mount ends is refused before it is read', async () => {
@@ -329,4 +353,105 @@ describe("failed Vault reads are counted per key with the original's error names
       ]);
     });
   }
+});
+
+/** The Secret `def` wrote in team-a, as the cache holds it. */
+function ourSecret(type: string, data: Record<string, string>): LiveSecret {
+  const live = toLiveSecret(
+    {
+      metadata: {
+        name: 's',
+        namespace: 'team-a',
+        uid: 's-old',
+        resourceVersion: '7',
+        annotations: { [ownerAnnotation]: 'def' },
+        ownerReferences: [
+          {
+            apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+            kind: 'SecretDefinition',
+            name: 'def',
+            uid: 'u-1',
+            controller: true,
+          },
+        ],
+      },
+      type,
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    },
+    'secrets-manager',
+  );
+  assert.ok(live);
+  return live;
+}
+
+describe('a change of type, which the apiserver can only make by deleting and creating the Secret', () => {
+  const tls = (keys: Record<string, { path: string; key: string }>) =>
+    manifest('team-a', { name: 's', type: 'kubernetes.io/tls', keysMap: keys });
+  const vault = { 'secret/cert': { crt: 'C', key: 'K' } };
+
+  test('is checked by a dry-run create first: accepted, the Secret is deleted and created with the new type', async () => {
+    const { reconciler, effects } = harness(
+      tls({ 'tls.crt': { path: 'secret/cert', key: 'crt' }, 'tls.key': { path: 'secret/cert', key: 'key' } }),
+      allowAll,
+      vault,
+      undefined,
+      { live: ourSecret('Opaque', { 'tls.crt': 'C' }) },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      ['check create team-a/s kubernetes.io/tls', 'delete team-a/s', 'apply team-a/s kubernetes.io/tls'],
+    );
+  });
+
+  test('refused by the dry run (a kubernetes.io/tls without tls.key): the last good Secret stays, and the status says why', async () => {
+    const refusal = new KubeError(
+      422,
+      'Invalid',
+      'applying Secret team-a/s was refused (422 Invalid): data[tls.key]: Required value',
+    );
+    const { reconciler, effects } = harness(
+      tls({ 'tls.crt': { path: 'secret/cert', key: 'crt' } }),
+      allowAll,
+      vault,
+      undefined,
+      {
+        live: ourSecret('Opaque', { 'tls.crt': 'C' }),
+        refuse: (what, config) =>
+          what === 'checkCreate' && config.data['tls.key'] === undefined ? refusal : undefined,
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      ['check create team-a/s kubernetes.io/tls'],
+    );
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && [e.reason, e.message]),
+      [['KubernetesError', refusal.message]],
+    );
+  });
+});
+
+test('a status patch refused after the Secret was written is retried with backoff; the Event of the sync is still recorded', async () => {
+  const { reconciler, effects } = harness(
+    manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/db', key: 'v' } } }),
+    allowAll,
+    { 'secret/db': { v: 'x' } },
+    undefined,
+    { refuseStatus: new KubeError(503, 'ServiceUnavailable', 'patching status: 503 ServiceUnavailable') },
+  );
+  assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
+  assert.deepEqual(
+    effects
+      .filter((e) => e.kind !== 'vault')
+      .map((e) =>
+        e.kind === 'status'
+          ? `status ${e.reason}`
+          : e.kind === 'event'
+            ? `event ${e.reason} ${e.message}`
+            : e.what,
+      ),
+    ['read team-a/s', 'apply team-a/s Opaque', 'status Synced', 'event Synced created Secret s'],
+  );
 });

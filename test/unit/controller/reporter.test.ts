@@ -10,6 +10,7 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
   const patches: SecretDefinitionStatus[] = [];
   const events: string[] = [];
   const synced: string[] = [];
+  const warnings: string[] = [];
   const reporter = new Reporter({
     backend,
     refreshStretched: () => refreshStretched,
@@ -27,7 +28,10 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
     clock,
     defaultRefreshMs: 60_000,
     observer: { synced: (_ns, _name, ok, reason) => synced.push(`${String(ok)} ${reason}`) },
-    logger: { info: () => {}, warn: () => {} },
+    logger: {
+      info: () => {},
+      warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+    },
   });
   let current: SecretDefinition = {
     metadata: {
@@ -57,7 +61,7 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
     if (last) current = { ...current, status: last };
     return current;
   };
-  return { clock, reporter, patches, events, synced, definition };
+  return { clock, reporter, patches, events, synced, warnings, definition };
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -133,6 +137,28 @@ describe('the reporter', () => {
     assert.equal(patches[1]?.lastSyncTime, '2026-11-27T10:00:00Z', 'the last good sync time stays');
     assert.deepEqual(events, ['Normal Synced: created Secret s', 'Warning SyncFailed: Vault is down']);
     assert.deepEqual(synced, ['true Synced', 'false VaultUnavailable', 'false VaultUnavailable']);
+  });
+
+  test("what the backend said is in the operator's log line, never in the status or the Event", async () => {
+    const { reporter, patches, events, warnings, definition } = setup();
+    const said = 'permission denied on sys/raw, asked by hvs.not-here';
+    await reporter.failed(definition(), {
+      reason: 'VaultUnavailable',
+      message: 'Vault answered 400 reading Vault path secret/db',
+      retry: 'none',
+      detail: said,
+    });
+    assert.deepEqual(events, ['Warning SyncFailed: Vault answered 400 reading Vault path secret/db']);
+    assert.equal(JSON.stringify(patches).includes(said), false);
+    assert.deepEqual(warnings, [
+      `secret sync failed ${JSON.stringify({
+        namespace: 'ns',
+        definition: 'def',
+        reason: 'VaultUnavailable',
+        detail: 'Vault answered 400 reading Vault path secret/db',
+        backendSaid: said,
+      })}`,
+    ]);
   });
 
   test('recovering moves the transition time and the sync time, without an Event when no data changed', async () => {

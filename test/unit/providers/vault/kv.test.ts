@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { describeError } from '../../../../src/describe-error.ts';
+import { ProviderError } from '../../../../src/providers/errors.ts';
 import type { Credentials } from '../../../../src/providers/vault/auth.ts';
 import {
   KvReader,
@@ -166,6 +168,29 @@ describe('the KV reader', () => {
     await assert.rejects(kv.read('secret/denied'), { reason: 'Forbidden' });
     await assert.rejects(kv.read('secret/sealed'), { reason: 'VaultUnavailable' });
     await assert.rejects(kv.read('pki/issue/x'), { reason: 'InvalidSpec' });
+  });
+
+  test("Vault's own words stay out of the message a tenant sees (status, Event) and go to the operator log", async () => {
+    const said = 'invalid request: role "team-b-admin" echoing what it was sent';
+    const { kv } = reader((call) =>
+      route(call).startsWith('sys/internal/ui/mounts/odd/')
+        ? { status: 500, body: { errors: [said] } }
+        : (mounts(call) ?? { status: 400, body: { errors: [said] } }),
+    );
+    const read = await kv.read('secret/db').catch((e: unknown) => e);
+    const lookup = await kv.read('odd/db').catch((e: unknown) => e);
+    assert.ok(read instanceof ProviderError && lookup instanceof ProviderError);
+    assert.deepEqual(
+      [read, lookup].map((e) => [e.reason, e.message, e.detail]),
+      [
+        ['VaultUnavailable', 'Vault answered 400 reading Vault path secret/db', said],
+        ['VaultUnavailable', 'Vault answered 500 to a mount lookup for odd/db', said],
+      ],
+    );
+    assert.equal(
+      describeError(read),
+      `Vault answered 400 reading Vault path secret/db (the backend said: ${said})`,
+    );
   });
 
   test('a forced engine still asks Vault for the mount, and refuses anything that is not KV', async () => {
