@@ -6,6 +6,7 @@
 // data is current. When all paths together ask for more reads than the backend's rate limit leaves
 // to refreshes, the shared RefreshBudget stretches every interval by the same factor.
 
+import { createHash } from 'node:crypto';
 import { backoff, type Clock, type Random, type Timer } from '../clock.ts';
 import { ProviderError, type FailureReason } from './errors.ts';
 import type { SourceVersion } from '../api/types.ts';
@@ -198,7 +199,7 @@ export class PathPoller {
     let outcome: Outcome;
     try {
       const data = await reader.read(entry.source.path, entry.source.version, { priority });
-      outcome = { ok: true, data, fingerprint: JSON.stringify(data) };
+      outcome = { ok: true, data, fingerprint: dataFingerprint(data) };
       entry.failures = 0;
       entry.everRead = true;
     } catch (error) {
@@ -209,7 +210,9 @@ export class PathPoller {
               this.#options.unavailable,
               error instanceof Error ? error.message : String(error),
             );
-      outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.message}` };
+      // A reason and a status, not the message: a backend whose error text keeps changing
+      // (ECONNRESET, a timing) must not rewrite the status of every user of the path each time.
+      outcome = { ok: false, error: failure, fingerprint: `${failure.reason}:${failure.status ?? ''}` };
       entry.failures += 1;
     }
     const changed = entry.outcome !== undefined && entry.outcome.fingerprint !== outcome.fingerprint;
@@ -235,4 +238,9 @@ export class PathPoller {
     if (changed) this.#options.onChange([...entry.users]);
     return outcome;
   }
+}
+
+/** A hash of the data, so that the values are kept once (the data), not twice (and its JSON). */
+function dataFingerprint(data: SecretData): string {
+  return `ok:${createHash('sha256').update(JSON.stringify(data)).digest('base64url')}`;
 }

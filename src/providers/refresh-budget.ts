@@ -10,6 +10,14 @@ import type { Clock, Timer } from '../clock.ts';
 /** The part of --vault.qps that refreshes may plan to use. */
 export const refreshShare = 0.8;
 
+/**
+ * A stretch is reported once demand passes the budget by 5 %, and over once demand is back under
+ * 95 % of it. Each report re-enqueues every definition and rewrites its Ready reason: demand
+ * hovering at the budget (definitions coming and going) must not do that at every crossing.
+ */
+export const stretchStartsAbove = 1.05;
+export const stretchEndsBelow = 0.95;
+
 export interface Stretch {
   /** 1 when every path is read as often as asked; 2 when every path is read half as often. */
   readonly factor: number;
@@ -25,7 +33,10 @@ export interface RefreshBudgetOptions {
   /** --vault.qps: all Vault requests per second. */
   readonly qps: number;
   readonly clock: Clock;
-  /** Called when the stretch starts, ends, or moves by more than a tenth; after `settleMs` quiet. */
+  /**
+   * Called when the stretch starts (demand over stretchStartsAbove of the budget), ends (under
+   * stretchEndsBelow), or moves by more than a tenth; after `settleMs` quiet.
+   */
   readonly onChange: (stretch: Stretch, previous: Stretch) => void;
   readonly settleMs?: number;
 }
@@ -37,6 +48,8 @@ export class RefreshBudget {
   readonly #asks = new Map<object, number>();
   #demandPerMs = 0;
   #reported: Stretch;
+  /** Whether a stretch was reported last: it holds until demand falls under stretchEndsBelow. */
+  #reportedStretched = false;
   #check: Timer | undefined;
   #stopped = false;
   /** When the oldest change not yet looked at happened (clock ms). */
@@ -86,7 +99,7 @@ export class RefreshBudget {
 
   /** Whether paths are read less often than asked, as last reported through `onChange`. */
   get isStretched(): boolean {
-    return this.#reported.factor > 1;
+    return this.#reportedStretched;
   }
 
   stop(): void {
@@ -109,10 +122,16 @@ export class RefreshBudget {
       this.#pendingSince = undefined;
       const now = this.current;
       const before = this.#reported;
-      const startedOrEnded = now.factor > 1 !== before.factor > 1;
-      const moved = now.factor > 1 && Math.abs(now.factor / before.factor - 1) > 0.1;
+      // As in `factor`, sums of 1/interval carry rounding: a ratio at a bound is at it, not past it.
+      const ratio = this.#demandPerMs / this.#budgetPerMs;
+      const stretched = this.#reportedStretched
+        ? ratio >= stretchEndsBelow - 1e-9
+        : ratio > stretchStartsAbove + 1e-9;
+      const startedOrEnded = stretched !== this.#reportedStretched;
+      const moved = stretched && now.factor > 1 && Math.abs(now.factor / before.factor - 1) > 0.1;
       if (!startedOrEnded && !moved) return;
       this.#reported = now;
+      this.#reportedStretched = stretched;
       this.#options.onChange(now, before);
     });
   }

@@ -189,6 +189,28 @@ describe('the path poller', () => {
     assert.equal(reader.reads.length, 3);
   });
 
+  test('a failing path whose error text keeps changing announces nothing; a change of reason or status does', async () => {
+    const { clock, reader, poller, changed } = setup();
+    const failing = (message: string, status?: number) =>
+      reader.values.set('secret/a', new ProviderError('VaultUnavailable', message, status));
+    failing('read ECONNRESET');
+    poller.track('ns/one', [{ path: 'secret/a' }], 10_000);
+    await assert.rejects(poller.get({ path: 'secret/a' }));
+    for (const text of ['socket hang up', 'no answer within 5000ms', 'read ECONNRESET']) {
+      failing(text);
+      await clock.advance(10_000);
+    }
+    assert.deepEqual(changed, []);
+    failing('Vault answered 503 reading Vault path secret/a', 503);
+    await clock.advance(10_000);
+    reader.values.set(
+      'secret/a',
+      new ProviderError('Forbidden', 'the Vault policy does not allow reading secret/a', 403),
+    );
+    await clock.advance(10_000);
+    assert.deepEqual(changed, [['ns/one'], ['ns/one']]);
+  });
+
   test('a failing path reports its error, is retried sooner than its interval, and its recovery is announced', async () => {
     const { clock, reader, poller, changed } = setup();
     reader.values.set('secret/a', new ProviderError('VaultUnavailable', 'down'));

@@ -86,14 +86,37 @@ describe('the refresh budget', () => {
     let stretchedAt: number | undefined;
     for (const path of paths) {
       budget.ask(path, 10_000);
-      if (budget.factor > 1) stretchedAt ??= clock.monotonic();
+      if (budget.factor > 1.05 + 1e-9) stretchedAt ??= clock.monotonic();
       await clock.advance(500);
       if (reports.length > 0) break;
     }
     assert.equal(reports.length, 1);
-    assert.equal(stretchedAt, 40_000, 'the 81st path is one too many');
+    assert.equal(stretchedAt, 42_000, 'the 85th path is 5 % over the budget');
     const delay = clock.monotonic() - stretchedAt;
     assert.ok(delay <= 10_000, `reported ${delay} ms after the stretch began`);
+  });
+
+  test('demand hovering at the budget is reported once: a stretch starts over 105 % of it and ends under 95 %', async () => {
+    const { clock, budget, reports, paths } = setup(10);
+    // 80 paths every 10 s are exactly the 8 reads/s of the budget; each path is 1.25 % of it.
+    const demand = async (count: number): Promise<void> => {
+      paths.forEach((path, i) => budget.ask(path, i < count ? 10_000 : undefined));
+      await clock.advance(1_000);
+    };
+    for (const count of [82, 79, 83, 80, 84]) await demand(count);
+    assert.equal(reports.length, 0, 'up to 105 %: nothing to report');
+    await demand(85);
+    for (const count of [79, 81, 77, 82, 77]) await demand(count);
+    assert.equal(budget.isStretched, true, 'still stretched at 96.25 %');
+    await demand(75);
+    assert.deepEqual(
+      reports.map((r) => [r.now.paths, Math.round(r.now.factor * 10_000) / 10_000]),
+      [
+        [85, 1.0625],
+        [75, 1],
+      ],
+    );
+    assert.equal(budget.isStretched, false);
   });
 
   test('the warning says how far, why, and what to raise', () => {
