@@ -14,6 +14,7 @@ import { kubeClients } from './wiring/kube-clients.ts';
 import { leadershipRunnable } from './wiring/leadership.ts';
 import { Manager } from './wiring/manager.ts';
 import { openPolicy } from './wiring/policy.ts';
+import { wireEvents } from './wiring/events.ts';
 import { createProvider, describeStart } from './wiring/provider.ts';
 import { wireReconciler } from './wiring/reconciler.ts';
 import { workersRunnable } from './wiring/workers.ts';
@@ -86,11 +87,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
   enqueueAll = () => caches.enqueueAll();
   const policy = await openPolicy(config.accessPolicyFile, config.backend, logger, () => enqueueAll());
+  const events = wireEvents(clients.writes, config.controllerName, clock, logger);
   const rollout = config.rolloutRestart.enabled
-    ? wireRestarts({ config, kube: clients, clock, random, metrics, logger })
+    ? wireRestarts({ config, kube: clients, events, clock, random, metrics, logger })
     : undefined;
   const reconciler = wireReconciler({
-    ...{ config, kube: clients.writes, fieldManager, caches, provider, metrics, clock, logger },
+    ...{ config, kube: clients.writes, fieldManager, events, caches, provider, metrics, clock, logger },
     policy: () => policy.file?.policy,
     ...(rollout ? { restarts: rollout.restarter } : {}),
   });
@@ -102,7 +104,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     notReady() {
       if (phase === 'standby') return undefined;
       if (phase === 'stopping') return 'stopping';
-      return caches.synced ? provider.notReady() : 'caches are not synced yet';
+      return caches.notSynced ?? provider.notReady();
     },
   });
   logger.info('secrets-manager started', describeStart(config, policy.file?.policy.rules.length));

@@ -103,7 +103,11 @@ async function run(
   }
   // Loaded only to run: validate and version stay quick without the Kubernetes client.
   const { startApp } = await import('./app.ts');
+  const { guardProcess } = await import('./wiring/process-guard.ts');
+  let stop: () => void = () => process.exit(1);
+  guardProcess(process, logger, () => stop());
   const app = await startApp(config, { logger });
+  stop = () => void app.stop('failed');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.stop());
   const cause = await app.stopped;
   // Everything that matters has stopped. Requests still hanging on a dead connection (a watch

@@ -40,6 +40,8 @@ export class Informer<T> {
   readonly #stop = new AbortController();
   #synced = false;
   #running: Promise<void> | undefined;
+  /** Why the last list failed, while the cache has not synced. */
+  #listFailure: unknown;
 
   constructor(options: InformerOptions<T>) {
     this.#options = options;
@@ -47,6 +49,16 @@ export class Informer<T> {
 
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /** What is listed and where, for logs and readiness. */
+  get description(): string {
+    return this.#options.source.description;
+  }
+
+  /** Until the first list succeeds, why the last one failed, as one line (a 403 says who may not list what). */
+  get listFailure(): string | undefined {
+    return this.#synced || this.#listFailure === undefined ? undefined : describeError(this.#listFailure);
   }
 
   get(key: string): T | undefined {
@@ -92,9 +104,10 @@ export class Informer<T> {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
-        const page = await source.list(this.#stop.signal);
+        const page = await source.list(this.#stop.signal, this.#options.convert);
         this.#replace(page.items);
         this.#synced = true;
+        this.#listFailure = undefined;
         failures = 0;
         let resourceVersion = page.resourceVersion;
         while (!this.#stop.signal.aborted) {
@@ -114,6 +127,7 @@ export class Informer<T> {
       } catch (error) {
         if (this.#stop.signal.aborted) break;
         failures += 1;
+        this.#listFailure = error;
         logger.warn('list failed; retrying', { source: source.description, error: describeError(error) });
         await clock.sleep(backoff(failures, 500, 30_000, random), this.#stop.signal);
       }
@@ -179,12 +193,10 @@ export class Informer<T> {
     }
   }
 
-  /** A fresh list: what disappeared is deleted, what is new or changed is upserted. */
-  #replace(items: readonly unknown[]): void {
+  /** A fresh list, converted already: what disappeared is deleted, what is new or changed is upserted. */
+  #replace(items: readonly T[]): void {
     const seen = new Set<string>();
-    for (const raw of items) {
-      const object = this.#options.convert(raw);
-      if (!object) continue;
+    for (const object of items) {
       const key = this.#options.keyOf(object);
       seen.add(key);
       const previous = this.#cache.get(key);

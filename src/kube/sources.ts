@@ -8,16 +8,20 @@ import type { KubeApi, WatchEventHandler } from './kube-api.ts';
 
 export type { WatchEventHandler } from './kube-api.ts';
 
-export interface ListPage {
-  readonly items: readonly unknown[];
+export interface ListPage<T = unknown> {
+  readonly items: readonly T[];
   readonly resourceVersion: string;
 }
 
 export interface InformerSource {
   /** For logs: what is listed and where. */
   readonly description: string;
-  /** Every page; `signal` abandons the list (the informer stops). */
-  list(signal?: AbortSignal): Promise<ListPage>;
+  /**
+   * Every page, each item turned by `convert` into what the cache keeps as its page arrives
+   * (undefined drops it), so a list never holds every whole object (a Secret's values) at once;
+   * `signal` abandons the list (the informer stops).
+   */
+  list<T>(signal: AbortSignal | undefined, convert: (item: unknown) => T | undefined): Promise<ListPage<T>>;
   /** Starts a watch from `resourceVersion`; `done` is called once when it ends for any reason. */
   watch(
     resourceVersion: string,
@@ -44,14 +48,14 @@ function source(
   description: string,
   path: string,
   labelSelector?: string,
-  /** Applied to each item as its page arrives, so a list never holds whole objects. */
+  /** Applied to each item before it is converted (workloads keep only what a restart reads). */
   trim: (item: unknown) => unknown = (item) => item,
 ): InformerSource {
   const selector = labelSelector ? { labelSelector } : {};
   return {
     description,
-    async list(signal) {
-      const items: unknown[] = [];
+    async list<T>(signal: AbortSignal | undefined, convert: (item: unknown) => T | undefined) {
+      const items: T[] = [];
       let continueToken: string | undefined;
       let resourceVersion = '';
       do {
@@ -60,7 +64,10 @@ function source(
           { limit: pageSize, ...selector, ...(continueToken ? { continue: continueToken } : {}) },
           signal,
         )) as RawList;
-        for (const item of page.items ?? []) items.push(trim(item));
+        for (const item of page.items ?? []) {
+          const kept = convert(trim(item));
+          if (kept !== undefined) items.push(kept);
+        }
         resourceVersion ||= page.metadata?.resourceVersion ?? '';
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);

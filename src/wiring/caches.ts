@@ -34,7 +34,12 @@ export interface CachesOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** How long the first lists may take before the operator gives up and exits (controller-runtime's 2 min). */
+  readonly syncTimeoutMs?: number;
 }
+
+/** controller-runtime's CacheSyncTimeout. */
+export const defaultSyncTimeoutMs = 120_000;
 
 function metaOf(raw: Record<string, unknown>): Record<string, unknown> {
   return (raw['metadata'] ?? {}) as Record<string, unknown>;
@@ -156,6 +161,17 @@ export class Caches {
     return this.#all().every((i) => i.synced);
   }
 
+  /** Why the caches are not synced, naming each cache not listed yet and what its list was told; undefined once synced. */
+  get notSynced(): string | undefined {
+    const waiting = this.#all().filter((i) => !i.synced);
+    if (waiting.length === 0) return undefined;
+    const failing = waiting.filter((i) => i.listFailure !== undefined);
+    if (failing.length === 0) return 'caches are not synced yet';
+    const shown = failing.slice(0, 3).map((i) => `${i.description}: ${i.listFailure ?? ''}`);
+    const more = failing.length > shown.length ? `; and ${failing.length - shown.length} more` : '';
+    return `caches cannot be listed: ${shown.join('; ')}${more}`;
+  }
+
   /** How many definitions the caches hold. */
   get definitionCount(): number {
     return this.#definitions.reduce((n, i) => n + i.size, 0);
@@ -168,7 +184,17 @@ export class Caches {
       name: 'caches',
       start: async (signal) => {
         for (const informer of this.#all()) informer.start();
-        while (!this.synced && !signal.aborted) await clock.sleep(50, signal);
+        const timeoutMs = this.#options.syncTimeoutMs ?? defaultSyncTimeoutMs;
+        const deadline = clock.monotonic() + timeoutMs;
+        while (!this.synced && !signal.aborted) {
+          // As controller-runtime: a cache that cannot be listed (RBAC) is an error to see, not a
+          // wait forever; the operator exits, and its Pod's restarts say so too.
+          if (clock.monotonic() >= deadline)
+            throw new Error(
+              `${this.notSynced ?? 'caches are not synced'} (gave up after ${timeoutMs / 1000} s)`,
+            );
+          await clock.sleep(50, signal);
+        }
         if (!signal.aborted)
           logger.info('caches synced', { definitions: this.definitionCount, resource: plural });
       },

@@ -7,9 +7,7 @@ import { Reconciler } from '../controller/reconciler.ts';
 import type { Restarter } from '../controller/restarter.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { kubeDefinitionWriter } from '../kube/definition-writer.ts';
-import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
-import { kubeEventRecorder } from '../kube/events.ts';
-import { describeError } from '../describe-error.ts';
+import type { EventRecorder } from '../kube/events.ts';
 import { kubeSecretApi } from '../kube/secret-api.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -22,6 +20,8 @@ export interface ReconcilerWiring {
   /** The work's client: every write ends with the leadership term. */
   readonly kube: KubeApi;
   readonly fieldManager: string;
+  /** The operator's one Event recorder (wiring/events.ts). */
+  readonly events: EventRecorder;
   readonly caches: Caches;
   readonly provider: SecretProvider;
   /** The access policy in force now; undefined: tenancy is off. */
@@ -47,19 +47,7 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     access: () => w.policy() ?? allowAll,
     secrets: kubeSecretApi(kube, w.fieldManager),
     definitions: kubeDefinitionWriter(kube),
-    events: rateLimitedEvents(
-      kubeEventRecorder(kube, config.controllerName, (error) =>
-        logger.debug('could not record an Event', { error: describeError(error) }),
-      ),
-      clock,
-      defaultEventLimits,
-      (target, reason) =>
-        logger.debug('Event dropped by the per-object rate limit', {
-          namespace: target.namespace,
-          definition: target.name,
-          reason,
-        }),
-    ),
+    events: w.events,
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,
     refreshStretched: () => provider.refreshStretched(),

@@ -5,9 +5,7 @@ import type { Clock, Random } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Restarter } from '../controller/restarter.ts';
 import type { KubeClients } from './kube-clients.ts';
-import { defaultEventLimits, rateLimitedEvents } from '../kube/event-limiter.ts';
-import { kubeEventRecorder } from '../kube/events.ts';
-import { describeError } from '../describe-error.ts';
+import type { EventRecorder } from '../kube/events.ts';
 import { restartWorkload } from '../kube/restart-workload.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -18,6 +16,8 @@ export interface RestartsWiring {
   readonly config: Config;
   /** The caches read with `reads`; patches go through `writes`, ending with the leadership term. */
   readonly kube: Pick<KubeClients, 'reads' | 'writes'>;
+  /** The operator's one Event recorder (wiring/events.ts): a definition's sync and restart Events share its burst. */
+  readonly events: EventRecorder;
   readonly clock: Clock;
   readonly random: Random;
   readonly metrics: Metrics;
@@ -32,15 +32,7 @@ export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnabl
     autoReloaders: (namespace, secret) => workloads.autoReloaders(namespace, secret),
     patch: (workload, restartedFor) => restartWorkload(kube.writes, workload, restartedFor),
     remember: (workload, basedOn) => workloads.remember(workload, basedOn),
-    // Rate limited per object as every Event is: a rotation with many readers is no Event storm.
-    events: rateLimitedEvents(
-      kubeEventRecorder(kube.writes, config.controllerName, (error) =>
-        logger.debug('could not record an Event', { error: describeError(error) }),
-      ),
-      clock,
-      defaultEventLimits,
-      () => undefined,
-    ),
+    events: w.events,
     clock,
     minIntervalMs: config.rolloutRestart.minIntervalMs,
     observer: { restarted: (kind) => metrics.rolloutRestarts.inc({ kind }) },

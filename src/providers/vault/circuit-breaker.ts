@@ -24,14 +24,22 @@ export class CircuitBreaker {
     return this.#consecutiveFailures >= this.#threshold;
   }
 
-  /** Throws the last error while the breaker is open and this caller is not the probe. */
-  admit(): void {
-    if (!this.open || !this.#lastError) return;
+  /**
+   * Throws the last error while the breaker is open and this caller is not the probe. Returns
+   * whether this caller is the probe: it must end in `succeeded`, `failed` or `abandoned`.
+   */
+  admit(): boolean {
+    if (!this.open || !this.#lastError) return false;
     if (this.#clock.now() >= this.#openUntil && !this.#probing) {
       this.#probing = true;
-      return;
+      return true;
     }
     throw this.#lastError;
+  }
+
+  /** The probe was called off before Vault said anything: the next caller may probe. */
+  abandoned(): void {
+    this.#probing = false;
   }
 
   succeeded(): void {

@@ -39,7 +39,7 @@ export function guardedTransport(
     async send(call) {
       // A path that could not be sent is refused here, before it counts against Vault's health.
       requestTarget('', call);
-      guards.breaker.admit();
+      const probe = guards.breaker.admit();
       await guards.limiter.take(call.priority);
       const started = guards.clock.now();
       try {
@@ -65,7 +65,10 @@ export function guardedTransport(
         const failure =
           error instanceof ProviderError ? error : new ProviderError('VaultUnavailable', String(error));
         // The operator called it off (shutdown, lost leadership): says nothing of Vault's health.
-        if (call.signal?.aborted) throw failure;
+        if (call.signal?.aborted) {
+          if (probe) guards.breaker.abandoned();
+          throw failure;
+        }
         // Only no answer counts against Vault's health; an answer refused here (too large) does
         // not, so one namespace's oversized secret cannot open the breaker for everyone.
         if (failure.status === undefined) {

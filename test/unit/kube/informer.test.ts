@@ -16,9 +16,13 @@ class FakeSource implements InformerSource {
   watchFrom: string[] = [];
   emit: WatchEventHandler = () => undefined;
   end: (error: unknown) => void = () => undefined;
-  async list(): Promise<ListPage> {
+  async list<T>(
+    _signal: AbortSignal | undefined,
+    convert: (item: unknown) => T | undefined,
+  ): Promise<ListPage<T>> {
     this.lists += 1;
-    return this.page;
+    const items = this.page.items.map(convert).filter((item): item is T => item !== undefined);
+    return { items, resourceVersion: this.page.resourceVersion };
   }
   async watch(
     rv: string,
@@ -141,8 +145,8 @@ test('a written object is remembered unless the watch already brought another ve
 test('stopping abandons a list that hangs (the apiserver answering 429 for a while, say)', async () => {
   const { source, informer } = setup();
   let listSignal: AbortSignal | undefined;
-  source.list = (signal?: AbortSignal) =>
-    new Promise<ListPage>((_resolve, reject) => {
+  source.list = <T>(signal: AbortSignal | undefined) =>
+    new Promise<ListPage<T>>((_resolve, reject) => {
       listSignal = signal;
       signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
     });

@@ -131,3 +131,32 @@ test('a request the operator called off (lost leadership) says nothing of Vault:
   assert.equal(limiter.qps, 64);
   breaker.admit(); // still closed: throws if five cancellations had opened it
 });
+
+test('a probe called off before Vault answers lets the next request probe: the breaker does not stay open for good', async () => {
+  let down = true;
+  const calledOff = new AbortController();
+  const { transport, sent, clock } = guarded((call) => {
+    if (call.signal === calledOff.signal) {
+      calledOff.abort();
+      return new ProviderError('VaultUnavailable', 'the request was cancelled');
+    }
+    return down ? new ProviderError('VaultUnavailable', 'connection refused') : undefined;
+  });
+  for (let i = 0; i < 3; i += 1) {
+    await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { reason: 'VaultUnavailable' });
+  }
+  // Past the longest first backoff (1 s, jittered): the next request is the probe, and is called off.
+  await clock.advance(2_000);
+  await assert.rejects(transport.send({ ...read(['secret', 'data', 'probe']), signal: calledOff.signal }), {
+    message: 'the request was cancelled',
+  });
+  down = false;
+  assert.deepEqual(await transport.send(read(['secret', 'data', 'a'])), { status: 200, body: {} });
+  assert.deepEqual(sent, [
+    'secret/data/a',
+    'secret/data/a',
+    'secret/data/a',
+    'secret/data/probe',
+    'secret/data/a',
+  ]);
+});
