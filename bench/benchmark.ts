@@ -8,6 +8,7 @@ import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
 import { kubeApi } from '../src/kube/kube-api.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
+import { http } from '../test/harness/http.ts';
 import { kubectlRun } from '../test/harness/kube.ts';
 import { freePorts } from '../test/harness/processes.ts';
 import type { StackState } from '../test/harness/stack.ts';
@@ -65,6 +66,13 @@ export interface BenchResult {
     readonly max: number;
   };
   readonly restart: { readonly verifiedSeconds: number; readonly kubeWrites: number; readonly reads: number };
+  /** Two replicas at rest, the leader SIGKILLed: to every path read by the new leader, and its writes. */
+  readonly failover: {
+    readonly leaseSeconds: number;
+    readonly verifiedSeconds: number;
+    readonly kubeWrites: number;
+    readonly standbyReady: string;
+  };
   readonly shutdownSeconds: number;
   readonly peakRssMiB: number;
   /** The peak by phase: up to the sync, the whole first run, the restarted operator. */
@@ -128,6 +136,8 @@ async function benchAppRole(vault: VaultAdmin): Promise<{ roleId: string; secret
 
 interface RunningOperator {
   readonly child: ChildProcess;
+  /** GET of one of its endpoints (/readyz, /metrics): status and body. */
+  endpoint(path: string): Promise<{ status: number; body: string }>;
   /** The last usage read while it ran: kept for after it exits. */
   usage(): Promise<ProcessUsage>;
   stop(): Promise<number>;
@@ -176,6 +186,10 @@ async function startOperator(
   return {
     child,
     usage,
+    endpoint: async (path) => {
+      const res = await http(`http://127.0.0.1:${port}${path}`, { timeoutMs: 10_000 }).catch(() => undefined);
+      return { status: res?.status ?? 0, body: res?.body ?? '' };
+    },
     async stop() {
       await usage();
       child.kill('SIGTERM');
@@ -342,6 +356,16 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     const secondUsage = await second.usage();
     await second.stop();
 
+    log('failover: two replicas with leader election at rest, the leader SIGKILLed');
+    const failover = await measureFailover(options, {
+      start: (args) =>
+        startOperator(state, { ...options, extraArgs: [...(options.extraArgs ?? []), ...args] }, credentials),
+      leaseNamespace: spaces[0] ?? 'default',
+      pathsRead: async (since) => (await audit.requestsSince(since, role)).pathsRead.size,
+      mark: () => audit.mark(),
+      writes: () => apiserverWrites(state),
+    });
+
     return {
       options: settingsOf(options),
       floorSeconds,
@@ -365,6 +389,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
         max: percentile(latencies, 100),
       },
       restart,
+      failover,
       shutdownSeconds,
       peakRssMiB: Math.max(beforeStop.peakRssMiB, secondUsage.peakRssMiB),
       peakRssByPhaseMiB: {
@@ -380,5 +405,70 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       await kube.core.deleteNamespace({ name }).catch(() => undefined);
     }
     await kubeConfig.close();
+  }
+}
+
+interface FailoverDeps {
+  readonly start: (args: readonly string[]) => Promise<RunningOperator>;
+  readonly leaseNamespace: string;
+  /** How many distinct paths the operator's role has read since the audit mark. */
+  readonly pathsRead: (since: number) => Promise<number>;
+  readonly mark: () => Promise<number>;
+  readonly writes: () => Promise<number>;
+}
+
+const leaseSeconds = 15;
+
+/** Polls `check` every 250 ms until it answers, or fails after `ms` saying what it waited for. */
+async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const answer = await check();
+    if (answer !== undefined) return answer;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function measureFailover(options: BenchOptions, deps: FailoverDeps): Promise<BenchResult['failover']> {
+  const args = [
+    '--enable-leader-election',
+    `--leader-election-namespace=${deps.leaseNamespace}`,
+    `--leader-election-lease-duration=${leaseSeconds}s`,
+  ];
+  const budget = Math.max(300_000, options.n * 100);
+  const leads = async (operator: RunningOperator): Promise<boolean> =>
+    /^secrets_manager_leader 1$/m.test((await operator.endpoint('/metrics')).body);
+  const markLeader = await deps.mark();
+  const leader = await deps.start(args);
+  await until('the first replica to lead', budget, async () => ((await leads(leader)) ? true : undefined));
+  // At rest: the leader has verified every path, so what follows is the failover alone.
+  await until('the leader to verify every path', budget, async () =>
+    (await deps.pathsRead(markLeader)) >= options.paths ? true : undefined,
+  );
+  const standby = await deps.start(args);
+  const standbyReady = await until('the standby to be ready', budget, async () => {
+    const ready = await standby.endpoint('/readyz');
+    return ready.status === 200 ? ready.body.trim() : undefined;
+  });
+  try {
+    const mark = await deps.mark();
+    const writes = await deps.writes();
+    const killedAt = Date.now();
+    leader.child.kill('SIGKILL');
+    const verifiedAt = await until('the new leader to verify every path', budget, async () =>
+      (await deps.pathsRead(mark)) >= options.paths ? Date.now() : undefined,
+    );
+    // Writes it makes while it verifies; what it would write it writes right after reading.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    return {
+      leaseSeconds,
+      verifiedSeconds: (verifiedAt - killedAt) / 1000,
+      kubeWrites: (await deps.writes()) - writes,
+      standbyReady,
+    };
+  } finally {
+    await standby.stop();
+    leader.child.kill('SIGKILL');
   }
 }

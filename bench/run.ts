@@ -98,6 +98,12 @@ function table(result: BenchResult): string {
       String(result.restart.kubeWrites),
       `${result.restart.reads} Vault reads`,
     ],
+    [
+      'failover: leader SIGKILLed to every path verified',
+      `${result.failover.verifiedSeconds.toFixed(2)} s`,
+      `lease ${result.failover.leaseSeconds} s; the standby said "${result.failover.standbyReady}"`,
+    ],
+    ['Kubernetes writes on failover', String(result.failover.kubeWrites), ''],
     ['SIGTERM to exit', `${result.shutdownSeconds.toFixed(2)} s`, ''],
     [
       'peak RSS',

@@ -102,10 +102,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   };
   const server = await startHttpServer(config.metricsAddress, metrics.registry, {
     notReady() {
-      if (phase === 'standby') return undefined;
       if (phase === 'stopping') return 'stopping';
       return caches.notSynced ?? provider.notReady();
     },
+    readyText: () => (phase === 'standby' ? 'standby: caches synced, waiting to lead' : 'ok'),
   });
   logger.info('secrets-manager started', describeStart(config, policy.file?.policy.rules.length));
 
@@ -123,19 +123,22 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         },
       })
     : undefined;
-  // What runs, in the order it starts; it stops in the reverse order.
+  // What runs, in the order it starts; it stops in the reverse order. Everything up to the
+  // leadership runs on every replica (a hot standby): the caches synced and the backend logged
+  // in, so a new leader starts warm. Nothing before it writes to Kubernetes or reads a path: the
+  // workers that do start only once this instance leads.
   const manager = new Manager(
     [
       clients.runnable,
       { name: 'metrics server', stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-      ...(leadership ? [leadership] : []),
-      { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
-      // As controller-runtime's Controller.Start: its series exist once this instance leads.
-      { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
       ...policy.runnables,
       { name: provider.backend, start: (abort) => provider.start(abort), stop: () => provider.stop() },
       caches.runnable(),
       ...(rollout?.runnables ?? []),
+      ...(leadership ? [leadership] : []),
+      { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
+      // As controller-runtime's Controller.Start: its series exist once this instance leads.
+      { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
       workersRunnable({
         ...{ count: config.concurrency, queue, reconciler, clock, metrics, runtime, logger },
         running: () => (phase = 'running'),

@@ -1,5 +1,5 @@
 // The HTTP endpoints: /metrics for Prometheus, /healthz (the process serves), and /readyz (the
-// caches are synced and Vault has given a valid token, or this instance stands by for leadership).
+// caches are synced and Vault has given a valid token, on the leader and on a standby alike).
 
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 export interface Health {
   /** Undefined when ready, else the reason it is not. */
   notReady(): string | undefined;
+  /** What a ready instance says (a standby says so); "ok" without it. */
+  readyText?(): string;
 }
 
 export function parseListenAddress(text: string): { host: string | undefined; port: number } | undefined {
@@ -38,7 +40,7 @@ export function startHttpServer(
       const problem = health.notReady();
       res
         .writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' })
-        .end(problem ? `${problem}\n` : 'ok\n');
+        .end(`${problem ?? health.readyText?.() ?? 'ok'}\n`);
     } else {
       res.writeHead(404).end();
     }

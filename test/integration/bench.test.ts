@@ -34,6 +34,10 @@ test('the benchmark runs end to end and its counts are consistent', async (t) =>
   assert.ok(result.rotation.p50 <= result.rotation.p99 && result.rotation.p99 <= result.rotation.max);
   assert.ok(result.restart.reads >= paths && result.restart.verifiedSeconds > 0);
   assert.ok(result.steady.seconds >= 2 * 5);
+  // A killed leader's successor verifies every path; the Secrets were in sync, so it writes nothing.
+  assert.equal(result.failover.standbyReady, 'standby: caches synced, waiting to lead');
+  assert.ok(result.failover.verifiedSeconds > 0);
+  assert.equal(result.failover.kubeWrites, 0);
   assert.ok(result.peakRssMiB > 0 && result.cpuSeconds >= result.syncCpuSeconds);
   // The apiserver did work for both the floor and the sync, and etcd stored it.
   for (const cpu of [result.floorStackCpu, result.syncStackCpu]) {

@@ -7,10 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { http } from '../harness/http.ts';
 import { writeTokenKubeconfig } from '../harness/kube.ts';
 import {
   applyDefinition,
   putKv2,
+  readDefinition,
   startOperator,
   waitForReady,
   waitForSecretValue,
@@ -71,6 +73,73 @@ test('with leader election only the leader writes, and killing it hands over wit
 
   await putKv2(`secret/${ns}/app`, { v: 'two' });
   await waitForSecretValue(ns, 'app', 'v', 'two', 5_000);
+});
+
+/** Kubernetes requests the operator sent that were not reads (rest_client_requests_total). */
+function writesSent(metrics: string): number {
+  return metrics
+    .split('\n')
+    .filter((line) => /^rest_client_requests_total\{[^}]*method="(POST|PUT|PATCH|DELETE)"/.test(line))
+    .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
+}
+
+/** The resourceVersion of every Secret in `ns` and of its definitions a, b, c, and how many Events it holds. */
+async function writtenState(ns: string): Promise<string> {
+  const { core } = await testStack();
+  const secrets = await core.listNamespacedSecret({ namespace: ns });
+  const definitions = await Promise.all(['a', 'b', 'c'].map((name) => readDefinition(ns, name)));
+  const events = await core.listNamespacedEvent({ namespace: ns });
+  return JSON.stringify({
+    secrets: secrets.items.map((x) => `${x.metadata?.name}@${x.metadata?.resourceVersion}`).sort(),
+    definitions: definitions.map(
+      (x) => `${String(x.metadata['name'])}@${String(x.metadata['resourceVersion'])}`,
+    ),
+    events: events.items.length,
+  });
+}
+
+test('a standby is hot: its caches synced and its /readyz saying so while it waits; once it leads it verifies every definition without a write', async (t) => {
+  const ns = await freshNamespace(t);
+  const paths = ['a', 'b', 'c'];
+  for (const p of paths) await putKv2(`secret/${ns}/${p}`, { v: p });
+  const first = await startOperator(t, { args: electionArgs(ns) });
+  await waitReady(first);
+  await leadingSince(first, 10_000);
+  for (const p of paths)
+    await applyDefinition(ns, p, { name: p, keysMap: { v: { path: `secret/${ns}/${p}`, key: 'v' } } });
+  for (const p of paths) await waitForReady(ns, p, 'True');
+
+  const second = await startOperator(t, { args: electionArgs(ns) });
+  await waitReady(second);
+  assert.equal((await http(`${second.metricsUrl}/readyz`)).body, 'standby: caches synced, waiting to lead\n');
+  assert.match(second.logs(), /"definitions":3,"level":"info","message":"caches synced"/);
+  const waiting = await second.metrics();
+  assert.doesNotMatch(waiting, /^secrets_manager_vault_requests_total\{operation="read"/m);
+  assert.equal(writesSent(waiting), 0, 'the standby sent no write, not even to the Lease');
+  const before = await writtenState(ns);
+
+  first.process.kill('SIGKILL');
+  await leadingSince(second, 15_000);
+  // Every path read by the new leader, and nothing written: the Secrets were in sync.
+  await waitFor('the new leader to read every path', async () =>
+    metricSum(await second.metrics(), 'secrets_manager_vault_requests_total{operation="read"') >= 3
+      ? true
+      : undefined,
+  );
+  await waitFor('the three definitions to be reconciled', async () =>
+    metricSum(
+      await second.metrics(),
+      'controller_runtime_reconcile_total{controller="SecretDefinition",result="success"',
+    ) >= 3
+      ? true
+      : undefined,
+  );
+  assert.equal(await writtenState(ns), before);
+  assert.equal(
+    second.logs().match(/"message":"caches synced"/g)?.length,
+    1,
+    'the caches were not synced again',
+  );
 });
 
 /** How many Secret writes the operator logged ("secret synced": a create or an update). */
