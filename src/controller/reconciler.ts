@@ -34,7 +34,7 @@ import type {
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
 import { driftOf, holdsData } from './drift.ts';
 import { ownershipOf } from './ownership.ts';
-import { Reporter, type Failure } from './reporter.ts';
+import { Reporter, type Change, type Failure } from './reporter.ts';
 import { backendWords } from '../api/backends.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
 import type { TargetIndex } from './target-index.ts';
@@ -343,7 +343,7 @@ export class Reconciler {
       return { reason: desired.reason, message: desired.message, retry: 'none' };
     }
 
-    let written: { readonly changed: string | undefined; readonly secret: LiveSecret | undefined };
+    let written: { readonly changed: Change | undefined; readonly secret: LiveSecret | undefined };
     try {
       written = await this.#write(
         definition,
@@ -381,7 +381,7 @@ export class Reconciler {
     desired: DesiredSecret,
     live: LiveSecret | undefined,
     adopting: boolean,
-  ): Promise<{ readonly changed: string | undefined; readonly secret: LiveSecret | undefined }> {
+  ): Promise<{ readonly changed: Change | undefined; readonly secret: LiveSecret | undefined }> {
     const { secrets, observer } = this.#deps;
     const ownerName = definition.metadata.name;
     // With rollout restarts, the data carries an id: kept while the data stays, new when it changes.
@@ -408,15 +408,21 @@ export class Reconciler {
     observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
     switch (drift.kind) {
       case 'create':
-        return { changed: `created Secret ${desired.name}`, secret: written };
+        return { changed: { kind: 'create', text: `created Secret ${desired.name}` }, secret: written };
       case 'recreate':
         return {
-          changed: `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`,
+          changed: {
+            kind: 'recreate',
+            text: `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`,
+          },
           secret: written,
         };
       case 'update':
         return {
-          changed: `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`,
+          changed: {
+            kind: 'update',
+            text: `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`,
+          },
           secret: written,
         };
     }

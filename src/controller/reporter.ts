@@ -30,6 +30,13 @@ export interface Failure {
   readonly detail?: string;
 }
 
+/** What a sync changed in the Secret, for the log line and the Event. */
+export interface Change {
+  readonly kind: 'create' | 'recreate' | 'update';
+  /** "created Secret db", "updated Secret db (data changed)". */
+  readonly text: string;
+}
+
 export interface SyncObserver {
   /** The outcome of one reconcile of a valid or invalid definition. */
   synced(namespace: string, name: string, ok: boolean, reason: Reason): void;
@@ -67,7 +74,7 @@ export class Reporter {
    */
   async synced(
     definition: SecretDefinition,
-    changed: string | undefined,
+    change: Change | undefined,
     rollout?: Omit<ConditionUpdate, 'type'>,
   ): Promise<boolean> {
     const { metadata, spec, status } = definition;
@@ -88,7 +95,7 @@ export class Reporter {
       // The sync time moves when the Secret was written or confirmed after a change, not at every
       // poll: a status write per refresh would make a quiet cluster busy.
       lastSyncTime:
-        changed || becameReady || !status.lastSyncTime
+        change || becameReady || !status.lastSyncTime
           ? now.toISOString().replace(/\.\d+Z$/, 'Z')
           : status.lastSyncTime,
       conditions: withRollout(
@@ -114,15 +121,17 @@ export class Reporter {
       void this.event(definition, 'Warning', rollout.reason, rollout.message);
     }
     this.#deps.observer.synced(metadata.namespace, metadata.name, true, reason);
-    if (changed) {
+    if (change) {
       this.#deps.logger.info('secret synced', {
         namespace: metadata.namespace,
         definition: metadata.name,
-        change: changed,
+        change: change.text,
       });
-      // Events are best effort and never hold the worker: at 10,000 definitions the first sync
-      // writes one per definition, and waiting for each would cost a third of the sync time.
-      void this.event(definition, 'Normal', 'Synced', changed);
+      // A first creation has no Event: the status says it (Ready, lastSyncTime), and at a cold
+      // start of 10,000 definitions those Events were a quarter of every request to the
+      // apiserver. A change of an existing Secret (a rotation, a recreation) has one. Events are
+      // best effort and never hold the worker.
+      if (change.kind !== 'create') void this.event(definition, 'Normal', 'Synced', change.text);
     }
     return written;
   }

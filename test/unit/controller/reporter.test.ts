@@ -65,11 +65,13 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const created = { kind: 'create', text: 'created Secret s' } as const;
+const rotated = { kind: 'update', text: 'updated Secret s (data changed)' } as const;
 
 describe('the reporter', () => {
-  test('a first sync writes Ready=True Synced, the sync time and an Event naming the change', async () => {
+  test('a first sync writes Ready=True Synced and the sync time; its creation has no Event, a later change of the Secret has one', async () => {
     const { reporter, patches, events, synced, definition } = setup();
-    await reporter.synced(definition(), 'created Secret s');
+    await reporter.synced(definition(), created);
     await flush();
     assert.deepEqual(patches, [
       {
@@ -88,14 +90,17 @@ describe('the reporter', () => {
         ],
       },
     ]);
-    assert.deepEqual(events, ['Normal Synced: created Secret s']);
+    assert.deepEqual(events, []);
     assert.deepEqual(synced, ['true Synced']);
+    await reporter.synced(definition(), rotated);
+    await flush();
+    assert.deepEqual(events, ['Normal Synced: updated Secret s (data changed)']);
   });
 
   test('an Azure definition is told it is in sync with Azure Key Vault, and which flag raises its read rate', async () => {
     const messages = async (backend: Backend, stretched: boolean) => {
       const { reporter, patches, definition } = setup({}, backend, stretched);
-      await reporter.synced(definition(), 'created Secret s');
+      await reporter.synced(definition(), created);
       return patches[0]?.conditions?.[0]?.message;
     };
     assert.equal(
@@ -111,17 +116,17 @@ describe('the reporter', () => {
 
   test('a reconcile that finds everything in sync writes nothing and records no Event', async () => {
     const { clock, reporter, patches, events, definition } = setup();
-    await reporter.synced(definition(), 'created Secret s');
+    await reporter.synced(definition(), created);
     await clock.advance(60_000);
     await reporter.synced(definition(), undefined);
     await flush();
     assert.equal(patches.length, 1, 'the status did not change, so it was not patched');
-    assert.equal(events.length, 1);
+    assert.deepEqual(events, []);
   });
 
   test('a failure is recorded once on entering it: one Event, one status write, the transition time kept while it lasts', async () => {
     const { clock, reporter, patches, events, synced, definition } = setup();
-    await reporter.synced(definition(), 'created Secret s');
+    await reporter.synced(definition(), created);
     await clock.advance(10_000);
     const failure = { reason: 'VaultUnavailable', message: 'Vault is down', retry: 'none' } as const;
     await reporter.failed(definition(), failure);
@@ -135,7 +140,7 @@ describe('the reporter', () => {
       ['False', 'VaultUnavailable', '2026-11-27T10:00:10Z'],
     );
     assert.equal(patches[1]?.lastSyncTime, '2026-11-27T10:00:00Z', 'the last good sync time stays');
-    assert.deepEqual(events, ['Normal Synced: created Secret s', 'Warning SyncFailed: Vault is down']);
+    assert.deepEqual(events, ['Warning SyncFailed: Vault is down']);
     assert.deepEqual(synced, ['true Synced', 'false VaultUnavailable', 'false VaultUnavailable']);
   });
 
@@ -163,7 +168,7 @@ describe('the reporter', () => {
 
   test('recovering moves the transition time and the sync time, without an Event when no data changed', async () => {
     const { clock, reporter, patches, events, definition } = setup();
-    await reporter.synced(definition(), 'created Secret s');
+    await reporter.synced(definition(), created);
     await clock.advance(10_000);
     await reporter.failed(definition(), { reason: 'VaultUnavailable', message: 'down', retry: 'none' });
     await clock.advance(10_000);
@@ -172,6 +177,6 @@ describe('the reporter', () => {
     const last = patches.at(-1);
     assert.equal(last?.lastSyncTime, '2026-11-27T10:00:20Z');
     assert.equal(last?.conditions?.[0]?.lastTransitionTime, '2026-11-27T10:00:20Z');
-    assert.deepEqual(events, ['Normal Synced: created Secret s', 'Warning SyncFailed: down']);
+    assert.deepEqual(events, ['Warning SyncFailed: down']);
   });
 });
