@@ -124,8 +124,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       })
     : undefined;
   // What runs, in the order it starts; it stops in the reverse order. Everything up to the
-  // leadership runs on every replica (a hot standby): the caches synced and the backend logged
-  // in, so a new leader starts warm. Nothing before it writes to Kubernetes or reads a path: the
+  // leadership runs on every replica (a hot standby): the definition and Secret caches synced
+  // and the backend logged in, so a new leader starts warm. Nothing before it writes to Kubernetes or reads a path: the
   // workers that do start only once this instance leads.
   const manager = new Manager(
     [
@@ -134,8 +134,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       ...policy.runnables,
       { name: provider.backend, start: (abort) => provider.start(abort), stop: () => provider.stop() },
       caches.runnable(),
-      ...(rollout?.runnables ?? []),
       ...(leadership ? [leadership] : []),
+      // After leadership: the workload caches have no sync deadline of their own yet, and a
+      // refused list must not hold every replica before the Lease.
+      ...(rollout?.runnables ?? []),
       { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
       // As controller-runtime's Controller.Start: its series exist once this instance leads.
       { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },

@@ -95,7 +95,8 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
       } catch (error) {
         const failure = toKubeError(error, `applying Secret ${secret.namespace}/${secret.name}`, true);
         // The apiserver validates before it looks for the name: AlreadyExists means it would take it.
-        if (failure.status !== 409) throw failure;
+        // Only the name's being taken: a webhook may deny with a 409 of its own.
+        if (failure.status !== 409 || failure.reason !== 'AlreadyExists') throw failure;
       }
     },
     async delete(namespace, name, uid) {
