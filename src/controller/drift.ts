@@ -71,3 +71,26 @@ export function holdsData(live: LiveSecret, data: Readonly<Record<string, string
     (key) => Object.hasOwn(data, key) || !Object.hasOwn(live.dataHashes, key),
   );
 }
+
+/**
+ * Whether applying `desired` over `live` removes a field the operator wrote: a data key, label,
+ * annotation or owner reference it wrote and no longer wants.
+ */
+export function removesWritten(
+  desired: DesiredSecret,
+  live: LiveSecret,
+  extraAnnotations: Readonly<Record<string, string>>,
+): boolean {
+  const gone = (written: ReadonlySet<string>, wanted: Readonly<Record<string, string>>, present: object) =>
+    [...written].some((key) => !Object.hasOwn(wanted, key) && Object.hasOwn(present, key));
+  const annotations = { ...desired.annotations, ...extraAnnotations };
+  const presentOwners = new Set(live.ownerReferences.map((ref) => ref.uid));
+  return (
+    gone(live.applied.dataKeys, desired.data, live.dataHashes) ||
+    gone(live.applied.labels, desired.labels, live.labels) ||
+    gone(live.applied.annotations, annotations, live.annotations) ||
+    [...live.applied.ownerReferenceUids].some(
+      (uid) => uid !== desired.ownerReference?.uid && presentOwners.has(uid),
+    )
+  );
+}

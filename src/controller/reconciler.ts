@@ -7,22 +7,15 @@
 import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts';
 import type { Restarter } from './restarter.ts';
 import { templateEngine } from './template.ts';
-import { newDataId } from './rollout.ts';
 import { rolloutCondition } from './restarter.ts';
-import {
-  dataIdAnnotation,
-  legacyFinalizer,
-  ownerAnnotation,
-  type Backend,
-  type SecretDefinition,
-} from '../api/types.ts';
+import { dataIdAnnotation, legacyFinalizer, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
 import { KubeError } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
-import type { SecretApplyConfig, SecretApi } from '../kube/secret-api.ts';
+import type { SecretApi } from '../kube/secret-api.ts';
 import { ProviderError } from '../providers/errors.ts';
 import type {
   ProviderSources,
@@ -32,9 +25,9 @@ import type {
   SourceRef,
 } from '../providers/provider.ts';
 import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
-import { driftOf, holdsData } from './drift.ts';
-import { ownershipOf } from './ownership.ts';
-import { Reporter, type Change, type Failure } from './reporter.ts';
+import { ownershipOf, type Ownership } from './ownership.ts';
+import { writeSecret, type WriteOutcome } from './secret-writer.ts';
+import { Reporter, type Failure } from './reporter.ts';
 import { backendWords } from '../api/backends.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
 import type { TargetIndex } from './target-index.ts';
@@ -137,21 +130,11 @@ function notAllowed(backend: Backend, namespace: string, path: string): Failure 
   };
 }
 
-function applyConfig(desired: DesiredSecret, ours: Readonly<Record<string, string>>): SecretApplyConfig {
-  return {
-    name: desired.name,
-    namespace: desired.namespace,
-    type: desired.type,
-    labels: desired.labels,
-    annotations: { ...desired.annotations, ...ours },
-    data: desired.data,
-    ownerReferences: desired.ownerReference ? [desired.ownerReference] : [],
-  };
-}
-
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #reporter: Reporter;
+  /** Secrets found, at a create, to be there though the cache does not hold them: read before the next write. */
+  readonly #taken = new Set<string>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -208,17 +191,9 @@ export class Reconciler {
   async #sync(key: string, definition: SecretDefinition): Promise<Failure | 'statusNotWritten' | undefined> {
     const { spec, metadata, status } = definition;
     const target = secretKey(metadata.namespace, spec.name);
-    const winner = this.#deps.targetIndex.claimants(target)[0];
     let live: LiveSecret | undefined;
     try {
-      // The cache holds only Secrets labelled as ours; before creating one, make sure no other
-      // Secret of that name exists, because applying would take it over.
-      live = this.#deps.liveSecret(target);
-      if (!live) {
-        live = await this.#deps.secrets.read(metadata.namespace, spec.name);
-        // The original counts a target Secret that is not there yet as a read error.
-        if (!live) this.#deps.observer.secretReadFailed(metadata.namespace, metadata.name, spec.name);
-      }
+      live = await this.#target(definition);
     } catch (error) {
       if (error instanceof KubeError) {
         this.#deps.observer.secretReadFailed(metadata.namespace, metadata.name, spec.name);
@@ -226,28 +201,9 @@ export class Reconciler {
       }
       throw error;
     }
-    const ownership = ownershipOf(live, definition);
-
-    if (
-      ownership.kind === 'conflict' ||
-      (ownership.kind === 'absent' && winner !== undefined && winner !== key)
-    ) {
-      const other = ownership.kind === 'conflict' ? ownership.otherDefinition : (winner ?? '').split('/')[1];
-      this.#deps.sources(metadata.namespace).untrack(key);
-      return {
-        reason: reasons.conflict,
-        message: `Secret ${spec.name} is managed by SecretDefinition ${other ?? ''}; give this definition another spec.name`,
-        retry: 'recheck',
-      };
-    }
-    if (ownership.kind === 'notOwned') {
-      this.#deps.sources(metadata.namespace).untrack(key);
-      return {
-        reason: reasons.secretNotOwned,
-        message: `Secret ${spec.name} exists and ${ownership.detail}; it is left untouched: delete it or choose another spec.name`,
-        retry: 'recheck',
-      };
-    }
+    let ownership = ownershipOf(live, definition);
+    const refusal = this.#refusal(key, definition, ownership);
+    if (refusal) return refusal;
 
     // The access policy is asked before Vault is: a path no rule could allow costs no request.
     const access = this.#deps.access();
@@ -343,14 +299,24 @@ export class Reconciler {
       return { reason: desired.reason, message: desired.message, retry: 'none' };
     }
 
-    let written: { readonly changed: Change | undefined; readonly secret: LiveSecret | undefined };
+    let written: WriteOutcome;
     try {
-      written = await this.#write(
-        definition,
-        desired.secret,
-        live,
-        ownership.kind === 'ours' && ownership.adopting,
-      );
+      written = await this.#write(definition, desired.secret, live, ownership);
+      if (written.kind === 'taken') {
+        // A Secret of that name is there, unknown to the cache: read, judged, and written only if ours.
+        this.#taken.add(target);
+        live = await this.#target(definition);
+        ownership = ownershipOf(live, definition);
+        const refused = this.#refusal(key, definition, ownership);
+        if (refused) return refused;
+        written = await this.#write(definition, desired.secret, live, ownership);
+        if (written.kind === 'taken')
+          return {
+            reason: reasons.kubernetesError,
+            message: `Secret ${spec.name} was created and deleted again while this operator wrote it; it is tried again`,
+            retry: 'backoff',
+          };
+      }
       await this.#removeRenamed(key, definition);
     } catch (error) {
       if (error instanceof KubeError)
@@ -365,6 +331,69 @@ export class Reconciler {
     return reported ? undefined : 'statusNotWritten';
   }
 
+  /**
+   * The definition's Secret as far as the operator knows it: the cache's (which holds only Secrets
+   * labelled as ours), or a read when a Secret of that name was found there that the cache does
+   * not hold. Otherwise the create finds such a Secret: it refuses to take it over.
+   */
+  async #target(definition: SecretDefinition): Promise<LiveSecret | undefined> {
+    const { namespace, name } = definition.metadata;
+    const target = secretKey(namespace, definition.spec.name);
+    const cached = this.#deps.liveSecret(target);
+    if (cached) return cached;
+    const live = this.#taken.has(target)
+      ? await this.#deps.secrets.read(namespace, definition.spec.name)
+      : undefined;
+    if (!live || ownershipOf(live, definition).kind === 'ours') this.#taken.delete(target);
+    // The original counts a target Secret that is not there yet as a read error.
+    if (!live) this.#deps.observer.secretReadFailed(namespace, name, definition.spec.name);
+    return live;
+  }
+
+  /** Why the definition may not write its Secret: another definition's, or not the operator's at all. */
+  #refusal(key: string, definition: SecretDefinition, ownership: Ownership): Failure | undefined {
+    const { spec, metadata } = definition;
+    const winner = this.#deps.targetIndex.claimants(secretKey(metadata.namespace, spec.name))[0];
+    if (
+      ownership.kind === 'conflict' ||
+      (ownership.kind === 'absent' && winner !== undefined && winner !== key)
+    ) {
+      const other = ownership.kind === 'conflict' ? ownership.otherDefinition : (winner ?? '').split('/')[1];
+      this.#deps.sources(metadata.namespace).untrack(key);
+      return {
+        reason: reasons.conflict,
+        message: `Secret ${spec.name} is managed by SecretDefinition ${other ?? ''}; give this definition another spec.name`,
+        retry: 'recheck',
+      };
+    }
+    if (ownership.kind === 'notOwned') {
+      this.#deps.sources(metadata.namespace).untrack(key);
+      return {
+        reason: reasons.secretNotOwned,
+        message: `Secret ${spec.name} exists and ${ownership.detail}; it is left untouched: delete it or choose another spec.name`,
+        retry: 'recheck',
+      };
+    }
+    return undefined;
+  }
+
+  #write(
+    definition: SecretDefinition,
+    desired: DesiredSecret,
+    live: LiveSecret | undefined,
+    ownership: Ownership,
+  ): Promise<WriteOutcome> {
+    const { secrets, rememberSecret, forgetSecret, observer } = this.#deps;
+    const deps = {
+      secrets,
+      rememberSecret,
+      forgetSecret,
+      dataIds: this.#deps.restarts !== undefined,
+      written: (operation: 'create' | 'update' | 'delete') => observer.secretWritten(operation),
+    };
+    return writeSecret(deps, definition, desired, live, ownership.kind === 'ours' && ownership.adopting);
+  }
+
   /** Counts a failed read of `source` once for every key of the definition that reads it. */
   #countReadFailure(definition: SecretDefinition, source: SourceRef, error: ReadErrorName): void {
     const same = (s: SourceRef): boolean => s.path === source.path && s.version === source.version;
@@ -373,59 +402,6 @@ export class Reconciler {
       this.#deps.observer.readFailed(namespace, name, source.path, key, error);
     for (const entry of Object.values(definition.spec.keysMap)) if (same(entry)) count(entry.key);
     if (definition.spec.dataFrom.some(same)) count('');
-  }
-
-  /** Applies the desired Secret if anything differs; answers what changed, for the Event. */
-  async #write(
-    definition: SecretDefinition,
-    desired: DesiredSecret,
-    live: LiveSecret | undefined,
-    adopting: boolean,
-  ): Promise<{ readonly changed: Change | undefined; readonly secret: LiveSecret | undefined }> {
-    const { secrets, observer } = this.#deps;
-    const ownerName = definition.metadata.name;
-    // With rollout restarts, the data carries an id: kept while the data stays, new when it changes.
-    const sameData = live !== undefined && holdsData(live, desired.data);
-    const dataId = this.#deps.restarts
-      ? sameData
-        ? live.annotations[dataIdAnnotation]
-        : newDataId()
-      : undefined;
-    const ours = { [ownerAnnotation]: ownerName, ...(dataId ? { [dataIdAnnotation]: dataId } : {}) };
-    const drift = driftOf(desired, live, ours);
-    if (drift.kind === 'none') return { changed: undefined, secret: live };
-    const config = applyConfig(desired, ours);
-    if (drift.kind === 'recreate' && live) {
-      // The type of a Secret cannot change: it is deleted and created anew. Only once the
-      // apiserver said it would take the new one, so a refused type leaves the last good Secret.
-      await secrets.checkCreate(config);
-      await secrets.delete(live.namespace, live.name, live.uid);
-      this.#deps.forgetSecret(secretKey(live.namespace, live.name));
-      observer.secretWritten('delete');
-    }
-    const written = await secrets.apply(config);
-    this.#deps.rememberSecret(written, drift.kind === 'recreate' ? undefined : live?.resourceVersion);
-    observer.secretWritten(drift.kind === 'update' ? 'update' : 'create');
-    switch (drift.kind) {
-      case 'create':
-        return { changed: { kind: 'create', text: `created Secret ${desired.name}` }, secret: written };
-      case 'recreate':
-        return {
-          changed: {
-            kind: 'recreate',
-            text: `recreated Secret ${desired.name}: its type changed from ${drift.from} to ${drift.to}`,
-          },
-          secret: written,
-        };
-      case 'update':
-        return {
-          changed: {
-            kind: 'update',
-            text: `${adopting ? 'adopted' : 'updated'} Secret ${desired.name} (${drift.why})`,
-          },
-          secret: written,
-        };
-    }
   }
 
   /**

@@ -1,6 +1,7 @@
 // What the operator keeps of a Secret it watches: identity, metadata, and a hash per data value,
-// never the values themselves, plus which fields its own field manager applied last time (read
-// from managedFields), so it can tell what to remove and what belongs to other tools.
+// never the values themselves, plus which fields its own field manager wrote (read from
+// managedFields: its apply, and its create), so it can tell what to remove and what belongs to
+// other tools.
 
 import { createHash } from 'node:crypto';
 import { stringMap, stringOr } from '../text.ts';
@@ -31,8 +32,18 @@ export interface LiveSecret {
   readonly ownerReferences: readonly OwnerRef[];
   /** Data key -> hash of its (base64) value. */
   readonly dataHashes: Readonly<Record<string, string>>;
-  /** What our field manager applied; empty sets when it never applied this Secret. */
+  /** What our field manager applied or created; empty sets when it never wrote this Secret. */
   readonly applied: AppliedFields;
+  /**
+   * Whether the fields of the operator's create are still an Update entry of their own: an apply
+   * cannot remove those until they are folded into its own (SecretApi.adoptCreatedFields).
+   */
+  readonly createdFields: boolean;
+}
+
+/** The manager a create is recorded under: a POST is an Update, whose fields an apply never removes. */
+export function createManager(fieldManager: string): string {
+  return `${fieldManager}-create`;
 }
 
 export function valueHash(base64Value: string): string {
@@ -48,10 +59,10 @@ function fieldNames(fields: unknown, prefix = 'f:'): Set<string> {
   );
 }
 
-function appliedFields(managedFields: unknown, fieldManager: string): AppliedFields {
-  const entries = Array.isArray(managedFields) ? (managedFields as Record<string, unknown>[]) : [];
-  const ours = entries.find((e) => e['manager'] === fieldManager && e['operation'] === 'Apply');
-  const fields = (ours?.['fieldsV1'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
+type FieldSet = Record<string, Record<string, unknown> | undefined>;
+
+function fieldsOf(entry: Record<string, unknown> | undefined): AppliedFields {
+  const fields = (entry?.['fieldsV1'] ?? {}) as FieldSet;
   const metadata = fields['f:metadata'] ?? {};
   const uids = new Set<string>();
   for (const key of fieldNames(metadata['f:ownerReferences'], 'k:')) {
@@ -70,6 +81,31 @@ function appliedFields(managedFields: unknown, fieldManager: string): AppliedFie
   };
 }
 
+const union = (a: ReadonlySet<string>, b: ReadonlySet<string>): ReadonlySet<string> =>
+  b.size === 0 ? a : new Set([...a, ...b]);
+
+function writtenFields(
+  managedFields: unknown,
+  fieldManager: string,
+): { applied: AppliedFields; created: boolean } {
+  const entries = Array.isArray(managedFields) ? (managedFields as Record<string, unknown>[]) : [];
+  const entry = (manager: string, operation: string) =>
+    entries.find((e) => e['manager'] === manager && e['operation'] === operation);
+  const created = entry(createManager(fieldManager), 'Update');
+  const a = fieldsOf(entry(fieldManager, 'Apply'));
+  if (!created) return { applied: a, created: false };
+  const c = fieldsOf(created);
+  return {
+    applied: {
+      dataKeys: union(a.dataKeys, c.dataKeys),
+      labels: union(a.labels, c.labels),
+      annotations: union(a.annotations, c.annotations),
+      ownerReferenceUids: union(a.ownerReferenceUids, c.ownerReferenceUids),
+    },
+    created: true,
+  };
+}
+
 /** A Secret object from the API as the operator keeps it; undefined if it has no identity. */
 export function toLiveSecret(object: unknown, fieldManager: string): LiveSecret | undefined {
   if (typeof object !== 'object' || object === null) return undefined;
@@ -80,6 +116,7 @@ export function toLiveSecret(object: unknown, fieldManager: string): LiveSecret 
     ? (meta['ownerReferences'] as Record<string, unknown>[])
     : [];
   const data = stringMap(secret['data']);
+  const written = writtenFields(meta['managedFields'], fieldManager);
   return {
     name: meta['name'],
     namespace: meta['namespace'],
@@ -96,6 +133,7 @@ export function toLiveSecret(object: unknown, fieldManager: string): LiveSecret 
       controller: o['controller'] === true,
     })),
     dataHashes: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, valueHash(v)])),
-    applied: appliedFields(meta['managedFields'], fieldManager),
+    applied: written.applied,
+    createdFields: written.created,
   };
 }

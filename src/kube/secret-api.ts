@@ -1,11 +1,19 @@
-// Reads and writes Secrets. Writes use server-side apply under one field manager: fields of other tools survive,
-// and fields this operator stops applying are removed by the apiserver.
+// Reads and writes Secrets. A Secret that is not there is created with a POST, which fails rather
+// than take over a Secret of the same name that appeared meanwhile; every later write is a
+// server-side apply under one field manager, with the Secret's uid as a precondition, so fields of
+// other tools survive, fields this operator stops applying are removed, and a Secret deleted and
+// replaced by someone else since the operator saw it is never written.
 
-import type { V1Secret } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ManagedFieldsEntry,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { apiName } from './api-name.ts';
-import { toKubeError } from './errors.ts';
+import { toKubeError, KubeError } from './errors.ts';
 import { applyPatch, type KubeApi } from './kube-api.ts';
-import { toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
+import { createManager, toLiveSecret, type LiveSecret, type OwnerRef } from './live-secret.ts';
 
 export interface SecretApplyConfig {
   readonly name: string;
@@ -21,25 +29,39 @@ export interface SecretApplyConfig {
 export interface SecretApi {
   /** A direct read, for the one case the label-selected cache cannot answer: a Secret that is not ours. */
   read(namespace: string, name: string): Promise<LiveSecret | undefined>;
-  apply(config: SecretApplyConfig): Promise<LiveSecret>;
+  /** Creates the Secret; answers 'exists' when a Secret of that name is there already (nothing is written). */
+  create(config: SecretApplyConfig): Promise<LiveSecret | 'exists'>;
+  /**
+   * Applies the Secret over the one with `uid`. A Secret deleted or replaced since is not written:
+   * the refusal is a KubeError with reason 'Replaced'.
+   */
+  apply(config: SecretApplyConfig, uid: string): Promise<LiveSecret>;
+  /**
+   * Makes the fields the operator's create wrote (an Update in managedFields, which a later apply
+   * would never remove) the operator's applied fields, once, before an apply removes one of them.
+   * The Secret must still be `live` (its uid and resourceVersion): otherwise nothing is written
+   * and the refusal is a KubeError.
+   */
+  adoptCreatedFields(live: LiveSecret): Promise<void>;
   /**
    * Asks the apiserver, in a dry run, whether it would create this Secret: resolves if so (its
    * name being taken already included), throws its refusal (a kubernetes.io/tls without tls.key)
    * otherwise. Nothing is stored.
    */
   checkCreate(config: SecretApplyConfig): Promise<void>;
-  /** Deletes the Secret only if it is still the object with `uid`. */
+  /** Deletes the Secret only if it is still the object with `uid`: one gone or replaced is left alone. */
   delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
 /** The Secret as the API takes it; empty fields are left out rather than applied empty: an apply owns what it names. */
-function secretBody(secret: SecretApplyConfig): V1Secret {
+function secretBody(secret: SecretApplyConfig, uid?: string): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
       name: secret.name,
       namespace: secret.namespace,
+      ...(uid ? { uid } : {}),
       ...(Object.keys(secret.labels).length ? { labels: { ...secret.labels } } : {}),
       ...(Object.keys(secret.annotations).length ? { annotations: { ...secret.annotations } } : {}),
       ...(secret.ownerReferences.length ? { ownerReferences: [...secret.ownerReferences] } : {}),
@@ -49,29 +71,91 @@ function secretBody(secret: SecretApplyConfig): V1Secret {
   };
 }
 
+/** A uid precondition that failed: 409 when the Secret is gone, 422 on metadata.uid when it is another one. */
+function replaced(failure: KubeError, causes: unknown): boolean {
+  if (failure.status === 409 && failure.reason === 'Conflict') return true;
+  if (failure.status !== 422 || !Array.isArray(causes)) return false;
+  return causes.some((cause: { field?: unknown }) => cause?.field === 'metadata.uid');
+}
+
+type Fields = Record<string, unknown>;
+
+/** Two managedFields field sets as one. */
+function unionOf(a: Fields, b: Fields): Fields {
+  const out: Fields = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const mine = out[key];
+    out[key] =
+      typeof mine === 'object' && mine !== null && typeof value === 'object' && value !== null
+        ? unionOf(mine as Fields, value as Fields)
+        : value;
+  }
+  return out;
+}
+
+/**
+ * managedFields with the create's entry folded into the operator's apply entry, as client-go's
+ * csaupgrade does for a client-side apply: every other manager's entry as it was.
+ */
+export function foldCreateEntry(
+  entries: readonly V1ManagedFieldsEntry[],
+  fieldManager: string,
+): V1ManagedFieldsEntry[] {
+  const created = entries.find((e) => e.manager === createManager(fieldManager) && e.operation === 'Update');
+  if (!created) return [...entries];
+  const applied = entries.find((e) => e.manager === fieldManager && e.operation === 'Apply');
+  const rest = entries.filter((e) => e !== created && e !== applied);
+  const fields = unionOf((applied?.fieldsV1 ?? {}) as Fields, (created.fieldsV1 ?? {}) as Fields);
+  return [
+    ...rest,
+    {
+      ...(applied ?? created),
+      manager: fieldManager,
+      operation: 'Apply',
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields,
+    },
+  ];
+}
+
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
 /** `api`: the work's client, whose requests are aborted when the leadership term ends. */
 export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
+  const where = (namespace: string, name: string) => ({ name: apiName(name), namespace: apiName(namespace) });
   return {
     async read(namespace, name) {
       try {
-        const secret = await api.core.readNamespacedSecret({
-          name: apiName(name),
-          namespace: apiName(namespace),
-        });
-        return toLiveSecret(secret, fieldManager);
+        return toLiveSecret(await api.core.readNamespacedSecret(where(namespace, name)), fieldManager);
       } catch (error) {
         const failure = toKubeError(error, `reading Secret ${namespace}/${name}`);
         if (failure.status === 404) return undefined;
         throw failure;
       }
     },
-    async apply(secret) {
+    async create(secret) {
+      try {
+        const result = await api.core.createNamespacedSecret({
+          namespace: apiName(secret.namespace),
+          body: secretBody(secret),
+          fieldManager: createManager(fieldManager),
+        });
+        const live = toLiveSecret(result, fieldManager);
+        if (!live) throw new Error('the apiserver answered the create with no Secret');
+        return live;
+      } catch (error) {
+        const failure = toKubeError(error, `creating Secret ${secret.namespace}/${secret.name}`, true);
+        if (failure.status === 409 && failure.reason === 'AlreadyExists') return 'exists';
+        throw failure;
+      }
+    },
+    async apply(secret, uid) {
+      const doing = `applying Secret ${secret.namespace}/${secret.name}`;
       try {
         const result = await api.core.patchNamespacedSecret(
           {
-            name: apiName(secret.name),
-            namespace: apiName(secret.namespace),
-            body: secretBody(secret),
+            ...where(secret.namespace, secret.name),
+            body: secretBody(secret, uid),
             fieldManager,
             force: true,
           },
@@ -81,7 +165,40 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
         if (!live) throw new Error('the apiserver answered the apply with no Secret');
         return live;
       } catch (error) {
-        throw toKubeError(error, `applying Secret ${secret.namespace}/${secret.name}`, true);
+        const failure = toKubeError(error, doing, true);
+        const causes = (statusBodyOf(error) as { details?: { causes?: unknown } } | undefined)?.details
+          ?.causes;
+        if (replaced(failure, causes))
+          throw new KubeError(
+            failure.status,
+            'Replaced',
+            `${doing} failed: the Secret was deleted or replaced since it was read, so it was not written; it is looked at again`,
+          );
+        throw failure;
+      }
+    },
+    async adoptCreatedFields(live) {
+      const doing = `taking over the created fields of Secret ${live.namespace}/${live.name}`;
+      try {
+        const current = await api.core.readNamespacedSecret(where(live.namespace, live.name));
+        const meta = current.metadata;
+        if (meta?.uid !== live.uid)
+          throw new KubeError(409, 'Replaced', `${doing} failed: the Secret was replaced`);
+        const entries = foldCreateEntry(meta.managedFields ?? [], fieldManager);
+        await api.core.patchNamespacedSecret(
+          {
+            ...where(live.namespace, live.name),
+            body: [
+              // Only over the object just read: another writer's managedFields are never lost.
+              { op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion },
+              { op: 'replace', path: '/metadata/managedFields', value: entries },
+            ],
+            fieldManager,
+          },
+          jsonPatch,
+        );
+      } catch (error) {
+        throw toKubeError(error, doing);
       }
     },
     async checkCreate(secret) {
@@ -90,10 +207,14 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
           namespace: apiName(secret.namespace),
           body: secretBody(secret),
           dryRun: 'All',
-          fieldManager,
+          fieldManager: createManager(fieldManager),
         });
       } catch (error) {
-        const failure = toKubeError(error, `applying Secret ${secret.namespace}/${secret.name}`, true);
+        const failure = toKubeError(
+          error,
+          `checking that the apiserver takes Secret ${secret.namespace}/${secret.name} (a dry run)`,
+          true,
+        );
         // The apiserver validates before it looks for the name: AlreadyExists means it would take it.
         // Only the name's being taken: a webhook may deny with a 409 of its own.
         if (failure.status !== 409 || failure.reason !== 'AlreadyExists') throw failure;
@@ -102,8 +223,7 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
     async delete(namespace, name, uid) {
       try {
         await api.core.deleteNamespacedSecret({
-          name: apiName(name),
-          namespace: apiName(namespace),
+          ...where(namespace, name),
           body: { preconditions: { uid } },
         });
       } catch (error) {
@@ -112,4 +232,15 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
       }
     },
   };
+}
+
+/** The Status body of a refusal, parsed. */
+function statusBodyOf(error: unknown): unknown {
+  const body = (error as { body?: unknown } | undefined)?.body;
+  if (typeof body !== 'string') return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -105,6 +105,13 @@ describe('syncing', () => {
     });
     await waitForSecretValue(ns, 'app', 'extra', undefined);
     assert.deepEqual(await secretData(ns, 'app'), { password: 'two' });
+    // The create's fields were folded into the operator's apply, which then removed the key.
+    const managers = await kubectl([
+      ...['get', 'secret', 'app', '-n', ns, '--show-managed-fields'],
+      '-o',
+      'jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}',
+    ]);
+    assert.deepEqual(managers.trim().split(' ').sort(), ['kubectl-label/Update', 'secrets-manager/Apply']);
     assert.equal(
       (
         await kubectl(['get', 'secret', 'app', '-n', ns, '-o', 'jsonpath={.metadata.labels.other-tool}'])

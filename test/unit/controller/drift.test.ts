@@ -41,6 +41,7 @@ function live(overrides: Partial<LiveSecret> = {}): LiveSecret {
     ownerReferences: [owner],
     dataHashes: { a: valueHash('MQ==') },
     applied: { ...none, dataKeys: new Set(['a']), labels: new Set(['app.kubernetes.io/managed-by']) },
+    createdFields: false,
     ...overrides,
   };
 }

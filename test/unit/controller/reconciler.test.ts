@@ -4,10 +4,10 @@ import type { SecretDefinitionStatus } from '../../../src/api/types.ts';
 import { Reconciler } from '../../../src/controller/reconciler.ts';
 import { SecretIndex } from '../../../src/controller/secret-index.ts';
 import { TargetIndex } from '../../../src/controller/target-index.ts';
-import { ownerAnnotation } from '../../../src/api/types.ts';
+import { legacyFinalizer, managedByLabel, managedByValue, ownerAnnotation } from '../../../src/api/types.ts';
 import { KubeError } from '../../../src/kube/errors.ts';
-import { toLiveSecret, type LiveSecret } from '../../../src/kube/live-secret.ts';
-import type { SecretApplyConfig } from '../../../src/kube/secret-api.ts';
+import type { LiveSecret } from '../../../src/kube/live-secret.ts';
+import { FakeSecretServer } from '../../support/fake-secret-server.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
 import { ProviderError } from '../../../src/providers/errors.ts';
 import type { ResolvedPath, SecretData, SourceRef } from '../../../src/providers/provider.ts';
@@ -18,18 +18,25 @@ import { hostileDefinitions } from '../../support/hostile-definitions.ts';
 type Effect =
   | { readonly kind: 'vault'; readonly what: string }
   | { readonly kind: 'secret'; readonly what: string }
+  | { readonly kind: 'restart'; readonly what: string }
   | { readonly kind: 'status'; readonly reason: string | undefined; readonly message: string | undefined }
   | { readonly kind: 'event'; readonly type: string; readonly reason: string; readonly message: string };
 
-/** The Kubernetes side of a harness: the Secret already there, and what the apiserver refuses. */
+/** The Kubernetes side of a harness: the apiserver's Secrets, and what else the test wires in. */
 interface World {
-  /** The target Secret as the cache holds it. */
-  readonly live?: LiveSecret;
-  /** The apiserver's refusal of a dry-run create or of an apply; undefined: it takes it. */
-  readonly refuse?: (what: 'checkCreate' | 'apply', config: SecretApplyConfig) => Error | undefined;
+  /** The apiserver; the cache holds the Secrets on it labelled as the operator's. */
+  readonly server?: FakeSecretServer;
   /** The apiserver's refusal of every status patch. */
   readonly refuseStatus?: Error;
+  /** Rollout restarts on: what the restarter was told is recorded as a 'restart' effect. */
+  readonly restarts?: boolean;
+  readonly secretIndex?: SecretIndex;
+  readonly targetIndex?: TargetIndex;
+  /** The definition's finalizers after the reconciler set them. */
+  readonly finalizers?: string[][];
 }
+
+const isOurs = (live: LiveSecret): boolean => live.labels[managedByLabel] === managedByValue;
 
 function harness(
   raw: unknown,
@@ -41,13 +48,24 @@ function harness(
   const effects: Effect[] = [];
   const readErrors: string[] = [];
   const vaultErrors: string[] = [];
+  const untracked: string[] = [];
+  const statuses: SecretDefinitionStatus[] = [];
+  const server = world.server ?? new FakeSecretServer();
+  server.onCall = (what) => effects.push({ kind: 'secret', what });
+  // The label-selected cache as it stood when the harness was built, kept up to date by the reconciler.
+  const cache = new Map<string, LiveSecret>();
+  for (const key of server.keys()) {
+    const [namespace = '', name = ''] = key.split('/');
+    const live = server.get(namespace, name);
+    if (live && isOurs(live)) cache.set(key, live);
+  }
   const reconciler = new Reconciler({
     definition: () => raw,
-    liveSecret: () => world.live,
-    rememberSecret: () => {},
-    forgetSecret: () => {},
-    secretIndex: new SecretIndex(),
-    targetIndex: new TargetIndex(),
+    liveSecret: (key) => cache.get(key),
+    rememberSecret: (secret) => cache.set(`${secret.namespace}/${secret.name}`, secret),
+    forgetSecret: (key) => cache.delete(key),
+    secretIndex: world.secretIndex ?? new SecretIndex(),
+    targetIndex: world.targetIndex ?? new TargetIndex(),
     backend: 'vault',
     sources: () => ({
       async resolve(path: string): Promise<ResolvedPath> {
@@ -66,7 +84,7 @@ function harness(
       },
       track: (user: string, sources: readonly SourceRef[]) =>
         effects.push({ kind: 'vault', what: `track ${user} ${sources.map((s) => s.path).join(',')}` }),
-      untrack: () => {},
+      untrack: (user: string) => untracked.push(user),
       async get(source: SourceRef): Promise<SecretData> {
         effects.push({ kind: 'vault', what: `read ${source.path}` });
         const answer = vault[source.path];
@@ -75,42 +93,30 @@ function harness(
       },
     }),
     access: () => policy,
-    secrets: {
-      async read(namespace: string, name: string) {
-        effects.push({ kind: 'secret', what: `read ${namespace}/${name}` });
-        return undefined;
-      },
-      async checkCreate(config: SecretApplyConfig): Promise<void> {
-        effects.push({
-          kind: 'secret',
-          what: `check create ${config.namespace}/${config.name} ${config.type}`,
-        });
-        const refusal = world.refuse?.('checkCreate', config);
-        if (refusal) throw refusal;
-      },
-      async apply(config: SecretApplyConfig): Promise<LiveSecret> {
-        effects.push({ kind: 'secret', what: `apply ${config.namespace}/${config.name} ${config.type}` });
-        const refusal = world.refuse?.('apply', config);
-        if (refusal) throw refusal;
-        return {
-          ...config,
-          uid: 's-1',
-          resourceVersion: '1',
-          ownerReferences: [],
-          managedFields: [],
-        } as unknown as LiveSecret;
-      },
-      async delete(namespace: string, name: string) {
-        effects.push({ kind: 'secret', what: `delete ${namespace}/${name}` });
-      },
-    },
+    secrets: server,
+    ...(world.restarts
+      ? {
+          restarts: {
+            secretInSync: (_definition, _targets, secret, dataChanged) => {
+              effects.push({
+                kind: 'restart',
+                what: `${secret.name} ${dataChanged ? 'changed' : 'unchanged'}`,
+              });
+              return [];
+            },
+          },
+        }
+      : {}),
     definitions: {
       async patchStatus(_namespace: string, _name: string, status: SecretDefinitionStatus) {
         const ready = status.conditions?.find((c) => c.type === 'Ready');
         effects.push({ kind: 'status', reason: ready?.reason, message: ready?.message });
+        statuses.push(status);
         if (world.refuseStatus) throw world.refuseStatus;
       },
-      async setFinalizers() {},
+      async setFinalizers(_namespace: string, _name: string, finalizers: readonly string[]) {
+        world.finalizers?.push([...finalizers]);
+      },
     },
     events: {
       async record(_target, type, reason, message) {
@@ -133,7 +139,7 @@ function harness(
     },
     logger: { info: () => {}, warn: () => {}, debug: () => {} },
   });
-  return { reconciler, effects, readErrors, vaultErrors };
+  return { reconciler, effects, readErrors, vaultErrors, server, cache, untracked, statuses };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({
@@ -196,7 +202,6 @@ describe('the access policy, as the reconciler applies it', () => {
     const message =
       "the access policy has no rule that lets namespace team-a read Vault path secret/team-b/db; use a path the policy gives this namespace, or ask the operator's administrators for a rule";
     assert.deepEqual(effects, [
-      { kind: 'secret', what: 'read team-a/s' },
       { kind: 'event', type: 'Warning', reason: 'SyncFailed', message },
       { kind: 'status', reason: 'PathNotAllowed', message },
     ]);
@@ -233,7 +238,7 @@ describe('the access policy, as the reconciler applies it', () => {
       effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.reason),
       ['Synced'],
     );
-    assert.ok(effects.some((e) => e.kind === 'secret' && e.what === 'apply team-a/s Opaque'));
+    assert.ok(effects.some((e) => e.kind === 'secret' && e.what === 'create team-a/s Opaque'));
   });
 
   test('a path that could be allowed until Vault says where its mount ends is refused before it is read', async () => {
@@ -355,102 +360,323 @@ describe("failed Vault reads are counted per key with the original's error names
   }
 });
 
-/** The Secret `def` wrote in team-a, as the cache holds it. */
-function ourSecret(type: string, data: Record<string, string>): LiveSecret {
-  const live = toLiveSecret(
-    {
-      metadata: {
-        name: 's',
-        namespace: 'team-a',
-        uid: 's-old',
-        resourceVersion: '7',
-        annotations: { [ownerAnnotation]: 'def' },
-        ownerReferences: [
-          {
-            apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
-            kind: 'SecretDefinition',
-            name: 'def',
-            uid: 'u-1',
-            controller: true,
-          },
-        ],
-      },
-      type,
-      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-    },
-    'secrets-manager',
-  );
-  assert.ok(live);
-  return live;
+const definitionRef = {
+  apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+  kind: 'SecretDefinition',
+  name: 'def',
+  uid: 'u-1',
+  controller: true,
+};
+const b64 = (record: Record<string, string>) =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+
+/** A Secret `name` in team-a, as `owner` (a definition's name) wrote it with this operator. */
+function ourConfig(type: string, data: Record<string, string>, owner = 'def', name = 's') {
+  return {
+    name,
+    namespace: 'team-a',
+    type,
+    labels: { [managedByLabel]: managedByValue },
+    annotations: { [ownerAnnotation]: owner },
+    data: b64(data),
+    ownerReferences: [{ ...definitionRef, name: owner, uid: owner === 'def' ? 'u-1' : 'u-other' }],
+  };
 }
+
+/** An apiserver holding the Secret `def` wrote in team-a, applied by this operator. */
+function serverWith(type: string, data: Record<string, string>): FakeSecretServer {
+  const server = new FakeSecretServer();
+  server.put(ourConfig(type, data), 'secrets-manager', 'Apply');
+  return server;
+}
+
+/** The Secret calls, and status reasons and Event reasons, in order. */
+const writes = (effects: readonly Effect[]): string[] =>
+  effects
+    .filter((e) => e.kind !== 'vault')
+    .map((e) =>
+      e.kind === 'status'
+        ? `status ${e.reason}`
+        : e.kind === 'event'
+          ? `event ${e.reason} ${e.message}`
+          : e.kind === 'restart'
+            ? `restart ${e.what}`
+            : e.what,
+    );
+
+const oneKey = (extra: Record<string, unknown> = {}) =>
+  manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/db', key: 'v' } }, ...extra });
+
+describe('the write path, against an apiserver that holds Secrets', () => {
+  test('a Secret not there is created with one request and no read; a first creation has no Event', async () => {
+    const { reconciler, effects, server } = harness(
+      oneKey(),
+      allowAll,
+      { 'secret/db': { v: 'one' } },
+      undefined,
+      {
+        restarts: true,
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), ['create team-a/s Opaque', 'restart s unchanged', 'status Synced']);
+    assert.deepEqual(server.data('team-a', 's'), { v: 'one' });
+  });
+
+  test('a Secret in sync is not written, and a status that already says so is not either', async () => {
+    const definition = { ...oneKey(), status: {} as SecretDefinitionStatus };
+    const { reconciler, effects, statuses } = harness(
+      definition,
+      allowAll,
+      { 'secret/db': { v: 'one' } },
+      undefined,
+      { server: serverWith('Opaque', { v: 'one' }), restarts: true },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), ['restart s unchanged', 'status Synced']);
+    // The status patch of the first pass is the definition's status now.
+    definition.status = statuses.at(-1) ?? {};
+    effects.length = 0;
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), ['restart s unchanged']);
+  });
+
+  test("new data is applied over the Secret's uid, with an Event, and restarts are told the data changed", async () => {
+    const { reconciler, effects, server } = harness(
+      oneKey(),
+      allowAll,
+      { 'secret/db': { v: 'two' } },
+      undefined,
+      {
+        server: serverWith('Opaque', { v: 'one' }),
+        restarts: true,
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), [
+      'apply team-a/s Opaque',
+      'restart s changed',
+      'status Synced',
+      'event Synced updated Secret s (data key v differs)',
+    ]);
+    assert.deepEqual(server.data('team-a', 's'), { v: 'two' });
+  });
+
+  test("a key the operator created and no longer wants is removed: the create's fields are taken over first", async () => {
+    const vault = { 'secret/db': { v: 'one', w: 'two' } };
+    let raw: unknown = manifest('team-a', { name: 's', dataFrom: [{ path: 'secret/db' }] });
+    const world = { server: new FakeSecretServer() };
+    const first = harness(raw, allowAll, vault, undefined, world);
+    await first.reconciler.reconcile('team-a/def');
+    assert.deepEqual(world.server.data('team-a', 's'), { v: 'one', w: 'two' });
+
+    raw = manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/db', key: 'v' } } });
+    const second = harness(raw, allowAll, vault, undefined, world);
+    assert.deepEqual(await second.reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(second.effects).slice(0, 2), [
+      'adoptCreatedFields team-a/s',
+      'apply team-a/s Opaque',
+    ]);
+    assert.deepEqual(world.server.data('team-a', 's'), { v: 'one' });
+  });
+
+  test('a Secret of another definition is a Conflict: nothing is written and the path is not polled', async () => {
+    const server = new FakeSecretServer();
+    server.put(ourConfig('Opaque', { v: 'theirs' }, 'other'), 'secrets-manager', 'Apply');
+    const { reconciler, effects, untracked } = harness(
+      oneKey(),
+      allowAll,
+      { 'secret/db': { v: 'one' } },
+      undefined,
+      {
+        server,
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), {
+      kind: 'requeueAfter',
+      ms: 60_000,
+      failure: 'Conflict',
+    });
+    assert.deepEqual(writes(effects), [
+      'event SyncFailed Secret s is managed by SecretDefinition other; give this definition another spec.name',
+      'status Conflict',
+    ]);
+    assert.deepEqual(untracked, ['team-a/def']);
+    assert.deepEqual(server.data('team-a', 's'), { v: 'theirs' });
+  });
+
+  test('a Secret some other tool made is found by the create, read once, and never written; later passes read it first', async () => {
+    const server = new FakeSecretServer();
+    server.put({ ...ourConfig('Opaque', { v: 'theirs' }), labels: {}, annotations: {}, ownerReferences: [] });
+    const { reconciler, effects } = harness(oneKey(), allowAll, { 'secret/db': { v: 'one' } }, undefined, {
+      server,
+    });
+    assert.equal((await reconciler.reconcile('team-a/def')).kind, 'requeueAfter');
+    assert.deepEqual(writes(effects), [
+      'create team-a/s Opaque',
+      'read team-a/s',
+      'event SecretNotOwned Secret s exists and it was not created by secrets-manager (no secrets-manager.tuenti.io/owner annotation); it is left untouched: delete it or choose another spec.name',
+      'status SecretNotOwned',
+    ]);
+    effects.length = 0;
+    assert.equal((await reconciler.reconcile('team-a/def')).kind, 'requeueAfter');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      ['read team-a/s'],
+    );
+    assert.equal(
+      effects.some((e) => e.kind === 'vault' && e.what.startsWith('read')),
+      false,
+      'a Secret known to be taken costs no Vault read',
+    );
+    assert.deepEqual(server.data('team-a', 's'), { v: 'theirs' });
+  });
+
+  test('a Secret replaced by another tool after the cache saw it is not written: the apply over the old uid is refused', async () => {
+    const server = serverWith('Opaque', { v: 'one' });
+    const { reconciler, effects } = harness(oneKey(), allowAll, { 'secret/db': { v: 'two' } }, undefined, {
+      server,
+    });
+    server.remove('team-a', 's');
+    server.put({ ...ourConfig('Opaque', { v: 'theirs' }), labels: {}, annotations: {}, ownerReferences: [] });
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
+    assert.deepEqual(writes(effects).slice(0, 1), ['apply team-a/s Opaque']);
+    assert.deepEqual(server.data('team-a', 's'), { v: 'theirs' });
+  });
+
+  test('after a rename of spec.name, the Secret under the old name goes (deletionPolicy Delete), with an Event', async () => {
+    const server = new FakeSecretServer();
+    const old = server.put(ourConfig('Opaque', { v: 'one' }, 'def', 'old'), 'secrets-manager', 'Apply');
+    const secretIndex = new SecretIndex();
+    secretIndex.upserted(old);
+    const { reconciler, effects } = harness(
+      manifest('team-a', {
+        name: 's',
+        deletionPolicy: 'Delete',
+        keysMap: { v: { path: 'secret/db', key: 'v' } },
+      }),
+      allowAll,
+      { 'secret/db': { v: 'one' } },
+      undefined,
+      { server, secretIndex },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), [
+      'create team-a/s Opaque',
+      'delete team-a/old',
+      'event Deleted deleted Secret old, which spec.name no longer names',
+      'status Synced',
+    ]);
+    assert.deepEqual(server.keys(), ['team-a/s']);
+  });
+
+  test("a definition being deleted with the original's finalizer deletes its Secret (deletionPolicy Delete) and lets go", async () => {
+    const server = serverWith('Opaque', { v: 'one' });
+    const finalizers: string[][] = [];
+    const raw = manifest('team-a', {
+      name: 's',
+      deletionPolicy: 'Delete',
+      keysMap: { v: { path: 'secret/db', key: 'v' } },
+    });
+    const deleting = {
+      ...raw,
+      metadata: {
+        ...raw.metadata,
+        deletionTimestamp: '2026-12-03T00:00:00Z',
+        finalizers: [legacyFinalizer, 'keep'],
+      },
+    };
+    const { reconciler, effects } = harness(deleting, allowAll, {}, undefined, { server, finalizers });
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(writes(effects), [
+      'delete team-a/s',
+      'event Deleted deleted Secret s with its SecretDefinition',
+    ]);
+    assert.deepEqual(finalizers, [['keep']]);
+    assert.deepEqual(server.keys(), []);
+  });
+});
 
 describe('a change of type, which the apiserver can only make by deleting and creating the Secret', () => {
   const tls = (keys: Record<string, { path: string; key: string }>) =>
     manifest('team-a', { name: 's', type: 'kubernetes.io/tls', keysMap: keys });
   const vault = { 'secret/cert': { crt: 'C', key: 'K' } };
+  const both = {
+    'tls.crt': { path: 'secret/cert', key: 'crt' },
+    'tls.key': { path: 'secret/cert', key: 'key' },
+  };
 
   test('is checked by a dry-run create first: accepted, the Secret is deleted and created with the new type', async () => {
-    const { reconciler, effects } = harness(
-      tls({ 'tls.crt': { path: 'secret/cert', key: 'crt' }, 'tls.key': { path: 'secret/cert', key: 'key' } }),
-      allowAll,
-      vault,
-      undefined,
-      { live: ourSecret('Opaque', { 'tls.crt': 'C' }) },
-    );
+    const server = serverWith('Opaque', { 'tls.crt': 'C' });
+    const { reconciler, effects } = harness(tls(both), allowAll, vault, undefined, { server });
     assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
     assert.deepEqual(
       effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
-      ['check create team-a/s kubernetes.io/tls', 'delete team-a/s', 'apply team-a/s kubernetes.io/tls'],
+      ['checkCreate team-a/s kubernetes.io/tls', 'delete team-a/s', 'create team-a/s kubernetes.io/tls'],
     );
+    assert.equal(server.get('team-a', 's')?.type, 'kubernetes.io/tls');
   });
 
   test('refused by the dry run (a kubernetes.io/tls without tls.key): the last good Secret stays, and the status says why', async () => {
     const refusal = new KubeError(
       422,
       'Invalid',
-      'applying Secret team-a/s was refused (422 Invalid): data[tls.key]: Required value',
+      'checking that the apiserver takes Secret team-a/s (a dry run) failed (422 Invalid): the apiserver refused data[tls.key]: FieldValueRequired',
     );
-    const { reconciler, effects } = harness(
-      tls({ 'tls.crt': { path: 'secret/cert', key: 'crt' } }),
-      allowAll,
-      vault,
-      undefined,
-      {
-        live: ourSecret('Opaque', { 'tls.crt': 'C' }),
-        refuse: (what, config) =>
-          what === 'checkCreate' && config.data['tls.key'] === undefined ? refusal : undefined,
-      },
-    );
+    const server = serverWith('Opaque', { 'tls.crt': 'C' });
+    server.refuse = (call, config) =>
+      call === 'checkCreate' && config?.data['tls.key'] === undefined ? refusal : undefined;
+    const { reconciler, effects } = harness(tls({ 'tls.crt': both['tls.crt'] }), allowAll, vault, undefined, {
+      server,
+    });
     assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
     assert.deepEqual(
       effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
-      ['check create team-a/s kubernetes.io/tls'],
+      ['checkCreate team-a/s kubernetes.io/tls'],
     );
     assert.deepEqual(
       effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && [e.reason, e.message]),
       [['KubernetesError', refusal.message]],
     );
+    assert.deepEqual(server.data('team-a', 's'), { 'tls.crt': 'C' });
+  });
+
+  test('a Secret another tool creates between the delete and the create is never written', async () => {
+    const server = serverWith('Opaque', { 'tls.crt': 'C' });
+    server.refuse = (call) => {
+      if (call === 'create')
+        server.put({
+          ...ourConfig('Opaque', { v: 'theirs' }),
+          labels: {},
+          annotations: {},
+          ownerReferences: [],
+        });
+      return undefined;
+    };
+    const { reconciler, effects } = harness(tls(both), allowAll, vault, undefined, { server });
+    assert.equal((await reconciler.reconcile('team-a/def')).kind, 'requeueAfter');
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      [
+        'checkCreate team-a/s kubernetes.io/tls',
+        'delete team-a/s',
+        'create team-a/s kubernetes.io/tls',
+        'read team-a/s',
+      ],
+    );
+    assert.deepEqual(server.data('team-a', 's'), { v: 'theirs' });
   });
 });
 
 test('a status patch refused after the Secret was written is retried with backoff; the Event of the change is still recorded', async () => {
-  const { reconciler, effects } = harness(
-    manifest('team-a', { name: 's', keysMap: { v: { path: 'secret/db', key: 'v' } } }),
-    allowAll,
-    { 'secret/db': { v: 'rotated' } },
-    undefined,
-    {
-      live: ourSecret('Opaque', { v: 'before' }),
-      refuseStatus: new KubeError(503, 'ServiceUnavailable', 'patching status: 503 ServiceUnavailable'),
-    },
-  );
+  const { reconciler, effects } = harness(oneKey(), allowAll, { 'secret/db': { v: 'rotated' } }, undefined, {
+    server: serverWith('Opaque', { v: 'before' }),
+    refuseStatus: new KubeError(503, 'ServiceUnavailable', 'patching status: 503 ServiceUnavailable'),
+  });
   assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
-  assert.deepEqual(
-    effects
-      .filter((e) => e.kind !== 'vault')
-      .map((e) =>
-        e.kind === 'status' ? `status ${e.reason}` : e.kind === 'event' ? `event ${e.reason}` : e.what,
-      ),
-    ['apply team-a/s Opaque', 'status Synced', 'event Synced'],
-  );
+  assert.deepEqual(writes(effects), [
+    'apply team-a/s Opaque',
+    'status Synced',
+    'event Synced updated Secret s (data key v differs)',
+  ]);
 });

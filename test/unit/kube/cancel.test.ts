@@ -30,7 +30,7 @@ test(
       data: { k: 'dg==' },
       ownerReferences: [],
     };
-    await assert.rejects(secrets.apply(apply), /lost leadership/);
+    await assert.rejects(secrets.apply(apply, 'uid'), /lost leadership/);
     term = new AbortController();
     await assert.rejects(kubeDefinitionWriter(api).patchStatus('ns', 'd', {}), /lost leadership/);
     term = new AbortController();
@@ -45,7 +45,7 @@ test(
     assert.equal(received.length, 3);
 
     // The term is over: nothing more reaches the apiserver.
-    await assert.rejects(secrets.apply(apply), /lost leadership/);
+    await assert.rejects(secrets.apply(apply, 'uid'), /lost leadership/);
     await assert.rejects(secrets.delete('ns', 's', 'uid'), /lost leadership/);
     assert.equal(received.length, 3);
   },
