@@ -17,8 +17,8 @@ import { request, type Dispatcher } from 'undici';
 import { abandonOnAbort, type SignalSource } from './cancel.ts';
 
 export interface KubeHttpOptions {
-  /** Resolves when one more request may go (the client-side rate limit). */
-  readonly throttle?: () => Promise<void>;
+  /** Resolves when one more request may go (the client-side rate limit); `path`: the URL's. */
+  readonly throttle?: (path: string) => Promise<void>;
   /** Per request; default a minute. */
   readonly timeoutMs?: number;
   /** The signal the current work runs under (the leadership term), read as each request starts. */
@@ -117,7 +117,7 @@ export class KubeHttpLibrary {
     const url = new URL(context.getUrl());
     const outer = this.#signal(context);
     outer?.throwIfAborted();
-    await this.#options.throttle?.();
+    await this.#options.throttle?.(url.pathname);
     outer?.throwIfAborted();
     // A timer of our own, cleared when the answer is in: AbortSignal.timeout would keep every
     // request's signals alive for the whole timeout.

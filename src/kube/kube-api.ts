@@ -123,7 +123,7 @@ export function kubeApi(kubeConfig: PooledKubeConfig, options: KubeApiOptions = 
       return JSON.parse(text) as unknown;
     },
     async watch(path, query, onEvent, done) {
-      await options.throttle?.();
+      await options.throttle?.(path);
       // Ended by the apiserver after 5 to 10 minutes, as client-go asks, with a bookmark first.
       const timeoutSeconds = Math.floor(300 * (1 + random()));
       // The caller's handle: ending the watch through it is an end, not a failure; any other

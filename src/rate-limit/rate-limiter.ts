@@ -8,7 +8,10 @@
 import type { Clock } from '../clock.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-/** first: anything a definition is waiting for; refresh: a poll of a path already read. */
+/**
+ * first: anything a definition is waiting for; refresh: a poll of a path already read. At the
+ * apiserver: first for Secrets and everything else, refresh for status patches and Events.
+ */
 export type RequestPriority = 'first' | 'refresh';
 
 export class RateLimiter {

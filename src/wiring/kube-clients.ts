@@ -1,6 +1,6 @@
 // The operator's Kubernetes clients, all on one KubeConfig and so one connection pool: one for the
 // caches, one for the work that writes (its requests end with the leadership term), both under
-// --kube-api-qps/--kube-api-burst, and one for leader election alone, outside that limit, so that
+// --kube-api-qps/--kube-api-burst (status patches and Events behind Secrets), and one for leader election alone, outside that limit, so that
 // a busy sync can never delay a Lease renewal into a lost leadership. All count their requests as
 // client-go does.
 
@@ -25,6 +25,17 @@ export interface KubeClients {
   readonly runnable: Runnable;
 }
 
+/** A status patch or an Event: a report of work done, not the work. */
+const reportPath = /\/status$|\/events(\/|$)/;
+
+/**
+ * The --kube-api-qps limit as requests take it: when they wait, status patches and Events go after
+ * Secret writes and reads (the limiter's refresh class), so reports never hold up the Secrets.
+ */
+export function kubeThrottle(limiter: RateLimiter): (path: string) => Promise<void> {
+  return (path) => limiter.take(reportPath.test(path) ? 'refresh' : 'first');
+}
+
 export function kubeClients(
   config: Config,
   clock: Clock,
@@ -38,8 +49,7 @@ export function kubeClients(
   });
   const host = serverHost(loaded.server);
   logger.info('kubernetes connection', { server: host, from: loaded.source });
-  const limiter = new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst);
-  const throttle = (): Promise<void> => limiter.take();
+  const throttle = kubeThrottle(new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst));
   const { kubeConfig } = loaded;
   kubeConfig.observeExchanges((method, status) => runtime.restRequest(host, method, status));
   return {

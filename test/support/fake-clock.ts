@@ -1,6 +1,7 @@
 // A clock for unit tests: time moves only when the test says so. Timers run on the monotonic
 // reading; `stepWallClock` moves only the wall clock, as NTP or an operator would.
 
+import { createHook } from 'node:async_hooks';
 import type { Clock, Timer } from '../../src/clock.ts';
 
 interface Pending {
@@ -68,7 +69,63 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Lets every promise chain that can settle now do so. */
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+/** Async work started or resumed, as async_hooks see it: promises, immediates, I/O callbacks. */
+let activity = 0;
+const hook = createHook({
+  init: () => void (activity += 1),
+  before: () => void (activity += 1),
+});
+
+const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * One turn of the event loop: how a fake answers "not at once". A fake must not call flush:
+ * a flush waits for everything, the fake's own caller included.
+ */
+export const nextTurn = turn;
+
+/** What one turn of flush's own costs when nothing else runs, measured once, before any test. */
+async function quietTurn(): Promise<number> {
+  hook.enable();
+  try {
+    let least = Infinity;
+    for (let i = 0; i < 5; i += 1) {
+      const before = activity;
+      await turn();
+      least = Math.min(least, activity - before);
+    }
+    return least;
+  } finally {
+    hook.disable();
+  }
+}
+const quiet = await quietTurn();
+
+/** The flush in progress: callers at the same time share it, or each would keep the other busy. */
+let running: Promise<void> | undefined;
+
+/**
+ * Lets every promise chain that can settle now do so: turns of the event loop until two in a row
+ * ran nothing but flush itself, so "nothing happened" after it means nothing could. Work that
+ * never settles (a loop of immediates) is an error, not a wait.
+ */
+export function flush(): Promise<void> {
+  running ??= untilQuiet().finally(() => (running = undefined));
+  return running;
+}
+
+async function untilQuiet(): Promise<void> {
+  hook.enable();
+  try {
+    let quietTurns = 0;
+    for (let i = 0; i < 10_000; i += 1) {
+      const before = activity;
+      await turn();
+      quietTurns = activity - before <= quiet ? quietTurns + 1 : 0;
+      if (quietTurns === 2) return;
+    }
+    throw new Error('flush: something keeps running on every turn of the event loop');
+  } finally {
+    hook.disable();
+  }
 }

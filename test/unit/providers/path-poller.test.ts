@@ -4,7 +4,7 @@ import { ProviderError } from '../../../src/providers/errors.ts';
 import type { SecretData } from '../../../src/providers/provider.ts';
 import { PathPoller } from '../../../src/providers/path-poller.ts';
 import { RefreshBudget } from '../../../src/providers/refresh-budget.ts';
-import { FakeClock, flush } from '../../support/fake-clock.ts';
+import { FakeClock, nextTurn } from '../../support/fake-clock.ts';
 
 class FakeReader {
   readonly reads: string[] = [];
@@ -13,7 +13,7 @@ class FakeReader {
   async read(path: string, _version?: number, options?: { priority?: string }): Promise<SecretData> {
     this.reads.push(path);
     this.priorities.push(`${path}:${options?.priority ?? 'none'}`);
-    await flush();
+    await nextTurn();
     const value = this.values.get(path);
     if (value instanceof ProviderError) throw value;
     if (!value) throw new ProviderError('PathNotFound', `no secret at ${path}`);

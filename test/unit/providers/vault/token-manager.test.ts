@@ -5,7 +5,7 @@ import { ProviderError } from '../../../../src/providers/errors.ts';
 import { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
 import type { VaultCall, VaultReply, VaultTransport } from '../../../../src/providers/vault/transport.ts';
 import { createVaultApi } from '../../../../src/providers/vault/vault-api.ts';
-import { FakeClock, flush } from '../../../support/fake-clock.ts';
+import { FakeClock, nextTurn } from '../../../support/fake-clock.ts';
 
 class FakeVault implements VaultTransport {
   readonly calls: VaultCall[] = [];
@@ -30,7 +30,7 @@ function credentials(lease = 30, renewable = true): Credentials & { logins: numb
     fail: false,
     async login(): Promise<IssuedToken> {
       creds.logins += 1;
-      await flush();
+      await nextTurn();
       if (creds.fail) throw new ProviderError('AuthenticationFailed', 'refused');
       return { token: `token-${creds.logins}`, leaseSeconds: lease, renewable };
     },
