@@ -4,12 +4,20 @@
 export class KubeError extends Error {
   readonly status: number | undefined;
   readonly reason: string;
+  /** The fields the Status names as its causes (metadata.uid, data[tls.key]): names only, never values. */
+  readonly causeFields: readonly string[];
 
-  constructor(status: number | undefined, reason: string, message: string) {
+  constructor(
+    status: number | undefined,
+    reason: string,
+    message: string,
+    causeFields: readonly string[] = [],
+  ) {
     super(message);
     this.name = 'KubeError';
     this.status = status;
     this.reason = reason;
+    this.causeFields = causeFields;
   }
 }
 
@@ -44,10 +52,15 @@ export function toKubeError(error: unknown, doing: string, holdsSecretData = fal
         : status === undefined && typeof failure.message === 'string'
           ? failure.message.split('\n')[0]
           : '';
+  const causes = (statusBody.details as { causes?: unknown } | undefined)?.causes;
+  const causeFields = (Array.isArray(causes) ? causes : [])
+    .map((cause: { field?: unknown }) => cause?.field)
+    .filter((field): field is string => typeof field === 'string');
   return new KubeError(
     status,
     reason,
     `${doing} failed${status ? ` (${status}${reason ? ` ${reason}` : ''})` : ''}${detail ? `: ${String(detail).slice(0, 500)}` : ''}`,
+    causeFields,
   );
 }
 

@@ -72,10 +72,9 @@ function secretBody(secret: SecretApplyConfig, uid?: string): V1Secret {
 }
 
 /** A uid precondition that failed: 409 when the Secret is gone, 422 on metadata.uid when it is another one. */
-function replaced(failure: KubeError, causes: unknown): boolean {
+function replaced(failure: KubeError): boolean {
   if (failure.status === 409 && failure.reason === 'Conflict') return true;
-  if (failure.status !== 422 || !Array.isArray(causes)) return false;
-  return causes.some((cause: { field?: unknown }) => cause?.field === 'metadata.uid');
+  return failure.status === 422 && failure.causeFields.includes('metadata.uid');
 }
 
 type Fields = Record<string, unknown>;
@@ -166,9 +165,7 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
         return live;
       } catch (error) {
         const failure = toKubeError(error, doing, true);
-        const causes = (statusBodyOf(error) as { details?: { causes?: unknown } } | undefined)?.details
-          ?.causes;
-        if (replaced(failure, causes))
+        if (replaced(failure))
           throw new KubeError(
             failure.status,
             'Replaced',
@@ -232,15 +229,4 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
       }
     },
   };
-}
-
-/** The Status body of a refusal, parsed. */
-function statusBodyOf(error: unknown): unknown {
-  const body = (error as { body?: unknown } | undefined)?.body;
-  if (typeof body !== 'string') return body;
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
 }
