@@ -4,6 +4,7 @@
 import { systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { WorkQueue } from './controller/queue.ts';
+import { ThreadedRenderer } from './controller/threaded-renderer.ts';
 import { describeError } from './describe-error.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -91,8 +92,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const rollout = config.rolloutRestart.enabled
     ? wireRestarts({ config, kube: clients, events, clock, random, metrics, logger })
     : undefined;
+  const templates = new ThreadedRenderer();
   const reconciler = wireReconciler({
     ...{ config, kube: clients.writes, fieldManager, events, caches, provider, metrics, clock, logger },
+    templates,
     policy: () => policy.file?.policy,
     ...(rollout ? { restarts: rollout.restarter } : {}),
   });
@@ -141,6 +144,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
       // As controller-runtime's Controller.Start: its series exist once this instance leads.
       { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
+      // Stopped after the workers that render on it.
+      { name: 'template thread', stop: () => templates.close() },
       workersRunnable({
         ...{ count: config.concurrency, queue, reconciler, clock, metrics, runtime, logger },
         running: () => (phase = 'running'),

@@ -16,7 +16,7 @@ import {
 import type { OwnerRef } from '../kube/live-secret.ts';
 import type { SecretApplyConfig } from '../kube/secret-api.ts';
 import { wholeValue } from '../providers/provider.ts';
-import { templateLimits, TemplateProblem, type TemplateEngine } from './template.ts';
+import { templateLimits, type TemplateRenderer } from './template.ts';
 
 const dataKeyPattern = /^[-._a-zA-Z0-9]+$/;
 const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -81,14 +81,15 @@ export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
 
 /**
  * The Secret a definition describes. All or nothing: one missing key or bad value makes the whole
- * result a failure, so a partial Secret is never written.
+ * result a failure, so a partial Secret is never written. `templates` renders spec.template (a
+ * computation like the rest, done where it does not hold up the operator's event loop).
  */
-export function desiredSecret(
+export async function desiredSecret(
   definition: SecretDefinition,
   fetched: ReadonlyMap<string, SourceData>,
   backend: Backend = 'vault',
-  templates?: TemplateEngine,
-): DesiredResult {
+  templates?: TemplateRenderer,
+): Promise<DesiredResult> {
   const { spec, metadata } = definition;
   const data: Record<string, string> = {};
   const at = (path: string): string => `${backendWords[backend].pathNoun} ${path}`;
@@ -147,8 +148,8 @@ export function desiredSecret(
 
   let built = data;
   if (spec.template) {
-    if (!templates) throw new Error('a definition with templates needs the template engine');
-    const rendered = renderTemplates(spec.template.data, data, templates);
+    if (!templates) throw new Error('a definition with templates needs a template renderer');
+    const rendered = await renderTemplates(spec.template.data, data, templates);
     if (!rendered.ok) return rendered;
     built = spec.template.mergePolicy === 'Merge' ? { ...data, ...rendered.data } : rendered.data;
   }
@@ -174,16 +175,13 @@ export function desiredSecret(
  * The Secret keys the templates build, given the keys the definition fetched (base64): each
  * template reads them as text in `data`.
  */
-function renderTemplates(
+async function renderTemplates(
   templates: Readonly<Record<string, string>>,
   fetched: Readonly<Record<string, string>>,
-  engine: TemplateEngine,
-): { readonly ok: true; readonly data: Record<string, string> } | (DesiredResult & { readonly ok: false }) {
-  const text: Record<string, string> = {};
-  for (const [key, value] of Object.entries(fetched))
-    setKey(text, key, Buffer.from(value, 'base64').toString('utf8'));
-  const scope = { data: text };
-  const data: Record<string, string> = {};
+  renderer: TemplateRenderer,
+): Promise<
+  { readonly ok: true; readonly data: Record<string, string> } | (DesiredResult & { readonly ok: false })
+> {
   const size = Object.values(templates).reduce((sum, template) => sum + template.length, 0);
   if (size > templateLimits.definition) {
     return {
@@ -192,15 +190,12 @@ function renderTemplates(
       message: `the templates of this definition hold ${size} characters; at most ${templateLimits.definition} are allowed`,
     };
   }
-  // One budget of time for all the templates of the definition.
-  const deadline = performance.now() + templateLimits.renderMs;
-  for (const [key, template] of Object.entries(templates)) {
-    try {
-      setKey(data, key, toBase64(engine.render(key, template, scope, deadline)));
-    } catch (error) {
-      if (!(error instanceof TemplateProblem)) throw error;
-      return { ok: false, reason: reasons.templateError, message: error.message };
-    }
-  }
+  const text: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fetched))
+    setKey(text, key, Buffer.from(value, 'base64').toString('utf8'));
+  const outcome = await renderer.render(templates, { data: text });
+  if (!outcome.ok) return { ok: false, reason: reasons.templateError, message: outcome.message };
+  const data: Record<string, string> = {};
+  for (const [key, rendered] of Object.entries(outcome.rendered)) setKey(data, key, toBase64(rendered));
   return { ok: true, data };
 }

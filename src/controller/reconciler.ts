@@ -6,7 +6,7 @@
 
 import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts';
 import type { Restarter } from './restarter.ts';
-import { templateEngine } from './template.ts';
+import type { TemplateRenderer } from './template.ts';
 import { rolloutCondition } from './restarter.ts';
 import { dataIdAnnotation, legacyFinalizer, type Backend, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
@@ -102,6 +102,8 @@ export interface ReconcilerDeps {
   readonly refreshStretched?: () => boolean;
   /** Rollout restarts after a sync; absent without --rollout-restart. */
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
+  /** Renders spec.template: on a thread of its own in the operator. */
+  readonly templates: TemplateRenderer;
   readonly observer: ReconcileObserver;
   readonly logger: ReconcilerLogger;
 }
@@ -282,9 +284,7 @@ export class Reconciler {
       throw error;
     }
 
-    // The template engine is loaded on the first definition that has templates.
-    const templates = spec.template ? await templateEngine() : undefined;
-    const desired = desiredSecret(definition, fetched, this.#deps.backend, templates);
+    const desired = await desiredSecret(definition, fetched, this.#deps.backend, this.#deps.templates);
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;

@@ -35,6 +35,16 @@ export interface TemplateEngine {
   check(key: string, template: string): TemplateProblem | undefined;
 }
 
+/** What the templates of one definition rendered: each key's text, or why one failed. */
+export type RenderOutcome =
+  | { readonly ok: true; readonly rendered: Readonly<Record<string, string>> }
+  | { readonly ok: false; readonly message: string };
+
+/** Renders the templates of a definition, somewhere (the operator: on a thread of their own). */
+export interface TemplateRenderer {
+  render(templates: Readonly<Record<string, string>>, scope: TemplateScope): Promise<RenderOutcome>;
+}
+
 /** Bounds of one template. */
 export const templateLimits = {
   /** Characters of a template. */
@@ -103,6 +113,39 @@ function reason(error: unknown, template: string): string {
 function asText(value: unknown): string {
   if (typeof value === 'string') return value;
   return value === undefined || value === null ? '' : JSON.stringify(value);
+}
+
+/** An own property even for "__proto__", which plain assignment would take as the prototype. */
+function setKey(data: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(data, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * The templates of one definition, in order, within one budget of time (templateLimits.renderMs
+ * from now for all of them): all of them or the first failure.
+ */
+export function renderEach(
+  engine: TemplateEngine,
+  templates: Readonly<Record<string, string>>,
+  scope: TemplateScope,
+): RenderOutcome {
+  const deadline = performance.now() + templateLimits.renderMs;
+  const rendered: Record<string, string> = {};
+  for (const [key, template] of Object.entries(templates)) {
+    try {
+      setKey(rendered, key, engine.render(key, template, scope, deadline));
+    } catch (error) {
+      if (!(error instanceof TemplateProblem)) throw error;
+      return { ok: false, message: error.message };
+    }
+  }
+  return { ok: true, rendered };
+}
+
+/** A renderer on the calling thread: for validate and tests, where nothing else waits on the loop. */
+export async function inThreadRenderer(): Promise<TemplateRenderer> {
+  const engine = await templateEngine();
+  return { render: async (templates, scope) => renderEach(engine, templates, scope) };
 }
 
 let loaded: Promise<TemplateEngine> | undefined;

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { Reconciler } from '../controller/reconciler.ts';
 import type { Restarter } from '../controller/restarter.ts';
+import type { TemplateRenderer } from '../controller/template.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { kubeDefinitionWriter } from '../kube/definition-writer.ts';
 import type { EventRecorder } from '../kube/events.ts';
@@ -31,6 +32,8 @@ export interface ReconcilerWiring {
   readonly logger: Logger;
   /** Rollout restarts after a sync (--rollout-restart). */
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
+  /** Renders spec.template (a thread of its own). */
+  readonly templates: TemplateRenderer;
 }
 
 export function wireReconciler(w: ReconcilerWiring): Reconciler {
@@ -52,6 +55,7 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     defaultRefreshMs: config.reconcilePeriodMs,
     refreshStretched: () => provider.refreshStretched(),
     ...(w.restarts ? { restarts: w.restarts } : {}),
+    templates: w.templates,
     observer: {
       synced: (namespace, name, ok, reason) =>
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),

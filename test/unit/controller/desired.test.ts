@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinition, SecretDefinitionSpec } from '../../../src/api/types.ts';
 import { desiredSecret, goBase64, sourceId, type SourceData } from '../../../src/controller/desired.ts';
-import { templateEngine } from '../../../src/controller/template.ts';
+import { inThreadRenderer } from '../../../src/controller/template.ts';
 
 function definition(
   spec: Partial<SecretDefinitionSpec>,
@@ -41,8 +41,8 @@ function vault(entries: Record<string, SourceData>): Map<string, SourceData> {
 }
 
 describe('the desired Secret', () => {
-  test('takes each keysMap value from its path and key, two keys of one path from the same data', () => {
-    const result = desiredSecret(
+  test('takes each keysMap value from its path and key, two keys of one path from the same data', async () => {
+    const result = await desiredSecret(
       definition({
         keysMap: {
           user: { path: 'secret/db', key: 'username', encoding: 'text' },
@@ -58,8 +58,8 @@ describe('the desired Secret', () => {
     assert.equal(result.secret.type, 'Opaque');
   });
 
-  test('writes non-string values as their JSON text', () => {
-    const result = desiredSecret(
+  test('writes non-string values as their JSON text', async () => {
+    const result = await desiredSecret(
       definition({
         keysMap: {
           port: { path: 'secret/db', key: 'port', encoding: 'text' },
@@ -73,8 +73,8 @@ describe('the desired Secret', () => {
     assert.deepEqual(result.secret.data, { port: b64('5432'), flags: b64('{"a":[1,"b"]}'), on: b64('true') });
   });
 
-  test('passes base64-encoded values through so Kubernetes decodes them once', () => {
-    const result = desiredSecret(
+  test('passes base64-encoded values through so Kubernetes decodes them once', async () => {
+    const result = await desiredSecret(
       definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
       vault({ 'secret/tls': { crt: b64('-----BEGIN CERTIFICATE-----') } }),
     );
@@ -85,7 +85,7 @@ describe('the desired Secret', () => {
     );
   });
 
-  test("base64 is decoded exactly as Go's base64.StdEncoding.DecodeString decodes it (the original's)", () => {
+  test("base64 is decoded exactly as Go's base64.StdEncoding.DecodeString decodes it (the original's)", async () => {
     // Each row: the input, and what Go gives back re-encoded, or undefined where Go fails
     // (from running Go 1.26's encoding/base64 on these inputs).
     const go: [string, string | undefined][] = [
@@ -110,10 +110,10 @@ describe('the desired Secret', () => {
     for (const [input, expected] of go) assert.equal(goBase64(input), expected, JSON.stringify(input));
   });
 
-  test('a PEM-style base64 value with line breaks lands in the Secret as one canonical line', () => {
+  test('a PEM-style base64 value with line breaks lands in the Secret as one canonical line', async () => {
     const pem = b64('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     const wrapped = `${pem.slice(0, 20)}\r\n${pem.slice(20, 40)}\n${pem.slice(40)}\n`;
-    const result = desiredSecret(
+    const result = await desiredSecret(
       definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
       vault({ 'secret/tls': { crt: wrapped } }),
     );
@@ -121,8 +121,8 @@ describe('the desired Secret', () => {
     assert.equal(result.secret.data['cert'], pem);
   });
 
-  test('refuses invalid base64 without naming the value', () => {
-    const result = desiredSecret(
+  test('refuses invalid base64 without naming the value', async () => {
+    const result = await desiredSecret(
       definition({ keysMap: { cert: { path: 'secret/tls', key: 'crt', encoding: 'base64' } } }),
       vault({ 'secret/tls': { crt: 'not*base64!' } }),
     );
@@ -133,8 +133,8 @@ describe('the desired Secret', () => {
     });
   });
 
-  test('is all or nothing: one missing key fails the whole Secret', () => {
-    const result = desiredSecret(
+  test('is all or nothing: one missing key fails the whole Secret', async () => {
+    const result = await desiredSecret(
       definition({
         keysMap: {
           a: { path: 'secret/x', key: 'present', encoding: 'text' },
@@ -148,8 +148,8 @@ describe('the desired Secret', () => {
     assert.match(!result.ok ? result.message : '', /key "absent" not found at Vault path secret\/x/);
   });
 
-  test('copies every key of dataFrom sources, with keysMap winning on clashes', () => {
-    const result = desiredSecret(
+  test('copies every key of dataFrom sources, with keysMap winning on clashes', async () => {
+    const result = await desiredSecret(
       definition({
         dataFrom: [{ path: 'kv/common' }, { path: 'secret/app', version: 2 }],
         keysMap: { shared: { path: 'secret/override', key: 'v', encoding: 'text' } },
@@ -164,16 +164,16 @@ describe('the desired Secret', () => {
     assert.deepEqual(result.secret.data, { shared: b64('mine'), region: b64('us'), level: b64('3') });
   });
 
-  test('refuses a dataFrom key that cannot be a Secret data key', () => {
-    const result = desiredSecret(
+  test('refuses a dataFrom key that cannot be a Secret data key', async () => {
+    const result = await desiredSecret(
       definition({ dataFrom: [{ path: 'kv/common' }] }),
       vault({ 'kv/common': { 'has space': 'x' } }),
     );
     assert.equal(!result.ok && result.reason, 'InvalidValue');
   });
 
-  test('copies labels and annotations, adds managed-by, and drops kubectl last-applied', () => {
-    const result = desiredSecret(
+  test('copies labels and annotations, adds managed-by, and drops kubectl last-applied', async () => {
+    const result = await desiredSecret(
       definition(
         { keysMap: { a: { path: 'secret/x', key: 'a', encoding: 'text' } } },
         { team: 'a' },
@@ -186,10 +186,10 @@ describe('the desired Secret', () => {
     assert.deepEqual(result.secret.annotations, { note: 'hi' });
   });
 
-  test('is owned by its definition under Delete, and not under Retain', () => {
+  test('is owned by its definition under Delete, and not under Retain', async () => {
     const spec = { keysMap: { a: { path: 'secret/x', key: 'a', encoding: 'text' as const } } };
     const data = vault({ 'secret/x': { a: '1' } });
-    const owned = desiredSecret(definition(spec), data);
+    const owned = await desiredSecret(definition(spec), data);
     assert.ok(owned.ok);
     assert.deepEqual(owned.secret.ownerReference, {
       apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
@@ -198,15 +198,15 @@ describe('the desired Secret', () => {
       uid: 'uid-1',
       controller: true,
     });
-    const retained = desiredSecret(definition({ ...spec, deletionPolicy: 'Retain' }), data);
+    const retained = await desiredSecret(definition({ ...spec, deletionPolicy: 'Retain' }), data);
     assert.ok(retained.ok);
     assert.equal(retained.secret.ownerReference, undefined);
   });
 });
 
-test('data keys named __proto__ and constructor are keys like any other, from keysMap and dataFrom', () => {
+test('data keys named __proto__ and constructor are keys like any other, from keysMap and dataFrom', async () => {
   const vaultData = JSON.parse('{"__proto__": "p", "constructor": "c"}') as SourceData;
-  const result = desiredSecret(
+  const result = await desiredSecret(
     definition({
       keysMap: JSON.parse(
         '{"__proto__": {"path": "secret/a", "key": "constructor", "encoding": "text"}}',
@@ -226,20 +226,20 @@ test('data keys named __proto__ and constructor are keys like any other, from ke
 describe('a value read whole (Azure Key Vault)', () => {
   const spec = { keysMap: { token: { path: 'api-token', key: 'value', encoding: 'text' as const } } };
 
-  test('with azure-kv a value without keys is read whole, whatever the key, as the original read it', () => {
-    const result = desiredSecret(definition(spec), vault({ 'api-token': { '': 't-1' } }), 'azure-kv');
+  test('with azure-kv a value without keys is read whole, whatever the key, as the original read it', async () => {
+    const result = await desiredSecret(definition(spec), vault({ 'api-token': { '': 't-1' } }), 'azure-kv');
     assert.ok(result.ok);
     assert.deepEqual(result.secret.data, { token: b64('t-1') });
   });
 
-  test('with Vault a key "" is just a key: another key is KeyNotFound', () => {
-    const result = desiredSecret(definition(spec), vault({ 'api-token': { '': 'root' } }), 'vault');
+  test('with Vault a key "" is just a key: another key is KeyNotFound', async () => {
+    const result = await desiredSecret(definition(spec), vault({ 'api-token': { '': 'root' } }), 'vault');
     assert.equal(result.ok, false);
     assert.equal(result.ok ? '' : result.reason, 'KeyNotFound');
   });
 
-  test('a whole value has no keys to copy with dataFrom: InvalidValue saying to use keysMap', () => {
-    const result = desiredSecret(
+  test('a whole value has no keys to copy with dataFrom: InvalidValue saying to use keysMap', async () => {
+    const result = await desiredSecret(
       definition({ dataFrom: [{ path: 'api-token' }] }),
       vault({ 'api-token': { '': 't-1' } }),
       'azure-kv',
@@ -262,8 +262,8 @@ describe('templates', () => {
   const values = vault({ 'secret/db': { username: 'app', password: 'hunter2' } });
 
   test('Replace (the default) writes only the template keys, built from the fetched values as text', async () => {
-    const engine = await templateEngine();
-    const result = desiredSecret(
+    const engine = await inThreadRenderer();
+    const result = await desiredSecret(
       definition({
         ...fetched,
         template: {
@@ -280,8 +280,8 @@ describe('templates', () => {
   });
 
   test('Merge writes the fetched keys too, the template winning on a clash', async () => {
-    const engine = await templateEngine();
-    const result = desiredSecret(
+    const engine = await inThreadRenderer();
+    const result = await desiredSecret(
       definition({
         ...fetched,
         template: { data: { user: '{{ data.user | upcase }}' }, mergePolicy: 'Merge' },
@@ -295,8 +295,8 @@ describe('templates', () => {
   });
 
   test('a failing template is TemplateError naming the key and position; nothing is built', async () => {
-    const engine = await templateEngine();
-    const result = desiredSecret(
+    const engine = await inThreadRenderer();
+    const result = await desiredSecret(
       definition({
         ...fetched,
         template: { data: { url: 'ok', dsn: '{{ data.pasword }}' }, mergePolicy: 'Replace' },

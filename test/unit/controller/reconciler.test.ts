@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecretDefinitionStatus } from '../../../src/api/types.ts';
 import { Reconciler } from '../../../src/controller/reconciler.ts';
+import { inThreadRenderer } from '../../../src/controller/template.ts';
 import { SecretIndex } from '../../../src/controller/secret-index.ts';
 import { TargetIndex } from '../../../src/controller/target-index.ts';
 import { legacyFinalizer, managedByLabel, managedByValue, ownerAnnotation } from '../../../src/api/types.ts';
@@ -37,6 +38,8 @@ interface World {
 }
 
 const isOurs = (live: LiveSecret): boolean => live.labels[managedByLabel] === managedByValue;
+
+const templates = await inThreadRenderer();
 
 function harness(
   raw: unknown,
@@ -94,6 +97,7 @@ function harness(
     }),
     access: () => policy,
     secrets: server,
+    templates,
     ...(world.restarts
       ? {
           restarts: {
