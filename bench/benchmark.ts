@@ -14,11 +14,16 @@ import { freePorts } from '../test/harness/processes.ts';
 import type { StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
 import {
+  apiserverRequests,
   apiserverWrites,
   AuditLog,
   percentile,
   processUsage,
-  SecretWatcher,
+  readyStatus,
+  requestsSince,
+  secretValue,
+  Watcher,
+  type ApiserverRequests,
   type ProcessUsage,
   type VaultRequests,
 } from './observe.ts';
@@ -47,9 +52,13 @@ export interface BenchResult {
   readonly options: Omit<BenchOptions, 'log'>;
   readonly floorSeconds: number;
   readonly syncSeconds: number;
+  /** To every definition Ready=True for its generation. */
+  readonly readySeconds: number;
   readonly syncVault: Omit<VaultRequests, 'pathsRead'> & { readonly distinctPaths: number };
   /** Kubernetes writes the operator made to reach sync (the apiserver's count less the bench's own). */
   readonly syncKubeWrites: number;
+  /** The apiserver's requests from applying the definitions to all Ready, less the bench's own creates. */
+  readonly syncApiserver: ApiserverRequests;
   readonly syncCpuSeconds: number;
   /** CPU seconds the stack's servers spent on the floor, and on the sync: where the time goes. */
   readonly floorStackCpu: StackCpu;
@@ -257,8 +266,12 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   await kube.core.deleteCollectionNamespacedSecret({ namespace: floorSpace });
 
   const credentials = await benchAppRole(vault);
-  const watcher = new SecretWatcher();
+  const watcher = new Watcher('/api/v1/secrets', secretValue);
   await watcher.start(kube, managedBy);
+  const definitions = new Watcher(`/apis/${group}/${version}/${plural}`, readyStatus);
+  await definitions.start(kube);
+  const ready = new Map<string, string>();
+  for (let i = 0; i < n; i += 1) ready.set(`${spaces[i % namespaces] ?? ''}/d${i}`, 'True');
   const expected = new Map<string, string>();
   const secretOf = (i: number): string => `${spaces[i % namespaces] ?? ''}/s${i}`;
   for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
@@ -266,7 +279,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   try {
     const operator = await startOperator(state, options, credentials);
     const markSync = await audit.mark();
-    const writesBefore = await apiserverWrites(state);
+    const requestsBefore = await apiserverRequests(state);
     log(`applying ${n} definitions over ${paths} paths in ${namespaces} namespaces`);
     const syncStart = Date.now();
     const syncCpuBefore = await stackCpu(state);
@@ -286,11 +299,21 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     });
     const syncEnd = await watcher.until(expected, Math.max(600_000, n * 200), `all ${n} Secrets correct`);
     const syncSeconds = (syncEnd - syncStart) / 1000;
+    log(`all ${n} correct after ${syncSeconds.toFixed(1)}s`);
+    const readyEnd = await definitions.until(ready, Math.max(600_000, n * 200), `all ${n} definitions Ready`);
+    const readySeconds = (readyEnd - syncStart) / 1000;
     const syncStackCpu = cpuSince(syncCpuBefore, await stackCpu(state));
     const syncUsage = await operator.usage();
     const syncRequests = await audit.requestsSince(markSync, role);
-    const syncKubeWrites = (await apiserverWrites(state)) - writesBefore - n;
-    log(`all ${n} correct after ${syncSeconds.toFixed(1)}s`);
+    const applied = requestsSince(requestsBefore, await apiserverRequests(state));
+    // Less the bench's own creates of the definitions.
+    const syncApiserver: ApiserverRequests = {
+      ...applied,
+      writes: applied.writes - n,
+      writesBy: { ...applied.writesBy, secretdefinitions: applied.writesBy.secretdefinitions - n },
+    };
+    const syncKubeWrites = syncApiserver.writes;
+    log(`all ${n} Ready after ${readySeconds.toFixed(1)}s`);
 
     log(`steady state: ${options.steadyIntervals} intervals of ${intervalSeconds}s`);
     // Start the window on an idle operator: one interval after sync for first-write echoes.
@@ -370,6 +393,8 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       options: settingsOf(options),
       floorSeconds,
       syncSeconds,
+      readySeconds,
+      syncApiserver,
       syncVault: {
         logins: syncRequests.logins,
         mountLookups: syncRequests.mountLookups,
@@ -401,6 +426,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     };
   } finally {
     watcher.stop();
+    definitions.stop();
     for (const name of [...spaces, floorSpace]) {
       await kube.core.deleteNamespace({ name }).catch(() => undefined);
     }

@@ -100,62 +100,108 @@ export class AuditLog {
   }
 }
 
+/** What kube-apiserver has served to what the operator touches, from the apiserver's own metrics. */
+export interface ApiserverRequests {
+  /** POST, PUT, PATCH, APPLY and DELETE of Secrets, SecretDefinitions (status) and Events. */
+  readonly writes: number;
+  /** Of those, by resource. */
+  readonly writesBy: {
+    readonly secrets: number;
+    readonly secretdefinitions: number;
+    readonly events: number;
+  };
+  /** GETs of one Secret or SecretDefinition (lists and watches are not counted: they are per cache, not per object). */
+  readonly reads: number;
+}
+
+/** `after` less `before`, field by field. */
+export function requestsSince(before: ApiserverRequests, after: ApiserverRequests): ApiserverRequests {
+  return {
+    writes: after.writes - before.writes,
+    writesBy: {
+      secrets: after.writesBy.secrets - before.writesBy.secrets,
+      secretdefinitions: after.writesBy.secretdefinitions - before.writesBy.secretdefinitions,
+      events: after.writesBy.events - before.writesBy.events,
+    },
+    reads: after.reads - before.reads,
+  };
+}
+
 /**
- * Writes kube-apiserver has served (POST, PUT, PATCH, APPLY, DELETE) to what the operator writes:
- * Secrets, SecretDefinitions (status) and Events, from the apiserver's own metrics. Leases are left
+ * The apiserver's counts of requests to Secrets, SecretDefinitions and Events. Leases are left
  * out: the controller-manager and the apiserver renew their own every few seconds.
  */
-export async function apiserverWrites(state: StackState): Promise<number> {
+export async function apiserverRequests(state: StackState): Promise<ApiserverRequests> {
   const res = await http(`${state.kube.server}/metrics`, {
     headers: { authorization: `Bearer ${state.kube.adminToken}` },
     ca: await readFile(state.kube.caFile, 'utf8'),
     timeoutMs: 30_000,
   });
   if (res.status !== 200) throw new Error(`kube-apiserver /metrics answered ${res.status}`);
-  let total = 0;
+  const writesBy = { secrets: 0, secretdefinitions: 0, events: 0 };
+  let reads = 0;
   for (const line of res.body.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
-    if (!/verb="(POST|PUT|PATCH|APPLY|DELETE)"/.test(line)) continue;
-    if (!/resource="(secrets|secretdefinitions|events)"/.test(line)) continue;
-    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    const resource = /resource="(secrets|secretdefinitions|events)"/.exec(line)?.[1] as
+      keyof typeof writesBy | undefined;
+    if (!resource) continue;
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (/verb="(POST|PUT|PATCH|APPLY|DELETE)"/.test(line)) writesBy[resource] += count;
+    else if (/verb="GET"/.test(line) && /scope="resource"/.test(line) && resource !== 'events')
+      reads += count;
   }
-  return total;
+  return { writes: writesBy.secrets + writesBy.secretdefinitions + writesBy.events, writesBy, reads };
+}
+
+/** The writes of apiserverRequests. */
+export async function apiserverWrites(state: StackState): Promise<number> {
+  return (await apiserverRequests(state)).writes;
 }
 
 /**
- * The managed Secrets as a watch sees them: the value of key `v` in each. Waits resolve as soon
- * as the watch shows the wanted state, and changes are timed as they arrive.
+ * Objects of one kind as a watch sees them, each as one value (`valueOf`): the value of key `v`
+ * of a Secret, the Ready status of a definition. Waits resolve as soon as the watch shows the
+ * wanted state, and changes are timed as they arrive.
  */
-export class SecretWatcher {
+export class Watcher {
   readonly #values = new Map<string, string>();
   readonly #waiters = new Set<() => void>();
   readonly #changedAt = new Map<string, number>();
+  readonly #path: string;
+  readonly #valueOf: (object: unknown) => string;
   #abort: AbortController | undefined;
   #stopped = false;
 
-  async start(kube: KubeApi, labelSelector: string): Promise<void> {
+  constructor(path: string, valueOf: (object: unknown) => string) {
+    this.#path = path;
+    this.#valueOf = valueOf;
+  }
+
+  async start(kube: KubeApi, labelSelector?: string): Promise<void> {
     this.#stopped = false;
     let resourceVersion: string | undefined;
     // The client ends a watch that sees nothing for 2 minutes: resume from the last version seen, and
     // from scratch (replaying every object as ADDED) if that version has expired.
     const begin = async (): Promise<void> => {
       this.#abort = await kube.watch(
-        '/api/v1/secrets',
-        { labelSelector, ...(resourceVersion ? { resourceVersion } : {}) },
+        this.#path,
+        {
+          ...(labelSelector ? { labelSelector } : {}),
+          ...(resourceVersion ? { resourceVersion } : {}),
+        },
         (type, object) => {
-          const secret = object as {
+          const { metadata } = object as {
             metadata?: { namespace?: string; name?: string; resourceVersion?: string };
-            data?: Record<string, string>;
           };
-          resourceVersion = secret.metadata?.resourceVersion ?? resourceVersion;
+          resourceVersion = metadata?.resourceVersion ?? resourceVersion;
           if (type === 'ERROR') {
             resourceVersion = undefined;
             return;
           }
-          const key = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
+          const key = `${metadata?.namespace ?? ''}/${metadata?.name ?? ''}`;
           if (type === 'DELETED') this.#values.delete(key);
           else if (type === 'ADDED' || type === 'MODIFIED') {
-            const value = Buffer.from(secret.data?.['v'] ?? '', 'base64').toString();
+            const value = this.#valueOf(object);
             if (this.#values.get(key) !== value) this.#changedAt.set(key, Date.now());
             this.#values.set(key, value);
           }
@@ -174,7 +220,7 @@ export class SecretWatcher {
     this.#abort?.abort();
   }
 
-  /** How many of `expected` (Secret key to value) hold their value now. */
+  /** How many of `expected` (object key to value) hold their value now. */
   correct(expected: ReadonlyMap<string, string>): number {
     let count = 0;
     for (const [key, value] of expected) if (this.#values.get(key) === value) count += 1;
@@ -186,7 +232,7 @@ export class SecretWatcher {
     return this.#changedAt.get(key);
   }
 
-  /** Resolves when every Secret in `expected` holds its value; rejects after `timeoutMs`. */
+  /** Resolves when every object in `expected` holds its value; rejects after `timeoutMs`. */
   async until(expected: ReadonlyMap<string, string>, timeoutMs: number, what: string): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -207,6 +253,23 @@ export class SecretWatcher {
       }).finally(() => this.#waiters.clear());
     }
   }
+}
+
+/** The value of key `v` of a Secret, as text. */
+export function secretValue(object: unknown): string {
+  const { data } = object as { data?: Record<string, string> };
+  return Buffer.from(data?.['v'] ?? '', 'base64').toString();
+}
+
+/** A definition's Ready status, for its current generation: "True", "False" or "Unknown". */
+export function readyStatus(object: unknown): string {
+  const { metadata, status } = object as {
+    metadata?: { generation?: number };
+    status?: { conditions?: { type?: string; status?: string; observedGeneration?: number }[] };
+  };
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  if (!ready || (ready.observedGeneration ?? metadata?.generation) !== metadata?.generation) return 'Unknown';
+  return ready.status ?? 'Unknown';
 }
 
 /** Percentile `p` (0-100) of `values`, nearest rank. */

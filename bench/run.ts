@@ -63,6 +63,7 @@ function table(result: BenchResult): string {
   const rows: [string, string, string][] = [
     ['floor: N plain Secrets created directly', `${result.floorSeconds.toFixed(2)} s`, '1.00 x floor'],
     ['N definitions to all Secrets correct', `${result.syncSeconds.toFixed(2)} s`, ratio(result.syncSeconds)],
+    ['N definitions to all Ready=True', `${result.readySeconds.toFixed(2)} s`, ratio(result.readySeconds)],
     [
       'Vault requests to reach sync',
       String(
@@ -73,7 +74,11 @@ function table(result: BenchResult): string {
       ),
       `${result.syncVault.logins} logins, ${result.syncVault.mountLookups} mount lookups, ${result.syncVault.reads} reads of ${result.syncVault.distinctPaths} paths, ${result.syncVault.other} other`,
     ],
-    ['Kubernetes writes to reach sync', String(result.syncKubeWrites), ''],
+    [
+      'apiserver requests per definition, first sync',
+      `${(result.syncApiserver.writes / result.options.n).toFixed(2)} writes, ${(result.syncApiserver.reads / result.options.n).toFixed(2)} reads`,
+      `${result.syncApiserver.writesBy.secrets} Secret, ${result.syncApiserver.writesBy.secretdefinitions} status, ${result.syncApiserver.writesBy.events} Event writes; ${result.syncApiserver.reads} GETs of one object`,
+    ],
     ['operator CPU seconds to reach sync', result.syncCpuSeconds.toFixed(1), ''],
     ['stack CPU seconds during the floor', stack(result.floorStackCpu), ''],
     ['stack CPU seconds during the sync', stack(result.syncStackCpu), ''],
