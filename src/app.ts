@@ -106,7 +106,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const server = await startHttpServer(config.metricsAddress, metrics.registry, {
     notReady() {
       if (phase === 'stopping') return 'stopping';
-      return caches.notSynced ?? provider.notReady();
+      return caches.notSynced ?? rollout?.notSynced() ?? provider.notReady();
     },
     readyText: () => (phase === 'standby' ? 'standby: caches synced, waiting to lead' : 'ok'),
   });
@@ -127,7 +127,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       })
     : undefined;
   // What runs, in the order it starts; it stops in the reverse order. Everything up to the
-  // leadership runs on every replica (a hot standby): the definition and Secret caches synced
+  // leadership runs on every replica (a hot standby): the definition, Secret and workload caches synced
   // and the backend logged in, so a new leader starts warm. Nothing before it writes to Kubernetes or reads a path: the
   // workers that do start only once this instance leads.
   const manager = new Manager(
@@ -137,11 +137,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       ...policy.runnables,
       { name: provider.backend, start: (abort) => provider.start(abort), stop: () => provider.stop() },
       caches.runnable(),
-      ...(leadership ? [leadership] : []),
-      // After leadership: the workload caches have no sync deadline of their own yet, and a
-      // refused list must not hold every replica before the Lease.
+      // Warm on a standby too; a list that stays refused ends the operator within the caches'
+      // deadline, with the cache and the refusal named in readiness and the log.
       ...(rollout?.runnables ?? []),
+      ...(leadership ? [leadership] : []),
       { name: 'leader gauge', start: () => metrics.leader.set(1), stop: () => metrics.leader.set(0) },
+      { name: 'definition events', start: () => caches.startEnqueueing() },
       // As controller-runtime's Controller.Start: its series exist once this instance leads.
       { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
       // Stopped after the workers that render on it.

@@ -9,6 +9,7 @@ import { kind, type Backend } from './api/types.ts';
 import { parseSecretDefinition, type ParseResult } from './api/validate.ts';
 import { templateEngine } from './controller/template.ts';
 import { buildProgram, exitCodeOf } from './cli.ts';
+import { systemClock } from './clock.ts';
 import { connectionSources, type SettingSource } from './flags.ts';
 import { toConfig } from './config.ts';
 import { ConfigError } from './option-values.ts';
@@ -105,14 +106,20 @@ async function run(
   const { startApp } = await import('./app.ts');
   const { guardProcess } = await import('./wiring/process-guard.ts');
   let stop: () => void = () => process.exit(1);
-  guardProcess(process, logger, () => stop());
+  const guard = guardProcess(process, {
+    logger,
+    stop: () => stop(),
+    exit: (code) => process.exit(code),
+    clock: systemClock,
+    graceMs: 20_000,
+  });
   const app = await startApp(config, { logger });
   stop = () => void app.stop('failed');
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void app.stop());
   const cause = await app.stopped;
   // Everything that matters has stopped. Requests still hanging on a dead connection (a watch
   // through a partitioned network, say) must not keep a former leader's process alive.
-  process.exit(cause === 'requested' ? 0 : 1);
+  process.exit(cause === 'requested' && !guard.failed ? 0 : 1);
 }
 
 const program = buildProgram({ run, validate, version });

@@ -135,8 +135,12 @@ function notAllowed(backend: Backend, namespace: string, path: string): Failure 
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #reporter: Reporter;
-  /** Secrets found, at a create, to be there though the cache does not hold them: read before the next write. */
-  readonly #taken = new Set<string>();
+  /**
+   * Definition key to the Secret (namespace/name) it found, at a create, to be there though the
+   * cache does not hold it: read before the next write. One entry per definition at most, gone
+   * with the definition.
+   */
+  readonly #taken = new Map<string, string>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -148,6 +152,7 @@ export class Reconciler {
     const raw = this.#deps.definition(key);
     const [namespace = '', name = ''] = key.split('/');
     if (raw === undefined) {
+      this.#taken.delete(key);
       sources(namespace).untrack(key);
       observer.forgotten(namespace, name);
       return { kind: 'done' };
@@ -156,10 +161,12 @@ export class Reconciler {
     if (!parsed.valid) {
       sources(namespace).untrack(key);
       const message = `invalid spec: ${parsed.problems.join('; ')}`;
-      await this.#reporter.failed(
+      const status = await this.#reporter.failed(
         { metadata: parsed.metadata, status: parsed.status },
         { reason: reasons.invalidSpec, message, retry: 'none' },
       );
+      // A status that could not be written is tried again: the user must see why.
+      if (status === 'failed') return { kind: 'retry', reason: reasons.invalidSpec };
       return { kind: 'done', failure: reasons.invalidSpec };
     }
     const definition = parsed.definition;
@@ -169,7 +176,9 @@ export class Reconciler {
     // In sync, but the status is not written yet: tried again with the key's backoff.
     if (failure === 'statusNotWritten') return { kind: 'retry', reason: reasons.kubernetesError };
     if (failure) {
-      await this.#reporter.failed(definition, failure);
+      const status = await this.#reporter.failed(definition, failure);
+      // Nothing else would bring the definition back while its status still says what it was.
+      if (status === 'failed' && failure.retry === 'none') return { kind: 'retry', reason: failure.reason };
       switch (failure.retry) {
         case 'backoff':
           return { kind: 'retry', reason: failure.reason };
@@ -188,7 +197,8 @@ export class Reconciler {
 
   /**
    * Brings the Secret in line; answers a failure, undefined when the Secret is in sync and so
-   * reported, or statusNotWritten when it is in sync but its status could not be written.
+   * reported, or statusNotWritten when it is in sync but its status could not be written yet (a
+   * status the apiserver refuses for good is not tried again until something changes).
    */
   async #sync(key: string, definition: SecretDefinition): Promise<Failure | 'statusNotWritten' | undefined> {
     const { spec, metadata, status } = definition;
@@ -304,7 +314,7 @@ export class Reconciler {
       written = await this.#write(definition, desired.secret, live, ownership);
       if (written.kind === 'taken') {
         // A Secret of that name is there, unknown to the cache: read, judged, and written only if ours.
-        this.#taken.add(target);
+        this.#taken.set(key, target);
         live = await this.#target(definition);
         ownership = ownershipOf(live, definition);
         const refused = this.#refusal(key, definition, ownership);
@@ -323,12 +333,12 @@ export class Reconciler {
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
       throw error;
     }
-    const reported = await this.#reporter.synced(
+    const statusWrite = await this.#reporter.synced(
       definition,
       written.changed,
       this.#rollout(definition, live, written.secret),
     );
-    return reported ? undefined : 'statusNotWritten';
+    return statusWrite === 'failed' ? 'statusNotWritten' : undefined;
   }
 
   /**
@@ -341,10 +351,12 @@ export class Reconciler {
     const target = secretKey(namespace, definition.spec.name);
     const cached = this.#deps.liveSecret(target);
     if (cached) return cached;
-    const live = this.#taken.has(target)
-      ? await this.#deps.secrets.read(namespace, definition.spec.name)
-      : undefined;
-    if (!live || ownershipOf(live, definition).kind === 'ours') this.#taken.delete(target);
+    const definitionKey = secretKey(namespace, name);
+    const live =
+      this.#taken.get(definitionKey) === target
+        ? await this.#deps.secrets.read(namespace, definition.spec.name)
+        : undefined;
+    if (!live || ownershipOf(live, definition).kind === 'ours') this.#taken.delete(definitionKey);
     // The original counts a target Secret that is not there yet as a read error.
     if (!live) this.#deps.observer.secretReadFailed(namespace, name, definition.spec.name);
     return live;

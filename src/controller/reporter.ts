@@ -15,6 +15,7 @@ import { formatDuration } from '../api/duration.ts';
 import type { Backend, Condition, SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
+import { KubeError } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { describeError } from '../describe-error.ts';
 
@@ -60,6 +61,14 @@ export interface ReporterDeps {
   readonly refreshStretched?: () => boolean;
 }
 
+/**
+ * How a status write went: written (or nothing to write); failed, to be tried again with backoff
+ * (a 5xx, a timeout, a 403 that RBAC may yet fix); refused for good (400, 422: the apiserver
+ * would refuse the same status again), so tried again only when the definition or what it reads
+ * changes.
+ */
+export type StatusWrite = 'written' | 'failed' | 'refused';
+
 export class Reporter {
   readonly #deps: ReporterDeps;
 
@@ -69,14 +78,14 @@ export class Reporter {
 
   /**
    * The Secret is in sync. `rollout` is the RolloutRestart condition of a definition that names
-   * restart targets; undefined removes it. Answers false when the status could not be written
-   * (the Secret is in sync all the same: its Event, log line and metrics are not lost).
+   * restart targets; undefined removes it. Answers how the status write went (the Secret is in
+   * sync all the same: its Event, log line and metrics are not lost when it fails).
    */
   async synced(
     definition: SecretDefinition,
     change: Change | undefined,
     rollout?: Omit<ConditionUpdate, 'type'>,
-  ): Promise<boolean> {
+  ): Promise<StatusWrite> {
     const { metadata, spec, status } = definition;
     const previous = findCondition(status.conditions, readyCondition);
     const becameReady = previous?.status !== 'True';
@@ -136,7 +145,11 @@ export class Reporter {
     return written;
   }
 
-  async failed(definition: Pick<SecretDefinition, 'metadata' | 'status'>, failure: Failure): Promise<void> {
+  /** The sync failed: Ready=False with its reason. Answers how the status write went. */
+  async failed(
+    definition: Pick<SecretDefinition, 'metadata' | 'status'>,
+    failure: Failure,
+  ): Promise<StatusWrite> {
     const { metadata, status } = definition;
     const previous = findCondition(status.conditions, readyCondition);
     const now = new Date(this.#deps.clock.now());
@@ -163,24 +176,30 @@ export class Reporter {
       const eventReason = failure.reason === reasons.secretNotOwned ? reasons.secretNotOwned : 'SyncFailed';
       void this.event(definition, 'Warning', eventReason, failure.message);
     }
-    await this.#tryPatchStatus(definition, next);
+    return this.#tryPatchStatus(definition, next);
   }
 
-  /** Patches the status if it changed; a refusal is logged and answered false, never thrown. */
+  /** Patches the status if it changed; a failure is logged and answered, never thrown. */
   async #tryPatchStatus(
     definition: Pick<SecretDefinition, 'metadata' | 'status'>,
     next: SecretDefinitionStatus,
-  ): Promise<boolean> {
+  ): Promise<StatusWrite> {
     try {
       await this.#patchStatusIfChanged(definition, next);
-      return true;
+      return 'written';
     } catch (error) {
-      this.#deps.logger.warn('status update failed', {
-        namespace: definition.metadata.namespace,
-        definition: definition.metadata.name,
-        error: describeError(error),
-      });
-      return false;
+      const refused = error instanceof KubeError && (error.status === 400 || error.status === 422);
+      this.#deps.logger.warn(
+        refused
+          ? 'status update refused by the apiserver; tried again when the definition or what it reads changes'
+          : 'status update failed; tried again with backoff',
+        {
+          namespace: definition.metadata.namespace,
+          definition: definition.metadata.name,
+          error: describeError(error),
+        },
+      );
+      return refused ? 'refused' : 'failed';
     }
   }
 

@@ -34,10 +34,11 @@ export function sharedPolling(qps: number, backend: BackendWords, deps: Provider
   const budget = new RefreshBudget({
     qps,
     clock,
-    onChange: (stretch, before) => {
+    onChange: (stretch, _before, startedOrEnded) => {
       const { level, message, fields } = describeStretch(stretch, qps, backend);
       logger[level](message, fields);
-      if (stretch.factor > 1 !== before.factor > 1) deps.stretchChanged();
+      // A move of the factor changes no Ready reason (their messages name no factor).
+      if (startedOrEnded) deps.stretchChanged();
     },
   });
   return {

@@ -37,7 +37,8 @@ export interface RefreshBudgetOptions {
    * Called when the stretch starts (demand over stretchStartsAbove of the budget), ends (under
    * stretchEndsBelow), or moves by more than a tenth; after `settleMs` quiet.
    */
-  readonly onChange: (stretch: Stretch, previous: Stretch) => void;
+  /** `startedOrEnded`: the stretch began or ended (not only moved): Ready reasons change. */
+  readonly onChange: (stretch: Stretch, previous: Stretch, startedOrEnded: boolean) => void;
   readonly settleMs?: number;
 }
 
@@ -132,7 +133,7 @@ export class RefreshBudget {
       if (!startedOrEnded && !moved) return;
       this.#reported = now;
       this.#reportedStretched = stretched;
-      this.#options.onChange(now, before);
+      this.#options.onChange(now, before, startedOrEnded);
     });
   }
 }

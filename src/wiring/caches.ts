@@ -14,6 +14,7 @@ import { definitionSource, managedSecretSource } from '../kube/sources.ts';
 import { trimDefinition } from '../kube/trim-definition.ts';
 import { plural } from '../api/types.ts';
 import type { Logger } from '../observability/logger.ts';
+import { defaultSyncTimeoutMs, notSyncedReason, waitForSync } from './cache-sync.ts';
 import type { Runnable } from './manager.ts';
 import { watchScope } from './scope.ts';
 import { stringOr } from '../text.ts';
@@ -37,9 +38,6 @@ export interface CachesOptions {
   /** How long the first lists may take before the operator gives up and exits (controller-runtime's 2 min). */
   readonly syncTimeoutMs?: number;
 }
-
-/** controller-runtime's CacheSyncTimeout. */
-export const defaultSyncTimeoutMs = 120_000;
 
 function metaOf(raw: Record<string, unknown>): Record<string, unknown> {
   return (raw['metadata'] ?? {}) as Record<string, unknown>;
@@ -72,11 +70,18 @@ export class Caches {
   readonly #namespaces: (string | undefined)[];
   readonly #queue: WorkQueue;
   readonly #options: CachesOptions;
+  /** Events reach the queue only once this instance leads (startEnqueueing): a standby's queue stays empty. */
+  #enqueueing = false;
 
   constructor(options: CachesOptions) {
-    const { kube, queue, clock, random, logger } = options;
+    const { kube, clock, random, logger } = options;
     this.#options = options;
-    this.#queue = queue;
+    this.#queue = options.queue;
+    const queue = {
+      add: (key: string): void => {
+        if (this.#enqueueing) this.#queue.add(key);
+      },
+    };
     const { namespaces, inScope } = watchScope(options.watchNamespaces, options.excludeNamespaces);
     this.#perNamespace = options.watchNamespaces.length > 0;
     this.#namespaces = [...namespaces];
@@ -163,13 +168,7 @@ export class Caches {
 
   /** Why the caches are not synced, naming each cache not listed yet and what its list was told; undefined once synced. */
   get notSynced(): string | undefined {
-    const waiting = this.#all().filter((i) => !i.synced);
-    if (waiting.length === 0) return undefined;
-    const failing = waiting.filter((i) => i.listFailure !== undefined);
-    if (failing.length === 0) return 'caches are not synced yet';
-    const shown = failing.slice(0, 3).map((i) => `${i.description}: ${i.listFailure ?? ''}`);
-    const more = failing.length > shown.length ? `; and ${failing.length - shown.length} more` : '';
-    return `caches cannot be listed: ${shown.join('; ')}${more}`;
+    return notSyncedReason('caches', this.#all());
   }
 
   /** How many definitions the caches hold. */
@@ -185,16 +184,7 @@ export class Caches {
       start: async (signal) => {
         for (const informer of this.#all()) informer.start();
         const timeoutMs = this.#options.syncTimeoutMs ?? defaultSyncTimeoutMs;
-        const deadline = clock.monotonic() + timeoutMs;
-        while (!this.synced && !signal.aborted) {
-          // As controller-runtime: a cache that cannot be listed (RBAC) is an error to see, not a
-          // wait forever; the operator exits, and its Pod's restarts say so too.
-          if (clock.monotonic() >= deadline)
-            throw new Error(
-              `${this.notSynced ?? 'caches are not synced'} (gave up after ${timeoutMs / 1000} s)`,
-            );
-          await clock.sleep(50, signal);
-        }
+        await waitForSync('caches', this.#all(), clock, timeoutMs, signal);
         if (!signal.aborted)
           logger.info('caches synced', { definitions: this.definitionCount, resource: plural });
       },
@@ -202,8 +192,19 @@ export class Caches {
     };
   }
 
-  /** Every known definition back to the queue (the access policy changed, say). */
+  /**
+   * From now on, cache events reach the queue, and every definition is added once: as
+   * controller-runtime's controllers, whose event handlers start with leadership, so that a
+   * standby's queue metrics say nothing is waiting, and a new leader's queue times start when it leads.
+   */
+  startEnqueueing(): void {
+    this.#enqueueing = true;
+    this.enqueueAll();
+  }
+
+  /** Every known definition back to the queue (the access policy changed, say); none before startEnqueueing. */
   enqueueAll(): void {
+    if (!this.#enqueueing) return;
     for (const informer of this.#definitions) for (const d of informer.values()) this.#queue.add(d.key);
   }
 

@@ -24,7 +24,14 @@ export interface RestartsWiring {
   readonly logger: Logger;
 }
 
-export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnables: Runnable[] } {
+export interface Restarts {
+  readonly restarter: Restarter;
+  /** Why the workload caches are not synced yet; undefined once they are. */
+  readonly notSynced: () => string | undefined;
+  readonly runnables: Runnable[];
+}
+
+export function wireRestarts(w: RestartsWiring): Restarts {
   const { config, kube, clock, random, metrics, logger } = w;
   const workloads = new WorkloadCaches({ ...config, kube: kube.reads, clock, random, logger });
   const restarter = new Restarter({
@@ -40,6 +47,7 @@ export function wireRestarts(w: RestartsWiring): { restarter: Restarter; runnabl
   });
   return {
     restarter,
+    notSynced: () => workloads.notSynced,
     runnables: [workloads.runnable(), { name: 'rollout restarts', stop: () => restarter.stop() }],
   };
 }

@@ -13,6 +13,7 @@ import {
 } from '../kube/workload.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { Informer } from '../kube/informer.ts';
+import { defaultSyncTimeoutMs, notSyncedReason, waitForSync } from './cache-sync.ts';
 import { workloadSource } from '../kube/sources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Runnable } from './manager.ts';
@@ -25,6 +26,8 @@ export interface WorkloadCachesOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** How long the first lists may take before the operator gives up and exits. */
+  readonly syncTimeoutMs?: number;
 }
 
 export class WorkloadCaches {
@@ -89,6 +92,11 @@ export class WorkloadCaches {
     return this.#informers.every((i) => i.synced);
   }
 
+  /** Why the workload caches are not synced, naming those that cannot be listed; undefined once synced. */
+  get notSynced(): string | undefined {
+    return notSyncedReason('workload caches', this.#informers);
+  }
+
   /** The informers as a runnable: its start waits until every cache has synced. */
   runnable(): Runnable {
     const { clock, logger } = this.#options;
@@ -96,7 +104,8 @@ export class WorkloadCaches {
       name: 'workload caches',
       start: async (signal) => {
         for (const informer of this.#informers) informer.start();
-        while (!this.synced && !signal.aborted) await clock.sleep(50, signal);
+        const timeoutMs = this.#options.syncTimeoutMs ?? defaultSyncTimeoutMs;
+        await waitForSync('workload caches', this.#informers, clock, timeoutMs, signal);
         if (!signal.aborted) logger.info('workload caches synced', { autoReload: this.#readers.size });
       },
       stop: async () => void (await Promise.all(this.#informers.map((i) => i.stop()))),

@@ -6,6 +6,11 @@ import { ProviderError } from '../errors.ts';
 import { vaultErrorMessages } from './error-messages.ts';
 import { vaultAnswerOf, type VaultApi } from './vault-api.ts';
 
+/** Where what Vault said can be read, when it said anything: never in the message itself. */
+function logged(said: string): string {
+  return said ? '; what Vault said is in the operator log' : '; Vault gave no reason';
+}
+
 export interface IssuedToken {
   readonly token: string;
   /** Seconds the token lives from now; 0 for a token that never expires. */
@@ -51,7 +56,7 @@ async function loggedIn(mount: string, method: string, login: Promise<unknown>):
     }
     throw new ProviderError(
       'AuthenticationFailed',
-      `${method} login at auth/${mount} was refused (${answer.status}); what Vault said is in the operator log`,
+      `${method} login at auth/${mount} was refused (${answer.status})${logged(said)}`,
       answer.status,
       said,
     );
@@ -110,11 +115,12 @@ export function tokenCredentials(token: SecretSource): Credentials {
             answer.status,
           );
         }
+        const said = vaultErrorMessages(answer.body);
         throw new ProviderError(
           'AuthenticationFailed',
-          `the Vault token was refused (${answer.status}); what Vault said is in the operator log`,
+          `the Vault token was refused (${answer.status})${logged(said)}`,
           answer.status,
-          vaultErrorMessages(answer.body),
+          said,
         );
       }
       const data = (body as { data?: Record<string, unknown> } | undefined)?.data;

@@ -35,6 +35,8 @@ interface World {
   readonly targetIndex?: TargetIndex;
   /** The definition's finalizers after the reconciler set them. */
   readonly finalizers?: string[][];
+  /** The definition as the cache holds it now (undefined: deleted); by default the harness's. */
+  readonly definition?: () => unknown;
 }
 
 const isOurs = (live: LiveSecret): boolean => live.labels[managedByLabel] === managedByValue;
@@ -63,7 +65,7 @@ function harness(
     if (live && isOurs(live)) cache.set(key, live);
   }
   const reconciler = new Reconciler({
-    definition: () => raw,
+    definition: world.definition ?? (() => raw),
     liveSecret: (key) => cache.get(key),
     rememberSecret: (secret) => cache.set(`${secret.namespace}/${secret.name}`, secret),
     forgetSecret: (key) => cache.delete(key),
@@ -536,6 +538,27 @@ describe('the write path, against an apiserver that holds Secrets', () => {
     assert.deepEqual(server.data('team-a', 's'), { v: 'theirs' });
   });
 
+  test('a definition deleted after it found its name taken leaves nothing behind: made again, it creates first', async () => {
+    const server = new FakeSecretServer();
+    server.put({ ...ourConfig('Opaque', { v: 'theirs' }), labels: {}, annotations: {}, ownerReferences: [] });
+    let cached: unknown = oneKey();
+    const { reconciler, effects } = harness(cached, allowAll, { 'secret/db': { v: 'one' } }, undefined, {
+      server,
+      definition: () => cached,
+    });
+    assert.equal((await reconciler.reconcile('team-a/def')).kind, 'requeueAfter');
+    cached = undefined;
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    server.remove('team-a', 's');
+    cached = oneKey();
+    effects.length = 0;
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      ['create team-a/s Opaque'],
+    );
+  });
+
   test('a Secret replaced by another tool after the cache saw it is not written: the apply over the old uid is refused', async () => {
     const server = serverWith('Opaque', { v: 'one' });
     const { reconciler, effects } = harness(oneKey(), allowAll, { 'secret/db': { v: 'two' } }, undefined, {
@@ -683,4 +706,47 @@ test('a status patch refused after the Secret was written is retried with backof
     'status Synced',
     'event Synced updated Secret s (data key v differs)',
   ]);
+});
+
+test('a status the apiserver refuses for good (422) after the Secret was written is not tried again until something changes', async () => {
+  const { reconciler, effects } = harness(oneKey(), allowAll, { 'secret/db': { v: 'rotated' } }, undefined, {
+    server: serverWith('Opaque', { v: 'before' }),
+    refuseStatus: new KubeError(422, 'Invalid', 'patching status: 422 Invalid'),
+  });
+  assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+  assert.deepEqual(writes(effects), [
+    'apply team-a/s Opaque',
+    'status Synced',
+    'event Synced updated Secret s (data key v differs)',
+  ]);
+});
+
+test('a failure whose status could not be written is retried with backoff, though the failure itself waits for a change', async () => {
+  const refuseStatus = new KubeError(503, 'ServiceUnavailable', 'patching status: 503 ServiceUnavailable');
+  const missingKey = harness(oneKey(), allowAll, { 'secret/db': { other: 'x' } }, undefined, {
+    refuseStatus,
+  });
+  assert.deepEqual(await missingKey.reconciler.reconcile('team-a/def'), {
+    kind: 'retry',
+    reason: 'KeyNotFound',
+  });
+  const invalid = harness(
+    manifest('team-a', { name: 's', keysMap: { v: { key: 'v' } } }),
+    allowAll,
+    {},
+    undefined,
+    {
+      refuseStatus,
+    },
+  );
+  assert.deepEqual(await invalid.reconciler.reconcile('team-a/def'), {
+    kind: 'retry',
+    reason: 'InvalidSpec',
+  });
+  // Written, the same failures wait for a change.
+  const written = harness(oneKey(), allowAll, { 'secret/db': { other: 'x' } });
+  assert.deepEqual(await written.reconciler.reconcile('team-a/def'), {
+    kind: 'done',
+    failure: 'KeyNotFound',
+  });
 });

@@ -5,12 +5,12 @@ import { FakeClock } from '../../support/fake-clock.ts';
 
 function setup(qps: number) {
   const clock = new FakeClock();
-  const reports: { now: Stretch; before: Stretch }[] = [];
+  const reports: { now: Stretch; before: Stretch; startedOrEnded: boolean }[] = [];
   const budget = new RefreshBudget({
     qps,
     clock,
     settleMs: 1_000,
-    onChange: (now, before) => reports.push({ now, before }),
+    onChange: (now, before, startedOrEnded) => reports.push({ now, before, startedOrEnded }),
   });
   const paths = Array.from({ length: 200 }, (_, i) => ({ id: i }));
   return { clock, budget, reports, paths };
@@ -79,6 +79,11 @@ describe('the refresh budget', () => {
       [2, 2.5, 1],
     );
     assert.equal(budget.isStretched, false);
+    // Ready reasons change when it starts and when it ends, not when it moves.
+    assert.deepEqual(
+      reports.map((r) => r.startedOrEnded),
+      [true, false, true],
+    );
   });
 
   test('a steady stream of new paths is still reported, within ten quiet periods of the stretch', async () => {

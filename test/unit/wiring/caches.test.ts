@@ -69,3 +69,43 @@ test('a cache whose list is refused (RBAC) is named with the refusal in readines
   assert.ok(warnings.length >= 2 && warnings.every((w) => w === 'list failed; retrying'));
   await runnable.stop?.();
 });
+
+test('a standby keeps its caches warm with an empty queue; leading adds every definition once, and events from then on', async () => {
+  const clock = new FakeClock();
+  const definition = (name: string) => ({
+    apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+    kind: 'SecretDefinition',
+    metadata: { name, namespace: 'team-a', uid: `u-${name}`, resourceVersion: '1', generation: 1 },
+    spec: { name, keysMap: {} },
+  });
+  const kube = {
+    getJson: async (path: string) => ({
+      items: path.endsWith('/secretdefinitions') ? [definition('a'), definition('b')] : [],
+      metadata: { resourceVersion: '1' },
+    }),
+    watch: async () => new AbortController(),
+  } as unknown as KubeApi;
+  const queue = new WorkQueue({ clock, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 60_000 });
+  const caches = new Caches({
+    kube,
+    watchNamespaces: ['team-a'],
+    excludeNamespaces: [],
+    fieldManager: 'secrets-manager',
+    queue,
+    definitionAdded: () => undefined,
+    definitionRemoved: () => undefined,
+    clock,
+    random: () => 0.5,
+    logger: { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} },
+  });
+  const runnable = caches.runnable();
+  const started = runnable.start?.(new AbortController().signal);
+  await clock.advance(100);
+  await started;
+  assert.equal(caches.definitionCount, 2);
+  caches.enqueueAll();
+  assert.equal(queue.depth, 0, 'a standby queues nothing, whatever asks');
+  caches.startEnqueueing();
+  assert.equal(queue.depth, 2);
+  await runnable.stop?.();
+});

@@ -13,9 +13,9 @@ import { createVaultApi } from '../../../../src/providers/vault/vault-api.ts';
 
 const said = 'invalid role ID "ro-123" or secret ID';
 
-function vaultAnswering(status: number) {
+function vaultAnswering(status: number, errors: readonly string[] = [said]) {
   const transport: VaultTransport = {
-    send: async (): Promise<VaultReply> => ({ status, body: { errors: [said] } }),
+    send: async (): Promise<VaultReply> => ({ status, body: { errors } }),
   };
   return createVaultApi({ address: 'http://vault.test:8200', transport });
 }
@@ -50,6 +50,24 @@ test("a refused login says which login and the status, never Vault's words, whic
         403,
         said,
       ],
+    ],
+  );
+});
+
+test('a refusal with no words from Vault does not send the reader to the log for them', async () => {
+  const refusals = await Promise.all([
+    appRoleCredentials({ mount: 'approle', roleId: source('ro-123'), secretId: source('s-456') })
+      .login(vaultAnswering(400, []))
+      .catch((e: unknown) => e),
+    tokenCredentials(source('hvs.x'))
+      .login(vaultAnswering(403, []))
+      .catch((e: unknown) => e),
+  ]);
+  assert.deepEqual(
+    refusals.map((e) => (e instanceof ProviderError ? [e.message, e.detail] : e)),
+    [
+      ['approle login at auth/approle was refused (400); Vault gave no reason', undefined],
+      ['the Vault token was refused (403); Vault gave no reason', undefined],
     ],
   );
 });
