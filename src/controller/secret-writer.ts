@@ -5,6 +5,7 @@
 // the new one created.
 
 import { dataIdAnnotation, ownerAnnotation, type SecretDefinition } from '../api/types.ts';
+import { KubeError } from '../kube/errors.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
 import type { SecretApi, SecretApplyConfig } from '../kube/secret-api.ts';
 import type { DesiredSecret } from './desired.ts';
@@ -80,15 +81,19 @@ export async function writeSecret(
     };
   }
 
+  let previous: SecretApplyConfig | undefined;
   if (drift.kind === 'recreate' && live) {
     // The type of a Secret cannot change: it is deleted and created anew. Only once the
-    // apiserver said it would take the new one, so a refused type leaves the last good Secret.
+    // apiserver said it would take the new one, so a refused type leaves the last good Secret;
+    // and should the create be refused all the same (a quota or a webhook that changed in
+    // between), the old Secret, read just before, is put back.
     await secrets.checkCreate(config);
+    previous = await secrets.snapshot(live.namespace, live.name, live.uid);
     await secrets.delete(live.namespace, live.name, live.uid);
     deps.forgetSecret(secretKey(live.namespace, live.name));
     deps.written('delete');
   }
-  const created = await secrets.create(config);
+  const created = previous ? await createOrPutBack(deps, config, previous) : await secrets.create(config);
   if (created === 'exists') return { kind: 'taken' };
   deps.rememberSecret(created, undefined);
   deps.written('create');
@@ -100,4 +105,35 @@ export async function writeSecret(
         }
       : { kind: 'create', text: `created Secret ${desired.name}` };
   return { kind: 'written', changed, secret: created };
+}
+
+/**
+ * Creates the new Secret of a type change; if the apiserver refuses it, creates `previous` (the
+ * Secret just deleted) again, and throws the refusal saying whether the old Secret is back.
+ */
+async function createOrPutBack(
+  deps: SecretWriterDeps,
+  config: SecretApplyConfig,
+  previous: SecretApplyConfig,
+): Promise<LiveSecret | 'exists'> {
+  try {
+    return await deps.secrets.create(config);
+  } catch (error) {
+    if (!(error instanceof KubeError)) throw error;
+    let restored: string;
+    try {
+      const back = await deps.secrets.create(previous);
+      if (back !== 'exists') {
+        deps.rememberSecret(back, undefined);
+        deps.written('create');
+      }
+      restored =
+        back === 'exists'
+          ? 'a Secret of that name was created meanwhile by someone else'
+          : `Secret ${previous.name} was put back as it was (type ${previous.type})`;
+    } catch (putBack) {
+      restored = `putting Secret ${previous.name} back failed too: ${putBack instanceof Error ? putBack.message : String(putBack)}`;
+    }
+    throw new KubeError(error.status, error.reason, `${error.message}; ${restored}`, error.causeFields);
+  }
 }

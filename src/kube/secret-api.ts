@@ -51,6 +51,12 @@ export interface SecretApi {
   checkCreate(config: SecretApplyConfig): Promise<void>;
   /** Deletes the Secret only if it is still the object with `uid`: one gone or replaced is left alone. */
   delete(namespace: string, name: string, uid: string): Promise<void>;
+  /**
+   * The Secret as it is now, data included, if it is still the object with `uid`: what a type
+   * change puts back when the new Secret is refused after the old one is gone. Held only in memory,
+   * for the length of one write.
+   */
+  snapshot(namespace: string, name: string, uid: string): Promise<SecretApplyConfig | undefined>;
 }
 
 /** The Secret as the API takes it; empty fields are left out rather than applied empty: an apply owns what it names. */
@@ -131,6 +137,33 @@ export function kubeSecretApi(api: KubeApi, fieldManager: string): SecretApi {
         if (failure.status === 404) return undefined;
         throw failure;
       }
+    },
+    async snapshot(namespace, name, uid) {
+      let secret: V1Secret;
+      try {
+        secret = await api.core.readNamespacedSecret(where(namespace, name));
+      } catch (error) {
+        const failure = toKubeError(error, `reading Secret ${namespace}/${name}`);
+        if (failure.status === 404) return undefined;
+        throw failure;
+      }
+      const { metadata } = secret;
+      if (metadata?.uid !== uid) return undefined;
+      return {
+        name,
+        namespace,
+        type: secret.type ?? 'Opaque',
+        labels: metadata.labels ?? {},
+        annotations: metadata.annotations ?? {},
+        data: secret.data ?? {},
+        ownerReferences: (metadata.ownerReferences ?? []).map((ref) => ({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          name: ref.name,
+          uid: ref.uid,
+          controller: ref.controller ?? false,
+        })),
+      };
     },
     async create(secret) {
       try {

@@ -9,7 +9,8 @@ import { createManager, toLiveSecret, type LiveSecret } from '../../src/kube/liv
 import { foldCreateEntry, type SecretApi, type SecretApplyConfig } from '../../src/kube/secret-api.ts';
 import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
 
-export type SecretCall = 'read' | 'checkCreate' | 'create' | 'apply' | 'adoptCreatedFields' | 'delete';
+export type SecretCall =
+  'read' | 'snapshot' | 'checkCreate' | 'create' | 'apply' | 'adoptCreatedFields' | 'delete';
 
 interface RawSecret {
   metadata: {
@@ -103,6 +104,14 @@ export class FakeSecretServer implements SecretApi {
   async read(namespace: string, name: string): Promise<LiveSecret | undefined> {
     this.#called('read', `${namespace}/${name}`);
     return this.get(namespace, name);
+  }
+
+  async snapshot(namespace: string, name: string, uid: string): Promise<SecretApplyConfig | undefined> {
+    this.#called('snapshot', `${namespace}/${name}`);
+    const raw = this.#objects.get(`${namespace}/${name}`);
+    if (raw?.metadata.uid !== uid) return undefined;
+    const { labels, annotations, ownerReferences } = raw.metadata;
+    return { name, namespace, type: raw.type, labels, annotations, data: raw.data, ownerReferences };
   }
 
   async checkCreate(config: SecretApplyConfig): Promise<void> {

@@ -639,9 +639,47 @@ describe('a change of type, which the apiserver can only make by deleting and cr
     assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
     assert.deepEqual(
       effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
-      ['checkCreate team-a/s kubernetes.io/tls', 'delete team-a/s', 'create team-a/s kubernetes.io/tls'],
+      [
+        'checkCreate team-a/s kubernetes.io/tls',
+        'snapshot team-a/s',
+        'delete team-a/s',
+        'create team-a/s kubernetes.io/tls',
+      ],
     );
     assert.equal(server.get('team-a', 's')?.type, 'kubernetes.io/tls');
+  });
+
+  test('accepted by the dry run but refused when made (a quota that changed in between): the old Secret is put back as it was', async () => {
+    const server = serverWith('Opaque', { 'tls.crt': 'C' });
+    const before = server.get('team-a', 's');
+    const refusal = new KubeError(
+      403,
+      'Forbidden',
+      'creating Secret team-a/s failed (403 Forbidden): exceeded quota: secrets',
+    );
+    server.refuse = (call, config) =>
+      call === 'create' && config?.type === 'kubernetes.io/tls' ? refusal : undefined;
+    const { reconciler, effects } = harness(tls(both), allowAll, vault, undefined, { server });
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'KubernetesError' });
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
+      [
+        'checkCreate team-a/s kubernetes.io/tls',
+        'snapshot team-a/s',
+        'delete team-a/s',
+        'create team-a/s kubernetes.io/tls',
+        'create team-a/s Opaque',
+      ],
+    );
+    const back = server.get('team-a', 's');
+    assert.deepEqual(
+      [back?.type, server.data('team-a', 's'), back?.labels, back?.annotations],
+      [before?.type, { 'tls.crt': 'C' }, before?.labels, before?.annotations],
+    );
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'status').map((e) => e.kind === 'status' && e.message),
+      [`${refusal.message}; Secret s was put back as it was (type Opaque)`],
+    );
   });
 
   test('refused by the dry run (a kubernetes.io/tls without tls.key): the last good Secret stays, and the status says why', async () => {
@@ -686,6 +724,7 @@ describe('a change of type, which the apiserver can only make by deleting and cr
       effects.filter((e) => e.kind === 'secret').map((e) => e.kind === 'secret' && e.what),
       [
         'checkCreate team-a/s kubernetes.io/tls',
+        'snapshot team-a/s',
         'delete team-a/s',
         'create team-a/s kubernetes.io/tls',
         'read team-a/s',

@@ -117,3 +117,39 @@ test("the create's fields fold into the operator's apply entry; every other mana
     fieldsV1: { 'f:data': { 'f:a': {}, 'f:b': {} } },
   });
 });
+
+test('a snapshot is the Secret as it is, data included, only while it is still the object with that uid', async () => {
+  const stored = {
+    metadata: {
+      name: 's',
+      namespace: 'ns',
+      uid: 'u-1',
+      labels: { app: 'web' },
+      annotations: { note: 'kept' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u-c' }],
+    },
+    type: 'Opaque',
+    data: { v: 'b25l' },
+  };
+  const api = {
+    core: {
+      readNamespacedSecret: async ({ name }: { name: string }) => {
+        if (name === 'gone')
+          throw new ApiException(404, 'missing', JSON.stringify({ kind: 'Status', reason: 'NotFound' }), {});
+        return stored;
+      },
+    },
+  } as unknown as KubeApi;
+  const secrets = kubeSecretApi(api, 'secrets-manager');
+  assert.deepEqual(await secrets.snapshot('ns', 's', 'u-1'), {
+    name: 's',
+    namespace: 'ns',
+    type: 'Opaque',
+    labels: { app: 'web' },
+    annotations: { note: 'kept' },
+    data: { v: 'b25l' },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u-c', controller: false }],
+  });
+  assert.equal(await secrets.snapshot('ns', 's', 'u-2'), undefined, 'replaced since');
+  assert.equal(await secrets.snapshot('ns', 'gone', 'u-1'), undefined);
+});
