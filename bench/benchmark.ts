@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
-import { kubeApi } from '../src/kube/kube-api.ts';
+import { kubeApi, mergePatch } from '../src/kube/kube-api.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { http } from '../test/harness/http.ts';
@@ -51,6 +51,12 @@ export interface BenchOptions {
 export interface BenchResult {
   readonly options: Omit<BenchOptions, 'log'>;
   readonly floorSeconds: number;
+  /**
+   * The apiserver's part of a first sync done directly, with no operator: for each of N, the
+   * definition created (as the bench does), its Secret created and its status patched, with the
+   * same client and concurrency. What a sync cannot go under on this machine.
+   */
+  readonly definitionFloorSeconds: number;
   readonly syncSeconds: number;
   /** To every definition Ready=True for its generation. */
   readonly readySeconds: number;
@@ -265,6 +271,57 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   const floorStackCpu = cpuSince(floorCpuBefore, await stackCpu(state));
   await kube.core.deleteCollectionNamespacedSecret({ namespace: floorSpace });
 
+  log(`definition floor: ${n} definitions created, each with its Secret and a status patch, directly`);
+  const definitionFloorStart = Date.now();
+  await pool(n, options.concurrency, async (i) => {
+    const target = { group, version, namespace: floorSpace, plural, name: `f${i}` };
+    await kube.customObjects.createNamespacedCustomObject({
+      ...target,
+      body: {
+        apiVersion,
+        kind,
+        metadata: { name: `f${i}` },
+        spec: { name: `f${i}`, keysMap: { v: { path: `secret/${pathOf(i % paths)}`, key: 'v' } } },
+      },
+    });
+    await kube.core.createNamespacedSecret({
+      namespace: floorSpace,
+      body: { metadata: { name: `f${i}` }, stringData: { v: valueOf(i % paths) } },
+    });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await kube.customObjects.patchNamespacedCustomObjectStatus(
+      {
+        ...target,
+        body: {
+          status: {
+            observedGeneration: 1,
+            secretName: `f${i}`,
+            lastSyncTime: now,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Synced',
+                message: `Secret f${i} is in sync with Vault (refreshed every ${intervalSeconds}s)`,
+                lastTransitionTime: now,
+                observedGeneration: 1,
+              },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
+  });
+  const definitionFloorSeconds = (Date.now() - definitionFloorStart) / 1000;
+  await kube.customObjects.deleteCollectionNamespacedCustomObject({
+    group,
+    version,
+    namespace: floorSpace,
+    plural,
+  });
+  await kube.core.deleteCollectionNamespacedSecret({ namespace: floorSpace });
+
   const credentials = await benchAppRole(vault);
   const watcher = new Watcher('/api/v1/secrets', secretValue);
   await watcher.start(kube, managedBy);
@@ -392,6 +449,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     return {
       options: settingsOf(options),
       floorSeconds,
+      definitionFloorSeconds,
       syncSeconds,
       readySeconds,
       syncApiserver,

@@ -62,6 +62,11 @@ function table(result: BenchResult): string {
   const ratio = (seconds: number): string => `${(seconds / result.floorSeconds).toFixed(2)} x floor`;
   const rows: [string, string, string][] = [
     ['floor: N plain Secrets created directly', `${result.floorSeconds.toFixed(2)} s`, '1.00 x floor'],
+    [
+      'definition floor: N definitions, Secrets and status patches made directly',
+      `${result.definitionFloorSeconds.toFixed(2)} s`,
+      ratio(result.definitionFloorSeconds),
+    ],
     ['N definitions to all Secrets correct', `${result.syncSeconds.toFixed(2)} s`, ratio(result.syncSeconds)],
     ['N definitions to all Ready=True', `${result.readySeconds.toFixed(2)} s`, ratio(result.readySeconds)],
     [
