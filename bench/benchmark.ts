@@ -22,6 +22,8 @@ import {
   readyStatus,
   requestsSince,
   secretValue,
+  untilApiserverQuiet,
+  untilNoNamespaceTerminating,
   Watcher,
   type ApiserverRequests,
   type ProcessUsage,
@@ -336,6 +338,8 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   try {
     const operator = await startOperator(state, options, credentials);
     const markSync = await audit.mark();
+    await untilNoNamespaceTerminating(kube, 300_000);
+    await untilApiserverQuiet(state, 2_000, 120_000);
     const requestsBefore = await apiserverRequests(state);
     log(`applying ${n} definitions over ${paths} paths in ${namespaces} namespaces`);
     const syncStart = Date.now();

@@ -82,7 +82,7 @@ function table(result: BenchResult): string {
     [
       'apiserver requests per definition, first sync',
       `${(result.syncApiserver.writes / result.options.n).toFixed(2)} writes, ${(result.syncApiserver.reads / result.options.n).toFixed(2)} reads`,
-      `${result.syncApiserver.writesBy.secrets} Secret, ${result.syncApiserver.writesBy.secretdefinitions} status, ${result.syncApiserver.writesBy.events} Event writes; ${result.syncApiserver.reads} GETs of one object`,
+      `${result.syncApiserver.writesBy.secrets} Secret, ${result.syncApiserver.writesBy.secretdefinitions} status, ${result.syncApiserver.writesBy.events} Event writes; ${result.syncApiserver.reads} GETs of one Secret`,
     ],
     ['operator CPU seconds to reach sync', result.syncCpuSeconds.toFixed(1), ''],
     ['stack CPU seconds during the floor', stack(result.floorStackCpu), ''],

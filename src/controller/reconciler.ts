@@ -95,6 +95,8 @@ export interface ReconcilerDeps {
   readonly access: () => PathAccess;
   readonly secrets: SecretApi;
   readonly definitions: DefinitionWriter;
+  /** A definition whose status the reporter just wrote, as the apiserver answered (see ReporterDeps). */
+  readonly rememberDefinition?: (answered: unknown, basedOn: string) => void;
   readonly events: EventRecorder;
   readonly clock: Clock;
   readonly defaultRefreshMs: number;

@@ -59,6 +59,12 @@ export interface ReporterDeps {
   readonly logger: ReporterLogger;
   /** Whether every path is read less often than asked, because the backend's rate limit cannot keep up. */
   readonly refreshStretched?: () => boolean;
+  /**
+   * A definition whose status was just written, as the apiserver answered; `basedOn`: the
+   * resourceVersion the write started from. The next reconcile may come before the watch brings
+   * the write (a Secret's own watch event enqueues it), and must not write the same status again.
+   */
+  readonly rememberDefinition?: (answered: unknown, basedOn: string) => void;
 }
 
 /**
@@ -208,7 +214,9 @@ export class Reporter {
     next: SecretDefinitionStatus,
   ): Promise<void> {
     if (JSON.stringify(comparable(definition.status)) === JSON.stringify(comparable(next))) return;
-    await this.#deps.definitions.patchStatus(definition.metadata.namespace, definition.metadata.name, next);
+    const { namespace, name, resourceVersion } = definition.metadata;
+    const answered = await this.#deps.definitions.patchStatus(namespace, name, next);
+    if (answered !== undefined) this.#deps.rememberDefinition?.(answered, resourceVersion);
   }
 
   async event(

@@ -7,7 +7,8 @@ import { toKubeError } from './errors.ts';
 import { mergePatch, type KubeApi } from './kube-api.ts';
 
 export interface DefinitionWriter {
-  patchStatus(namespace: string, name: string, status: SecretDefinitionStatus): Promise<void>;
+  /** Answers the definition as the apiserver wrote it, or undefined when it is gone. */
+  patchStatus(namespace: string, name: string, status: SecretDefinitionStatus): Promise<unknown>;
   /** Sets the finalizer list, failing if the object changed since `resourceVersion`. */
   setFinalizers(
     namespace: string,
@@ -29,7 +30,7 @@ export function kubeDefinitionWriter(api: KubeApi): DefinitionWriter {
   return {
     async patchStatus(namespace, name, status) {
       try {
-        await api.customObjects.patchNamespacedCustomObjectStatus(
+        return await api.customObjects.patchNamespacedCustomObjectStatus(
           { ...target(namespace, name), body: { status } },
           mergePatch,
         );
@@ -37,6 +38,7 @@ export function kubeDefinitionWriter(api: KubeApi): DefinitionWriter {
         const failure = toKubeError(error, `updating the status of SecretDefinition ${namespace}/${name}`);
         // Deleted meanwhile: nothing left to report on.
         if (failure.status !== 404) throw failure;
+        return undefined;
       }
     },
     async setFinalizers(namespace, name, finalizers, resourceVersion) {

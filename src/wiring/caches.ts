@@ -70,6 +70,7 @@ export class Caches {
   readonly #namespaces: (string | undefined)[];
   readonly #queue: WorkQueue;
   readonly #options: CachesOptions;
+  readonly #toDefinition: (object: unknown) => RawDefinition | undefined;
   /** Events reach the queue only once this instance leads (startEnqueueing): a standby's queue stays empty. */
   #enqueueing = false;
 
@@ -86,24 +87,26 @@ export class Caches {
     this.#perNamespace = options.watchNamespaces.length > 0;
     this.#namespaces = [...namespaces];
     const { targets } = this;
+    const toDefinition = (object: unknown): RawDefinition | undefined => {
+      const meta = metaOf((object ?? {}) as Record<string, unknown>);
+      if (
+        typeof meta['name'] !== 'string' ||
+        typeof meta['namespace'] !== 'string' ||
+        !inScope(meta['namespace'])
+      )
+        return undefined;
+      // Only what reconcile reads is cached: no managedFields, no last-applied copy.
+      return {
+        key: `${meta['namespace']}/${meta['name']}`,
+        raw: trimDefinition(object as Record<string, unknown>),
+      };
+    };
+    this.#toDefinition = toDefinition;
     this.#definitions = this.#namespaces.map(
       (namespace) =>
         new Informer<RawDefinition>({
           source: definitionSource(kube, namespace),
-          convert: (object) => {
-            const meta = metaOf((object ?? {}) as Record<string, unknown>);
-            if (
-              typeof meta['name'] !== 'string' ||
-              typeof meta['namespace'] !== 'string' ||
-              !inScope(meta['namespace'])
-            )
-              return undefined;
-            // Only what reconcile reads is cached: no managedFields, no last-applied copy.
-            return {
-              key: `${meta['namespace']}/${meta['name']}`,
-              raw: trimDefinition(object as Record<string, unknown>),
-            };
-          },
+          convert: toDefinition,
           keyOf: (d) => d.key,
           versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
           handlers: {
@@ -227,8 +230,27 @@ export class Caches {
     this.#secretsOf(secret.namespace)?.remember(secret, basedOn);
   }
 
+  /**
+   * A definition whose status the operator just wrote, as the apiserver answered, known before its
+   * watch event arrives (so the next reconcile compares with what was written, not the status
+   * before it). Kept only when nothing but the status changed: a change of anything the handlers
+   * act on (the spec's generation, labels, deletion) must come through the watch, which enqueues.
+   */
+  rememberDefinition(answered: unknown, basedOn: string): void {
+    const definition = this.#toDefinition(answered);
+    if (!definition) return;
+    const informer = this.#definitionsOf(definition.key.split('/')[0] ?? '');
+    const current = informer?.get(definition.key);
+    if (!informer || !current || relevant(current) !== relevant(definition)) return;
+    informer.remember(definition, basedOn);
+  }
+
   forgetSecret(key: string): void {
     this.#secretsOf(key.split('/')[0] ?? '')?.forget(key);
+  }
+
+  #definitionsOf(namespace: string): Informer<RawDefinition> | undefined {
+    return this.#perNamespace ? this.#definitions[this.#namespaces.indexOf(namespace)] : this.#definitions[0];
   }
 
   #secretsOf(namespace: string): Informer<LiveSecret> | undefined {

@@ -50,6 +50,7 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     access: () => w.policy() ?? allowAll,
     secrets: kubeSecretApi(kube, w.fieldManager),
     definitions: kubeDefinitionWriter(kube),
+    rememberDefinition: (answered, basedOn) => caches.rememberDefinition(answered, basedOn),
     events: w.events,
     clock,
     defaultRefreshMs: config.reconcilePeriodMs,

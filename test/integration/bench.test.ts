@@ -31,7 +31,7 @@ test('the benchmark runs end to end and its counts are consistent', async (t) =>
   assert.ok(result.syncVault.logins >= 1);
   assert.ok(result.syncVault.mountLookups >= 1);
   // A first sync costs the apiserver a create of each Secret and a status patch of each
-  // definition: no Event for a first creation, and no read of any one object.
+  // definition: no Event for a first creation, and no read of any one Secret.
   assert.deepEqual(
     { ...result.syncApiserver.writesBy, reads: result.syncApiserver.reads },
     { secrets: n, secretdefinitions: n, events: 0, reads: 0 },

@@ -137,7 +137,10 @@ test('a standby is hot: its caches synced and its /readyz saying so while it wai
   const second = await startOperator(t, { args: electionArgs(ns) });
   await waitReady(second);
   assert.equal((await http(`${second.metricsUrl}/readyz`)).body, 'standby: caches synced, waiting to lead\n');
-  assert.match(second.logs(), /"definitions":3,"level":"info","message":"caches synced"/);
+  // /readyz reads the informers; the log line is written after them and reaches the pipe later.
+  await waitFor('the standby to log its synced caches', async () =>
+    /"definitions":3,"level":"info","message":"caches synced"/.test(second.logs()) ? true : undefined,
+  );
   const waiting = await second.metrics();
   assert.doesNotMatch(waiting, /^secrets_manager_vault_requests_total\{operation="read"/m);
   assert.equal(writesSent(waiting), 0, 'the standby sent no write, not even to the Lease');

@@ -11,15 +11,18 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
   const events: string[] = [];
   const synced: string[] = [];
   const warnings: string[] = [];
+  const remembered: { answered: unknown; basedOn: string }[] = [];
   const reporter = new Reporter({
     backend,
     refreshStretched: () => refreshStretched,
     definitions: {
-      async patchStatus(_namespace, _name, next) {
+      async patchStatus(namespace, name, next) {
         patches.push(next);
+        return { metadata: { namespace, name, resourceVersion: `${patches.length + 1}` }, status: next };
       },
       async setFinalizers() {},
     },
+    rememberDefinition: (answered, basedOn) => remembered.push({ answered, basedOn }),
     events: {
       async record(_target, type, reason, message) {
         events.push(`${type} ${reason}: ${message}`);
@@ -61,7 +64,7 @@ function setup(status: SecretDefinitionStatus = {}, backend: Backend = 'vault', 
     if (last) current = { ...current, status: last };
     return current;
   };
-  return { clock, reporter, patches, events, synced, warnings, definition };
+  return { clock, reporter, patches, events, synced, warnings, definition, remembered };
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -178,5 +181,19 @@ describe('the reporter', () => {
     assert.equal(last?.lastSyncTime, '2026-11-27T10:00:20Z');
     assert.equal(last?.conditions?.[0]?.lastTransitionTime, '2026-11-27T10:00:20Z');
     assert.deepEqual(events, ['Warning SyncFailed: down']);
+  });
+
+  test("the apiserver's answer to a status write is handed on with the version the write started from; nothing when nothing was written", async () => {
+    const { reporter, patches, remembered, definition } = setup();
+    await reporter.synced(definition(), created);
+    assert.deepEqual(remembered, [
+      {
+        answered: { metadata: { namespace: 'ns', name: 'def', resourceVersion: '2' }, status: patches[0] },
+        basedOn: '1',
+      },
+    ]);
+    await reporter.synced(definition(), undefined);
+    assert.equal(patches.length, 1, 'the same status is not written again');
+    assert.equal(remembered.length, 1);
   });
 });

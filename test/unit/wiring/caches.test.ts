@@ -109,3 +109,79 @@ test('a standby keeps its caches warm with an empty queue; leading adds every de
   assert.equal(queue.depth, 2);
   await runnable.stop?.();
 });
+
+/** Caches over team-a whose definition watch the test drives: `send` delivers a watch event. */
+async function drivenCaches(items: unknown[]) {
+  const clock = new FakeClock();
+  let send: (type: string, object: unknown) => void = () => assert.fail('no definition watch yet');
+  const kube = {
+    getJson: async (path: string) => ({
+      items: path.endsWith('/secretdefinitions') ? items : [],
+      metadata: { resourceVersion: '1' },
+    }),
+    watch: async (path: string, _query: unknown, onEvent: (type: string, object: unknown) => void) => {
+      if (path.endsWith('/secretdefinitions')) send = onEvent;
+      return new AbortController();
+    },
+  } as unknown as KubeApi;
+  const queue = new WorkQueue({ clock, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 60_000 });
+  const caches = new Caches({
+    kube,
+    watchNamespaces: ['team-a'],
+    excludeNamespaces: [],
+    fieldManager: 'secrets-manager',
+    queue,
+    definitionAdded: () => undefined,
+    definitionRemoved: () => undefined,
+    clock,
+    random: () => 0.5,
+    logger: { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} },
+  });
+  const runnable = caches.runnable();
+  const started = runnable.start?.(new AbortController().signal);
+  await clock.advance(100);
+  await started;
+  caches.startEnqueueing();
+  // The first adds, taken and finished, so that the depth counts what comes after.
+  for (let i = 0; i < items.length; i += 1) {
+    const key = await queue.get();
+    if (key) queue.done(key);
+  }
+  return { caches, queue, send: (type: string, object: unknown) => send(type, object), stop: runnable.stop };
+}
+
+const definitionAt = (resourceVersion: string, generation: number, ready?: string) => ({
+  apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+  kind: 'SecretDefinition',
+  metadata: { name: 'a', namespace: 'team-a', uid: 'u-a', resourceVersion, generation },
+  spec: { name: 'a', keysMap: {} },
+  ...(ready ? { status: { conditions: [{ type: 'Ready', status: ready }] } } : {}),
+});
+const versionOf = (raw: unknown): unknown =>
+  (raw as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+
+test('a status just written is what the next reconcile reads, before its watch event; its echo enqueues nothing', async () => {
+  const { caches, queue, send, stop } = await drivenCaches([definitionAt('1', 1)]);
+  caches.rememberDefinition(definitionAt('2', 1, 'True'), '1');
+  assert.equal(versionOf(caches.definition('team-a/a')), '2');
+  assert.deepEqual((caches.definition('team-a/a') as { status: unknown }).status, {
+    conditions: [{ type: 'Ready', status: 'True' }],
+  });
+  send('MODIFIED', definitionAt('2', 1, 'True'));
+  assert.equal(queue.depth, 0);
+  // An answer to a write that started from a version the cache no longer holds is not kept.
+  send('MODIFIED', definitionAt('3', 1, 'False'));
+  caches.rememberDefinition(definitionAt('4', 1, 'True'), '2');
+  assert.equal(versionOf(caches.definition('team-a/a')), '3');
+  await stop?.();
+});
+
+test('an answer that carries a spec change made meanwhile is not kept: the watch brings it and enqueues the definition', async () => {
+  const { caches, queue, send, stop } = await drivenCaches([definitionAt('1', 1)]);
+  // The spec changed (generation 2, version 2) before the status write (version 3) landed.
+  caches.rememberDefinition(definitionAt('3', 2, 'True'), '1');
+  assert.equal(versionOf(caches.definition('team-a/a')), '1');
+  send('MODIFIED', definitionAt('2', 2));
+  assert.equal(queue.depth, 1);
+  await stop?.();
+});
