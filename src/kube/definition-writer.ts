@@ -30,10 +30,11 @@ export function kubeDefinitionWriter(api: KubeApi): DefinitionWriter {
   return {
     async patchStatus(namespace, name, status) {
       try {
-        return await api.customObjects.patchNamespacedCustomObjectStatus(
+        const answered: unknown = await api.customObjects.patchNamespacedCustomObjectStatus(
           { ...target(namespace, name), body: { status } },
           mergePatch,
         );
+        return answered;
       } catch (error) {
         const failure = toKubeError(error, `updating the status of SecretDefinition ${namespace}/${name}`);
         // Deleted meanwhile: nothing left to report on.

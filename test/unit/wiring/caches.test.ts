@@ -147,7 +147,12 @@ async function drivenCaches(items: unknown[]) {
     const key = await queue.get();
     if (key) queue.done(key);
   }
-  return { caches, queue, send: (type: string, object: unknown) => send(type, object), stop: runnable.stop };
+  return {
+    caches,
+    queue,
+    send: (type: string, object: unknown) => send(type, object),
+    stop: async () => void (await runnable.stop?.()),
+  };
 }
 
 const definitionAt = (resourceVersion: string, generation: number, ready?: string) => ({
@@ -173,7 +178,7 @@ test('a status just written is what the next reconcile reads, before its watch e
   send('MODIFIED', definitionAt('3', 1, 'False'));
   caches.rememberDefinition(definitionAt('4', 1, 'True'), '2');
   assert.equal(versionOf(caches.definition('team-a/a')), '3');
-  await stop?.();
+  await stop();
 });
 
 test('an answer that carries a spec change made meanwhile is not kept: the watch brings it and enqueues the definition', async () => {
@@ -183,5 +188,5 @@ test('an answer that carries a spec change made meanwhile is not kept: the watch
   assert.equal(versionOf(caches.definition('team-a/a')), '1');
   send('MODIFIED', definitionAt('2', 2));
   assert.equal(queue.depth, 1);
-  await stop?.();
+  await stop();
 });
