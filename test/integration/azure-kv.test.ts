@@ -301,10 +301,11 @@ describe('Azure Key Vault', () => {
       .map((r) => r.at)
       .sort((a, b) => a - b);
     assert.equal(reads.length, names.length, 'one read per secret');
-    // Five reads at 2 per second after a burst of 1 cannot span less than 2 s; unpaced they take
-    // a few milliseconds.
+    // Five reads at 2 per second after a burst of 1 leave the operator 2 s apart; unpaced they
+    // take about 200 ms. They are timed where the stand-in receives them, and the first one may
+    // also open the TLS connection (119 ms late once on a loaded machine), so 1.5 s is the bound.
     const span = (reads.at(-1) ?? 0) - (reads[0] ?? 0);
-    assert.ok(span >= 1_900, `five reads within ${span}ms: faster than 2 per second`);
+    assert.ok(span >= 1_500, `five reads within ${span}ms: faster than 2 per second`);
   });
 
   test('a login Entra refuses: counted in azure_kv_login_errors_total, not ready, the secret never logged', async (t) => {
