@@ -70,48 +70,11 @@ test('a cache whose list is refused (RBAC) is named with the refusal in readines
   await runnable.stop?.();
 });
 
-test('a standby keeps its caches warm with an empty queue; leading adds every definition once, and events from then on', async () => {
-  const clock = new FakeClock();
-  const definition = (name: string) => ({
-    apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
-    kind: 'SecretDefinition',
-    metadata: { name, namespace: 'team-a', uid: `u-${name}`, resourceVersion: '1', generation: 1 },
-    spec: { name, keysMap: {} },
-  });
-  const kube = {
-    getJson: async (path: string) => ({
-      items: path.endsWith('/secretdefinitions') ? [definition('a'), definition('b')] : [],
-      metadata: { resourceVersion: '1' },
-    }),
-    watch: async () => new AbortController(),
-  } as unknown as KubeApi;
-  const queue = new WorkQueue({ clock, random: () => 0.5, baseDelayMs: 1_000, maxDelayMs: 60_000 });
-  const caches = new Caches({
-    kube,
-    watchNamespaces: ['team-a'],
-    excludeNamespaces: [],
-    fieldManager: 'secrets-manager',
-    queue,
-    definitionAdded: () => undefined,
-    definitionRemoved: () => undefined,
-    clock,
-    random: () => 0.5,
-    logger: { info: () => {}, warn: () => {}, debug: () => {}, error: () => {} },
-  });
-  const runnable = caches.runnable();
-  const started = runnable.start?.(new AbortController().signal);
-  await clock.advance(100);
-  await started;
-  assert.equal(caches.definitionCount, 2);
-  caches.enqueueAll();
-  assert.equal(queue.depth, 0, 'a standby queues nothing, whatever asks');
-  caches.startEnqueueing();
-  assert.equal(queue.depth, 2);
-  await runnable.stop?.();
-});
-
-/** Caches over team-a whose definition watch the test drives: `send` delivers a watch event. */
-async function drivenCaches(items: unknown[]) {
+/**
+ * Caches over team-a, started (their lists answered with `items`), not yet enqueueing; `send`
+ * delivers an event to the definitions' watch.
+ */
+async function startedCaches(items: unknown[]) {
   const clock = new FakeClock();
   let send: (type: string, object: unknown) => void = () => assert.fail('no definition watch yet');
   const kube = {
@@ -141,18 +104,39 @@ async function drivenCaches(items: unknown[]) {
   const started = runnable.start?.(new AbortController().signal);
   await clock.advance(100);
   await started;
-  caches.startEnqueueing();
-  // The first adds, taken and finished, so that the depth counts what comes after.
-  for (let i = 0; i < items.length; i += 1) {
-    const key = await queue.get();
-    if (key) queue.done(key);
-  }
   return {
     caches,
     queue,
     send: (type: string, object: unknown) => send(type, object),
     stop: async () => void (await runnable.stop?.()),
   };
+}
+
+test('a standby keeps its caches warm with an empty queue; leading adds every definition once, and events from then on', async () => {
+  const definition = (name: string) => ({
+    apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+    kind: 'SecretDefinition',
+    metadata: { name, namespace: 'team-a', uid: `u-${name}`, resourceVersion: '1', generation: 1 },
+    spec: { name, keysMap: {} },
+  });
+  const { caches, queue, stop } = await startedCaches([definition('a'), definition('b')]);
+  assert.equal(caches.definitionCount, 2);
+  caches.enqueueAll();
+  assert.equal(queue.depth, 0, 'a standby queues nothing, whatever asks');
+  caches.startEnqueueing();
+  assert.equal(queue.depth, 2);
+  await stop();
+});
+
+/** startedCaches, leading, with the first adds taken and finished so that the depth counts what comes after. */
+async function drivenCaches(items: unknown[]) {
+  const started = await startedCaches(items);
+  started.caches.startEnqueueing();
+  for (let i = 0; i < items.length; i += 1) {
+    const key = await started.queue.get();
+    if (key) started.queue.done(key);
+  }
+  return started;
 }
 
 const definitionAt = (resourceVersion: string, generation: number, ready?: string) => ({
