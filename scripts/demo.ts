@@ -4,7 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { kubectlRun } from '../test/harness/kube.ts';
 import { freePorts } from '../test/harness/processes.ts';
 import { startStack, stopStack, type StackState } from '../test/harness/stack.ts';
-import { VaultAdmin } from '../test/harness/vault.ts';
+import { operatorPolicy, VaultAdmin } from '../test/harness/vault.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const once = process.argv.includes('--once');
@@ -22,7 +22,7 @@ const step = (text: string): void => void process.stdout.write(`\n${paint(1, '==
 const say = (text: string): void => void process.stdout.write(`    ${text}\n`);
 
 const seed: Record<string, Record<string, unknown>> = {
-  'secret/data/samples/app-db': { data: { username: 'app', password: 'first-password' } },
+  'secret/data/samples/app-db': { data: { username: 'app', password: 'first-password', host: '127.0.0.1' } },
   'secret/data/samples/keystore': { data: { p12: Buffer.from('not really a keystore').toString('base64') } },
   'secret/data/samples/ingress-tls': {
     data: { crt: '-----BEGIN CERTIFICATE-----\n(demo)\n-----END CERTIFICATE-----', key: '(demo key)' },
@@ -42,7 +42,7 @@ function shutdown(): Promise<void> {
       const exited = new Promise((resolve) => operator?.once('exit', resolve));
       operator.kill('SIGTERM');
       await exited;
-      say('operator stopped (its Vault token revoked)');
+      say('operator stopped (its Vault token revoked, unless leases it issued live on)');
     }
     if (stack) {
       await stopStack(stack.dir);
@@ -83,6 +83,43 @@ async function main(): Promise<void> {
     await vault.call('POST', path, body);
     say(`${path.replace('/data/', '/')}`);
   }
+
+  step("Setting up a PKI engine and a database engine (on the stack's PostgreSQL) for the issuing samples");
+  await vault.call('POST', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '720h' } });
+  await vault.call('POST', 'pki/root/generate/internal', {
+    common_name: 'demo root',
+    ttl: '720h',
+    key_type: 'ec',
+  });
+  await vault.call('POST', 'pki/roles/web', {
+    allowed_domains: ['svc', 'svc.cluster.local'],
+    allow_subdomains: true,
+    key_type: 'ec',
+  });
+  const pg = started.postgres;
+  await vault.call('POST', 'sys/mounts/database', { type: 'database' });
+  await vault.call('POST', 'database/config/app', {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: `postgresql://{{username}}:{{password}}@${pg.host}:${pg.port}/${pg.database}?sslmode=disable`,
+    username: pg.user,
+    password: pg.password,
+    allowed_roles: ['app'],
+  });
+  await vault.call('POST', 'database/roles/app', {
+    db_name: 'app',
+    creation_statements: [
+      `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+    ],
+    default_ttl: '1h',
+    max_ttl: '24h',
+  });
+  // The operator's policy, plus what config/samples/vault-policy.hcl grants for issuing.
+  const samplePolicy = await readFile(join(repoRoot, 'config', 'samples', 'vault-policy.hcl'), 'utf8');
+  const issuing = samplePolicy.slice(samplePolicy.indexOf('# PKI definitions'));
+  await vault.call('PUT', `sys/policies/acl/${operatorPolicy.name}`, {
+    policy: `${operatorPolicy.text}\n${issuing}`,
+  });
+  say('pki/issue/web, database/creds/app');
 
   step('Installing the SecretDefinition CRD');
   await kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crd.yaml')]);

@@ -17,7 +17,7 @@ import { Manager } from './wiring/manager.ts';
 import { openPolicy } from './wiring/policy.ts';
 import { wireEvents } from './wiring/events.ts';
 import { createProvider, describeStart } from './wiring/provider.ts';
-import { wireReconciler } from './wiring/reconciler.ts';
+import { wireIssuance, wireReconciler } from './wiring/reconciler.ts';
 import { workersRunnable } from './wiring/workers.ts';
 import { wireRestarts } from './wiring/restarts.ts';
 
@@ -93,9 +93,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     ? wireRestarts({ config, kube: clients, events, clock, random, metrics, logger })
     : undefined;
   const templates = new ThreadedRenderer();
+  const issuance = wireIssuance({ config, kube: clients.writes, fieldManager, metrics, clock, logger });
   const reconciler = wireReconciler({
     ...{ config, kube: clients.writes, fieldManager, events, caches, provider, metrics, clock, logger },
     templates,
+    issuance,
     policy: () => policy.file?.policy,
     ...(rollout ? { restarts: rollout.restarter } : {}),
   });
@@ -147,6 +149,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       { name: 'controller metrics', start: () => runtime.controllerStarted(config.concurrency) },
       // Stopped after the workers that render on it.
       { name: 'template thread', stop: () => templates.close() },
+      // Revocations still waiting are dropped: those leases end at their own time.
+      { name: 'issuance', stop: () => issuance.stop() },
       workersRunnable({
         ...{ count: config.concurrency, queue, reconciler, clock, metrics, runtime, logger },
         running: () => (phase = 'running'),

@@ -18,12 +18,20 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay setTimeout takes (about 24.8 days); a longer one would fire at once. */
+const maxTimerMs = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
   after(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    handle.unref();
+    let handle: NodeJS.Timeout;
+    const arm = (left: number): void => {
+      const step = Math.min(Math.max(0, left), maxTimerMs);
+      handle = setTimeout(() => (left > maxTimerMs ? arm(left - maxTimerMs) : fn()), step);
+      handle.unref();
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(handle) };
   },
   sleep(ms, signal) {

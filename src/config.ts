@@ -47,6 +47,8 @@ export interface Config {
   readonly concurrency: number;
   /** Rollout restarts of the workloads that use a Secret (--rollout-restart). */
   readonly rolloutRestart: { readonly enabled: boolean; readonly minIntervalMs: number };
+  /** How long a replaced lease outlives the write of its successor (--lease-revoke-grace). */
+  readonly leaseRevokeGraceMs: number;
   /** Client-side rate limit towards the apiserver: requests per second and burst. */
   readonly kubeApi: { readonly qps: number; readonly burst: number };
   readonly logLevel: LogLevel;
@@ -139,6 +141,7 @@ export function toConfig(raw: RawOptions): Config {
         'rollout-restart-interval',
       ),
     },
+    leaseRevokeGraceMs: duration(raw, 'leaseRevokeGrace', 'lease-revoke-grace'),
     kubeApi: {
       qps: positive(raw, 'kubeApiQps', 'kube-api-qps'),
       burst: integer(raw, 'kubeApiBurst', 'kube-api-burst', 1),

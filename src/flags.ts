@@ -112,6 +112,14 @@ const operator: readonly FlagSpec[] = [
       'The least time between two restarts of one workload; changes meanwhile are folded into the next',
   },
   {
+    flag: 'lease-revoke-grace',
+    key: 'leaseRevokeGrace',
+    value: 'duration',
+    default: '10m',
+    description:
+      'How long the lease of replaced dynamic credentials lives on after the Secret holds new ones, so that the workloads using them can restart first; then it is revoked',
+  },
+  {
     flag: 'concurrency',
     key: 'concurrency',
     value: 'number',

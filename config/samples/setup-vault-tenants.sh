@@ -10,6 +10,9 @@
 # Needs VAULT_ADDR, a VAULT_TOKEN allowed to write policies and Kubernetes auth roles, and the
 # Kubernetes auth method already configured (setup-vault.sh with KUBERNETES_HOST does that).
 # TENANT_SERVICE_ACCOUNT overrides the service account; KUBERNETES_AUTH_PATH the auth mount.
+# With PKI_MOUNT (say pki), each namespace may also issue certificates from the role named after
+# it (pki/issue/<namespace>); with DATABASE_MOUNT (say database), read credentials of the role
+# named after it (database/creds/<namespace>) and renew and revoke only those leases.
 set -eu
 vault=${VAULT_CLI:-vault}
 account=${TENANT_SERVICE_ACCOUNT:-default}
@@ -27,8 +30,19 @@ for namespace in "$@"; do
       exit 2
       ;;
   esac
-  printf 'path "secret/data/%s/*" {\n  capabilities = ["read"]\n}\npath "kv/%s/*" {\n  capabilities = ["read"]\n}\n' \
-    "$namespace" "$namespace" | $vault policy write "secrets-manager-$namespace" -
+  {
+    printf 'path "secret/data/%s/*" {\n  capabilities = ["read"]\n}\npath "kv/%s/*" {\n  capabilities = ["read"]\n}\n' \
+      "$namespace" "$namespace"
+    if [ -n "${PKI_MOUNT:-}" ]; then
+      printf 'path "%s/issue/%s" {\n  capabilities = ["update"]\n}\n' "$PKI_MOUNT" "$namespace"
+    fi
+    if [ -n "${DATABASE_MOUNT:-}" ]; then
+      printf 'path "%s/creds/%s" {\n  capabilities = ["read"]\n}\n' "$DATABASE_MOUNT" "$namespace"
+      for action in renew revoke; do
+        printf 'path "sys/leases/%s/%s/creds/%s/*" {\n  capabilities = ["update"]\n}\n' "$action" "$DATABASE_MOUNT" "$namespace"
+      done
+    fi
+  } | $vault policy write "secrets-manager-$namespace" -
   $vault write "auth/$mount/role/$namespace" \
     bound_service_account_names="$account" bound_service_account_namespaces="$namespace" \
     token_policies="secrets-manager-$namespace" token_ttl=15m token_max_ttl=1h

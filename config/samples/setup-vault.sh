@@ -28,3 +28,21 @@ if [ -n "${KUBERNETES_HOST:-}" ]; then
     bound_service_account_names=secrets-manager bound_service_account_namespaces=secrets-manager \
     token_policies=secrets-manager token_ttl=1h
 fi
+
+# PKI (config/samples/pki.yaml): a pki mount with a root CA and a role "web" for *.svc names.
+if [ -n "${SETUP_PKI:-}" ]; then
+  $vault secrets list -format=json | grep -q '"pki/"' || $vault secrets enable -max-lease-ttl=8760h pki
+  $vault read -field=certificate pki/cert/ca >/dev/null 2>&1 ||
+    $vault write -field=certificate pki/root/generate/internal common_name="secrets-manager sample root" ttl=8760h >/dev/null
+  $vault write pki/roles/web allowed_domains=svc,svc.cluster.local allow_subdomains=true max_ttl=720h
+fi
+
+# Dynamic database credentials (config/samples/dynamic-database.yaml): SETUP_DATABASE is a
+# PostgreSQL URL of a user that may create roles; Vault keeps it and rotates nothing.
+if [ -n "${SETUP_DATABASE:-}" ]; then
+  $vault secrets list -format=json | grep -q '"database/"' || $vault secrets enable database
+  $vault write database/config/app plugin_name=postgresql-database-plugin allowed_roles=app \
+    connection_url="$SETUP_DATABASE"
+  $vault write database/roles/app db_name=app default_ttl=1h max_ttl=24h \
+    creation_statements="CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT CONNECT ON DATABASE app TO \"{{name}}\";"
+fi

@@ -25,6 +25,12 @@ export const reasons = {
   kubernetesError: 'KubernetesError',
   /** A template of spec.template does not parse or render. */
   templateError: 'TemplateError',
+  /** A certificate or credentials could not be issued (PKI and dynamic definitions). */
+  issueFailed: 'IssueFailed',
+  /** A lease could not be renewed yet; the credentials in the Secret still work until it ends. */
+  renewFailed: 'RenewFailed',
+  /** The lease of the credentials in the Secret ended (or Vault no longer knows it) and new ones could not be issued. */
+  leaseExpired: 'LeaseExpired',
   /** RolloutRestart condition: every target exists, and is restarted when the data changes. */
   targetsFound: 'TargetsFound',
   targetNotFound: 'TargetNotFound',

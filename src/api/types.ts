@@ -25,6 +25,13 @@ export const restartedForAnnotation = 'secrets-manager.tuenti.io/restarted-for';
  * about it (a hash of a short value could be guessed), and it survives operator restarts.
  */
 export const dataIdAnnotation = 'secrets-manager.tuenti.io/data-id';
+/**
+ * On a managed Secret of a PKI or dynamic definition: what was issued into it (JSON, see
+ * controller/issued-record.ts): which spec it was issued for and, for dynamic credentials, the
+ * lease to renew and revoke. It is how a restarted operator finds the current lease instead of
+ * issuing again. It holds no value: the Secret's data does, and anyone who may read this may read that.
+ */
+export const issuedAnnotation = 'secrets-manager.tuenti.io/issued';
 
 /** Where the values come from (--backend): what a path and a version name depends on it. */
 export type Backend = 'vault' | 'azure-kv';
@@ -59,6 +66,29 @@ export interface DataFromSource {
   readonly version?: SourceVersion;
 }
 
+/** spec.pki: a certificate from a PKI secrets engine, issued again before it expires. */
+export interface PkiSpec {
+  /** `<mount>/issue/<role>`. */
+  readonly path: string;
+  readonly commonName: string;
+  readonly altNames: readonly string[];
+  readonly ipSans: readonly string[];
+  /** Milliseconds; undefined: the role's default. */
+  readonly ttlMs?: number;
+  /** Milliseconds before notAfter to issue the next one; undefined: a third of the lifetime. */
+  readonly renewBeforeMs?: number;
+}
+
+/** spec.dynamic: credentials whose answer carries a lease, renewed and revoked by the operator. */
+export interface DynamicSpec {
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly params: Readonly<Record<string, string>>;
+  /** Renew when this share (percent) of the lease has passed. */
+  readonly renewPercent: number;
+  readonly revokeOnDelete: boolean;
+}
+
 export interface SecretDefinitionSpec {
   readonly name: string;
   readonly type: string;
@@ -71,6 +101,8 @@ export interface SecretDefinitionSpec {
   readonly template?: SecretTemplate;
   /** Workloads restarted when the Secret's data changes (--rollout-restart). */
   readonly rolloutRestartTargets: readonly RolloutRestartTarget[];
+  readonly pki?: PkiSpec;
+  readonly dynamic?: DynamicSpec;
 }
 
 export interface ObjectMeta {
@@ -102,6 +134,26 @@ export interface SecretDefinitionStatus {
   readonly secretName?: string;
   readonly lastSyncTime?: string;
   readonly conditions?: readonly Condition[];
+  /** The certificate in the Secret (PKI definitions): nothing secret. null in a patch removes it. */
+  readonly pki?: PkiStatus | null;
+  /** The lease of the credentials in the Secret (dynamic definitions), without its id. null in a patch removes it. */
+  readonly dynamic?: DynamicStatus | null;
+}
+
+export interface PkiStatus {
+  /** Colon-separated hex, as Vault writes it. */
+  readonly serialNumber: string;
+  readonly notAfter: string;
+  readonly nextRenewal: string;
+}
+
+export interface DynamicStatus {
+  /** When the current credentials were issued: ties this status to the lease in the Secret. */
+  readonly issuedAt: string;
+  /** The lease's duration as Vault last granted it. */
+  readonly leaseDurationSeconds: number;
+  readonly leaseExpiresAt: string;
+  readonly nextRenewal: string;
 }
 
 export interface SecretDefinition {

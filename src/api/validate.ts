@@ -9,6 +9,8 @@ import { vaultPathProblem } from './vault-path.ts';
 import {
   version,
   type DataFromSource,
+  type DynamicSpec,
+  type PkiSpec,
   type Backend,
   type DeletionPolicy,
   type RolloutRestartTarget,
@@ -40,6 +42,8 @@ const patternHints: Readonly<Record<string, string>> = {
   name: 'must be a lowercase RFC 1123 subdomain name (letters, digits, "-" and "."), like app-db-credentials',
   type: 'must be a Secret type such as Opaque or kubernetes.io/tls',
   refreshInterval: 'must be a duration like 30s, 5m or 1h30m',
+  ttl: 'must be a duration like 72h or 30m',
+  renewBefore: 'must be a duration like 24h or 10m',
 };
 
 let compiled: ValidateFunction | undefined;
@@ -196,14 +200,60 @@ function sourceProblems(
   return problems;
 }
 
+/** An issue endpoint of a PKI role: `<mount>/issue/<role>`, the mount of one or more segments. */
+const pkiIssuePath = /^.+\/issue\/[^/]+$/;
+
+/** The CRD's CEL rules for spec.pki and spec.dynamic, and what a backend without them says. */
+function issuingProblems(spec: Record<string, unknown>, backend: Backend): string[] {
+  const pki = spec['pki'] as { path?: unknown; ttl?: unknown; renewBefore?: unknown } | undefined;
+  const dynamic = spec['dynamic'] as { path?: unknown; method?: unknown; params?: unknown } | undefined;
+  if (!pki && !dynamic) return [];
+  if (backend !== 'vault') {
+    return [
+      `spec.${pki ? 'pki' : 'dynamic'}: Azure Key Vault has no ${pki ? 'PKI' : 'dynamic'} secrets engine; this operator runs with --backend azure-kv, so use keysMap or dataFrom, or a secrets-manager that runs with --backend vault`,
+    ];
+  }
+  const problems: string[] = [];
+  if (pki && dynamic) problems.push('spec: can have pki or dynamic, not both (one issuing path per Secret)');
+  for (const [field, path] of [
+    ['spec.pki.path', pki?.path],
+    ['spec.dynamic.path', dynamic?.path],
+  ] as const) {
+    const problem = typeof path === 'string' ? vaultPathProblem(path) : undefined;
+    if (problem) problems.push(`${field}: ${problem}: a Vault path like pki/issue/web or database/creds/app`);
+  }
+  if (pki && typeof pki.path === 'string' && !pkiIssuePath.test(pki.path))
+    problems.push(`spec.pki.path: must be <mount>/issue/<role>, like pki/issue/web`);
+  const ttl = typeof pki?.ttl === 'string' ? parseDuration(pki.ttl) : undefined;
+  const renewBefore = typeof pki?.renewBefore === 'string' ? parseDuration(pki.renewBefore) : undefined;
+  if (ttl !== undefined && ttl < 1_000) problems.push('spec.pki.ttl: must be at least 1s');
+  if (renewBefore !== undefined && renewBefore < 1_000)
+    problems.push('spec.pki.renewBefore: must be at least 1s');
+  if (ttl !== undefined && renewBefore !== undefined && renewBefore >= ttl)
+    problems.push(
+      'spec.pki.renewBefore: must be shorter than spec.pki.ttl, or every certificate would be due at once',
+    );
+  // Vault takes the names as one comma-separated list: a comma inside a name would split it.
+  for (const field of ['altNames', 'ipSans'] as const) {
+    const names = (pki as Record<string, unknown> | undefined)?.[field];
+    if (Array.isArray(names) && names.some((name) => typeof name === 'string' && name.includes(',')))
+      problems.push(`spec.pki.${field}: a name may not hold a comma; give each name as its own entry`);
+  }
+  const params = dynamic?.params as Record<string, unknown> | undefined;
+  if (params && Object.keys(params).length > 0 && dynamic?.method !== 'POST')
+    problems.push('spec.dynamic.params: are sent only with method POST; set spec.dynamic.method: POST');
+  return problems;
+}
+
 /** The rules the OpenAPI schema cannot express (in the CRD they are CEL rules or not there at all). */
 function extraProblems(spec: Record<string, unknown>, backend: Backend): string[] {
   const problems: string[] = [];
   const keysMap = (spec['keysMap'] ?? {}) as Record<string, { path?: unknown; version?: unknown }>;
   const dataFrom = (spec['dataFrom'] ?? []) as { path?: unknown; version?: unknown }[];
-  if (Object.keys(keysMap).length === 0 && dataFrom.length === 0) {
-    problems.push('spec: needs at least one entry in keysMap or dataFrom');
+  if (Object.keys(keysMap).length === 0 && dataFrom.length === 0 && !spec['pki'] && !spec['dynamic']) {
+    problems.push('spec: needs at least one entry in keysMap or dataFrom, or pki, or dynamic');
   }
+  problems.push(...issuingProblems(spec, backend));
   for (const [key, source] of Object.entries(keysMap)) {
     if (key.length > 253 || !dataKeyPattern.test(key)) {
       problems.push(
@@ -273,6 +323,31 @@ function buildSpec(spec: Record<string, unknown>): SecretDefinitionSpec {
       kind: t.kind,
       name: t.name,
     })),
+    ...(spec['pki'] ? { pki: buildPki(spec['pki'] as Record<string, unknown>) } : {}),
+    ...(spec['dynamic'] ? { dynamic: buildDynamic(spec['dynamic'] as Record<string, unknown>) } : {}),
+  };
+}
+
+function buildPki(raw: Record<string, unknown>): PkiSpec {
+  const ttl = typeof raw['ttl'] === 'string' ? parseDuration(raw['ttl']) : undefined;
+  const renewBefore = typeof raw['renewBefore'] === 'string' ? parseDuration(raw['renewBefore']) : undefined;
+  return {
+    path: raw['path'] as string,
+    commonName: raw['commonName'] as string,
+    altNames: [...((raw['altNames'] ?? []) as string[])],
+    ipSans: [...((raw['ipSans'] ?? []) as string[])],
+    ...(ttl === undefined ? {} : { ttlMs: ttl }),
+    ...(renewBefore === undefined ? {} : { renewBeforeMs: renewBefore }),
+  };
+}
+
+function buildDynamic(raw: Record<string, unknown>): DynamicSpec {
+  return {
+    path: raw['path'] as string,
+    method: raw['method'] === 'POST' ? 'POST' : 'GET',
+    params: { ...((raw['params'] ?? {}) as Record<string, string>) },
+    renewPercent: typeof raw['renewPercent'] === 'number' ? raw['renewPercent'] : 67,
+    revokeOnDelete: raw['revokeOnDelete'] !== false,
   };
 }
 

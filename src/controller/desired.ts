@@ -5,6 +5,7 @@ import { backendWords } from '../api/backends.ts';
 import { reasons, type Reason } from '../api/conditions.ts';
 import {
   apiVersion,
+  issuedAnnotation,
   kind,
   lastAppliedAnnotation,
   managedByLabel,
@@ -79,16 +80,27 @@ export function ownerReferenceFor(definition: SecretDefinition): OwnerRef {
   };
 }
 
+/** What a PKI or dynamic definition's engine issued, for its Secret. */
+export interface IssuedData {
+  /** The issued keys, base64. */
+  readonly data: Readonly<Record<string, string>>;
+  /** What the Secret records of them (its issued annotation). */
+  readonly annotation: string;
+}
+
 /**
  * The Secret a definition describes. All or nothing: one missing key or bad value makes the whole
  * result a failure, so a partial Secret is never written. `templates` renders spec.template (a
- * computation like the rest, done where it does not hold up the operator's event loop).
+ * computation like the rest, done where it does not hold up the operator's event loop). The
+ * `issued` keys of a PKI or dynamic definition come after dataFrom's (they win a clash) and
+ * beside keysMap's, which may not name one.
  */
 export async function desiredSecret(
   definition: SecretDefinition,
   fetched: ReadonlyMap<string, SourceData>,
   backend: Backend = 'vault',
   templates?: TemplateRenderer,
+  issued?: IssuedData,
 ): Promise<DesiredResult> {
   const { spec, metadata } = definition;
   const data: Record<string, string> = {};
@@ -146,6 +158,18 @@ export async function desiredSecret(
     }
   }
 
+  if (issued) {
+    const clash = Object.keys(spec.keysMap).find((key) => Object.hasOwn(issued.data, key));
+    if (clash !== undefined) {
+      return {
+        ok: false,
+        reason: reasons.invalidSpec,
+        message: `keysMap key "${clash}" is also a key the ${spec.pki ? 'certificate' : 'credentials'} issued for this definition fill; give the keysMap entry another name`,
+      };
+    }
+    for (const [key, value] of Object.entries(issued.data)) setKey(data, key, value);
+  }
+
   let built = data;
   if (spec.template) {
     if (!templates) throw new Error('a definition with templates needs a template renderer');
@@ -154,9 +178,13 @@ export async function desiredSecret(
     built = spec.template.mergePolicy === 'Merge' ? { ...data, ...rendered.data } : rendered.data;
   }
 
-  const annotations = Object.fromEntries(
-    Object.entries(metadata.annotations).filter(([key]) => key !== lastAppliedAnnotation),
+  // The issued record is the operator's alone: one copied from the definition would be forged.
+  const annotations: Record<string, string> = Object.fromEntries(
+    Object.entries(metadata.annotations).filter(
+      ([key]) => key !== lastAppliedAnnotation && key !== issuedAnnotation,
+    ),
   );
+  if (issued) annotations[issuedAnnotation] = issued.annotation;
   return {
     ok: true,
     secret: {

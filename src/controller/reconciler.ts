@@ -8,7 +8,7 @@ import { reasons, type ConditionUpdate, type Reason } from '../api/conditions.ts
 import type { Restarter } from './restarter.ts';
 import type { TemplateRenderer } from './template.ts';
 import { rolloutCondition } from './restarter.ts';
-import { dataIdAnnotation, legacyFinalizer, type Backend, type SecretDefinition } from '../api/types.ts';
+import { dataIdAnnotation, legacyFinalizer, type SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
@@ -16,20 +16,14 @@ import { KubeError } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
 import type { SecretApi } from '../kube/secret-api.ts';
-import { ProviderError } from '../providers/errors.ts';
-import type {
-  ProviderSources,
-  ReadErrorName,
-  ResolvedPath,
-  SecretData,
-  SourceRef,
-} from '../providers/provider.ts';
-import { desiredSecret, sourceId, type DesiredSecret } from './desired.ts';
+import type { ReadErrorName } from '../providers/provider.ts';
+import { desiredSecret, type DesiredSecret } from './desired.ts';
+import type { Issuance, Prepared } from './issuance.ts';
 import { ownershipOf, type Ownership } from './ownership.ts';
 import { writeSecret, type WriteOutcome } from './secret-writer.ts';
 import { Reporter, type Failure } from './reporter.ts';
-import { backendWords } from '../api/backends.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
+import { issuingRefusal, readSources, type SourceReadDeps } from './source-reads.ts';
 import type { TargetIndex } from './target-index.ts';
 
 export type ReconcileResult =
@@ -38,14 +32,6 @@ export type ReconcileResult =
   | { readonly kind: 'retry'; readonly reason: string }
   /** Look again later: nothing announces the end of this state (a foreign Secret's deletion, say). */
   | { readonly kind: 'requeueAfter'; readonly ms: number; readonly failure?: string };
-
-/** The operator-side access policy, as the reconciler asks it (see src/policy/). */
-export interface PathAccess {
-  /** Whether some spelling of `path` could be allowed: false refuses it before any request to the backend. */
-  mayAllow(namespace: string, path: string): boolean;
-  /** Whether a resolved secret is allowed: the exact check. */
-  allows(namespace: string, secret: ResolvedPath): boolean;
-}
 
 export interface ReconcileObserver {
   /** The outcome of one reconcile of a valid or invalid definition. */
@@ -65,21 +51,15 @@ export interface ReconcileObserver {
   readFailed(namespace: string, definition: string, path: string, key: string, error: ReadErrorName): void;
 }
 
-/** The original's name for why a read (or the mount lookup before it) failed. */
-function vaultReadError(error: unknown): ReadErrorName {
-  const reason = error instanceof ProviderError ? error.reason : undefined;
-  if (reason === reasons.pathNotFound) return 'BackendSecretNotFoundError';
-  if (reason === reasons.forbidden) return 'BackendSecretForbiddenError';
-  return 'UnknownError';
-}
-
 export interface ReconcilerLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   debug(message: string, fields?: Record<string, unknown>): void;
 }
 
-export interface ReconcilerDeps {
+export type { PathAccess } from './source-reads.ts';
+
+export interface ReconcilerDeps extends SourceReadDeps {
   readonly definition: (key: string) => unknown;
   readonly liveSecret: (key: string) => LiveSecret | undefined;
   /** A Secret the operator just wrote; `basedOn`: the resourceVersion the write started from. */
@@ -87,51 +67,30 @@ export interface ReconcilerDeps {
   readonly forgetSecret: (key: string) => void;
   readonly secretIndex: SecretIndex;
   readonly targetIndex: TargetIndex;
-  /** Which backend the paths and versions of definitions name. */
-  readonly backend: Backend;
-  /** The sources a namespace's definitions read through (with Vault: an identity of its own, or the operator's). */
-  readonly sources: (namespace: string) => ProviderSources;
-  /** The access policy in force now: it may change while the operator runs. */
-  readonly access: () => PathAccess;
   readonly secrets: SecretApi;
   readonly definitions: DefinitionWriter;
   /** A definition whose status the reporter just wrote, as the apiserver answered (see ReporterDeps). */
   readonly rememberDefinition?: (answered: unknown, basedOn: string) => void;
   readonly events: EventRecorder;
   readonly clock: Clock;
-  readonly defaultRefreshMs: number;
   /** Whether refreshes are stretched beyond the intervals asked for (the Ready reason says so). */
   readonly refreshStretched?: () => boolean;
   /** Rollout restarts after a sync; absent without --rollout-restart. */
   readonly restarts?: Pick<Restarter, 'secretInSync'>;
   /** Renders spec.template: on a thread of its own in the operator. */
   readonly templates: TemplateRenderer;
+  /** What PKI and dynamic definitions issued, held and renewed (issuance.ts). */
+  readonly issuance: Pick<Issuance, 'prepare' | 'committed' | 'release' | 'forget' | 'nextAt'>;
   readonly observer: ReconcileObserver;
   readonly logger: ReconcilerLogger;
 }
 
+/** The longest wait for a certificate's or lease's next step: a clock stepped meanwhile is seen. */
+const maxIssuedWaitMs = 12 * 60 * 60 * 1000;
+
 /** A record's entries in key order, to compare two records. */
 function sorted(record: Readonly<Record<string, string>>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function uniqueSources(definition: SecretDefinition): SourceRef[] {
-  const byId = new Map<string, SourceRef>();
-  for (const source of [...definition.spec.dataFrom, ...Object.values(definition.spec.keysMap)]) {
-    const ref =
-      source.version === undefined ? { path: source.path } : { path: source.path, version: source.version };
-    byId.set(sourceId(ref.path, ref.version), ref);
-  }
-  return [...byId.values()];
-}
-
-function notAllowed(backend: Backend, namespace: string, path: string): Failure {
-  const noun = backendWords[backend].pathNoun;
-  return {
-    reason: reasons.pathNotAllowed,
-    message: `the access policy has no rule that lets namespace ${namespace} read ${noun} ${path}; use a path the policy gives this namespace, or ask the operator's administrators for a rule`,
-    retry: 'none',
-  };
 }
 
 export class Reconciler {
@@ -157,6 +116,7 @@ export class Reconciler {
       this.#taken.delete(key);
       sources(namespace).untrack(key);
       observer.forgotten(namespace, name);
+      await this.#deps.issuance.forget(key);
       return { kind: 'done' };
     }
     const parsed = parseSecretDefinition(raw, { backend: this.#deps.backend });
@@ -177,33 +137,49 @@ export class Reconciler {
     const failure = await this.#sync(key, definition);
     // In sync, but the status is not written yet: tried again with the key's backoff.
     if (failure === 'statusNotWritten') return { kind: 'retry', reason: reasons.kubernetesError };
+    // A certificate or lease: looked at again when it is due (a long wait is cut into pieces).
+    if (failure && 'nextAt' in failure) return { kind: 'requeueAfter', ms: this.#waitMs(failure.nextAt) };
     if (failure) {
       const status = await this.#reporter.failed(definition, failure);
       // Nothing else would bring the definition back while its status still says what it was.
       if (status === 'failed' && failure.retry === 'none') return { kind: 'retry', reason: failure.reason };
+      // A failed sync does not stop the certificate's or lease's own clock.
+      const issuedDue = this.#deps.issuance.nextAt(key, definition);
+      const untilIssued = issuedDue === undefined ? Infinity : this.#waitMs(issuedDue);
       switch (failure.retry) {
         case 'backoff':
           return { kind: 'retry', reason: failure.reason };
         case 'recheck':
           return {
             kind: 'requeueAfter',
-            ms: definition.spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
+            ms: Math.min(definition.spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs, untilIssued),
             failure: failure.reason,
           };
         case 'none':
-          return { kind: 'done', failure: failure.reason };
+          return untilIssued === Infinity
+            ? { kind: 'done', failure: failure.reason }
+            : { kind: 'requeueAfter', ms: untilIssued, failure: failure.reason };
       }
     }
     return { kind: 'done' };
   }
 
+  /** How long to wait for a certificate's or lease's next step at `at` (epoch ms). */
+  #waitMs(at: number): number {
+    return Math.min(Math.max(at - this.#deps.clock.now(), 1_000), maxIssuedWaitMs);
+  }
+
   /**
    * Brings the Secret in line; answers a failure, undefined when the Secret is in sync and so
    * reported, or statusNotWritten when it is in sync but its status could not be written yet (a
-   * status the apiserver refuses for good is not tried again until something changes).
+   * status the apiserver refuses for good is not tried again until something changes). In sync,
+   * a PKI or dynamic definition answers when its certificate or lease is due next (epoch ms).
    */
-  async #sync(key: string, definition: SecretDefinition): Promise<Failure | 'statusNotWritten' | undefined> {
-    const { spec, metadata, status } = definition;
+  async #sync(
+    key: string,
+    definition: SecretDefinition,
+  ): Promise<Failure | 'statusNotWritten' | { readonly nextAt: number } | undefined> {
+    const { spec, metadata } = definition;
     const target = secretKey(metadata.namespace, spec.name);
     let live: LiveSecret | undefined;
     try {
@@ -219,84 +195,21 @@ export class Reconciler {
     const refusal = this.#refusal(key, definition, ownership);
     if (refusal) return refusal;
 
-    // The access policy is asked before Vault is: a path no rule could allow costs no request.
-    const access = this.#deps.access();
-    const wanted = uniqueSources(definition);
-    const refused = wanted.find((s) => !access.mayAllow(metadata.namespace, s.path));
-    if (refused) {
-      this.#deps.sources(metadata.namespace).untrack(key);
-      return notAllowed(this.#deps.backend, metadata.namespace, refused.path);
-    }
+    const refusedIssue = issuingRefusal(this.#deps, definition);
+    if (refusedIssue) return refusedIssue;
+    // Before the KV reads: a lease is renewed even while a KV path fails.
+    const prepared = await this.#prepareIssued(key, definition, live);
+    if (prepared && !prepared.ok) return prepared.failure;
+    const read = await readSources(this.#deps, key, definition);
+    if ('reason' in read) return read;
 
-    const fetched = new Map<string, SecretData>();
-    let tracked = false;
-    try {
-      // A mount lookup Vault refuses fails the path as its read would have: counted the same way.
-      const lookups = await Promise.allSettled(
-        wanted.map((s) => this.#deps.sources(metadata.namespace).resolve(s.path)),
-      );
-      lookups.forEach((lookup, i) => {
-        const source = wanted[i];
-        // Only what the backend answered: a lookup cut off (leadership ended) is no read error.
-        if (lookup.status === 'rejected' && source && lookup.reason instanceof ProviderError)
-          this.#countReadFailure(definition, source, vaultReadError(lookup.reason));
-      });
-      const sources = lookups.map((lookup, i) => {
-        if (lookup.status === 'rejected') throw lookup.reason;
-        const written = wanted[i] as SourceRef;
-        return { written, read: { ...written, path: lookup.value.path }, where: lookup.value };
-      });
-      const denied = sources.find((s) => !access.allows(metadata.namespace, s.where));
-      if (denied) {
-        this.#deps.sources(metadata.namespace).untrack(key);
-        return notAllowed(this.#deps.backend, metadata.namespace, denied.written.path);
-      }
-      // Spellings of one secret (KV v2 with and without data/) are one read.
-      const byRead = new Map<string, { read: SourceRef; written: SourceRef[] }>();
-      for (const { read, written } of sources) {
-        const id = sourceId(read.path, read.version);
-        const entry = byRead.get(id) ?? { read, written: [] };
-        entry.written.push(written);
-        byRead.set(id, entry);
-      }
-      const distinct = [...byRead.values()];
-      this.#deps.sources(metadata.namespace).track(
-        key,
-        distinct.map((d) => d.read),
-        spec.refreshIntervalMs ?? this.#deps.defaultRefreshMs,
-      );
-      tracked = true;
-      // A definition whose spec changed since it was last in sync reads Vault afresh, so an edit
-      // right after a Vault write sees that write; otherwise the poller's copy is current enough.
-      const fresh =
-        status.observedGeneration !== undefined && status.observedGeneration !== metadata.generation;
-      const reads = await Promise.allSettled(
-        distinct.map(async ({ read, written }) => {
-          const data = await this.#deps.sources(metadata.namespace).get(read, fresh);
-          for (const w of written) fetched.set(sourceId(w.path, w.version), data);
-        }),
-      );
-      reads.forEach((read, i) => {
-        if (read.status === 'fulfilled') return;
-        for (const written of distinct[i]?.written ?? [])
-          this.#countReadFailure(definition, written, vaultReadError(read.reason));
-      });
-      const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    } catch (error) {
-      // Once its paths are tracked, the poller retries them and brings the definition back on any
-      // change; a failure before that (the mount lookup) is retried by the queue.
-      if (error instanceof ProviderError)
-        return {
-          reason: error.reason,
-          message: error.message,
-          retry: tracked ? 'none' : 'backoff',
-          ...(error.detail ? { detail: error.detail } : {}),
-        };
-      throw error;
-    }
-
-    const desired = await desiredSecret(definition, fetched, this.#deps.backend, this.#deps.templates);
+    const desired = await desiredSecret(
+      definition,
+      read.fetched,
+      this.#deps.backend,
+      this.#deps.templates,
+      prepared,
+    );
     if (!desired.ok) {
       if (desired.missing) {
         const { namespace, name } = metadata;
@@ -335,12 +248,40 @@ export class Reconciler {
         return { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' };
       throw error;
     }
+    if (prepared) {
+      this.#deps.issuance.committed(key, definition);
+      if (prepared.issued) void this.#reporter.event(definition, 'Normal', 'Issued', prepared.issued);
+    } else {
+      // Written without what it issued before: that is retired now, not before the write.
+      this.#deps.issuance.release(key);
+    }
     const statusWrite = await this.#reporter.synced(
       definition,
       written.changed,
       this.#rollout(definition, live, written.secret),
+      prepared?.status,
     );
-    return statusWrite === 'failed' ? 'statusNotWritten' : undefined;
+    if (statusWrite === 'failed') return 'statusNotWritten';
+    return prepared ? { nextAt: prepared.nextAt } : undefined;
+  }
+
+  /** What a PKI or dynamic definition's Secret holds of its engine; undefined for one without. */
+  async #prepareIssued(
+    key: string,
+    definition: SecretDefinition,
+    live: LiveSecret | undefined,
+  ): Promise<Prepared | undefined> {
+    const { issuance, sources } = this.#deps;
+    if (!definition.spec.pki && !definition.spec.dynamic) return undefined;
+    try {
+      return await issuance.prepare(key, definition, sources(definition.metadata.namespace), live);
+    } catch (error) {
+      if (!(error instanceof KubeError)) throw error;
+      return {
+        ok: false,
+        failure: { reason: reasons.kubernetesError, message: error.message, retry: 'backoff' },
+      };
+    }
   }
 
   /**
@@ -408,16 +349,6 @@ export class Reconciler {
     return writeSecret(deps, definition, desired, live, ownership.kind === 'ours' && ownership.adopting);
   }
 
-  /** Counts a failed read of `source` once for every key of the definition that reads it. */
-  #countReadFailure(definition: SecretDefinition, source: SourceRef, error: ReadErrorName): void {
-    const same = (s: SourceRef): boolean => s.path === source.path && s.version === source.version;
-    const { namespace, name } = definition.metadata;
-    const count = (key: string): void =>
-      this.#deps.observer.readFailed(namespace, name, source.path, key, error);
-    for (const entry of Object.values(definition.spec.keysMap)) if (same(entry)) count(entry.key);
-    if (definition.spec.dataFrom.some(same)) count('');
-  }
-
   /**
    * The RolloutRestart condition after a sync, restarting what must restart: the definition's
    * targets and the auto-reload workloads that read its Secret. A Secret's data changed when it
@@ -471,6 +402,7 @@ export class Reconciler {
   async #finalize(key: string, definition: SecretDefinition): Promise<ReconcileResult> {
     const { metadata, spec } = definition;
     this.#deps.sources(metadata.namespace).untrack(key);
+    await this.#deps.issuance.forget(key);
     if (!metadata.finalizers.includes(legacyFinalizer)) return { kind: 'done' };
     try {
       const live = this.#deps.liveSecret(secretKey(metadata.namespace, spec.name));

@@ -12,7 +12,14 @@ import {
 } from '../api/conditions.ts';
 import { backendWords } from '../api/backends.ts';
 import { formatDuration } from '../api/duration.ts';
-import type { Backend, Condition, SecretDefinition, SecretDefinitionStatus } from '../api/types.ts';
+import type {
+  Backend,
+  Condition,
+  DynamicStatus,
+  PkiStatus,
+  SecretDefinition,
+  SecretDefinitionStatus,
+} from '../api/types.ts';
 import type { Clock } from '../clock.ts';
 import type { DefinitionWriter } from '../kube/definition-writer.ts';
 import { KubeError } from '../kube/errors.ts';
@@ -29,6 +36,12 @@ export interface Failure {
   readonly retry: 'backoff' | 'recheck' | 'none';
   /** What the backend said, for the operator's log only (never the status or an Event). */
   readonly detail?: string;
+}
+
+/** What the status says of the certificate or lease in the Secret of a PKI or dynamic definition. */
+export interface IssuedStatus {
+  readonly pki?: PkiStatus;
+  readonly dynamic?: DynamicStatus;
 }
 
 /** What a sync changed in the Secret, for the log line and the Event. */
@@ -84,13 +97,16 @@ export class Reporter {
 
   /**
    * The Secret is in sync. `rollout` is the RolloutRestart condition of a definition that names
-   * restart targets; undefined removes it. Answers how the status write went (the Secret is in
-   * sync all the same: its Event, log line and metrics are not lost when it fails).
+   * restart targets; undefined removes it. `issued`: what the Secret holds of a PKI or dynamic
+   * engine (what the status held of one before is removed when absent). Answers how the status
+   * write went (the Secret is in sync all the same: its Event, log line and metrics are not lost
+   * when it fails).
    */
   async synced(
     definition: SecretDefinition,
     change: Change | undefined,
     rollout?: Omit<ConditionUpdate, 'type'>,
+    issued: IssuedStatus = {},
   ): Promise<StatusWrite> {
     const { metadata, spec, status } = definition;
     const previous = findCondition(status.conditions, readyCondition);
@@ -129,6 +145,9 @@ export class Reporter {
         metadata.generation,
         now,
       ),
+      // A merge patch keeps what it does not name: null removes what no longer applies.
+      ...(issued.pki ? { pki: issued.pki } : status.pki ? { pki: null } : {}),
+      ...(issued.dynamic ? { dynamic: issued.dynamic } : status.dynamic ? { dynamic: null } : {}),
     };
     const written = await this.#tryPatchStatus(definition, next);
     const before = findCondition(status.conditions, rolloutRestartCondition);
@@ -258,5 +277,21 @@ function comparable(status: SecretDefinitionStatus): unknown {
     secretName: status.secretName,
     lastSyncTime: status.lastSyncTime,
     conditions,
+    // In a fixed key order: the apiserver answers an object's keys sorted.
+    pki: status.pki
+      ? {
+          serialNumber: status.pki.serialNumber,
+          notAfter: status.pki.notAfter,
+          nextRenewal: status.pki.nextRenewal,
+        }
+      : null,
+    dynamic: status.dynamic
+      ? {
+          issuedAt: status.dynamic.issuedAt,
+          leaseDurationSeconds: status.dynamic.leaseDurationSeconds,
+          leaseExpiresAt: status.dynamic.leaseExpiresAt,
+          nextRenewal: status.dynamic.nextRenewal,
+        }
+      : null,
   };
 }

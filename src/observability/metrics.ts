@@ -188,6 +188,36 @@ export class Metrics {
     help: 'When the current Vault token expires (Unix seconds)',
     registers: [this.registry],
   });
+  readonly certificateExpiry = new Gauge({
+    name: 'secrets_manager_certificate_expiry_timestamp_seconds',
+    help: "When the certificate in a PKI definition's Secret expires (Unix seconds)",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  readonly leaseExpiry = new Gauge({
+    name: 'secrets_manager_lease_expiry_timestamp_seconds',
+    help: "When the lease of the credentials in a dynamic definition's Secret ends unless renewed (Unix seconds)",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  readonly issued = new Counter({
+    name: 'secrets_manager_issued_total',
+    help: 'Certificates (engine pki) and dynamic credentials (engine dynamic) issued, by result',
+    labelNames: ['engine', 'result'],
+    registers: [this.registry],
+  });
+  readonly leaseRenewals = new Counter({
+    name: 'secrets_manager_lease_renewals_total',
+    help: 'Renewals of the leases of dynamic credentials, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly leaseRevocations = new Counter({
+    name: 'secrets_manager_lease_revocations_total',
+    help: 'Revocations of the leases of replaced or deleted dynamic credentials, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'secrets_manager_leader',
     help: '1 when this instance is the leader and writes, else 0',
@@ -284,7 +314,13 @@ export class Metrics {
       series.counter.remove(series.labels);
       this.#readErrorSeries.delete(id);
     }
-    for (const metric of [this.lastSyncStatus, this.lastSuccess, this.syncErrors])
+    for (const metric of [
+      this.lastSyncStatus,
+      this.lastSuccess,
+      this.syncErrors,
+      this.certificateExpiry,
+      this.leaseExpiry,
+    ])
       metric.remove({ name, namespace });
     const secretName = this.#secretNames.get(`${namespace}/${name}`);
     if (secretName !== undefined) {

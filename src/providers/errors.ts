@@ -11,7 +11,9 @@ export type FailureReason =
   | typeof reasons.pathNotFound
   | typeof reasons.authenticationFailed
   | typeof reasons.invalidSpec
-  | typeof reasons.invalidValue;
+  | typeof reasons.invalidValue
+  | typeof reasons.issueFailed
+  | typeof reasons.leaseExpired;
 
 export class ProviderError extends Error {
   readonly reason: FailureReason;

@@ -34,6 +34,27 @@ export interface ResolvedPath {
   readonly version: 1 | 2;
 }
 
+/** A request to a path that issues (a PKI role's issue endpoint, a dynamic engine's creds path). */
+export interface IssueRequest {
+  readonly engine: 'pki' | 'dynamic';
+  readonly path: string;
+  readonly method: 'GET' | 'POST';
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
+/** What a lease is, as Vault granted it. */
+export interface LeaseGrant {
+  readonly durationSeconds: number;
+  readonly renewable: boolean;
+}
+
+/** A new certificate or new credentials: every issue makes new ones. */
+export interface IssuedSecret {
+  readonly data: SecretData;
+  /** The lease of dynamic credentials; undefined when the answer carries none (a PKI certificate). */
+  readonly lease?: LeaseGrant & { readonly id: string };
+}
+
 /** The reads of the definitions of one namespace. */
 export interface ProviderSources {
   /** Where a path leads; may ask the backend once. Throws ProviderError (InvalidSpec for a bad path). */
@@ -43,6 +64,23 @@ export interface ProviderSources {
   untrack(user: string): void;
   /** The data at `source`: the shared copy, or a new read when `fresh` or none is held. */
   get(source: SourceRef, fresh: boolean): Promise<SecretData>;
+  /**
+   * Issues at `request.path` with this namespace's identity: never shared, never polled. Throws
+   * ProviderError (Forbidden, IssueFailed, VaultUnavailable; InvalidSpec where the backend has no
+   * such engine).
+   */
+  issue(request: IssueRequest, user: string): Promise<IssuedSecret>;
+  /** Asks for `incrementSeconds` more; Vault may grant less. LeaseExpired when it no longer knows the lease. */
+  renewLease(leaseId: string, incrementSeconds: number): Promise<LeaseGrant>;
+  /** Ends the lease now (a lease Vault no longer knows is already ended). */
+  revokeLease(leaseId: string): Promise<void>;
+  /** Takes up a lease an earlier process issued, recorded in the Secret of `user`, ending at `expiresAt` (epoch ms). */
+  adoptLease(leaseId: string, expiresAt: number, user: string): Promise<void>;
+  /**
+   * When the lease ends at the latest whatever renewals say, because what issued it is gone
+   * (Vault: its token, renewed by nobody now); undefined when nothing says so.
+   */
+  leaseEndsBy(leaseId: string): number | undefined;
 }
 
 /** The original's names for a failed read, as its metrics carry them. */

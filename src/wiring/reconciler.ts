@@ -3,6 +3,7 @@
 
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
+import { Issuance } from '../controller/issuance.ts';
 import { Reconciler } from '../controller/reconciler.ts';
 import type { Restarter } from '../controller/restarter.ts';
 import type { TemplateRenderer } from '../controller/template.ts';
@@ -36,7 +37,36 @@ export interface ReconcilerWiring {
   readonly templates: TemplateRenderer;
 }
 
-export function wireReconciler(w: ReconcilerWiring): Reconciler {
+const result = (ok: boolean): { result: string } => ({ result: ok ? 'success' : 'error' });
+
+/** What PKI and dynamic definitions issued, counted and timed in the metrics. */
+export function wireIssuance(
+  w: Pick<ReconcilerWiring, 'config' | 'kube' | 'fieldManager' | 'metrics' | 'clock' | 'logger'>,
+): Issuance {
+  const { metrics } = w;
+  return new Issuance({
+    clock: w.clock,
+    secrets: kubeSecretApi(w.kube, w.fieldManager),
+    graceMs: w.config.leaseRevokeGraceMs,
+    observer: {
+      issued: (engine, ok) => metrics.issued.inc({ engine, ...result(ok) }),
+      renewed: (ok) => metrics.leaseRenewals.inc(result(ok)),
+      revoked: (ok) => metrics.leaseRevocations.inc(result(ok)),
+      cleared: (namespace, name) => {
+        metrics.certificateExpiry.remove({ namespace, name });
+        metrics.leaseExpiry.remove({ namespace, name });
+      },
+      expires: (namespace, name, engine, atMs) =>
+        (engine === 'pki' ? metrics.certificateExpiry : metrics.leaseExpiry).set(
+          { namespace, name },
+          atMs / 1000,
+        ),
+    },
+    logger: w.logger,
+  });
+}
+
+export function wireReconciler(w: ReconcilerWiring & { readonly issuance: Issuance }): Reconciler {
   const { config, kube, caches, provider, metrics, clock, logger } = w;
   return new Reconciler({
     definition: (key) => caches.definition(key),
@@ -57,6 +87,7 @@ export function wireReconciler(w: ReconcilerWiring): Reconciler {
     refreshStretched: () => provider.refreshStretched(),
     ...(w.restarts ? { restarts: w.restarts } : {}),
     templates: w.templates,
+    issuance: w.issuance,
     observer: {
       synced: (namespace, name, ok, reason) =>
         metrics.recordSync(namespace, name, ok, reason, clock.now() / 1000),

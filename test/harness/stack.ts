@@ -17,6 +17,7 @@ import {
   type KubeFiles,
   type KubePorts,
 } from './kube.ts';
+import { postgresAnswers, startPostgres, type PostgresState, type StartedPostgres } from './postgres.ts';
 import {
   freePorts,
   isAlive,
@@ -39,10 +40,16 @@ import {
   type VaultPorts,
 } from './vault.ts';
 
-export type DaemonName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'openbao';
+export type DaemonName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'openbao' | 'postgres';
 
-/** Stop order: dependants first. */
-const stopOrder: readonly DaemonName[] = ['kube-controller-manager', 'kube-apiserver', 'openbao', 'etcd'];
+/** Stop order: dependants first (OpenBao's database engine holds connections to PostgreSQL). */
+const stopOrder: readonly DaemonName[] = [
+  'kube-controller-manager',
+  'kube-apiserver',
+  'openbao',
+  'postgres',
+  'etcd',
+];
 
 export interface StackState {
   readonly dir: string;
@@ -57,6 +64,8 @@ export interface StackState {
     /** OpenBao's file audit device: every request it served, one JSON object per line. */
     readonly auditLog: string;
   };
+  /** A PostgreSQL server with a password superuser, for OpenBao's database secrets engine. */
+  readonly postgres: PostgresState;
   readonly daemons: Record<DaemonName, { readonly pid: number; readonly spec: DaemonSpec }>;
 }
 
@@ -85,6 +94,11 @@ export function stackEnv(state: StackState): Record<string, string> {
     VAULT_ROLE_ID: state.vault.approle.roleId,
     VAULT_SECRET_ID: state.vault.approle.secretId,
     VAULT_AUDIT_LOG: state.vault.auditLog,
+    POSTGRES_URL: state.postgres.url,
+    POSTGRES_HOST: state.postgres.host,
+    POSTGRES_PORT: String(state.postgres.port),
+    POSTGRES_USER: state.postgres.user,
+    POSTGRES_PASSWORD: state.postgres.password,
     HARNESS_BIN: state.binDir,
   };
 }
@@ -124,14 +138,15 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
   const started = Date.now();
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const [etcdClient, etcdPeer, apiserver, controllerManager, api, cluster] = await freePorts(6);
-  if (!etcdClient || !etcdPeer || !apiserver || !controllerManager || !api || !cluster) {
-    throw new Error('could not reserve six loopback ports');
+  const [etcdClient, etcdPeer, apiserver, controllerManager, api, cluster, postgresPort] = await freePorts(7);
+  if (!etcdClient || !etcdPeer || !apiserver || !controllerManager || !api || !cluster || !postgresPort) {
+    throw new Error('could not reserve seven loopback ports');
   }
   const kubePorts: KubePorts = { etcdClient, etcdPeer, apiserver, controllerManager };
   const vaultPorts: VaultPorts = { api, cluster };
   const pids: number[] = [];
   let vaultStart: Promise<RunningDaemon> | undefined;
+  let postgresStart: Promise<StartedPostgres> | undefined;
   const track = async (pid: number): Promise<void> => {
     pids.push(pid);
     // Written before state.json exists, so an interrupted start can still be cleaned up.
@@ -144,6 +159,9 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
     // OpenBao needs nothing from Kubernetes until it is configured, so it starts alongside.
     vaultStart = startVault(dir, binaries.bao, addr, track);
     vaultStart.catch(() => undefined);
+    // PostgreSQL needs nothing from the others either; its initdb overlaps their starts.
+    postgresStart = startPostgres(dir, postgresPort, track);
+    postgresStart.catch(() => undefined);
     const etcd = await startEtcd(dir, binaries.etcd, kubePorts, track);
     const api = await startApiserver(dir, binaries.kubeApiserver, kubePorts, adminToken, track);
     const kcm = await startControllerManager(
@@ -157,6 +175,7 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
     const vault = await vaultStart;
     const token = await rootToken(dir);
     const approle = await configureVault(new VaultAdmin(addr, token), api.files, reviewerJwt);
+    const postgres = await postgresStart;
 
     const binDir = join(dir, 'bin');
     await linkBinaries(binDir, binaries);
@@ -167,11 +186,13 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
       kube: api.files,
       kubePorts,
       vault: { addr, rootToken: token, approle, auditLog: vaultAuditLog(dir) },
+      postgres: postgres.state,
       daemons: {
         etcd: { pid: etcd.pid, spec: etcd.spec },
         'kube-apiserver': { pid: api.daemon.pid, spec: api.daemon.spec },
         'kube-controller-manager': { pid: kcm.pid, spec: kcm.spec },
         openbao: { pid: vault.pid, spec: vault.spec },
+        postgres: { pid: postgres.daemon.pid, spec: postgres.daemon.spec },
       },
     };
     await writeState(state);
@@ -180,6 +201,7 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
     return state;
   } catch (error) {
     await vaultStart?.catch(() => undefined);
+    await postgresStart?.catch(() => undefined);
     await Promise.all(pids.map((pid) => stopDaemon(pid, 3_000)));
     throw error;
   }
@@ -189,7 +211,11 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
 export async function stopStack(dir: string): Promise<void> {
   const state = await readState(dir);
   if (state) {
-    for (const name of stopOrder) await stopDaemon(state.daemons[name].pid);
+    for (const name of stopOrder) {
+      // A stack started by an older harness may lack a daemon added since.
+      const daemon = state.daemons[name] as StackState['daemons'][DaemonName] | undefined;
+      if (daemon) await stopDaemon(daemon.pid);
+    }
   } else if (existsSync(join(dir, 'pids'))) {
     const pids = (await readFile(join(dir, 'pids'), 'utf8'))
       .split('\n')
@@ -218,14 +244,17 @@ async function serves(state: StackState, name: DaemonName): Promise<boolean> {
       return controllerManagerHealthy(state.kubePorts);
     case 'openbao':
       return (await vaultHealth(state.vault.addr)) === 200;
+    case 'postgres':
+      return postgresAnswers(state.postgres.url);
   }
 }
 
 export async function stackStatus(state: StackState): Promise<DaemonStatus[]> {
   return Promise.all(
     stopOrder.map(async (name) => {
-      const { pid } = state.daemons[name];
-      const running = isAlive(pid);
+      // Missing from a stack started by an older harness: reported as not running, so `up` replaces it.
+      const pid = (state.daemons[name] as StackState['daemons'][DaemonName] | undefined)?.pid ?? 0;
+      const running = pid > 0 && isAlive(pid);
       const healthy = running && (await serves(state, name).catch(() => false));
       return { name, pid, running, healthy };
     }),

@@ -18,7 +18,15 @@ test('the demo brings everything up, shows the samples Ready and a Vault change 
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', NO_COLOR: '1' },
     maxBuffer: 16 * 1024 * 1024,
   });
-  for (const name of ['app-db', 'app-config', 'ingress-tls', 'keystore', 'legacy-api']) {
+  for (const name of [
+    'app-db',
+    'app-config',
+    'ingress-tls',
+    'keystore',
+    'legacy-api',
+    'web-tls',
+    'app-db-dynamic',
+  ]) {
     assert.match(stdout, new RegExp(`^\\s+${name}\\s+\\S+\\s+True\\s+Synced`, 'm'), `${name} shown Ready`);
   }
   assert.match(stdout, /Secret app-db-credentials: password=first-password/);

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { auditEntriesSince, auditMark, type AuditEntry } from '../support/audit.ts';
+import { mountDatabase, mountPki } from '../support/engines.ts';
+import { canLogIn } from '../support/postgres.ts';
 import {
+  applyDefinition,
   applyPasswordDefinition,
   deleteDefinition,
   putKv2,
@@ -105,6 +108,76 @@ describe('a Vault identity per namespace', () => {
     // Two logins, one per namespace with definitions that could log in; the operator has none of its own.
     const logins = entries.filter((e) => e.type === 'response' && e.path === 'auth/kubernetes/login');
     assert.deepEqual(logins.map((e) => e.metadata['service_account_namespace']).sort(), [a, b].sort());
+    assert.equal(await operator.stop(), 0);
+  });
+
+  test('a tenant issues from its own PKI and database roles only; its lease is revoked after its last definition goes, then its token', async (t) => {
+    const a = await freshNamespace(t, 'tenant-issue-a');
+    const b = await freshNamespace(t, 'tenant-issue-b');
+    for (const ns of [a, b]) await kubectl(['create', 'serviceaccount', tenantAccount, '-n', ns]);
+    const pki = `pki-${a}`;
+    const database = `db-${a}`;
+    await mountPki(pki, `${a}.svc`, a);
+    const { vault } = await testStack();
+    await vault.call('POST', `${pki}/roles/${b}`, { allowed_domains: [`${b}.svc`], allow_subdomains: true });
+    await mountDatabase(database, { defaultTtl: '1h', maxTtl: '2h' }, [a, b]);
+    await setupVaultTenants([a, b], tenantAccount, { pki, database });
+
+    const mark = await auditMark();
+    const operator = await startOperator(t, {
+      args: [
+        '--vault.auth-scope=namespace',
+        `--vault.tenant-service-account=${tenantAccount}`,
+        `--watch-namespaces=${a},${b}`,
+      ],
+      env: { VAULT_ROLE_ID: '', VAULT_SECRET_ID: '' },
+    });
+    await waitReady(operator);
+    await applyDefinition(a, 'cert', {
+      name: 'cert',
+      pki: { path: `${pki}/issue/${a}`, commonName: `web.${a}.svc` },
+    });
+    await applyDefinition(a, 'steal-cert', {
+      name: 'steal-cert',
+      pki: { path: `${pki}/issue/${b}`, commonName: `web.${b}.svc` },
+    });
+    await applyDefinition(a, 'db', { name: 'db', dynamic: { path: `${database}/creds/${a}` } });
+    await applyDefinition(a, 'steal-db', { name: 'steal-db', dynamic: { path: `${database}/creds/${b}` } });
+
+    await waitForReady(a, 'cert', 'True');
+    assert.match((await secretData(a, 'cert'))?.['tls.crt'] ?? '', /BEGIN CERTIFICATE/);
+    for (const name of ['steal-cert', 'steal-db']) {
+      const refused = await waitForReady(a, name, 'False', 'Forbidden');
+      assert.match(refused.message, new RegExp(`does not allow issuing at (${pki}|${database})/`));
+      assert.equal(await secretData(a, name), undefined);
+    }
+    const held = await waitFor('credentials in Secret db', async () => {
+      const data = await secretData(a, 'db');
+      return data?.['username'] && data['password']
+        ? { user: data['username'], password: data['password'] }
+        : undefined;
+    });
+    assert.ok(await canLogIn(held));
+
+    // Its last definitions go: the lease is revoked with the namespace's identity, then its token.
+    for (const name of ['cert', 'steal-cert', 'steal-db', 'db']) await deleteDefinition(a, name);
+    await waitFor(
+      "the deleted definition's user to stop working",
+      async () => ((await canLogIn(held)) ? undefined : true),
+      20_000,
+    );
+    await waitFor("a's token to be revoked", async () =>
+      pathsOf(await auditEntriesSince(mark), a).some((e) => e.path === 'auth/token/revoke-self')
+        ? true
+        : undefined,
+    );
+    const byA = pathsOf(await auditEntriesSince(mark), a, 'response');
+    assert.ok(
+      byA.some(
+        (e) => e.path.startsWith(`sys/leases/revoke/${database}/creds/${a}/`) && e.error === undefined,
+      ),
+      JSON.stringify(byA),
+    );
     assert.equal(await operator.stop(), 0);
   });
 

@@ -1,11 +1,13 @@
 // The test stack is real: each test exercises a behaviour only a real apiserver, controller
-// manager or OpenBao has, so a fake could not pass it.
+// manager, OpenBao or PostgreSQL has, so a fake could not pass it.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ApiextensionsV1Api } from '@kubernetes/client-node';
 import { operatorIdentity } from '../harness/kube.ts';
+import { stackEnv } from '../harness/stack.ts';
+import { canLogIn, query } from '../support/postgres.ts';
 import {
   freshNamespace,
   kubectl,
@@ -208,5 +210,14 @@ describe('openbao', () => {
       body: { role_id: state.vault.approle.roleId, secret_id: state.vault.approle.secretId },
     });
     assert.equal(login.status, 200, 'AppRole configuration survived the restart');
+  });
+});
+
+describe('postgresql', () => {
+  test('the superuser logs in at POSTGRES_URL with its password, and only with it', async () => {
+    const { state } = await testStack();
+    const { POSTGRES_URL: url = '', POSTGRES_USER: user = '' } = stackEnv(state);
+    assert.deepEqual(await query<{ one: number }>('select 1 as one', [], url), [{ one: 1 }]);
+    assert.equal(await canLogIn({ user, password: 'not-the-password' }), false);
   });
 });

@@ -139,6 +139,21 @@ export interface DefinitionSpec {
   readonly deletionPolicy?: 'Delete' | 'Retain';
   readonly template?: { data: Record<string, string>; mergePolicy?: 'Replace' | 'Merge' };
   readonly rolloutRestartTargets?: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string }[];
+  readonly pki?: {
+    path: string;
+    commonName: string;
+    altNames?: string[];
+    ipSans?: string[];
+    ttl?: string;
+    renewBefore?: string;
+  };
+  readonly dynamic?: {
+    path: string;
+    method?: 'GET' | 'POST';
+    params?: Record<string, string>;
+    renewPercent?: number;
+    revokeOnDelete?: boolean;
+  };
 }
 
 function customObjects(): Promise<CustomObjectsApi> {
@@ -177,6 +192,13 @@ export async function deleteDefinition(namespace: string, name: string): Promise
 }
 
 export interface DefinitionStatus {
+  readonly pki?: { serialNumber: string; notAfter: string; nextRenewal: string };
+  readonly dynamic?: {
+    issuedAt: string;
+    leaseDurationSeconds: number;
+    leaseExpiresAt: string;
+    nextRenewal: string;
+  };
   readonly observedGeneration?: number;
   readonly secretName?: string;
   readonly lastSyncTime?: string;

@@ -13,6 +13,7 @@ const script = join(import.meta.dirname, '..', '..', 'config', 'samples', 'setup
 export async function setupVaultTenants(
   namespaces: readonly string[],
   serviceAccount: string,
+  mounts: { readonly pki?: string; readonly database?: string } = {},
 ): Promise<string> {
   const { state } = await testStack();
   const { stdout } = await exec('sh', [script, ...namespaces], {
@@ -22,6 +23,8 @@ export async function setupVaultTenants(
       VAULT_TOKEN: state.vault.rootToken,
       VAULT_CLI: state.binaries.bao,
       TENANT_SERVICE_ACCOUNT: serviceAccount,
+      ...(mounts.pki ? { PKI_MOUNT: mounts.pki } : {}),
+      ...(mounts.database ? { DATABASE_MOUNT: mounts.database } : {}),
     },
   });
   return stdout;

@@ -12,6 +12,8 @@ import {
 } from '@azure/identity';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { reasons } from '../../api/conditions.ts';
+import { ProviderError } from '../errors.ts';
 import { backoff } from '../../clock.ts';
 import type { AzureKvConfig } from './config.ts';
 import { describeError } from '../../describe-error.ts';
@@ -41,6 +43,13 @@ function credentialFor(config: AzureKvConfig): TokenCredential {
     case 'client-secret':
       return new ClientSecretCredential(auth.tenantId, auth.clientId, auth.clientSecret, authority);
   }
+}
+
+function noIssuing(): ProviderError {
+  return new ProviderError(
+    reasons.invalidSpec,
+    'Azure Key Vault has no PKI or dynamic secrets engine: use keysMap or dataFrom with --backend azure-kv',
+  );
 }
 
 export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps): SecretProvider {
@@ -125,6 +134,12 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
       track: (user, sources, intervalMs) => poller.track(user, sources, intervalMs),
       untrack: (user) => poller.untrack(user),
       get: (source, fresh) => poller.get(source, fresh),
+      // validate refuses pki and dynamic with this backend; this holds if one gets here anyway.
+      issue: () => Promise.reject(noIssuing()),
+      renewLease: () => Promise.reject(noIssuing()),
+      revokeLease: () => Promise.reject(noIssuing()),
+      adoptLease: () => Promise.resolve(),
+      leaseEndsBy: () => undefined,
     }),
     definitionAdded: () => undefined,
     definitionRemoved: () => undefined,

@@ -18,6 +18,7 @@ import {
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { ProviderError } from '../errors.ts';
 import { guardedTransport } from './guarded-transport.ts';
+import { VaultIssuer } from './issuer.ts';
 import { KvReader } from './kv.ts';
 import { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
 import { RateLimiter } from '../../rate-limit/rate-limiter.ts';
@@ -109,10 +110,11 @@ async function vaultIdentity(
   }
 }
 
-/** A token manager and the KV reader that uses its token: one Vault identity's clients. */
+/** A token manager and the KV reader and issuer that use its token: one Vault identity's clients. */
 export interface VaultReaders {
   readonly tokens: TokenManager;
   readonly kv: KvReader;
+  readonly issuer: VaultIssuer;
 }
 
 export interface VaultClients {
@@ -135,6 +137,8 @@ export async function createVaultClients(
     signal?: () => AbortSignal | undefined;
     /** Service-account tokens for namespace logins (namespace scope). */
     requestToken?: TokenRequester;
+    /** These definitions need a look: their leases end with a token just replaced. */
+    changed?: (users: readonly string[]) => void;
   },
 ): Promise<VaultClients> {
   const { clock, random, metrics, logger } = deps;
@@ -167,7 +171,10 @@ export async function createVaultClients(
   const readers = (credentials: Credentials, who: Record<string, string>): VaultReaders => {
     // One client per identity: a login can never hand its token to another identity's requests.
     const client = api(transport);
+    // The issuer needs the token manager, which asks the issuer whether leases hang from its token.
+    const holder: { issuer?: VaultIssuer } = {};
     const tokens = new TokenManager({
+      keepToken: () => holder.issuer?.holdsLeases() ?? false,
       vault: client,
       credentials,
       clock,
@@ -175,7 +182,12 @@ export async function createVaultClients(
       renewIncrementSeconds: vault.renewTtlIncrementSeconds,
       nearExpirySeconds: vault.maxTokenTtlSeconds,
       observer: {
-        loggedIn: (method) => logger.info('logged in to Vault', { method, ...who }),
+        loggedIn: (method) => {
+          logger.info('logged in to Vault', { method, ...who });
+          // The token before this one ends soon, and the leases it issued with it.
+          const orphaned = holder.issuer?.tokenReplaced() ?? [];
+          if (orphaned.length > 0) deps.changed?.(orphaned);
+        },
         renewed: () => logger.debug('Vault token renewed', who),
         failed: (operation, error) => {
           metrics.tokenOperationFailed(operation);
@@ -195,7 +207,15 @@ export async function createVaultClients(
       engine: vault.engine,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    return { tokens, kv };
+    const issuer = new VaultIssuer({
+      vault: client,
+      tokens,
+      clock,
+      renewIncrementSeconds: vault.renewTtlIncrementSeconds,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    holder.issuer = issuer;
+    return { tokens, kv, issuer };
   };
 
   const tenant = vault.tenant;

@@ -9,6 +9,9 @@ import type { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
 import type { RateLimiter } from '../../rate-limit/rate-limiter.ts';
 import { requestTarget, type VaultOperation, type VaultTransport } from './transport.ts';
 
+/** Requests answered by a secrets engine's backend rather than by Vault alone. */
+const engineOperations: ReadonlySet<string> = new Set(['issue', 'lease-renew', 'lease-revoke']);
+
 export interface RequestObserver {
   /** `outcome` is the HTTP status as text, or "error" when Vault did not answer. */
   requested(operation: VaultOperation, outcome: string, seconds: number): void;
@@ -51,8 +54,11 @@ export function guardedTransport(
         } else {
           guards.rate.healthy();
         }
-        // A sealed or failing Vault answers 5xx: as good as no answer for the breaker.
-        if (reply.status >= 500) {
+        // A sealed or failing Vault answers 5xx: as good as no answer for the breaker. An engine
+        // that issues answers 500 when what stands behind it (a database) fails: Vault itself
+        // answered, so one tenant's broken role does not stop every read (sealed is still 503).
+        const engineFailed = engineOperations.has(call.operation) && reply.status !== 503;
+        if (reply.status >= 500 && !engineFailed) {
           guards.breaker.failed(
             new ProviderError('VaultUnavailable', `Vault answered ${reply.status}`, reply.status),
           );

@@ -19,16 +19,21 @@ export async function createVaultProvider(
   const { clock, random, metrics, logger } = deps;
   const clients = await createVaultClients(config, deps);
   const polling = sharedPolling(config.qps, backendWords.vault, deps);
-  const identity = ({ tokens, kv }: VaultReaders): VaultIdentity => ({
+  const identity = ({ tokens, kv, issuer }: VaultReaders): VaultIdentity => ({
     tokens,
     kv,
+    issuer,
     poller: polling.poller(kv),
   });
   const { operator, forNamespace } = clients;
-  const identities = new VaultIdentities(operator && identity(operator), (namespace) => {
-    if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
-    return identity(forNamespace(namespace));
-  });
+  const identities = new VaultIdentities(
+    operator && identity(operator),
+    (namespace) => {
+      if (!forNamespace) throw new Error('no per-namespace Vault identity in operator scope');
+      return identity(forNamespace(namespace));
+    },
+    clock,
+  );
 
   // A token up front, so readiness does not wait for the first definition; failures back off.
   const loginUntilReady = async (signal: AbortSignal): Promise<void> => {
@@ -52,6 +57,16 @@ export async function createVaultProvider(
       // Forgetting needs no identity: a released namespace is not brought back for it.
       untrack: (user) => identities.existing(namespace)?.poller.untrack(user),
       get: (source, fresh) => identities.for(namespace).poller.get(source, fresh),
+      issue: (request, user) => identities.for(namespace).issuer.issue(request, user),
+      renewLease: (leaseId, increment) =>
+        identities.lessor(namespace, leaseId).issuer.renewLease(leaseId, increment),
+      async revokeLease(leaseId) {
+        await identities.lessor(namespace, leaseId).issuer.revokeLease(leaseId);
+        await identities.leaseEnded(namespace);
+      },
+      adoptLease: (leaseId, expiresAt, user) =>
+        identities.lessor(namespace).issuer.adopt(leaseId, expiresAt, user),
+      leaseEndsBy: (leaseId) => identities.lessor(namespace, leaseId).issuer.leaseEndsBy(leaseId),
     }),
     definitionAdded: (namespace) => identities.definitionAdded(namespace),
     definitionRemoved(namespace) {

@@ -35,7 +35,18 @@ export interface RequestPromise {
 }
 
 const methods = new Set(['GET', 'POST', 'PUT']);
-const operations = new Set<string>(['read', 'mounts', 'login', 'renew', 'lookup', 'revoke', 'health']);
+const operations = new Set<string>([
+  'read',
+  'mounts',
+  'login',
+  'renew',
+  'lookup',
+  'revoke',
+  'health',
+  'issue',
+  'lease-renew',
+  'lease-revoke',
+]);
 
 function refused(why: string): ProviderError {
   return new ProviderError('InvalidSpec', `refused to send a Vault request: ${why} (nothing was sent)`);

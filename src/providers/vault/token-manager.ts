@@ -35,6 +35,11 @@ export interface TokenManagerOptions {
   /** A renewed lease shorter than this means the token nears its max TTL (--vault.max-token-ttl). */
   readonly nearExpirySeconds: number;
   readonly observer?: TokenObserver;
+  /**
+   * While this answers true, a token is not revoked when it is replaced or at stop but left to
+   * expire: Vault revokes every lease a token created with the token (dynamic credentials).
+   */
+  readonly keepToken?: () => boolean;
 }
 
 interface HeldToken {
@@ -59,6 +64,7 @@ export class TokenManager {
   #verify: Promise<boolean> | undefined;
   #timer: Timer | undefined;
   #loginFailures = 0;
+  #generation = 0;
   #lastLoginError: ProviderError | undefined;
   #loginBlockedUntil = 0;
   #stopped = false;
@@ -104,13 +110,26 @@ export class TokenManager {
     return (await this.#loginOnce()).token;
   }
 
-  /** Stops renewing and revokes the token, so no lease outlives the operator. */
+  /** Which login the current token came from (1, 2, ...; 0 before the first): a new one at each login. */
+  generation(): number {
+    return this.#generation;
+  }
+
+  /** When the current token expires (epoch ms; 0: never), undefined without one. */
+  expiresAt(): number | undefined {
+    return this.#held?.expiresAt;
+  }
+
+  /**
+   * Stops renewing and revokes the token, so no lease outlives the operator, unless leases that
+   * must live on hang from it (keepToken): it then expires at its own time.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
     const held = this.#held;
     this.#held = undefined;
-    if (held && held.expiresAt !== 0) await this.#revoke(held.token);
+    if (held && held.expiresAt !== 0 && !this.#options.keepToken?.()) await this.#revoke(held.token);
   }
 
   #usable(held: HeldToken): boolean {
@@ -154,10 +173,17 @@ export class TokenManager {
       verifiedAt: now,
     };
     this.#held = held;
+    this.#generation += 1;
     this.#loginFailures = 0;
     this.#lastLoginError = undefined;
     this.#options.observer?.loggedIn(credentials.method);
-    if (previous && previous.token !== held.token && previous.expiresAt !== 0 && this.#usable(previous)) {
+    if (
+      previous &&
+      previous.token !== held.token &&
+      previous.expiresAt !== 0 &&
+      this.#usable(previous) &&
+      !this.#options.keepToken?.()
+    ) {
       void this.#revoke(previous.token);
     }
     this.#schedule(held);

@@ -12,7 +12,18 @@ import { segmentProblem } from '../../api/vault-path.ts';
 import { ProviderError } from '../errors.ts';
 import type { RequestPriority } from '../../rate-limit/rate-limiter.ts';
 
-export type VaultOperation = 'read' | 'mounts' | 'login' | 'renew' | 'lookup' | 'revoke' | 'health';
+export type VaultOperation =
+  | 'read'
+  | 'mounts'
+  | 'login'
+  | 'renew'
+  | 'lookup'
+  | 'revoke'
+  | 'health'
+  /** A PKI issue or a dynamic read: each one makes a new certificate or user. */
+  | 'issue'
+  | 'lease-renew'
+  | 'lease-revoke';
 
 export interface VaultCall {
   readonly method: 'GET' | 'POST' | 'PUT';

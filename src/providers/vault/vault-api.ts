@@ -34,12 +34,19 @@ interface NodeVaultClient {
   tokenRevokeSelf(args: Record<string, unknown>): Promise<unknown>;
   health(args: Record<string, unknown>): Promise<unknown>;
   read(path: string, requestOptions: Record<string, unknown>): Promise<unknown>;
+  write(
+    path: string,
+    data: Record<string, unknown>,
+    requestOptions: Record<string, unknown>,
+  ): Promise<unknown>;
+  leaseRenewAt(args: Record<string, unknown>): Promise<unknown>;
+  leaseRevokeAt(args: Record<string, unknown>): Promise<unknown>;
   generateFunction(name: string, conf: Record<string, unknown>): void;
 }
 
 export interface VaultReadOptions {
   readonly token: string;
-  readonly operation: Extract<VaultOperation, 'read' | 'mounts'>;
+  readonly operation: Extract<VaultOperation, 'read' | 'mounts' | 'issue'>;
   /** A query such as { version: '3' }. */
   readonly query?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
@@ -55,6 +62,21 @@ export interface VaultApi {
   revokeSelf(token: string): Promise<void>;
   /** GET of an API path given as raw segments (each encoded here, exactly once). */
   read(path: readonly string[], options: VaultReadOptions): Promise<unknown>;
+  /** POST of a body to an API path given as raw segments (a PKI issue, a dynamic engine that takes a body). */
+  write(
+    path: readonly string[],
+    body: Readonly<Record<string, unknown>>,
+    options: Omit<VaultReadOptions, 'query'>,
+  ): Promise<unknown>;
+  /** sys/leases/renew/<lease id>: the body holds only the increment (seconds). */
+  renewLease(
+    token: string,
+    leaseId: string,
+    incrementSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
+  /** sys/leases/revoke/<lease id>, with no body. */
+  revokeLease(token: string, leaseId: string, signal?: AbortSignal): Promise<void>;
   /** sys/health with every state answered as 200, for the version and cluster labels. */
   health(): Promise<unknown>;
 }
@@ -118,6 +140,20 @@ export function createVaultApi(options: VaultApiOptions): VaultApi {
     path: '/auth/token/revoke-self',
     schema: { req: { type: 'object', properties: {} } },
   });
+  // The lease id is a path template argument, each of its segments percent-encoded (pathEscape);
+  // the body holds only the increment.
+  client.generateFunction('leaseRenewAt', {
+    method: 'PUT',
+    path: '/sys/leases/renew/{{lease_id}}',
+    schema: {
+      req: { type: 'object', properties: { increment: { type: 'integer' } }, required: ['increment'] },
+    },
+  });
+  client.generateFunction('leaseRevokeAt', {
+    method: 'PUT',
+    path: '/sys/leases/revoke/{{lease_id}}',
+    schema: { req: { type: 'object', properties: {} } },
+  });
   const withToken = (token: string, operation: VaultOperation): Record<string, unknown> => ({
     headers: { 'X-Vault-Token': token },
     operation,
@@ -144,6 +180,30 @@ export function createVaultApi(options: VaultApiOptions): VaultApi {
         ...withToken(token, operation),
         ...(signal ? { signal } : {}),
         ...(priority ? { priority } : {}),
+      });
+    },
+    write: (path, body, { token, operation, signal, priority }) =>
+      client.write(
+        path.map(encodeURIComponent).join('/'),
+        { ...body },
+        {
+          ...withToken(token, operation),
+          ...(signal ? { signal } : {}),
+          ...(priority ? { priority } : {}),
+        },
+      ),
+    // The lease id in the path (sys/leases/renew/<id>), not the body: a policy can then allow
+    // renewing and revoking the leases of one path only (sys/leases/revoke/database/creds/app/*).
+    renewLease: (token, leaseId, incrementSeconds, signal) =>
+      client.leaseRenewAt({
+        lease_id: leaseId,
+        increment: incrementSeconds,
+        requestOptions: { ...withToken(token, 'lease-renew'), ...(signal ? { signal } : {}) },
+      }),
+    revokeLease: async (token, leaseId, signal) => {
+      await client.leaseRevokeAt({
+        lease_id: leaseId,
+        requestOptions: { ...withToken(token, 'lease-revoke'), ...(signal ? { signal } : {}) },
       });
     },
     health: () =>

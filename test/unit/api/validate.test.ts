@@ -97,7 +97,7 @@ describe('an invalid SecretDefinition names the field to fix', () => {
 
   test('an empty keysMap and no dataFrom', () => {
     assert.deepEqual(problemsOf({ name: 'a', keysMap: {} }), [
-      'spec: needs at least one entry in keysMap or dataFrom',
+      'spec: needs at least one entry in keysMap or dataFrom, or pki, or dynamic',
     ]);
   });
 
@@ -189,6 +189,80 @@ describe('what a path and a version are depends on --backend', () => {
     assert.deepEqual(problems('vault', { path: 'db-password', version }), [
       'spec.keysMap.v.path: needs a mount and a secret name: a Vault path names one KV secret, like secret/app/db',
       'spec.keysMap.v.version: a Vault version is a KV v2 version number, like 3',
+    ]);
+  });
+});
+
+describe('spec.pki and spec.dynamic', () => {
+  test('a PKI definition gets its durations in milliseconds; a dynamic one its defaults', () => {
+    const pki = parseSecretDefinition(
+      manifest({
+        name: 'web-tls',
+        type: 'kubernetes.io/tls',
+        pki: {
+          path: 'pki/issue/web',
+          commonName: 'web.team-a.svc',
+          altNames: ['web'],
+          ttl: '72h',
+          renewBefore: '24h',
+        },
+      }),
+    );
+    assert.ok(pki.valid, pki.valid ? '' : pki.problems.join('; '));
+    assert.deepEqual(pki.definition.spec.pki, {
+      path: 'pki/issue/web',
+      commonName: 'web.team-a.svc',
+      altNames: ['web'],
+      ipSans: [],
+      ttlMs: 72 * 3_600_000,
+      renewBeforeMs: 24 * 3_600_000,
+    });
+    const dynamic = parseSecretDefinition(manifest({ name: 'db', dynamic: { path: 'database/creds/app' } }));
+    assert.ok(dynamic.valid, dynamic.valid ? '' : dynamic.problems.join('; '));
+    assert.deepEqual(dynamic.definition.spec.dynamic, {
+      path: 'database/creds/app',
+      method: 'GET',
+      params: {},
+      renewPercent: 67,
+      revokeOnDelete: true,
+    });
+  });
+
+  test('what the CRD refuses, validate refuses with the field to fix', () => {
+    const pki = { path: 'pki/issue/web', commonName: 'web' };
+    assert.deepEqual(problemsOf({ name: 'a', pki, dynamic: { path: 'database/creds/app' } }), [
+      'spec: can have pki or dynamic, not both (one issuing path per Secret)',
+    ]);
+    assert.deepEqual(problemsOf({ name: 'a', pki: { ...pki, path: 'pki/sign/web' } }), [
+      'spec.pki.path: must be <mount>/issue/<role>, like pki/issue/web',
+    ]);
+    assert.deepEqual(problemsOf({ name: 'a', pki: { ...pki, ttl: '1h', renewBefore: '2h' } }), [
+      'spec.pki.renewBefore: must be shorter than spec.pki.ttl, or every certificate would be due at once',
+    ]);
+    assert.deepEqual(
+      problemsOf({ name: 'a', dynamic: { path: 'database/creds/app', params: { ttl: '1h' } } }),
+      ['spec.dynamic.params: are sent only with method POST; set spec.dynamic.method: POST'],
+    );
+    assert.ok(
+      problemsOf({ name: 'a', dynamic: { path: 'database/creds/app', renewPercent: 95 } }).some((p) =>
+        /renewPercent/.test(p),
+      ),
+    );
+    assert.ok(
+      problemsOf({ name: 'a', dynamic: { path: 'database/../sys/raw' } }).some((p) =>
+        /^spec\.dynamic\.path: /.test(p),
+      ),
+    );
+    assert.ok(problemsOf({ name: 'a', pki: { path: 'pki/issue/web' } }).some((p) => /commonName/.test(p)));
+  });
+
+  test('with --backend azure-kv, both are refused with the reason', () => {
+    const result = parseSecretDefinition(manifest({ name: 'a', dynamic: { path: 'database/creds/app' } }), {
+      backend: 'azure-kv',
+    });
+    assert.equal(result.valid, false);
+    assert.deepEqual(result.valid ? [] : result.problems, [
+      'spec.dynamic: Azure Key Vault has no dynamic secrets engine; this operator runs with --backend azure-kv, so use keysMap or dataFrom, or a secrets-manager that runs with --backend vault',
     ]);
   });
 });

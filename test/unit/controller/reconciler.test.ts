@@ -11,7 +11,14 @@ import type { LiveSecret } from '../../../src/kube/live-secret.ts';
 import { FakeSecretServer } from '../../support/fake-secret-server.ts';
 import { allowAll, parseAccessPolicy, type AccessPolicy } from '../../../src/policy/access-policy.ts';
 import { ProviderError } from '../../../src/providers/errors.ts';
-import type { ResolvedPath, SecretData, SourceRef } from '../../../src/providers/provider.ts';
+import type {
+  IssuedSecret,
+  IssueRequest,
+  ResolvedPath,
+  SecretData,
+  SourceRef,
+} from '../../../src/providers/provider.ts';
+import { Issuance } from '../../../src/controller/issuance.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import { hostileDefinitions } from '../../support/hostile-definitions.ts';
 
@@ -37,6 +44,9 @@ interface World {
   readonly finalizers?: string[][];
   /** The definition as the cache holds it now (undefined: deleted); by default the harness's. */
   readonly definition?: () => unknown;
+  /** What the backend issues at a pki or dynamic path (recorded as an 'issue' vault effect). */
+  readonly issue?: (request: IssueRequest) => IssuedSecret;
+  readonly clock?: FakeClock;
 }
 
 const isOurs = (live: LiveSecret): boolean => live.labels[managedByLabel] === managedByValue;
@@ -57,6 +67,21 @@ function harness(
   const statuses: SecretDefinitionStatus[] = [];
   const server = world.server ?? new FakeSecretServer();
   server.onCall = (what) => effects.push({ kind: 'secret', what });
+  const clock = world.clock ?? new FakeClock();
+  const quiet = { info: () => {}, warn: () => {}, debug: () => {} };
+  const issuance = new Issuance({
+    clock,
+    secrets: server,
+    graceMs: 60_000,
+    observer: {
+      issued: () => {},
+      renewed: () => {},
+      revoked: () => {},
+      expires: () => {},
+      cleared: () => {},
+    },
+    logger: quiet,
+  });
   // The label-selected cache as it stood when the harness was built, kept up to date by the reconciler.
   const cache = new Map<string, LiveSecret>();
   for (const key of server.keys()) {
@@ -96,7 +121,22 @@ function harness(
         if (answer instanceof ProviderError) throw answer;
         return answer ?? {};
       },
+      async issue(request: IssueRequest): Promise<IssuedSecret> {
+        effects.push({ kind: 'vault', what: `issue ${request.method} ${request.path}` });
+        if (!world.issue) throw new Error(`nothing issues at ${request.path}`);
+        return world.issue(request);
+      },
+      async renewLease(leaseId: string, increment: number) {
+        effects.push({ kind: 'vault', what: `renew ${leaseId} ${increment}` });
+        return { durationSeconds: increment, renewable: true };
+      },
+      async revokeLease(leaseId: string) {
+        effects.push({ kind: 'vault', what: `revoke ${leaseId}` });
+      },
+      adoptLease: async () => undefined,
+      leaseEndsBy: () => undefined,
     }),
+    issuance,
     access: () => policy,
     secrets: server,
     templates,
@@ -129,7 +169,7 @@ function harness(
         effects.push({ kind: 'event', type, reason, message });
       },
     },
-    clock: new FakeClock(),
+    clock,
     defaultRefreshMs: 60_000,
     ...(refreshStretched ? { refreshStretched } : {}),
     observer: {
@@ -143,9 +183,9 @@ function harness(
           `${path} ${key} ${error}${namespace === 'team-a' && definition === 'def' ? '' : ' (wrong definition)'}`,
         ),
     },
-    logger: { info: () => {}, warn: () => {}, debug: () => {} },
+    logger: quiet,
   });
-  return { reconciler, effects, readErrors, vaultErrors, server, cache, untracked, statuses };
+  return { reconciler, issuance, effects, readErrors, vaultErrors, server, cache, untracked, statuses };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({
@@ -788,4 +828,155 @@ test('a failure whose status could not be written is retried with backoff, thoug
     kind: 'done',
     failure: 'KeyNotFound',
   });
+});
+
+describe('a definition with an issuing engine', () => {
+  const dynamicManifest = (extra: Record<string, unknown> = {}) =>
+    manifest('team-a', {
+      name: 'db',
+      dynamic: { path: 'database/creds/app', renewPercent: 50 },
+      keysMap: { host: { path: 'secret/db', key: 'host' } },
+      ...extra,
+    });
+  const lease = (n: number): IssuedSecret => ({
+    data: { username: `v-app-${n}`, password: `pw-${n}` },
+    lease: { id: `database/creds/app/l${n}`, durationSeconds: 3600, renewable: true },
+  });
+
+  test('writes the issued keys beside the KV keys, records them, says when it looks again, and issues nothing more until then', async () => {
+    let issued = 0;
+    const { reconciler, effects, server, statuses } = harness(
+      dynamicManifest(),
+      allowAll,
+      { 'secret/db': { host: 'db.internal' } },
+      undefined,
+      {
+        issue: () => lease((issued += 1)),
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'requeueAfter', ms: 30 * 60_000 });
+    assert.deepEqual(server.data('team-a', 'db'), {
+      host: 'db.internal',
+      username: 'v-app-1',
+      password: 'pw-1',
+    });
+    const record = JSON.parse(
+      server.get('team-a', 'db')?.annotations['secrets-manager.tuenti.io/issued'] ?? '{}',
+    ) as Record<string, unknown>;
+    assert.deepEqual(record['keys'], ['username', 'password']);
+    assert.equal((record['lease'] as { id: string }).id, 'database/creds/app/l1');
+    assert.equal(statuses.at(-1)?.dynamic?.leaseDurationSeconds, 3600);
+    assert.doesNotMatch(JSON.stringify(statuses), /l1|pw-1/, 'no lease id or password in the status');
+    const events = effects.filter((e) => e.kind === 'event');
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'event' ? `${e.type} ${e.reason} ${e.message}` : '')),
+      ['Normal Issued issued new credentials (a lease of 3600s): first sync'],
+    );
+
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'requeueAfter', ms: 30 * 60_000 });
+    assert.equal(issued, 1, 'a second reconcile (a KV change, a resync) issues nothing');
+  });
+
+  test("the access policy applies to the issuing path: a tenant cannot issue from another team's role", async () => {
+    const parsed = parseAccessPolicy(
+      '- { namespaces: [team-a], paths: ["secret/*", "database/creds/team-a-*"] }',
+    );
+    assert.ok(parsed.ok);
+    const policy = parsed.policy;
+    const { reconciler, effects } = harness(
+      dynamicManifest(),
+      policy,
+      { 'secret/db': { host: 'h' } },
+      undefined,
+      {
+        issue: () => assert.fail('nothing may be issued'),
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done', failure: 'PathNotAllowed' });
+    assert.deepEqual(
+      effects.filter((e) => e.kind === 'vault'),
+      [],
+    );
+  });
+
+  test('a keysMap key that is also an issued key is refused, and nothing is written', async () => {
+    const { reconciler, server } = harness(
+      dynamicManifest({ keysMap: { password: { path: 'secret/db', key: 'host' } } }),
+      allowAll,
+      { 'secret/db': { host: 'h' } },
+      undefined,
+      { issue: () => lease(1) },
+    );
+    // The credentials' own clock keeps the definition coming back while it fails.
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), {
+      kind: 'requeueAfter',
+      ms: 30 * 60_000,
+      failure: 'InvalidSpec',
+    });
+    assert.equal(server.get('team-a', 'db'), undefined);
+  });
+
+  test('a deleted definition revokes its lease', async () => {
+    let present = true;
+    const raw = dynamicManifest();
+    const { reconciler, effects } = harness(raw, allowAll, { 'secret/db': { host: 'h' } }, undefined, {
+      issue: () => lease(1),
+      definition: () => (present ? raw : undefined),
+    });
+    await reconciler.reconcile('team-a/def');
+    present = false;
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'done' });
+    assert.deepEqual(
+      effects
+        .filter((e) => e.kind === 'vault')
+        .map((e) => e.what)
+        .filter((w) => /issue|revoke/.test(w)),
+      ['issue GET database/creds/app', 'revoke database/creds/app/l1'],
+    );
+  });
+
+  test('a refused issue keeps the last good Secret and backs off', async () => {
+    const { reconciler, effects } = harness(
+      dynamicManifest(),
+      allowAll,
+      { 'secret/db': { host: 'h' } },
+      undefined,
+      {
+        issue: () => {
+          throw new ProviderError(
+            'Forbidden',
+            'the Vault policy does not allow issuing at database/creds/app',
+            403,
+          );
+        },
+      },
+    );
+    assert.deepEqual(await reconciler.reconcile('team-a/def'), { kind: 'retry', reason: 'Forbidden' });
+    assert.ok(!effects.some((e) => e.kind === 'secret' && /create|apply/.test(e.what)));
+  });
+});
+
+test("a KV path that fails does not stop a lease's clock: the definition comes back when the lease is due", async () => {
+  const { reconciler, effects } = harness(
+    manifest('team-a', {
+      name: 'db',
+      dynamic: { path: 'database/creds/app', renewPercent: 50 },
+      keysMap: { host: { path: 'secret/db', key: 'host' } },
+    }),
+    allowAll,
+    { 'secret/db': new ProviderError('PathNotFound', 'no secret at Vault path secret/db', 404) },
+    undefined,
+    {
+      issue: () => ({
+        data: { username: 'u', password: 'p' },
+        lease: { id: 'database/creds/app/l1', durationSeconds: 3600, renewable: true },
+      }),
+    },
+  );
+  assert.deepEqual(await reconciler.reconcile('team-a/def'), {
+    kind: 'requeueAfter',
+    ms: 30 * 60_000,
+    failure: 'PathNotFound',
+  });
+  assert.ok(effects.some((e) => e.kind === 'vault' && e.what === 'issue GET database/creds/app'));
 });

@@ -19,6 +19,14 @@ const state = {
     approle: { roleId: 'r', secretId: 's' },
     auditLog: '/tmp/stack/openbao/audit.log',
   },
+  postgres: {
+    host: '127.0.0.1',
+    port: 45678,
+    user: 'postgres',
+    password: "pw'$(touch /tmp/pwned)",
+    database: 'postgres',
+    url: "postgres://postgres:pw'%24(touch%20%2Ftmp%2Fpwned)@127.0.0.1:45678/postgres",
+  },
 } as unknown as StackState;
 
 test('the env file exports the stack contract and survives shell metacharacters', async (t) => {
@@ -38,5 +46,25 @@ test('the env file exports the stack contract and survives shell metacharacters'
     "s.abc'$(touch /tmp/pwned)",
     "/tmp/stack/bin with 'quotes'",
     '/tmp/stack/openbao/audit.log',
+  ]);
+});
+
+test('the env file exports how to reach PostgreSQL as its superuser', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'harness-env-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'env');
+  await writeFile(file, envFileText(state));
+
+  const { stdout } = await exec('sh', [
+    '-c',
+    `. ${file}; printf '%s\\n' "$POSTGRES_URL" "$POSTGRES_HOST" "$POSTGRES_PORT" "$POSTGRES_USER" "$POSTGRES_PASSWORD"`,
+  ]);
+
+  assert.deepEqual(stdout.split('\n').slice(0, 5), [
+    "postgres://postgres:pw'%24(touch%20%2Ftmp%2Fpwned)@127.0.0.1:45678/postgres",
+    '127.0.0.1',
+    '45678',
+    'postgres',
+    "pw'$(touch /tmp/pwned)",
   ]);
 });

@@ -160,3 +160,37 @@ test('a probe called off before Vault answers lets the next request probe: the b
     'secret/data/a',
   ]);
 });
+
+test("an engine's 500 (its database is down) does not open the breaker for every read; a sealed Vault's 503 does", async () => {
+  const clock = new FakeClock();
+  const sent: string[] = [];
+  let status = 500;
+  const inner: VaultTransport = {
+    async send(call) {
+      sent.push(call.operation);
+      return { status: call.operation === 'read' ? 200 : status, body: {} };
+    },
+  };
+  const limiter = new RateLimiter(clock, 1000, 1000);
+  const transport = guardedTransport(inner, {
+    limiter,
+    rate: new AdaptiveRate(clock, limiter.bucket),
+    breaker: new CircuitBreaker(clock, () => 0.5),
+    clock,
+  });
+  const issue: VaultCall = {
+    method: 'GET',
+    path: ['database', 'creds', 'app'],
+    operation: 'issue',
+    token: 't',
+  };
+  for (let i = 0; i < 5; i += 1) assert.equal((await transport.send(issue)).status, 500);
+  assert.equal((await transport.send(read(['secret', 'data', 'a']))).status, 200, 'the breaker stays closed');
+  status = 503;
+  for (let i = 0; i < 3; i += 1) {
+    await transport.send(issue);
+    await clock.advance(10);
+  }
+  await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { reason: 'VaultUnavailable' });
+  assert.equal(sent.filter((o) => o === 'read').length, 1, 'the read after three 503s was not sent');
+});

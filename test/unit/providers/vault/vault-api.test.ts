@@ -97,6 +97,32 @@ describe('node-vault, as the operator configures it', () => {
     assert.equal(calls[0]?.body, undefined);
   });
 
+  test('a lease is renewed and revoked at its own path, so a policy can scope both to one role; the body has only the increment', async () => {
+    const { calls, transport } = recording(() => ({ status: 200, body: { lease_duration: 60 } }));
+    const vault = createVaultApi({ address, transport });
+    await vault.renewLease('t', 'database/creds/app/AbC', 600);
+    await vault.revokeLease('t', 'database/creds/app/AbC');
+    assert.deepEqual(
+      calls.map((c) => [c.method, c.path, c.body, c.operation, c.token]),
+      [
+        [
+          'PUT',
+          ['sys', 'leases', 'renew', 'database', 'creds', 'app', 'AbC'],
+          { increment: 600 },
+          'lease-renew',
+          't',
+        ],
+        [
+          'PUT',
+          ['sys', 'leases', 'revoke', 'database', 'creds', 'app', 'AbC'],
+          undefined,
+          'lease-revoke',
+          't',
+        ],
+      ],
+    );
+  });
+
   test('mount paths are URL path segments, not HTML: an apostrophe stays one, "/" separates', async () => {
     const { calls, transport } = recording(() => loginAnswer('t'));
     const vault = createVaultApi({ address, transport });
