@@ -49,6 +49,8 @@ export interface Config {
   readonly rolloutRestart: { readonly enabled: boolean; readonly minIntervalMs: number };
   /** How long a replaced lease outlives the write of its successor (--lease-revoke-grace). */
   readonly leaseRevokeGraceMs: number;
+  /** The Secret in the operator's namespace that keeps lease-issuing Vault tokens; undefined: off. */
+  readonly leaseTokenSecret?: string;
   /** Client-side rate limit towards the apiserver: requests per second and burst. */
   readonly kubeApi: { readonly qps: number; readonly burst: number };
   readonly logLevel: LogLevel;
@@ -97,6 +99,18 @@ function zapLevel(value: string, flag: string): LogLevel {
   if (!zapLevels.includes(name))
     throw new ConfigError(`--${flag}: "${value}" must be one of ${zapLevels.join(', ')}, or a number`);
   return name === 'debug' || name === 'info' || name === 'warn' ? name : 'error';
+}
+
+const secretName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function leaseTokenSecret(raw: RawOptions): string | undefined {
+  const name = text(raw, 'leaseTokenSecret');
+  if (name === undefined || name === '') return undefined;
+  if (!secretName.test(name))
+    throw new ConfigError(
+      `--lease-token-secret: "${name}" is not a Secret name (lowercase letters, digits, "-" and ".")`,
+    );
+  return name;
 }
 
 export function toConfig(raw: RawOptions): Config {
@@ -149,5 +163,6 @@ export function toConfig(raw: RawOptions): Config {
     ...logging(raw),
     ...optional('kubeconfig', text(raw, 'kubeconfig')),
     ...optional('accessPolicyFile', text(raw, 'accessPolicy')),
+    ...optional('leaseTokenSecret', leaseTokenSecret(raw)),
   };
 }

@@ -120,6 +120,14 @@ const operator: readonly FlagSpec[] = [
       'How long the lease of replaced dynamic credentials lives on after the Secret holds new ones, so that the workloads using them can restart first; then it is revoked',
   },
   {
+    flag: 'lease-token-secret',
+    key: 'leaseTokenSecret',
+    value: 'name',
+    default: 'secrets-manager-lease-tokens',
+    description:
+      "The Secret in the operator's namespace (--leader-election-namespace) that keeps the Vault token which issued live dynamic credentials, so that after a restart or a change of leader it is renewed instead of every credential being issued again; empty turns it off",
+  },
+  {
     flag: 'concurrency',
     key: 'concurrency',
     value: 'number',

@@ -3,6 +3,7 @@
 
 import type { Config } from '../config.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
+import { kubeLeaseTokenStore } from '../kube/lease-token-store.ts';
 import { kubeTokenRequester } from '../kube/service-account-token.ts';
 import type { ProviderDeps } from '../providers/polling.ts';
 import type { SecretProvider } from '../providers/provider.ts';
@@ -22,6 +23,9 @@ export async function createProvider(
     ...deps,
     // Namespace scope: each namespace logs in with a token of its own service account.
     requestToken: kubeTokenRequester(kube, config.vault.tenant?.audience),
+    ...(config.leaseTokenSecret
+      ? { leaseTokens: kubeLeaseTokenStore(kube, config.leaderElection.namespace, config.leaseTokenSecret) }
+      : {}),
   });
 }
 

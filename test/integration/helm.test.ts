@@ -428,6 +428,7 @@ describe('the chart renders', () => {
         excludeNamespaces: ['b'],
         rolloutRestart: { enabled: true, interval: '2m' },
         leaseRevokeGrace: '3m',
+        leaseTokenSecret: 'kept-tokens',
         concurrency: 3,
         kubeApi: { qps: 12, burst: 24 },
         logLevel: 'debug',
@@ -491,6 +492,7 @@ describe('the chart renders', () => {
         excludeNamespaces: config.excludeNamespaces,
         rolloutRestart: config.rolloutRestart,
         leaseRevokeGraceMs: config.leaseRevokeGraceMs,
+        leaseTokenSecret: config.leaseTokenSecret,
         concurrency: config.concurrency,
         kubeApi: config.kubeApi,
         logLevel: config.logLevel,
@@ -510,6 +512,7 @@ describe('the chart renders', () => {
         excludeNamespaces: ['b'],
         rolloutRestart: { enabled: true, minIntervalMs: 120_000 },
         leaseRevokeGraceMs: 180_000,
+        leaseTokenSecret: 'kept-tokens',
         concurrency: 3,
         kubeApi: { qps: 12, burst: 24 },
         logLevel: 'debug',
@@ -578,12 +581,32 @@ describe('the chart renders', () => {
       clusterRoles.every((o) => !JSON.stringify(o['rules']).includes('"secrets"')),
       'no cluster-wide access to Secrets',
     );
+    const leaseTokens = (o: { metadata: { name?: string } }): boolean =>
+      o.metadata.name?.endsWith('-lease-tokens') === true;
     assert.deepEqual(
       namespaced
-        .filter((o) => o.kind === 'Role' && JSON.stringify(o['rules']).includes('"secrets"'))
+        .filter(
+          (o) => o.kind === 'Role' && !leaseTokens(o) && JSON.stringify(o['rules']).includes('"secrets"'),
+        )
         .map((o) => o.metadata.namespace)
         .sort(),
       ['team-a', 'team-b'],
+    );
+    // In its own namespace, only the Secret that keeps lease tokens (and create, which cannot name one).
+    const kept = namespaced.find((o) => o.kind === 'Role' && leaseTokens(o));
+    assert.deepEqual(kept?.['rules'], [
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['secrets-manager-lease-tokens'],
+        verbs: ['get', 'patch'],
+      },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    assert.equal(
+      (await render('leaseTokenSecret=')).some((o) => o.kind === 'Role' && leaseTokens(o)),
+      false,
+      'off: no grant',
     );
     assert.ok(
       namespaced.some(
@@ -759,5 +782,16 @@ describe('the chart installs and its RBAC suffices', () => {
     const asOperator = (args: string[]) => exec(kubectlBinary, [`--kubeconfig=${kubeconfig}`, ...args]);
     await assert.rejects(asOperator(['get', 'secret', 'private', '-n', other]), /Forbidden/);
     await assert.rejects(asOperator(['get', 'secrets', '--all-namespaces']), /Forbidden/);
+
+    // In its own namespace it keeps the lease tokens in the one Secret the chart names, and no other.
+    const tokens = 'secrets-manager-lease-tokens';
+    await asOperator(['create', 'secret', 'generic', tokens, '-n', release, '--from-literal=operator=t']);
+    await asOperator(['patch', 'secret', tokens, '-n', release, '-p', '{"data":{"operator":"dQ=="}}']);
+    assert.match(
+      (await asOperator(['get', 'secret', tokens, '-n', release, '-o', 'name'])).stdout,
+      /lease-tokens/,
+    );
+    await kubectl(['create', 'secret', 'generic', 'private', '-n', release, '--from-literal=k=v']);
+    await assert.rejects(asOperator(['get', 'secret', 'private', '-n', release]), /Forbidden/);
   });
 });

@@ -71,6 +71,11 @@ describe('dynamic credentials', () => {
       '--rollout-restart',
       '--rollout-restart-interval=1s',
       '--lease-revoke-grace=4s',
+      // Tokens renewed for 10s at a time: one left behind by a restart ends within 10s unless
+      // the next process renews it (it is kept in the Secret lease-tokens of this namespace).
+      '--vault.renew-ttl-increment=10',
+      `--leader-election-namespace=${ns}`,
+      '--lease-token-secret=lease-tokens',
     ];
     const env = { VAULT_ROLE_ID: credentials.roleId, VAULT_SECRET_ID: credentials.secretId };
     let operator: RunningOperator = await startOperator(t, { args, env });
@@ -141,7 +146,18 @@ describe('dynamic credentials', () => {
         ? true
         : undefined,
     );
+    // Two renewals by the new process (about 20s): the old token would have ended by then, and
+    // its lease with it, had the new process not kept renewing it.
+    await waitFor(
+      'two renewals of the lease by the restarted operator',
+      async () =>
+        (await requestsSince(restartMark, role, `sys/leases/renew/${credsPath}/<lease>`)) >= 2
+          ? true
+          : undefined,
+      40_000,
+    );
     assert.equal(await requestsSince(restartMark, role, credsPath), 0, 'the restart issued credentials');
+    assert.equal((await heldCredentials(ns))?.user, first.user);
     assert.ok(
       await canLogIn({ user: first.user, password: first.password }),
       'the token left behind keeps the lease alive',
@@ -192,6 +208,8 @@ describe('dynamic credentials', () => {
     );
     const allowed = new Set([
       'auth/approle/login',
+      // The kept token of the first process, looked up and renewed by the second.
+      'auth/token/lookup-self',
       'auth/token/renew-self',
       'auth/token/revoke-self',
       `sys/internal/ui/mounts/secret/${ns}/db`,

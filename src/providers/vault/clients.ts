@@ -19,6 +19,7 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { ProviderError } from '../errors.ts';
 import { guardedTransport } from './guarded-transport.ts';
 import { VaultIssuer } from './issuer.ts';
+import type { LeaseTokenStore } from '../../kube/lease-token-store.ts';
 import { KvReader } from './kv.ts';
 import { AdaptiveRate } from '../../rate-limit/adaptive-rate.ts';
 import { RateLimiter } from '../../rate-limit/rate-limiter.ts';
@@ -139,6 +140,8 @@ export async function createVaultClients(
     requestToken?: TokenRequester;
     /** These definitions need a look: their leases end with a token just replaced. */
     changed?: (users: readonly string[]) => void;
+    /** Where tokens that issued live leases are kept across a restart (--lease-token-secret). */
+    leaseTokens?: LeaseTokenStore;
   },
 ): Promise<VaultClients> {
   const { clock, random, metrics, logger } = deps;
@@ -207,11 +210,24 @@ export async function createVaultClients(
       engine: vault.engine,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    const store = deps.leaseTokens;
+    const identity = who['namespace'] === undefined ? 'operator' : `namespace.${who['namespace']}`;
     const issuer = new VaultIssuer({
       vault: client,
       tokens,
       clock,
+      random,
       renewIncrementSeconds: vault.renewTtlIncrementSeconds,
+      logger,
+      ...(store
+        ? {
+            store: {
+              read: () => store.read(identity),
+              keep: (token: string) => store.keep(identity, token),
+              forget: () => store.forget(identity),
+            },
+          }
+        : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     holder.issuer = issuer;

@@ -111,7 +111,9 @@ export class VaultIdentities {
     this.#lingering.clear();
     this.#byNamespace.clear();
     for (const identity of all) identity.poller.stop();
-    await Promise.all(all.map((identity) => identity.tokens.stop()));
+    await Promise.all(
+      all.map(async (identity) => Promise.all([identity.tokens.stop(), identity.issuer.stop()])),
+    );
   }
 
   async #release(namespace: string): Promise<boolean> {
@@ -147,6 +149,6 @@ export class VaultIdentities {
     if (!lingering) return;
     this.#lingering.delete(namespace);
     lingering.timer?.cancel();
-    await lingering.identity.tokens.stop();
+    await Promise.all([lingering.identity.tokens.stop(), lingering.identity.issuer.stop()]);
   }
 }

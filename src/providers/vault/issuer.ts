@@ -6,7 +6,9 @@
 
 import { reasons } from '../../api/conditions.ts';
 import { vaultPathProblem } from '../../api/vault-path.ts';
-import type { Clock } from '../../clock.ts';
+import type { Clock, Random } from '../../clock.ts';
+import { describeError } from '../../describe-error.ts';
+import { RetainedToken } from './retained-token.ts';
 import { ProviderError } from '../errors.ts';
 import type { IssuedSecret, IssueRequest, LeaseGrant, SecretData } from '../provider.ts';
 import { vaultErrorMessages } from './error-messages.ts';
@@ -19,6 +21,10 @@ export interface IssuerOptions {
   readonly clock: Clock;
   /** --vault.renew-ttl-increment: the TTL a token has after each renewal. */
   readonly renewIncrementSeconds: number;
+  readonly random: Random;
+  /** Keeps the token that issued live leases for the next process (--lease-token-secret); none: off. */
+  readonly store?: IdentityTokenStore;
+  readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void };
   /** The signal requests run under, read at each request: aborted, they stop (lost leadership). */
   readonly signal?: () => AbortSignal | undefined;
 }
@@ -56,6 +62,15 @@ function leaseGone(status: number, body: unknown): boolean {
 
 /** The generation of a lease taken up from an earlier process: no token of this one is its parent. */
 const adopted = -1;
+/** The generation of a lease taken up with the earlier process's token, kept and renewed here. */
+const retained = -2;
+
+/** Where this identity's lease-issuing token is kept across a restart (the operator's Secret). */
+export interface IdentityTokenStore {
+  read(): Promise<string | undefined>;
+  keep(token: string): Promise<void>;
+  forget(): Promise<void>;
+}
 
 interface HeldLease {
   /** When the lease ends (clock ms). */
@@ -72,6 +87,11 @@ export class VaultIssuer {
   readonly #options: IssuerOptions;
   /** The leases this identity's tokens are the parents of, by id. */
   readonly #leases = new Map<string, HeldLease>();
+  /** The login generation whose token is kept in the store. */
+  #keptGeneration = 0;
+  /** The earlier process's token, taken from the store at the first lease taken up. */
+  #retained: Promise<RetainedToken | undefined> | undefined;
+  #retainedNow: RetainedToken | undefined;
 
   constructor(options: IssuerOptions) {
     this.#options = options;
@@ -79,7 +99,7 @@ export class VaultIssuer {
 
   /** Whether a lease this identity's tokens issued may still be alive: its token must then outlive it. */
   holdsLeases(): boolean {
-    return this.#alive().some((lease) => lease.generation !== adopted);
+    return this.#alive().some((lease) => lease.generation > 0);
   }
 
   /** Whether this identity issued or took up the lease, and it may still be alive. */
@@ -103,6 +123,12 @@ export class VaultIssuer {
    */
   async adopt(leaseId: string, endsAt: number, user: string): Promise<void> {
     const { tokens, clock, renewIncrementSeconds } = this.#options;
+    // The earlier process's token, kept for this: renewed here while its leases are held.
+    const kept = await this.#retainedToken();
+    if (kept) {
+      this.#leases.set(leaseId, { endsAt, generation: retained, parentEndsAt: 0, user });
+      return;
+    }
     // A token of this process's own, to measure by; without one (no login yet) nothing is known.
     await tokens.token().catch(() => undefined);
     const now = clock.now();
@@ -112,6 +138,46 @@ export class VaultIssuer {
     this.#leases.set(leaseId, { endsAt, generation: adopted, parentEndsAt, user });
   }
 
+  /** Stops renewing a kept token of an earlier process (revoked if no lease of it is held). */
+  async stop(): Promise<void> {
+    await this.#retainedNow?.stop();
+  }
+
+  /** The earlier process's token from the store, looked up and renewed; once per process. */
+  #retainedToken(): Promise<RetainedToken | undefined> {
+    const { store } = this.#options;
+    if (!store) return Promise.resolve(undefined);
+    this.#retained ??= (async () => {
+      const token = await store.read().catch((error: unknown) => {
+        this.#options.logger?.warn(
+          'could not read the kept Vault token; leases taken up are replaced before theirs ends',
+          {
+            error: describeError(error),
+          },
+        );
+        return undefined;
+      });
+      if (token === undefined) return undefined;
+      const kept = new RetainedToken({
+        vault: this.#options.vault,
+        token,
+        clock: this.#options.clock,
+        random: this.#options.random,
+        renewIncrementSeconds: this.#options.renewIncrementSeconds,
+        needed: () => this.#alive().some((lease) => lease.generation === retained),
+        ended: () => {
+          // Forgotten unless a token of this process is kept in its place already.
+          if (this.#keptGeneration === 0) void store.forget().catch(() => undefined);
+        },
+      });
+      const alive = await kept.start().catch(() => false);
+      if (!alive) return undefined;
+      this.#retainedNow = kept;
+      return kept;
+    })();
+    return this.#retained;
+  }
+
   /**
    * When the lease will end at the latest whatever renewals say, because the token that issued it
    * is renewed by nobody now (replaced by a new login, or left by an earlier process); undefined
@@ -119,6 +185,7 @@ export class VaultIssuer {
    */
   leaseEndsBy(leaseId: string): number | undefined {
     const held = this.#leases.get(leaseId);
+    if (held?.generation === retained) return this.#retainedNow?.endsBy();
     if (!held || held.generation === this.#options.tokens.generation() || held.parentEndsAt === 0)
       return undefined;
     return held.parentEndsAt;
@@ -140,16 +207,18 @@ export class VaultIssuer {
       );
     const segments = request.path.split('/');
     let body: unknown;
+    let parent = '';
     try {
-      body = await this.#withToken((token, signal) =>
-        request.method === 'POST'
+      body = await this.#withToken((token, signal) => {
+        parent = token;
+        return request.method === 'POST'
           ? this.#options.vault.write(segments, request.body ?? {}, {
               token,
               operation: 'issue',
               ...(signal ? { signal } : {}),
             })
-          : this.#options.vault.read(segments, { token, operation: 'issue', ...(signal ? { signal } : {}) }),
-      );
+          : this.#options.vault.read(segments, { token, operation: 'issue', ...(signal ? { signal } : {}) });
+      });
     } catch (error) {
       const answer = vaultAnswerOf(error);
       if (!answer) throw error;
@@ -174,13 +243,29 @@ export class VaultIssuer {
         `Vault's answer at ${request.path} has a malformed lease id`,
       );
     const { tokens, clock } = this.#options;
+    const generation = tokens.generation();
     this.#leases.set(id, {
       endsAt: clock.now() + grant.durationSeconds * 1000,
-      generation: tokens.generation(),
+      generation,
       parentEndsAt: tokens.expiresAt() ?? 0,
       user,
     });
+    await this.#keep(parent, generation);
     return { data: data as SecretData, lease: { id, ...grant } };
+  }
+
+  /** Keeps the token that issued a lease for the next process, once per login. */
+  async #keep(token: string, generation: number): Promise<void> {
+    const { store, logger } = this.#options;
+    if (!store || this.#keptGeneration === generation) return;
+    try {
+      await store.keep(token);
+      this.#keptGeneration = generation;
+    } catch (error) {
+      logger?.warn('could not keep the Vault token that issued leases; after a restart they are replaced', {
+        error: describeError(error),
+      });
+    }
   }
 
   async renewLease(leaseId: string, incrementSeconds: number): Promise<LeaseGrant> {
@@ -232,8 +317,15 @@ export class VaultIssuer {
     const held = this.#leases.get(leaseId);
     const leaseEnd = now + grant.durationSeconds * 1000;
     if (!held) return grant;
+    if (held.generation === retained) {
+      const endsBy = this.#retainedNow?.endsBy();
+      held.parentEndsAt = endsBy ?? 0;
+    }
     // The token that issued it is the current one, renewed as long as the operator runs.
-    if (held.generation === tokens.generation()) {
+    if (
+      held.generation === tokens.generation() ||
+      (held.generation === retained && held.parentEndsAt === 0)
+    ) {
       held.parentEndsAt = tokens.expiresAt() ?? held.parentEndsAt;
       held.endsAt = leaseEnd;
       return grant;
@@ -253,7 +345,7 @@ export class VaultIssuer {
   tokenReplaced(): string[] {
     const current = this.#options.tokens.generation();
     return this.#alive()
-      .filter((lease) => lease.generation !== adopted && lease.generation < current)
+      .filter((lease) => lease.generation > 0 && lease.generation < current)
       .map((lease) => lease.user);
   }
 

@@ -12,7 +12,11 @@ function fake(
   return {
     tokens: { stop: async () => void log.push(`revoke ${name}`) },
     kv: {},
-    issuer: { leasesEndAt: () => leasesEnd.at, knows: () => leasesEnd.at !== undefined },
+    issuer: {
+      leasesEndAt: () => leasesEnd.at,
+      knows: () => leasesEnd.at !== undefined,
+      stop: async () => {},
+    },
     poller: { stop: () => void log.push(`stop polling ${name}`) },
   } as unknown as VaultIdentity;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { VaultIssuer } from '../../../../src/providers/vault/issuer.ts';
+import { VaultIssuer, type IdentityTokenStore } from '../../../../src/providers/vault/issuer.ts';
 import type { TokenManager } from '../../../../src/providers/vault/token-manager.ts';
 import type { VaultApi } from '../../../../src/providers/vault/vault-api.ts';
 import { FakeClock } from '../../../support/fake-clock.ts';
@@ -21,8 +21,18 @@ class FakeTokens {
   afterForbidden = async (): Promise<string | undefined> => undefined;
 }
 
-function harness() {
-  const clock = new FakeClock();
+/** The kept token's side of Vault: what lookup-self and renew-self answer for it. */
+interface KeptTokenVault {
+  ttlSeconds: number;
+  /** What each renew-self grants. */
+  renewGrantSeconds: number;
+}
+
+function harness(
+  store?: IdentityTokenStore,
+  clock = new FakeClock(),
+  kept: KeptTokenVault = { ttlSeconds: 600, renewGrantSeconds: 600 },
+) {
   const tokens = new FakeTokens();
   tokens.current.expiresAt = clock.now() + hour;
   const calls: string[] = [];
@@ -44,12 +54,23 @@ function harness() {
       calls.push(`revoke ${id} ${token}`);
       await next();
     },
+    lookupSelf: async (token: string) => {
+      calls.push(`lookup-self ${token}`);
+      return { data: { ttl: kept.ttlSeconds, renewable: true } };
+    },
+    renewSelf: async (token: string, increment: string) => {
+      calls.push(`renew-self ${token} ${increment}`);
+      return { auth: { lease_duration: kept.renewGrantSeconds } };
+    },
+    revokeSelf: async (token: string) => void calls.push(`revoke-self ${token}`),
   } as unknown as VaultApi;
   const issuer = new VaultIssuer({
     vault,
     tokens: tokens as unknown as TokenManager,
     clock,
     renewIncrementSeconds: 600,
+    random: () => 0.5,
+    ...(store ? { store } : {}),
   });
   return { clock, tokens, calls, issuer, answer: (fn: () => unknown) => (next = fn) };
 }
@@ -236,5 +257,58 @@ describe('issuing with one Vault identity', () => {
     h.tokens.current.expiresAt = 0;
     await h.issuer.adopt('database/creds/app/other', h.clock.now() + hour, 'team-a/other');
     assert.equal(h.issuer.leaseEndsBy('database/creds/app/other'), undefined, 'tokens that never expire');
+  });
+
+  test('with a token store: the token that issued leases is kept once per login; after a restart it is renewed while they live, then revoked', async () => {
+    const stored: string[] = [];
+    const store: IdentityTokenStore = {
+      read: async () => stored.at(-1),
+      keep: async (token) => void stored.push(token),
+      forget: async () => void stored.push('(forgotten)'),
+    };
+    const before = harness(store);
+    before.answer(() => creds);
+    await before.issuer.issue({ engine: 'dynamic', path: 'database/creds/app', method: 'GET' }, 'team-a/app');
+    await before.issuer.issue({ engine: 'dynamic', path: 'database/creds/app', method: 'GET' }, 'team-a/app');
+    assert.deepEqual(stored, ['token-1'], 'kept once for the login that issued');
+
+    // The next process: its own login is token-1 too in this fake, so the kept one is named apart.
+    stored.push('kept-token');
+    const after = harness(store, before.clock);
+    await after.issuer.adopt(creds.lease_id, after.clock.now() + 5 * hour, 'team-a/app');
+    assert.deepEqual(after.calls, ['lookup-self kept-token']);
+    assert.equal(
+      after.issuer.leaseEndsBy(creds.lease_id),
+      undefined,
+      'renewed for the full increment: no end in sight',
+    );
+    assert.equal(after.issuer.holdsLeases(), false, 'this process need not keep its own token for it');
+    await after.clock.advance(400_000);
+    assert.deepEqual(after.calls.at(-1), 'renew-self kept-token 600s');
+    after.answer(() => ({ lease_duration: 3600, renewable: true }));
+    assert.equal(
+      (await after.issuer.renewLease(creds.lease_id, 3600)).durationSeconds,
+      3600,
+      'uncapped while kept alive',
+    );
+
+    // Its lease is revoked: at the next renewal time the kept token is revoked instead.
+    after.answer(() => ({}));
+    await after.issuer.revokeLease(creds.lease_id);
+    await after.clock.advance(600_000);
+    assert.deepEqual(after.calls.at(-1), 'revoke-self kept-token');
+    assert.equal(stored.at(-1), '(forgotten)');
+  });
+
+  test('a kept token near its max TTL gives its leases an end, so they are replaced before it', async () => {
+    const store: IdentityTokenStore = {
+      read: async () => 'kept-token',
+      keep: async () => {},
+      forget: async () => {},
+    };
+    const h = harness(store, new FakeClock(), { ttlSeconds: 600, renewGrantSeconds: 120 });
+    await h.issuer.adopt(creds.lease_id, h.clock.now() + 5 * hour, 'team-a/app');
+    await h.clock.advance(400_000);
+    assert.equal(h.issuer.leaseEndsBy(creds.lease_id), h.clock.now() + 120_000);
   });
 });
