@@ -78,6 +78,8 @@ export interface BenchResult {
   };
   readonly rotation: {
     readonly changed: number;
+    /** Every Vault read in the rotation window, per changed path (1.00: one read per change). */
+    readonly readsPerChange: number;
     readonly p50: number;
     readonly p99: number;
     readonly max: number;
@@ -393,6 +395,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
 
     const rotated = Math.min(options.rotate, paths);
     log(`rotation: ${rotated} paths changed`);
+    const markRotation = await audit.mark();
     const changedAt = new Map<number, number>();
     for (let p = 0; p < rotated; p += 1) {
       generation.set(p, 1);
@@ -402,6 +405,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
     // Generous: a stretched interval (the operator warns of it) still completes and is measured.
     await watcher.until(expected, (intervalSeconds * 6 + 60) * 1000, 'every rotated Secret');
+    const rotationReads = (await audit.requestsSince(markRotation, role)).reads;
     const latencies: number[] = [];
     for (let i = 0; i < n; i += 1) {
       const p = i % paths;
@@ -471,6 +475,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       steady,
       rotation: {
         changed: latencies.length,
+        readsPerChange: rotated === 0 ? 0 : rotationReads / rotated,
         p50: percentile(latencies, 50),
         p99: percentile(latencies, 99),
         max: percentile(latencies, 100),

@@ -3,6 +3,7 @@
 //
 //   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json
 //   npm run bench -- --n 1000 --operator-arg=--vault.qps=100   (operator flags, one per option)
+//   npm run bench -- --n 1000 --interval 600 --steady 1 --audit-stream   (changes through OpenBao's audit stream)
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
     source: { type: 'boolean', default: false },
+    /** The operator follows OpenBao's audit stream (--vault.audit-listen at the stack's relay). */
+    'audit-stream': { type: 'boolean', default: false },
     /** A flag for the operator, as it would be typed: --operator-arg=--vault.qps=100; repeatable. */
     'operator-arg': { type: 'string', multiple: true },
   },
@@ -96,7 +99,7 @@ function table(result: BenchResult): string {
     [
       'rotation: Vault change to Secret',
       `p50 ${result.rotation.p50.toFixed(2)} s, p99 ${result.rotation.p99.toFixed(2)} s`,
-      `max ${result.rotation.max.toFixed(2)} s over ${result.rotation.changed} Secrets`,
+      `max ${result.rotation.max.toFixed(2)} s over ${result.rotation.changed} Secrets; ${result.rotation.readsPerChange.toFixed(2)} Vault reads per changed path`,
     ],
     [
       'restart to every path verified',
@@ -140,7 +143,13 @@ if (!values.source) {
 const dir = join(tmpdir(), `secrets-manager-bench-${process.pid}-${randomBytes(3).toString('hex')}`);
 const state = await startStack(dir, { report: options.log });
 try {
-  const result = await runBench(state, options);
+  const result = await runBench(state, {
+    ...options,
+    extraArgs: [
+      ...options.extraArgs,
+      ...(values['audit-stream'] ? [`--vault.audit-listen=${state.vault.auditSocketAddr}`] : []),
+    ],
+  });
   process.stdout.write(`${table(result)}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
 } finally {

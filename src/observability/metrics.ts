@@ -218,6 +218,32 @@ export class Metrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly auditEntries = new Counter({
+    name: 'secrets_manager_vault_audit_entries_total',
+    help: "Entries received on Vault's audit stream (--vault.audit-listen)",
+    registers: [this.registry],
+  });
+  readonly auditMatched = new Counter({
+    name: 'secrets_manager_vault_audit_entries_matched_total',
+    help: 'Audit entries that changed a path some definition reads',
+    registers: [this.registry],
+  });
+  readonly auditDropped = new Counter({
+    name: 'secrets_manager_vault_audit_entries_dropped_total',
+    help: 'Audit entries (or connections) dropped, by why: unparsable, too_long, too_many_connections, other_namespace',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly auditRereads = new Counter({
+    name: 'secrets_manager_vault_audit_rereads_total',
+    help: 'Reads of polled paths the audit stream asked for (several changes of one path close together are one)',
+    registers: [this.registry],
+  });
+  readonly auditConnected = new Gauge({
+    name: 'secrets_manager_vault_audit_stream_connected',
+    help: "1 while Vault's audit stream is connected, else 0",
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'secrets_manager_leader',
     help: '1 when this instance is the leader and writes, else 0',

@@ -45,7 +45,14 @@ interface Entry {
   dueAt: number;
   /** Whether the first refresh was spread already (only the first is jittered). */
   spread: boolean;
+  /** The read a change the backend announced asks for, while it waits (its own timer: polling keeps its own). */
+  changeTimer: Timer | undefined;
+  /** When the last such read was asked for (monotonic ms): a path is read for changes at most once a second. */
+  changeReadAt: number;
 }
+
+/** The least time between two reads of one path for announced changes. */
+const changeGapMs = 1_000;
 
 export interface PathPollerOptions {
   readonly reader: SourceReader;
@@ -58,6 +65,11 @@ export interface PathPollerOptions {
   readonly budget?: RefreshBudget;
   /** The reason of a read that failed without one (the backend's "unavailable"). */
   readonly unavailable: FailureReason;
+  /**
+   * The least time between two refreshes of a path, 0 for none: while a change stream carries
+   * every change, polling is only the safety net and can wait longer.
+   */
+  readonly minIntervalMs?: () => number;
 }
 
 export function sourceKey(source: SourceRef): string {
@@ -67,6 +79,8 @@ export function sourceKey(source: SourceRef): string {
 export class PathPoller {
   readonly #options: PathPollerOptions;
   readonly #entries = new Map<string, Entry>();
+  /** The entries of each path, whatever version they pin: a change names a path. */
+  readonly #byPath = new Map<string, Set<Entry>>();
   /** For each user: its sources and its refresh interval. */
   readonly #users = new Map<string, { keys: Set<string>; intervalMs: number }>();
   #stopped = false;
@@ -95,8 +109,13 @@ export class PathPoller {
           readAt: 0,
           dueAt: 0,
           spread: false,
+          changeTimer: undefined,
+          changeReadAt: Number.NEGATIVE_INFINITY,
         };
         this.#entries.set(key, entry);
+        const byPath = this.#byPath.get(source.path) ?? new Set<Entry>();
+        byPath.add(entry);
+        this.#byPath.set(source.path, byPath);
       }
       entry.users.add(user);
       this.#pullIn(entry);
@@ -128,6 +147,34 @@ export class PathPoller {
     return outcome.data;
   }
 
+  /**
+   * The backend says `path` changed (its audit stream): every source of it, whatever version it
+   * pins, is read again after `coalesceMs`, so that several changes close together are one read,
+   * through the same rate limit as every read, and after a read already under way (which may
+   * have started before the change). Answers how many sources of this poller that is.
+   */
+  changed(path: string, coalesceMs: number): { readonly sources: number; readonly reads: number } {
+    const entries = this.#byPath.get(path);
+    if (!entries || this.#stopped) return { sources: entries?.size ?? 0, reads: 0 };
+    const { clock } = this.#options;
+    let reads = 0;
+    for (const entry of entries) {
+      if (entry.changeTimer) continue;
+      reads += 1;
+      const delay = Math.max(coalesceMs, entry.changeReadAt + changeGapMs - clock.monotonic());
+      entry.changeTimer = clock.after(delay, () => {
+        entry.changeTimer = undefined;
+        entry.changeReadAt = clock.monotonic();
+        void (entry.inflight ?? Promise.resolve()).then(() => {
+          // Untracked meanwhile, or stopped: nothing to read for.
+          if (this.#stopped || this.#entries.get(sourceKey(entry.source)) !== entry) return;
+          return this.#refresh(entry, 'refresh');
+        });
+      });
+    }
+    return { sources: entries.size, reads };
+  }
+
   /** How many distinct sources are polled: for metrics and tests. */
   get size(): number {
     return this.#entries.size;
@@ -137,6 +184,7 @@ export class PathPoller {
     this.#stopped = true;
     for (const entry of this.#entries.values()) {
       entry.timer?.cancel();
+      entry.changeTimer?.cancel();
       this.#options.budget?.ask(entry, undefined);
     }
   }
@@ -147,7 +195,11 @@ export class PathPoller {
     entry.users.delete(user);
     if (entry.users.size === 0) {
       entry.timer?.cancel();
+      entry.changeTimer?.cancel();
       this.#entries.delete(key);
+      const byPath = this.#byPath.get(entry.source.path);
+      byPath?.delete(entry);
+      if (byPath?.size === 0) this.#byPath.delete(entry.source.path);
       this.#options.budget?.ask(entry, undefined);
     } else {
       this.#ask(key);
@@ -171,6 +223,7 @@ export class PathPoller {
    * the last read plus the new interval, instead of waiting out the slower schedule.
    */
   #pullIn(entry: Entry): void {
+    if (this.#stopped) return;
     this.#options.budget?.ask(entry, this.#intervalOf(entry));
     if (!entry.timer || !entry.outcome?.ok) return;
     const { clock, random } = this.#options;
@@ -185,7 +238,29 @@ export class PathPoller {
     let shortest = Number.POSITIVE_INFINITY;
     for (const user of entry.users)
       shortest = Math.min(shortest, this.#users.get(user)?.intervalMs ?? shortest);
-    return Number.isFinite(shortest) ? shortest : 60_000;
+    return Math.max(Number.isFinite(shortest) ? shortest : 60_000, this.#options.minIntervalMs?.() ?? 0);
+  }
+
+  /**
+   * The least interval changed (the change stream came or went): every path asks the budget
+   * again, and one now due sooner than scheduled is read at its own interval again.
+   */
+  intervalsChanged(): void {
+    if (this.#stopped) return;
+    // Every path asks first, so the stretch is the same for all when they are moved.
+    for (const entry of this.#entries.values()) this.#options.budget?.ask(entry, this.#intervalOf(entry));
+    const { clock, random } = this.#options;
+    const now = clock.monotonic();
+    for (const entry of this.#entries.values()) {
+      if (!entry.timer || !entry.outcome?.ok) continue;
+      const interval = this.#effectiveInterval(entry);
+      const due = entry.readAt + interval;
+      if (due >= entry.dueAt) continue;
+      // Overdue ones are spread over their interval, not read all at once.
+      entry.dueAt = due > now ? due : now + interval * random();
+      entry.timer.cancel();
+      entry.timer = clock.after(entry.dueAt - now, () => void this.#refresh(entry, 'refresh'));
+    }
   }
 
   #refresh(entry: Entry, priority: RequestPriority): Promise<Outcome> {
@@ -226,9 +301,15 @@ export class PathPoller {
     const period = entry.spread ? interval : interval * (0.9 + 0.1 * random());
     if (outcome.ok) entry.spread = true;
     const now = clock.monotonic();
+    // A path that is not there comes back by a write, which a change stream announces: with one
+    // up, it waits for that (or its interval) instead of being retried every few seconds.
+    const announced =
+      !outcome.ok && outcome.error.reason === 'PathNotFound' && (this.#options.minIntervalMs?.() ?? 0) > 0;
     const delay = outcome.ok
       ? Math.max(0, startedAt + period - now)
-      : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
+      : announced
+        ? interval
+        : Math.min(interval, backoff(entry.failures, 1_000, 300_000, random));
     entry.timer?.cancel();
     entry.readAt = outcome.ok ? startedAt : now;
     entry.dueAt = now + delay;

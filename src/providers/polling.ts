@@ -24,8 +24,11 @@ export interface ProviderDeps {
 
 export interface Polling {
   readonly budget: RefreshBudget;
-  /** A poller over `reader`, sharing the budget. */
-  poller(reader: SourceReader): PathPoller;
+  /**
+   * A poller over `reader`, sharing the budget; `minIntervalMs`, when given, is the least time
+   * between two refreshes of a path while it answers more than 0 (a change stream carries changes).
+   */
+  poller(reader: SourceReader, minIntervalMs?: () => number): PathPoller;
 }
 
 /** Polling behind a rate limit of `qps` reads per second, as `backend.qpsFlag` sets it. */
@@ -43,11 +46,12 @@ export function sharedPolling(qps: number, backend: BackendWords, deps: Provider
   });
   return {
     budget,
-    poller: (reader) =>
+    poller: (reader, minIntervalMs) =>
       new PathPoller({
         reader,
         clock,
         random,
+        ...(minIntervalMs ? { minIntervalMs } : {}),
         onChange: deps.changed,
         observer: { shared: () => metrics.readsShared.inc() },
         budget,

@@ -37,16 +37,20 @@ import {
   VaultAdmin,
   writeVaultConfig,
   type AppRoleCredentials,
+  relayListens,
+  startAuditRelay,
   type VaultPorts,
 } from './vault.ts';
 
-export type DaemonName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'openbao' | 'postgres';
+export type DaemonName =
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'openbao' | 'audit-relay' | 'postgres';
 
 /** Stop order: dependants first (OpenBao's database engine holds connections to PostgreSQL). */
 const stopOrder: readonly DaemonName[] = [
   'kube-controller-manager',
   'kube-apiserver',
   'openbao',
+  'audit-relay',
   'postgres',
   'etcd',
 ];
@@ -63,6 +67,8 @@ export interface StackState {
     readonly approle: AppRoleCredentials;
     /** OpenBao's file audit device: every request it served, one JSON object per line. */
     readonly auditLog: string;
+    /** host:port its socket audit device connects to (VAULT_AUDIT_SOCKET_ADDR). */
+    readonly auditSocketAddr: string;
   };
   /** A PostgreSQL server with a password superuser, for OpenBao's database secrets engine. */
   readonly postgres: PostgresState;
@@ -94,6 +100,7 @@ export function stackEnv(state: StackState): Record<string, string> {
     VAULT_ROLE_ID: state.vault.approle.roleId,
     VAULT_SECRET_ID: state.vault.approle.secretId,
     VAULT_AUDIT_LOG: state.vault.auditLog,
+    VAULT_AUDIT_SOCKET_ADDR: state.vault.auditSocketAddr,
     POSTGRES_URL: state.postgres.url,
     POSTGRES_HOST: state.postgres.host,
     POSTGRES_PORT: String(state.postgres.port),
@@ -138,12 +145,32 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
   const started = Date.now();
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const [etcdClient, etcdPeer, apiserver, controllerManager, api, cluster, postgresPort] = await freePorts(7);
-  if (!etcdClient || !etcdPeer || !apiserver || !controllerManager || !api || !cluster || !postgresPort) {
-    throw new Error('could not reserve seven loopback ports');
+  const [
+    etcdClient,
+    etcdPeer,
+    apiserver,
+    controllerManager,
+    api,
+    cluster,
+    postgresPort,
+    auditSocket,
+    auditForward,
+  ] = await freePorts(9);
+  if (
+    !etcdClient ||
+    !etcdPeer ||
+    !apiserver ||
+    !controllerManager ||
+    !api ||
+    !cluster ||
+    !postgresPort ||
+    !auditSocket ||
+    !auditForward
+  ) {
+    throw new Error('could not reserve nine loopback ports');
   }
   const kubePorts: KubePorts = { etcdClient, etcdPeer, apiserver, controllerManager };
-  const vaultPorts: VaultPorts = { api, cluster };
+  const vaultPorts: VaultPorts = { api, cluster, auditSocket };
   const pids: number[] = [];
   let vaultStart: Promise<RunningDaemon> | undefined;
   let postgresStart: Promise<StartedPostgres> | undefined;
@@ -156,6 +183,8 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
     const adminToken = await writeCredentials(dir);
     await writeVaultConfig(dir, vaultPorts);
     const addr = vaultAddress(vaultPorts);
+    // OpenBao tests its socket audit device as it starts: the relay listens first.
+    const relay = await startAuditRelay(dir, auditSocket, auditForward, track);
     // OpenBao needs nothing from Kubernetes until it is configured, so it starts alongside.
     vaultStart = startVault(dir, binaries.bao, addr, track);
     vaultStart.catch(() => undefined);
@@ -185,13 +214,20 @@ export async function startStack(dir: string, options: StartOptions): Promise<St
       binaries,
       kube: api.files,
       kubePorts,
-      vault: { addr, rootToken: token, approle, auditLog: vaultAuditLog(dir) },
+      vault: {
+        addr,
+        rootToken: token,
+        approle,
+        auditLog: vaultAuditLog(dir),
+        auditSocketAddr: `127.0.0.1:${auditForward}`,
+      },
       postgres: postgres.state,
       daemons: {
         etcd: { pid: etcd.pid, spec: etcd.spec },
         'kube-apiserver': { pid: api.daemon.pid, spec: api.daemon.spec },
         'kube-controller-manager': { pid: kcm.pid, spec: kcm.spec },
         openbao: { pid: vault.pid, spec: vault.spec },
+        'audit-relay': { pid: relay.pid, spec: relay.spec },
         postgres: { pid: postgres.daemon.pid, spec: postgres.daemon.spec },
       },
     };
@@ -244,6 +280,8 @@ async function serves(state: StackState, name: DaemonName): Promise<boolean> {
       return controllerManagerHealthy(state.kubePorts);
     case 'openbao':
       return (await vaultHealth(state.vault.addr)) === 200;
+    case 'audit-relay':
+      return relayListens(state.daemons['audit-relay'].spec);
     case 'postgres':
       return postgresAnswers(state.postgres.url);
   }

@@ -3,6 +3,7 @@
 // section 9 says: KV v2 at secret/, KV v1 at kv/, AppRole and Kubernetes auth, one read policy.
 
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { http } from './http.ts';
@@ -12,6 +13,8 @@ import { startDaemon, waitUntilReady, type DaemonSpec, type RunningDaemon } from
 export interface VaultPorts {
   readonly api: number;
   readonly cluster: number;
+  /** Where OpenBao's socket audit device connects: a test's operator listens there (--vault.audit-listen). */
+  readonly auditSocket: number;
 }
 
 export const operatorPolicy = {
@@ -74,6 +77,18 @@ audit "file" "harness" {
   options {
     file_path = "${vaultAuditLog(dir)}"
     mode      = "0600"
+  }
+}
+
+# Every request again, streamed to whoever listens here (VAULT_AUDIT_SOCKET_ADDR): an operator
+# with --vault.audit-listen. Nothing listens most of the time; the file device above keeps
+# OpenBao answering then (a refused connection fails fast).
+audit "socket" "stream" {
+  description = "the audit stream an operator can follow"
+  options {
+    address       = "127.0.0.1:${ports.auditSocket}"
+    socket_type   = "tcp"
+    write_timeout = "2s"
   }
 }
 
@@ -200,4 +215,41 @@ export async function configureVault(
     token_ttl: '1h',
   });
   return { roleId, secretId };
+}
+
+const relayScript = join(import.meta.dirname, 'audit-relay.ts');
+
+export function auditRelaySpec(dir: string, listenPort: number, forwardPort: number): DaemonSpec {
+  return {
+    name: 'audit-relay',
+    command: process.execPath,
+    args: [relayScript, String(listenPort), String(forwardPort)],
+    logFile: join(dir, 'logs', 'audit-relay.log'),
+  };
+}
+
+/** Whether the relay a spec describes accepts connections on its listen port. */
+export function relayListens(spec: DaemonSpec): Promise<boolean> {
+  const port = Number(spec.args[1]);
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts the relay OpenBao's socket audit device connects to, and waits until it listens. */
+export async function startAuditRelay(
+  dir: string,
+  listenPort: number,
+  forwardPort: number,
+  track: (pid: number) => Promise<void>,
+): Promise<RunningDaemon> {
+  const daemon = startDaemon(auditRelaySpec(dir, listenPort, forwardPort));
+  await track(daemon.pid);
+  await waitUntilReady(daemon, () => relayListens(daemon.spec), 10_000);
+  return daemon;
 }

@@ -617,6 +617,30 @@ describe('the chart renders', () => {
     );
   });
 
+  test('vault.audit.port: the operator listens for the audit stream behind a Service, and allowFrom becomes a NetworkPolicy on that port', async () => {
+    assert.ok(
+      !(await render()).some((o) => o.metadata.name === 'sm-secrets-manager-audit'),
+      'off by default',
+    );
+    const on = await render(
+      'vault.audit.port=9090',
+      'vault.audit.allowFrom[0].podSelector.matchLabels.app=vault',
+    );
+    const { args } = deploymentOf(on).container;
+    assert.ok(args.includes('--vault.audit-listen=:9090'));
+    const { config } = await withEnv(noVaultEnv, () => parseRun(args));
+    assert.deepEqual(config.vault.auditListen, { host: undefined, port: 9090, refreshIntervalMs: 600_000 });
+    const service = on.find((o) => o.kind === 'Service' && o.metadata.name === 'sm-secrets-manager-audit');
+    assert.deepEqual((service?.['spec'] as { ports: unknown[] }).ports, [
+      { name: 'vault-audit', port: 9090, targetPort: 'vault-audit', protocol: 'TCP' },
+    ]);
+    const policy = on.find((o) => o.kind === 'NetworkPolicy');
+    assert.deepEqual((policy?.['spec'] as { ingress: unknown[] }).ingress[0], {
+      from: [{ podSelector: { matchLabels: { app: 'vault' } } }],
+      ports: [{ port: 9090, protocol: 'TCP' }],
+    });
+  });
+
   test('a PodDisruptionBudget only with more than one replica; ServiceMonitor and PrometheusRule on request', async () => {
     assert.ok(!(await render()).some((o) => o.kind === 'PodDisruptionBudget'));
     const full = await render(

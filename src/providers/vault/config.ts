@@ -13,6 +13,7 @@ import {
   withoutUserInfo,
   type RawOptions,
 } from '../../option-values.ts';
+import { parseListenAddress } from '../../observability/server.ts';
 import type { EngineMode } from './kv.ts';
 
 export type AuthMethod = 'approle' | 'kubernetes' | 'token';
@@ -56,9 +57,34 @@ export interface VaultConfig {
   readonly qps: number;
   readonly burst: number;
   readonly timeoutMs: number;
+  /**
+   * --vault.audit-listen: where Vault's socket audit device connects (undefined: off), and
+   * --vault.audit-refresh-interval: the least refresh interval while it is connected.
+   */
+  readonly auditListen?: {
+    readonly host: string | undefined;
+    readonly port: number;
+    readonly refreshIntervalMs: number;
+  };
 }
 
 const namespacePlaceholder = '{namespace}';
+
+function auditListen(raw: RawOptions): {
+  auditListen?: { host: string | undefined; port: number; refreshIntervalMs: number };
+} {
+  const value = text(raw, 'vaultAuditListen');
+  if (value === undefined || value === '') return {};
+  const address = parseListenAddress(value);
+  if (!address || address.port === 0)
+    throw new ConfigError(`--vault.audit-listen: "${value}" must be host:port or :port`);
+  return {
+    auditListen: {
+      ...address,
+      refreshIntervalMs: duration(raw, 'vaultAuditRefreshInterval', 'vault.audit-refresh-interval'),
+    },
+  };
+}
 
 /** The tenant role for `namespace`, from the --vault.tenant-role template. */
 export function tenantRoleFor(template: string, namespace: string): string {
@@ -123,6 +149,7 @@ export function vaultConfig(raw: RawOptions, checkCredentials: boolean): VaultCo
     qps: positive(raw, 'vaultQps', 'vault.qps'),
     burst: integer(raw, 'vaultBurst', 'vault.burst', 1),
     timeoutMs: duration(raw, 'configBackendTimeout', 'config.backend-timeout'),
+    ...auditListen(raw),
   };
   // Another backend: nothing more to check. In namespace scope the operator never logs in as
   // itself: its own credentials are not needed.

@@ -194,6 +194,21 @@ export const vaultFlags: readonly FlagSpec[] = [
     description: "Do not verify Vault's TLS certificate (insecure; testing only)",
   },
   {
+    flag: 'vault.audit-listen',
+    key: 'vaultAuditListen',
+    value: 'address',
+    description:
+      "host:port (or :port) to listen on for Vault's socket audit device: a change of a polled path is read at once instead of at the next refresh. Off when unset; keep a file audit device beside it, since Vault refuses requests when no audit device can write",
+  },
+  {
+    flag: 'vault.audit-refresh-interval',
+    key: 'vaultAuditRefreshInterval',
+    value: 'duration',
+    default: '10m',
+    description:
+      "With --vault.audit-listen: while Vault's audit stream is connected, each path is read at most this often (the stream carries changes; polling only catches an entry lost on a reconnect). When the stream is gone, every path's own interval applies again",
+  },
+  {
     flag: 'vault.qps',
     key: 'vaultQps',
     value: 'number',

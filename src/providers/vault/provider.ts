@@ -10,7 +10,11 @@ import { describeError } from '../../describe-error.ts';
 import { sharedPolling, type ProviderDeps } from '../polling.ts';
 import type { SecretProvider } from '../provider.ts';
 import { createVaultClients, type VaultReaders } from './clients.ts';
+import { AuditStream } from './audit-stream.ts';
 import { VaultIdentities, type VaultIdentity } from './identities.ts';
+
+/** Changes of one path this close together are one read. */
+const auditCoalesceMs = 250;
 
 export async function createVaultProvider(
   config: VaultConfig,
@@ -19,11 +23,16 @@ export async function createVaultProvider(
   const { clock, random, metrics, logger } = deps;
   const clients = await createVaultClients(config, deps);
   const polling = sharedPolling(config.qps, backendWords.vault, deps);
+  // While Vault's audit stream is connected it carries every change: polling is only the safety
+  // net for an entry lost on a reconnect, and each path waits at least --vault.audit-refresh-interval.
+  let streamUp = false;
+  const minInterval = (): number =>
+    streamUp && config.auditListen ? config.auditListen.refreshIntervalMs : 0;
   const identity = ({ tokens, kv, issuer }: VaultReaders): VaultIdentity => ({
     tokens,
     kv,
     issuer,
-    poller: polling.poller(kv),
+    poller: polling.poller(kv, minInterval),
   });
   const { operator, forNamespace } = clients;
   const identities = new VaultIdentities(
@@ -48,6 +57,41 @@ export async function createVaultProvider(
       }
     }
   };
+
+  // Vault's audit stream: a change of a polled path is read at once, for every identity polling it.
+  const audit = config.auditListen
+    ? new AuditStream({
+        host: config.auditListen.host,
+        port: config.auditListen.port,
+        namespace: config.namespace ?? '',
+        changed: (secret) =>
+          identities.all().reduce(
+            (sum, i) => {
+              const found = i.poller.changed(secret, auditCoalesceMs);
+              return { sources: sum.sources + found.sources, reads: sum.reads + found.reads };
+            },
+            { sources: 0, reads: 0 },
+          ),
+        observer: {
+          received: () => metrics.auditEntries.inc(),
+          matched: (reads) => {
+            metrics.auditMatched.inc();
+            metrics.auditRereads.inc(reads);
+          },
+          dropped: (reason) => metrics.auditDropped.inc({ reason }),
+          connected: (up) => {
+            metrics.auditConnected.set(up ? 1 : 0);
+            streamUp = up;
+            for (const i of identities.all()) i.poller.intervalsChanged();
+          },
+        },
+        logger,
+      })
+    : undefined;
+  if (audit) {
+    metrics.auditConnected.set(0);
+    await audit.listen();
+  }
 
   return {
     backend: 'vault',
@@ -100,6 +144,7 @@ export async function createVaultProvider(
       metrics.recordStretch(polling.budget.current, clients.limiter.qps);
     },
     async stop() {
+      await audit?.stop();
       polling.budget.stop();
       await identities.stop();
     },

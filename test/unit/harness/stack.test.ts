@@ -18,6 +18,7 @@ const state = {
     rootToken: "s.abc'$(touch /tmp/pwned)",
     approle: { roleId: 'r', secretId: 's' },
     auditLog: '/tmp/stack/openbao/audit.log',
+    auditSocketAddr: '127.0.0.1:45679',
   },
   postgres: {
     host: '127.0.0.1',
@@ -37,15 +38,16 @@ test('the env file exports the stack contract and survives shell metacharacters'
 
   const { stdout } = await exec('sh', [
     '-c',
-    `. ${file}; printf '%s\\n' "$KUBECONFIG" "$VAULT_ADDR" "$VAULT_TOKEN" "$HARNESS_BIN" "$VAULT_AUDIT_LOG"`,
+    `. ${file}; printf '%s\\n' "$KUBECONFIG" "$VAULT_ADDR" "$VAULT_TOKEN" "$HARNESS_BIN" "$VAULT_AUDIT_LOG" "$VAULT_AUDIT_SOCKET_ADDR"`,
   ]);
 
-  assert.deepEqual(stdout.split('\n').slice(0, 5), [
+  assert.deepEqual(stdout.split('\n').slice(0, 6), [
     '/tmp/stack/kubeconfig',
     'http://127.0.0.1:8200',
     "s.abc'$(touch /tmp/pwned)",
     "/tmp/stack/bin with 'quotes'",
     '/tmp/stack/openbao/audit.log',
+    '127.0.0.1:45679',
   ]);
 });
 

@@ -274,3 +274,143 @@ test('when the paths need more reads than the budget, every path is read less of
   poller.stop();
   budget.stop();
 });
+
+describe('a change the backend announces (its audit stream)', () => {
+  test('is one read of every source of the path soon after, however many announcements; its users are told of the new data', async () => {
+    const { clock, reader, changed, poller } = setup();
+    reader.values.set('secret/app', { v: 1 });
+    poller.track('ns/a', [{ path: 'secret/app' }, { path: 'secret/app', version: 3 }], 600_000);
+    poller.track('ns/b', [{ path: 'secret/other' }], 600_000);
+    reader.values.set('secret/other', { v: 0 });
+    await poller.get({ path: 'secret/app' });
+    await poller.get({ path: 'secret/app', version: 3 });
+    await poller.get({ path: 'secret/other' });
+    reader.reads.length = 0;
+
+    reader.values.set('secret/app', { v: 2 });
+    assert.deepEqual(
+      poller.changed('secret/app', 250),
+      { sources: 2, reads: 2 },
+      'both versions of the path',
+    );
+    assert.deepEqual(poller.changed('secret/app', 250), { sources: 2, reads: 0 }, 'asked for already');
+    assert.deepEqual(poller.changed('secret/nobody', 250), { sources: 0, reads: 0 });
+    await clock.advance(249);
+    assert.deepEqual(reader.reads, [], 'not before the window closes');
+    await clock.advance(1);
+    assert.deepEqual(reader.reads, ['secret/app', 'secret/app'], 'one read per source, not per announcement');
+    assert.deepEqual(changed, [['ns/a'], ['ns/a']]);
+    changed.length = 0;
+    // A change right after: at most one read of the path per second.
+    reader.reads.length = 0;
+    reader.values.set('secret/app', { v: 3 });
+    poller.changed('secret/app', 250);
+    await clock.advance(750);
+    assert.deepEqual(reader.reads, []);
+    await clock.advance(250);
+    assert.deepEqual(reader.reads, ['secret/app', 'secret/app']);
+    // Polling goes on: the next refresh a full interval after that read, not before.
+    reader.reads.length = 0;
+    await clock.advance(599_000);
+    assert.deepEqual(
+      reader.reads.filter((path) => path === 'secret/app'),
+      [],
+    );
+  });
+});
+
+test('while a change stream is up, paths wait the least interval it sets; when it goes, their own interval applies again, overdue paths spread over it', async () => {
+  const clock = new FakeClock();
+  const reader = new FakeReader();
+  reader.values.set('secret/app', { v: 1 });
+  let streamUp = true;
+  const poller = new PathPoller({
+    reader,
+    clock,
+    random: () => 0.5,
+    onChange: () => undefined,
+    unavailable: 'VaultUnavailable',
+    minIntervalMs: () => (streamUp ? 600_000 : 0),
+  });
+  poller.track('ns/a', [{ path: 'secret/app' }], 10_000);
+  await poller.get({ path: 'secret/app' });
+  reader.reads.length = 0;
+  await clock.advance(60_000);
+  assert.deepEqual(reader.reads, [], 'not every 10s while the stream carries changes');
+  streamUp = false;
+  poller.intervalsChanged();
+  await clock.advance(4_999);
+  assert.deepEqual(reader.reads, [], 'spread: half the interval in (random 0.5)');
+  await clock.advance(1);
+  assert.deepEqual(reader.reads, ['secret/app'], 'overdue by its own interval: read within one');
+  await clock.advance(10_000);
+  assert.deepEqual(reader.reads, ['secret/app', 'secret/app'], 'then every 10s');
+});
+
+test('a change announced while a refresh is in flight is read after it: the announcement is never lost', async () => {
+  const clock = new FakeClock();
+  let release: (() => void) | undefined;
+  let value = 1;
+  const reads: number[] = [];
+  const reader = {
+    async read(): Promise<SecretData> {
+      const seen = value;
+      reads.push(seen);
+      await new Promise<void>((resolve) => (release = resolve));
+      return { v: seen };
+    },
+  };
+  const poller = new PathPoller({
+    reader,
+    clock,
+    random: () => 0.5,
+    onChange: () => undefined,
+    unavailable: 'VaultUnavailable',
+  });
+  poller.track('ns/a', [{ path: 'secret/app' }], 10_000);
+  const first = poller.get({ path: 'secret/app' });
+  await nextTurn();
+  release?.();
+  await first;
+  // A refresh starts (it reads the old value), and the change is announced while it runs.
+  await clock.advance(9_500);
+  assert.deepEqual(reads, [1, 1]);
+  value = 2;
+  poller.changed('secret/app', 250);
+  await clock.advance(300);
+  release?.();
+  await clock.advance(1);
+  await nextTurn();
+  assert.deepEqual(reads, [1, 1, 2], 'read again after the refresh that began before the change');
+  release?.();
+  // A second announcement is still heard.
+  value = 3;
+  poller.changed('secret/app', 250);
+  await clock.advance(1_000);
+  assert.deepEqual(reads, [1, 1, 2, 3]);
+  release?.();
+});
+
+test('a path that is not there is not retried every few seconds while a change stream is up: its return is announced', async () => {
+  const clock = new FakeClock();
+  const reader = new FakeReader();
+  let streamUp = true;
+  const poller = new PathPoller({
+    reader,
+    clock,
+    random: () => 0.5,
+    onChange: () => undefined,
+    unavailable: 'VaultUnavailable',
+    minIntervalMs: () => (streamUp ? 600_000 : 0),
+  });
+  poller.track('ns/a', [{ path: 'secret/gone' }], 10_000);
+  await assert.rejects(poller.get({ path: 'secret/gone' }), { reason: 'PathNotFound' });
+  await clock.advance(60_000);
+  assert.deepEqual(reader.reads, ['secret/gone'], 'no retries every second');
+  streamUp = false;
+  await clock.advance(600_000);
+  await assert.rejects(poller.get({ path: 'secret/gone' }), { reason: 'PathNotFound' });
+  const before = reader.reads.length;
+  await clock.advance(5_000);
+  assert.ok(reader.reads.length > before, 'without the stream, retried with backoff again');
+});
