@@ -319,25 +319,31 @@ describe('a change the backend announces (its audit stream)', () => {
   });
 });
 
-test('while a change stream is up, paths wait the least interval it sets; when it goes, their own interval applies again, overdue paths spread over it', async () => {
+/** A poller behind a change stream that is up (least interval 10 minutes) until the test says not. */
+function withStream() {
   const clock = new FakeClock();
   const reader = new FakeReader();
-  reader.values.set('secret/app', { v: 1 });
-  let streamUp = true;
+  const stream = { up: true };
   const poller = new PathPoller({
     reader,
     clock,
     random: () => 0.5,
     onChange: () => undefined,
     unavailable: 'VaultUnavailable',
-    minIntervalMs: () => (streamUp ? 600_000 : 0),
+    minIntervalMs: () => (stream.up ? 600_000 : 0),
   });
+  return { clock, reader, poller, stream };
+}
+
+test('while a change stream is up, paths wait the least interval it sets; when it goes, their own interval applies again, overdue paths spread over it', async () => {
+  const { clock, reader, poller, stream } = withStream();
+  reader.values.set('secret/app', { v: 1 });
   poller.track('ns/a', [{ path: 'secret/app' }], 10_000);
   await poller.get({ path: 'secret/app' });
   reader.reads.length = 0;
   await clock.advance(60_000);
   assert.deepEqual(reader.reads, [], 'not every 10s while the stream carries changes');
-  streamUp = false;
+  stream.up = false;
   poller.intervalsChanged();
   await clock.advance(4_999);
   assert.deepEqual(reader.reads, [], 'spread: half the interval in (random 0.5)');
@@ -392,22 +398,12 @@ test('a change announced while a refresh is in flight is read after it: the anno
 });
 
 test('a path that is not there is not retried every few seconds while a change stream is up: its return is announced', async () => {
-  const clock = new FakeClock();
-  const reader = new FakeReader();
-  let streamUp = true;
-  const poller = new PathPoller({
-    reader,
-    clock,
-    random: () => 0.5,
-    onChange: () => undefined,
-    unavailable: 'VaultUnavailable',
-    minIntervalMs: () => (streamUp ? 600_000 : 0),
-  });
+  const { clock, reader, poller, stream } = withStream();
   poller.track('ns/a', [{ path: 'secret/gone' }], 10_000);
   await assert.rejects(poller.get({ path: 'secret/gone' }), { reason: 'PathNotFound' });
   await clock.advance(60_000);
   assert.deepEqual(reader.reads, ['secret/gone'], 'no retries every second');
-  streamUp = false;
+  stream.up = false;
   await clock.advance(600_000);
   await assert.rejects(poller.get({ path: 'secret/gone' }), { reason: 'PathNotFound' });
   const before = reader.reads.length;
