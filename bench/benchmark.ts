@@ -446,8 +446,19 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
 
     log('failover: two replicas with leader election at rest, the leader SIGKILLed');
     const failover = await measureFailover(options, {
+      // Two replicas on one machine cannot both listen on the audit stream's one address.
       start: (args) =>
-        startOperator(state, { ...options, extraArgs: [...(options.extraArgs ?? []), ...args] }, credentials),
+        startOperator(
+          state,
+          {
+            ...options,
+            extraArgs: [
+              ...(options.extraArgs ?? []).filter((a) => !a.startsWith('--vault.audit-listen')),
+              ...args,
+            ],
+          },
+          credentials,
+        ),
       leaseNamespace: spaces[0] ?? 'default',
       pathsRead: async (since) => (await audit.requestsSince(since, role)).pathsRead.size,
       mark: () => audit.mark(),
