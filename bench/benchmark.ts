@@ -38,8 +38,11 @@ export interface BenchOptions {
   readonly namespaces: number;
   /** The operator's --reconcile-period, in seconds. */
   readonly intervalSeconds: number;
-  /** Vault paths changed in the rotation phase. */
+  /** Vault paths changed one after another in the rotation phase. */
   readonly rotate: number;
+  /** Further Vault paths changed one at a time after it, `pacedGapMs` apart (0: no such phase). */
+  readonly paced: number;
+  readonly pacedGapMs: number;
   /** Intervals watched in the steady state. */
   readonly steadyIntervals: number;
   /** The operator's entry point: dist/main.js (built) or src/main.ts. */
@@ -76,14 +79,10 @@ export interface BenchResult {
     readonly readsPerIntervalPerPath: number;
     readonly kubeWrites: number;
   };
-  readonly rotation: {
-    readonly changed: number;
-    /** Every Vault read in the rotation window, per changed path (1.00: one read per change). */
-    readonly readsPerChange: number;
-    readonly p50: number;
-    readonly p99: number;
-    readonly max: number;
-  };
+  /** `rotate` paths changed one after another: a burst. */
+  readonly rotation: Rotation;
+  /** `paced` other paths changed `pacedGapMs` apart: the latency of one change, not of a burst. */
+  readonly pacedRotation?: Rotation;
   readonly restart: { readonly verifiedSeconds: number; readonly kubeWrites: number; readonly reads: number };
   /** Two replicas at rest, the leader SIGKILLed: to every path read by the new leader, and its writes. */
   readonly failover: {
@@ -97,6 +96,18 @@ export interface BenchResult {
   /** The peak by phase: up to the sync, the whole first run, the restarted operator. */
   readonly peakRssByPhaseMiB: { readonly sync: number; readonly firstRun: number; readonly restart: number };
   readonly cpuSeconds: number;
+}
+
+/** Vault paths changed, and how the Secrets that read them followed (seconds). */
+export interface Rotation {
+  readonly paths: number;
+  /** Secrets that followed. */
+  readonly changed: number;
+  /** Every Vault read of the operator meanwhile, per changed path (1.00: one read per change). */
+  readonly readsPerChange: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 export interface StackCpu {
@@ -225,6 +236,8 @@ function settingsOf(options: BenchOptions): Omit<BenchOptions, 'log'> {
     namespaces,
     intervalSeconds,
     rotate,
+    paced: options.paced,
+    pacedGapMs: options.pacedGapMs,
     steadyIntervals,
     entry,
     concurrency,
@@ -393,26 +406,54 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       kubeWrites: (await apiserverWrites(state)) - writesSteady,
     };
 
+    // Vault paths `changed` written gapMs apart (0: one after another); answers, per Secret
+    // that follows one of them, the time from its path's write to the watch seeing the new value,
+    // and every Vault read of the operator meanwhile.
+    const change = async (changed: readonly number[], gapMs: number): Promise<Rotation> => {
+      const mark = await audit.mark();
+      const changedAt = new Map<number, number>();
+      for (const p of changed) {
+        generation.set(p, (generation.get(p) ?? 0) + 1);
+        await vault.call('POST', `secret/data/${pathOf(p)}`, { data: { v: valueOf(p) } });
+        changedAt.set(p, Date.now());
+        if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      }
+      for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
+      // Generous: a stretched interval (the operator warns of it) still completes and is measured.
+      await watcher.until(expected, (intervalSeconds * 6 + 60) * 1000, 'every changed Secret');
+      const reads = (await audit.requestsSince(mark, role)).reads;
+      const latencies: number[] = [];
+      for (let i = 0; i < n; i += 1) {
+        const at = changedAt.get(i % paths);
+        const seen = watcher.changedAt(secretOf(i));
+        if (at !== undefined && seen !== undefined) latencies.push((seen - at) / 1000);
+      }
+      return {
+        paths: changed.length,
+        changed: latencies.length,
+        readsPerChange: changed.length === 0 ? 0 : reads / changed.length,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: percentile(latencies, 100),
+      };
+    };
     const rotated = Math.min(options.rotate, paths);
-    log(`rotation: ${rotated} paths changed`);
-    const markRotation = await audit.mark();
-    const changedAt = new Map<number, number>();
-    for (let p = 0; p < rotated; p += 1) {
-      generation.set(p, 1);
-      await vault.call('POST', `secret/data/${pathOf(p)}`, { data: { v: valueOf(p) } });
-      changedAt.set(p, Date.now());
-    }
-    for (let i = 0; i < n; i += 1) expected.set(secretOf(i), valueOf(i % paths));
-    // Generous: a stretched interval (the operator warns of it) still completes and is measured.
-    await watcher.until(expected, (intervalSeconds * 6 + 60) * 1000, 'every rotated Secret');
-    const rotationReads = (await audit.requestsSince(markRotation, role)).reads;
-    const latencies: number[] = [];
-    for (let i = 0; i < n; i += 1) {
-      const p = i % paths;
-      const at = changedAt.get(p);
-      const seen = watcher.changedAt(secretOf(i));
-      if (at !== undefined && seen !== undefined) latencies.push((seen - at) / 1000);
-    }
+    log(`rotation: ${rotated} paths changed one after another`);
+    const rotation = await change(
+      Array.from({ length: rotated }, (_, p) => p),
+      0,
+    );
+    // Paths the burst did not touch, where there are enough: a path changed twice within a
+    // second is read once per second at most, which would be measured here instead.
+    const paced = Math.min(options.paced, paths);
+    const pacedRotation =
+      paced === 0
+        ? undefined
+        : (log(`paced changes: ${paced} paths, one every ${options.pacedGapMs} ms`),
+          await change(
+            Array.from({ length: paced }, (_, k) => (rotated + k) % paths),
+            options.pacedGapMs,
+          ));
 
     log('restart: SIGTERM, then start again');
     const stopStart = Date.now();
@@ -484,13 +525,8 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       floorStackCpu,
       syncStackCpu,
       steady,
-      rotation: {
-        changed: latencies.length,
-        readsPerChange: rotated === 0 ? 0 : rotationReads / rotated,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        max: percentile(latencies, 100),
-      },
+      rotation,
+      ...(pacedRotation ? { pacedRotation } : {}),
       restart,
       failover,
       shutdownSeconds,

@@ -3,7 +3,7 @@
 //
 //   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json
 //   npm run bench -- --n 1000 --operator-arg=--vault.qps=100   (operator flags, one per option)
-//   npm run bench -- --n 1000 --interval 600 --steady 1 --audit-stream   (changes through OpenBao's audit stream)
+//   npm run bench -- --n 1000 --interval 600 --steady 1 --audit-stream --paced 50   (changes through OpenBao's audit stream)
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack, stopStack } from '../test/harness/stack.ts';
-import { runBench, type BenchResult, type StackCpu } from './benchmark.ts';
+import { runBench, type BenchResult, type Rotation, type StackCpu } from './benchmark.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -23,6 +23,9 @@ const { values } = parseArgs({
     namespaces: { type: 'string', default: '10' },
     interval: { type: 'string', default: '30' },
     rotate: { type: 'string', default: '100' },
+    /** Paths changed one at a time after the burst (the latency of one change); 0: none. */
+    paced: { type: 'string', default: '0' },
+    'paced-gap': { type: 'string', default: '200' },
     steady: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
@@ -50,6 +53,8 @@ const options = {
   namespaces: whole('namespaces', values.namespaces, 1),
   intervalSeconds: whole('interval', values.interval, 1),
   rotate: whole('rotate', values.rotate, 0),
+  paced: whole('paced', values.paced, 0),
+  pacedGapMs: whole('paced-gap', values['paced-gap'], 0),
   steadyIntervals: whole('steady', values.steady, 1),
   concurrency: whole('concurrency', values.concurrency, 1),
   entry: values.source ? join(repoRoot, 'src', 'main.ts') : join(repoRoot, 'dist', 'main.js'),
@@ -59,6 +64,14 @@ const options = {
 
 function stack(cpu: StackCpu): string {
   return `apiserver ${cpu.apiserver.toFixed(1)}, etcd ${cpu.etcd.toFixed(1)}, OpenBao ${cpu.openbao.toFixed(1)}`;
+}
+
+function rotationRow(measure: string, rotation: Rotation): [string, string, string] {
+  return [
+    measure,
+    `p50 ${rotation.p50.toFixed(2)} s, p99 ${rotation.p99.toFixed(2)} s`,
+    `max ${rotation.max.toFixed(2)} s over ${rotation.changed} Secrets; ${rotation.readsPerChange.toFixed(2)} Vault reads per changed path`,
+  ];
 }
 
 function table(result: BenchResult): string {
@@ -96,11 +109,15 @@ function table(result: BenchResult): string {
       `over ${result.steady.seconds.toFixed(0)} s`,
     ],
     ['steady Kubernetes writes', String(result.steady.kubeWrites), ''],
-    [
-      'rotation: Vault change to Secret',
-      `p50 ${result.rotation.p50.toFixed(2)} s, p99 ${result.rotation.p99.toFixed(2)} s`,
-      `max ${result.rotation.max.toFixed(2)} s over ${result.rotation.changed} Secrets; ${result.rotation.readsPerChange.toFixed(2)} Vault reads per changed path`,
-    ],
+    rotationRow(`rotation: ${result.rotation.paths} paths at once, Vault change to Secret`, result.rotation),
+    ...(result.pacedRotation
+      ? [
+          rotationRow(
+            `paced: ${result.pacedRotation.paths} paths ${result.options.pacedGapMs} ms apart, Vault change to Secret`,
+            result.pacedRotation,
+          ),
+        ]
+      : []),
     [
       'restart to every path verified',
       `${result.restart.verifiedSeconds.toFixed(2)} s`,

@@ -18,6 +18,8 @@ test('the benchmark runs end to end and its counts are consistent', async (t) =>
     namespaces: 2,
     intervalSeconds: 5,
     rotate,
+    paced: 3,
+    pacedGapMs: 100,
     steadyIntervals: 2,
     concurrency: 4,
     entry: join(import.meta.dirname, '..', '..', 'src', 'main.ts'),
@@ -40,6 +42,9 @@ test('the benchmark runs end to end and its counts are consistent', async (t) =>
   assert.ok(result.readySeconds >= result.syncSeconds);
   assert.equal(result.rotation.changed, (n / paths) * rotate, 'every Secret of a rotated path followed');
   assert.ok(result.rotation.p50 <= result.rotation.p99 && result.rotation.p99 <= result.rotation.max);
+  // The paced paths come after the rotated ones: other paths, each followed by its two Secrets.
+  assert.equal(result.pacedRotation?.paths, 3);
+  assert.equal(result.pacedRotation.changed, (n / paths) * 3, 'every Secret of a paced path followed');
   assert.ok(result.restart.reads >= paths && result.restart.verifiedSeconds > 0);
   assert.ok(result.steady.seconds >= 2 * 5);
   // A killed leader's successor verifies every path; the Secrets were in sync, so it writes nothing.

@@ -14,7 +14,7 @@ import { AuditStream } from './audit-stream.ts';
 import { VaultIdentities, type VaultIdentity } from './identities.ts';
 
 /** Changes of one path this close together are one read. */
-const auditCoalesceMs = 250;
+const auditCoalesceMs = 100;
 
 export async function createVaultProvider(
   config: VaultConfig,
