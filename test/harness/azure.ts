@@ -9,6 +9,10 @@
 //   missing or forbidden secret, and 429 with Retry-After;
 // - the same for Azure China (login.chinacloudapi.cn, <name>.vault.azure.cn), whose tokens are
 //   good only there;
+// - a private cloud (an Azure Stack Hub or air-gapped one: login.azurestack.test,
+//   <name>.vault.azurestack.test) whose authority the public cloud does not know: its instance
+//   discovery answers invalid_instance for it, as Entra does, and with `publicCloudReachable:
+//   false` the public cloud's hosts cannot be reached at all (each refused CONNECT is recorded);
 // - the instance metadata endpoint (IMDS) of a user-assigned managed identity, by client ID or
 //   resource ID, at its real address: the Azure SDK sends plain-HTTP requests through
 //   HTTPS_PROXY as well, so http://169.254.169.254 reaches this proxy, which answers it.
@@ -32,14 +36,32 @@ export const entraHost = 'login.microsoftonline.com';
 interface Cloud {
   readonly entraHosts: readonly string[];
   readonly vaultDomain: string;
+  /** A cloud of its own, which the public cloud's instance discovery does not know. */
+  readonly private?: boolean;
 }
+/** The authority and vault domain of the private cloud. */
+export const privateCloud = {
+  authorityHost: 'https://login.azurestack.test',
+  vaultDomain: 'vault.azurestack.test',
+};
 const clouds: readonly Cloud[] = [
   { entraHosts: [entraHost], vaultDomain: 'vault.azure.net' },
   {
     entraHosts: ['login.chinacloudapi.cn', 'login.partner.microsoftonline.cn'],
     vaultDomain: 'vault.azure.cn',
   },
+  {
+    entraHosts: [new URL(privateCloud.authorityHost).host],
+    vaultDomain: privateCloud.vaultDomain,
+    private: true,
+  },
 ];
+
+export interface FakeAzureOptions {
+  readonly vaultName?: string;
+  /** false: CONNECT to the public cloud's hosts is refused (502), as from an air-gapped network. */
+  readonly publicCloudReachable?: boolean;
+}
 
 export interface FakeSecretVersion {
   readonly version: string;
@@ -116,7 +138,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promise<FakeAzure> {
+export async function startFakeAzure(dir: string, options: FakeAzureOptions = {}): Promise<FakeAzure> {
+  const { vaultName = 'fake-kv', publicCloudReachable = true } = options;
   const { caFile, cert, key } = await certificates(dir);
   const tenantId = randomUUID();
   const servicePrincipal = { clientId: randomUUID(), clientSecret: randomBytes(24).toString('base64url') };
@@ -155,6 +178,17 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
       }),
     );
     if (req.method === 'GET' && path === '/common/discovery/instance') {
+      // Entra vouches for its own clouds' hosts only; a private authority is unknown to it.
+      const asked = new URL(req.url ?? '/', 'https://x').searchParams.get('authorization_endpoint') ?? '';
+      const askedHost = URL.canParse(asked) ? new URL(asked).host : '';
+      if (clouds.some((c) => c.private && c.entraHosts.includes(askedHost))) {
+        json(res, 400, {
+          error: 'invalid_instance',
+          error_description: `AADSTS50049: Unknown or invalid instance. ${askedHost}`,
+          error_codes: [50049],
+        });
+        return;
+      }
       json(res, 200, {
         tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
         'api-version': '1.1',
@@ -362,8 +396,16 @@ export async function startFakeAzure(dir: string, vaultName = 'fake-kv'): Promis
   const proxy = createHttpServer(imds);
   proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const target = (req.url ?? '').replace(/:443$/, '');
-    const served = clouds.some((c) => c.entraHosts.includes(target) || target.endsWith(`.${c.vaultDomain}`));
-    if (!served) {
+    const cloud = clouds.find((c) => c.entraHosts.includes(target) || target.endsWith(`.${c.vaultDomain}`));
+    if (!cloud || (!cloud.private && !publicCloudReachable)) {
+      requests.push({
+        host: target,
+        method: 'CONNECT',
+        path: '',
+        authorized: false,
+        status: 502,
+        at: Date.now(),
+      });
       socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
       return;
     }

@@ -8,7 +8,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { startFakeAzure, type FakeAzure } from '../harness/azure.ts';
+import {
+  entraHost,
+  privateCloud,
+  startFakeAzure,
+  type FakeAzure,
+  type FakeAzureOptions,
+} from '../harness/azure.ts';
 import { http } from '../harness/http.ts';
 import { metricSum } from '../support/metrics.ts';
 import {
@@ -22,9 +28,9 @@ import {
 } from '../support/operator.ts';
 import { freshNamespace, kubectl, waitFor } from '../support/stack.ts';
 
-async function fakeAzure(t: TestContext): Promise<FakeAzure> {
+async function fakeAzure(t: TestContext, options: FakeAzureOptions = {}): Promise<FakeAzure> {
   const dir = await mkdtemp(join(tmpdir(), 'fake-azure-'));
-  const fake = await startFakeAzure(dir);
+  const fake = await startFakeAzure(dir, options);
   t.after(async () => {
     await fake.close();
     await rm(dir, { recursive: true, force: true });
@@ -283,6 +289,74 @@ describe('Azure Key Vault', () => {
     const logins = fake.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token') && r.status === 200);
     // MSAL sends China's logins to the authority's alias, as it does in Azure.
     assert.deepEqual([...new Set(logins.map((r) => r.host))], ['login.partner.microsoftonline.cn']);
+  });
+
+  test('a private cloud whose authority the public cloud cannot reach: refused without --azure-kv.disable-instance-discovery, synced with it, by service principal and workload identity', async (t) => {
+    const ns = await freshNamespace(t);
+    // An air-gapped network: login.microsoftonline.com and every public host are out of reach.
+    const fake = await fakeAzure(t, { publicCloudReachable: false });
+    fake.setSecret('api-key', 'from-the-private-cloud');
+    const dir = await mkdtemp(join(tmpdir(), 'azure-token-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, 'azure-identity-token');
+    await writeFile(tokenFile, fake.workloadIdentity.federatedToken);
+    const cloud = [
+      '--backend=azure-kv',
+      `--watch-namespaces=${ns}`,
+      `--azure-kv.url=https://${fake.vaultName}.${privateCloud.vaultDomain}`,
+      `--azure-kv.authority-host=${privateCloud.authorityHost}`,
+    ];
+    const servicePrincipal = {
+      ...through(fake),
+      AZURE_TENANT_ID: fake.tenantId,
+      AZURE_CLIENT_ID: fake.servicePrincipal.clientId,
+      AZURE_CLIENT_SECRET: fake.servicePrincipal.clientSecret,
+    };
+    const publicAsked = (since: number): number =>
+      fake.requests.slice(since).filter((r) => r.host === entraHost).length;
+
+    // As a new user would try it: MSAL asks the public cloud about the authority, and cannot.
+    const refused = await startOperator(t, { args: cloud, env: servicePrincipal });
+    await waitFor('a counted login error', async () =>
+      metricSum(await refused.metrics().catch(() => ''), 'secrets_manager_azure_kv_login_errors_total') >= 1
+        ? true
+        : undefined,
+    );
+    assert.match(refused.logs(), /endpoints_resolution_error/);
+    assert.ok(publicAsked(0) >= 1, 'the login tried the public cloud');
+    assert.equal(fake.reads('api-key'), 0);
+    await refused.stop();
+
+    const logins = [
+      { method: 'service-principal', env: servicePrincipal },
+      {
+        method: 'workload-identity',
+        env: {
+          ...through(fake),
+          AZURE_TENANT_ID: fake.tenantId,
+          AZURE_CLIENT_ID: fake.workloadIdentity.clientId,
+          AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+        },
+      },
+    ];
+    for (const { method, env } of logins) {
+      const mark = fake.requests.length;
+      const operator = await startOperator(t, {
+        args: [...cloud, '--azure-kv.disable-instance-discovery'],
+        env,
+      });
+      await waitReady(operator);
+      const name = `api-${method}`;
+      await applyDefinition(ns, name, { name, keysMap: { key: { path: 'api-key', key: 'value' } } });
+      await waitForReady(ns, name, 'True');
+      assert.deepEqual(await secretData(ns, name), { key: 'from-the-private-cloud' }, method);
+      assert.equal(publicAsked(mark), 0, `${method}: nothing asked of the public cloud`);
+      const tokens = fake.requests
+        .slice(mark)
+        .filter((r) => r.path.endsWith('/oauth2/v2.0/token') && r.status === 200);
+      assert.deepEqual([...new Set(tokens.map((r) => r.host))], [new URL(privateCloud.authorityHost).host]);
+      await operator.stop();
+    }
   });
 
   test('--azure-kv.qps and --azure-kv.burst pace the Key Vault reads', async (t) => {

@@ -41,6 +41,11 @@ export interface AzureKvConfig {
    * absent only for a managed identity in a cloud of no known domain (it needs none).
    */
   readonly authorityHost?: string;
+  /**
+   * Whether the login trusts the authority as given instead of asking the public cloud's instance
+   * discovery about it (--azure-kv.disable-instance-discovery): for a private authority.
+   */
+  readonly disableInstanceDiscovery: boolean;
   /** The tenant label of the metrics ("" for a managed identity, whose tenant is the host's). */
   readonly tenantId: string;
   readonly auth: AzureAuth;
@@ -110,6 +115,9 @@ export function azureKvConfig(raw: RawOptions): AzureKvConfig {
     throw new ConfigError(
       `--azure-kv.url: ${url} is in no Azure cloud this operator knows (vault.azure.net, vault.azure.cn, vault.usgovcloudapi.net); give its Entra authority with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST)`,
     );
+  const disableInstanceDiscovery = raw['azureKvDisableInstanceDiscovery'] === true;
+  // Accepted for every login: a managed identity asks its host's metadata endpoint, which needs no
+  // discovery, so there it changes nothing.
   const timeoutMs = duration(raw, 'configBackendTimeout', 'config.backend-timeout');
   if (timeoutMs < 100) throw new ConfigError('--config.backend-timeout must be at least 100ms');
   return {
@@ -117,6 +125,7 @@ export function azureKvConfig(raw: RawOptions): AzureKvConfig {
     url,
     resource: keyVaultResource(url),
     ...optional('authorityHost', authorityHost),
+    disableInstanceDiscovery,
     tenantId: auth.method === 'managed-identity' ? (tenantId ?? '') : auth.tenantId,
     auth,
     qps: positive(raw, 'azureKvQps', 'azure-kv.qps'),

@@ -31,6 +31,13 @@ export const azureKvFlags: readonly FlagSpec[] = [
       "Microsoft Entra authority for a workload identity or service principal login; default: the vault URL's cloud (login.chinacloudapi.cn for vault.azure.cn, login.microsoftonline.us for vault.usgovcloudapi.net, else login.microsoftonline.com)",
   },
   {
+    flag: 'azure-kv.disable-instance-discovery',
+    key: 'azureKvDisableInstanceDiscovery',
+    connection: true,
+    description:
+      'Trust --azure-kv.authority-host as it is, without asking the public cloud (login.microsoftonline.com) whether it is an Entra authority: for a private authority (Azure Stack Hub, an air-gapped cloud) that the public cloud does not know or cannot be reached from. Applies to workload identity and service principal logins; a managed identity asks its host, not an authority, so it needs none',
+  },
+  {
     flag: 'azure-kv.tenant-id',
     key: 'azureKvTenantId',
     connection: true,

@@ -25,8 +25,13 @@ import { AzureKvReader } from './reader.ts';
 
 /** The Entra login of `config.auth`, at the authority of the vault's cloud. */
 function credentialFor(config: AzureKvConfig): TokenCredential {
-  const { auth, authorityHost } = config;
-  const authority = authorityHost ? { authorityHost } : {};
+  const { auth, authorityHost, disableInstanceDiscovery } = config;
+  // Without discovery turned off, MSAL asks login.microsoftonline.com about any authority it
+  // does not know by heart: a private one that the public cloud cannot vouch for fails the login.
+  const authority = {
+    ...(authorityHost ? { authorityHost } : {}),
+    ...(disableInstanceDiscovery ? { disableInstanceDiscovery: true } : {}),
+  };
   switch (auth.method) {
     case 'managed-identity':
       return auth.resourceId

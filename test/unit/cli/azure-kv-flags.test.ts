@@ -22,6 +22,7 @@ describe('--backend azure-kv, with the original flags and variables', () => {
       url: 'https://payments.vault.azure.net',
       resource: 'https://vault.azure.net',
       authorityHost: 'https://login.microsoftonline.com',
+      disableInstanceDiscovery: false,
       tenantId: tenant,
       auth: { method: 'client-secret', tenantId: tenant, clientId: client, clientSecret: 's3cr3t' },
       qps: 100,
@@ -159,6 +160,20 @@ describe('--backend azure-kv, with the original flags and variables', () => {
       ...login,
     ]);
     assert.equal(stack.config.azureKv?.resource, 'https://vault.local.azurestack.external');
+    assert.equal(stack.config.azureKv?.disableInstanceDiscovery, false, 'discovery stays on unless asked');
+    // A private authority that the public cloud cannot vouch for: trusted as given, in Go's spelling too.
+    for (const flag of [
+      '--azure-kv.disable-instance-discovery',
+      '-azure-kv.disable-instance-discovery=true',
+    ]) {
+      const trusted = await azure([
+        '--azure-kv.url=https://kv.vault.local.azurestack.external',
+        '--azure-kv.authority-host=https://adfs.local.azurestack.external',
+        flag,
+        ...login,
+      ]);
+      assert.equal(trusted.config.azureKv?.disableInstanceDiscovery, true, flag);
+    }
     await assert.rejects(
       azure(['--azure-kv.name=kv1', '--azure-kv.authority-host=login.chinacloudapi.cn', ...login]),
       /--azure-kv\.authority-host: "login\.chinacloudapi\.cn" must be an https:\/\/ URL of a host/,
