@@ -79,6 +79,12 @@ export interface BenchResult {
     readonly readsPerIntervalPerPath: number;
     readonly kubeWrites: number;
   };
+  /** Secrets done over time, in the floor, the definition floor and the operator's sync: for the picture. */
+  readonly progress: {
+    readonly floor: ProgressCurve;
+    readonly definitionFloor: ProgressCurve;
+    readonly sync: ProgressCurve;
+  };
   /** `rotate` paths changed one after another: a burst. */
   readonly rotation: Rotation;
   /** `paced` other paths changed `pacedGapMs` apart: the latency of one change, not of a burst. */
@@ -96,6 +102,20 @@ export interface BenchResult {
   /** The peak by phase: up to the sync, the whole first run, the restarted operator. */
   readonly peakRssByPhaseMiB: { readonly sync: number; readonly firstRun: number; readonly restart: number };
   readonly cpuSeconds: number;
+}
+
+/** [seconds since the phase started, how many were done by then], at most 200 points, ascending. */
+export type ProgressCurve = readonly (readonly [number, number])[];
+
+/** The curve of `done` (each item's finishing time, seconds), thinned to at most 200 points. */
+export function progressCurve(done: readonly number[]): ProgressCurve {
+  const sorted = [...done].sort((a, b) => a - b);
+  const step = Math.max(1, Math.ceil(sorted.length / 200));
+  const points: [number, number][] = [[0, 0]];
+  for (let i = step - 1; i < sorted.length; i += step) points.push([sorted[i] ?? 0, i + 1]);
+  const last = sorted.at(-1);
+  if (last !== undefined && points.at(-1)?.[1] !== sorted.length) points.push([last, sorted.length]);
+  return points;
 }
 
 /** Vault paths changed, and how the Secrets that read them followed (seconds). */
@@ -278,11 +298,13 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   log(`floor: ${n} plain Secrets created directly, ${options.concurrency} at a time`);
   const floorStart = Date.now();
   const floorCpuBefore = await stackCpu(state);
+  const floorDone: number[] = [];
   await pool(n, options.concurrency, async (i) => {
     await kube.core.createNamespacedSecret({
       namespace: floorSpace,
       body: { metadata: { name: `s${i}` }, stringData: { v: valueOf(i % paths) } },
     });
+    floorDone.push((Date.now() - floorStart) / 1000);
   });
   const floorSeconds = (Date.now() - floorStart) / 1000;
   const floorStackCpu = cpuSince(floorCpuBefore, await stackCpu(state));
@@ -290,6 +312,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
 
   log(`definition floor: ${n} definitions created, each with its Secret and a status patch, directly`);
   const definitionFloorStart = Date.now();
+  const definitionFloorDone: number[] = [];
   await pool(n, options.concurrency, async (i) => {
     const target = { group, version, namespace: floorSpace, plural, name: `f${i}` };
     await kube.customObjects.createNamespacedCustomObject({
@@ -329,6 +352,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       },
       mergePatch,
     );
+    definitionFloorDone.push((Date.now() - definitionFloorStart) / 1000);
   });
   const definitionFloorSeconds = (Date.now() - definitionFloorStart) / 1000;
   await kube.customObjects.deleteCollectionNamespacedCustomObject({
@@ -376,6 +400,10 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
     const syncEnd = await watcher.until(expected, Math.max(600_000, n * 200), `all ${n} Secrets correct`);
     const syncSeconds = (syncEnd - syncStart) / 1000;
     log(`all ${n} correct after ${syncSeconds.toFixed(1)}s`);
+    const syncDone = Array.from(
+      { length: n },
+      (_, i) => ((watcher.changedAt(secretOf(i)) ?? syncEnd) - syncStart) / 1000,
+    );
     const readyEnd = await definitions.until(ready, Math.max(600_000, n * 200), `all ${n} definitions Ready`);
     const readySeconds = (readyEnd - syncStart) / 1000;
     const syncStackCpu = cpuSince(syncCpuBefore, await stackCpu(state));
@@ -527,6 +555,11 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
       steady,
       rotation,
       ...(pacedRotation ? { pacedRotation } : {}),
+      progress: {
+        floor: progressCurve(floorDone),
+        definitionFloor: progressCurve(definitionFloorDone),
+        sync: progressCurve(syncDone),
+      },
       restart,
       failover,
       shutdownSeconds,

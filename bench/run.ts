@@ -1,7 +1,7 @@
 // `npm run bench`: the benchmark on a fresh local stack, with the built operator. Prints one table
 // (every time also as a ratio to the floor measured in the same run) and writes JSON.
 //
-//   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json
+//   npm run bench -- --n 10000 --paths 5000 --namespaces 10 --interval 30 --rotate 100 --json out.json --svg out.svg
 //   npm run bench -- --n 1000 --operator-arg=--vault.qps=100   (operator flags, one per option)
 //   npm run bench -- --n 1000 --interval 600 --steady 1 --audit-stream --paced 50   (changes through OpenBao's audit stream)
 
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack, stopStack } from '../test/harness/stack.ts';
 import { runBench, type BenchResult, type Rotation, type StackCpu } from './benchmark.ts';
+import { renderSyncChart } from './chart.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     steady: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
+    /** The picture of the sync against the floors, as SVG. */
+    svg: { type: 'string' },
     source: { type: 'boolean', default: false },
     /** The operator follows OpenBao's audit stream (--vault.audit-listen at the stack's relay). */
     'audit-stream': { type: 'boolean', default: false },
@@ -169,6 +172,7 @@ try {
   });
   process.stdout.write(`${table(result)}\n`);
   if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (values.svg) await writeFile(values.svg, await renderSyncChart(result));
 } finally {
   await stopStack(dir);
 }

@@ -21,6 +21,8 @@ export interface GoModuleBuild {
   readonly module: string;
   readonly binaries: readonly GoBinary[];
   readonly ldflags: readonly string[];
+  /** Build tags, for leaving out what the tests never use. */
+  readonly tags?: readonly string[];
 }
 
 export interface GoBinary {
@@ -35,6 +37,8 @@ const helmVersion = 'v3.22.0';
 const openbaoVersion = '2.4.0';
 const openbaoCommit = 'f9407a27fbee45f62ba521bba2bf1e2360c61031';
 const openbaoBuildDate = '2025-08-28T20:23:15Z';
+/** Prometheus 3.16's Go module is v0.316.0. */
+const prometheusVersion = '3.16.0';
 
 function kubernetesVersionFlags(pkg: string): string[] {
   const [major, minor] = kubernetesVersion.slice(1).split('.');
@@ -83,6 +87,19 @@ export const modules: readonly GoModuleBuild[] = [
       `-X github.com/openbao/openbao/version.GitCommit=${openbaoCommit}`,
       `-X github.com/openbao/openbao/version.BuildDate=${openbaoBuildDate}`,
     ],
+  },
+  {
+    module: 'prometheus',
+    binaries: [
+      { name: 'prometheus', pkg: 'github.com/prometheus/prometheus/cmd/prometheus' },
+      { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool' },
+    ],
+    ldflags: [
+      `-X github.com/prometheus/common/version.Version=${prometheusVersion}`,
+      '-X github.com/prometheus/common/version.Branch=release',
+    ],
+    // Static targets only: none of the service discoveries (cloud SDKs, Kubernetes) is built.
+    tags: ['remove_all_sd'],
   },
 ];
 
@@ -206,7 +223,8 @@ export async function buildModule(
   const names = build.binaries.map((binary) => binary.name).join(', ');
   report(`building ${names} from test/harness/${build.module} (cold builds take many minutes)`);
   const packages = build.binaries.map((binary) => binary.pkg);
-  const total = (await run('go', ['list', '-deps', ...packages], moduleDir))
+  const tags = build.tags?.length ? ['-tags', build.tags.join(',')] : [];
+  const total = (await run('go', ['list', '-deps', ...tags, ...packages], moduleDir))
     .split('\n')
     .filter(Boolean).length;
 
@@ -231,7 +249,17 @@ export async function buildModule(
       const flags = ['-s', '-w', ...build.ldflags].join(' ');
       await run(
         'go',
-        ['build', '-v', '-trimpath', '-ldflags', flags, '-o', join(staging, binary.name), binary.pkg],
+        [
+          'build',
+          '-v',
+          '-trimpath',
+          ...tags,
+          '-ldflags',
+          flags,
+          '-o',
+          join(staging, binary.name),
+          binary.pkg,
+        ],
         moduleDir,
         () => {
           compiled += 1;
@@ -258,6 +286,8 @@ export interface HarnessBinaries {
   readonly kubectl: string;
   readonly helm: string;
   readonly bao: string;
+  readonly prometheus: string;
+  readonly promtool: string;
 }
 
 /** Builds whatever is missing and returns the path of every binary. */
@@ -266,7 +296,9 @@ export async function ensureBinaries(report: ProgressReporter): Promise<HarnessB
   for (const build of modules) dirs.set(build.module, await buildModule(build, report));
   const kube = dirs.get('kube');
   const openbao = dirs.get('openbao');
-  if (!kube || !openbao) throw new Error('harness module list lost its kube or openbao entry');
+  const prometheus = dirs.get('prometheus');
+  if (!kube || !openbao || !prometheus)
+    throw new Error('harness module list lost its kube, openbao or prometheus entry');
   return {
     etcd: join(kube, 'etcd'),
     kubeApiserver: join(kube, 'kube-apiserver'),
@@ -274,5 +306,7 @@ export async function ensureBinaries(report: ProgressReporter): Promise<HarnessB
     kubectl: join(kube, 'kubectl'),
     helm: join(kube, 'helm'),
     bao: join(openbao, 'bao'),
+    prometheus: join(prometheus, 'prometheus'),
+    promtool: join(prometheus, 'promtool'),
   };
 }

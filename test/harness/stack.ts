@@ -125,6 +125,8 @@ async function linkBinaries(binDir: string, binaries: HarnessBinaries): Promise<
     binaries.kubectl,
     binaries.helm,
     binaries.bao,
+    binaries.prometheus,
+    binaries.promtool,
   ];
   for (const path of paths) {
     await rm(join(binDir, basename(path)), { force: true });

@@ -273,6 +273,60 @@ describe('the chart renders', () => {
     );
   });
 
+  test('backend azure-kv in a private cloud: its authority, and instance discovery turned off', async () => {
+    const azure = [
+      'backend=azure-kv',
+      'azureKeyVault.name=payments',
+      'azureKeyVault.url=https://payments.vault.local.azurestack.external',
+      'azureKeyVault.tenantId=t',
+      'azureKeyVault.clientId=c',
+    ];
+    const args = (objects: K8sObject[]): string[] =>
+      deploymentOf(objects).container.args.filter(
+        (a) =>
+          a.startsWith('--azure-kv.authority-host') || a.startsWith('--azure-kv.disable-instance-discovery'),
+      );
+    assert.deepEqual(args(await render(...azure)), [], 'discovery stays on by default');
+    assert.deepEqual(
+      args(
+        await render(
+          ...azure,
+          'azureKeyVault.authorityHost=https://adfs.local.azurestack.external',
+          'azureKeyVault.disableInstanceDiscovery=true',
+        ),
+      ),
+      [
+        '--azure-kv.authority-host=https://adfs.local.azurestack.external',
+        '--azure-kv.disable-instance-discovery',
+      ],
+    );
+    await assert.rejects(render(...azure, 'azureKeyVault.authorityHost=adfs.local'), /authorityHost/);
+  });
+
+  test('the Grafana dashboard: a ConfigMap the sidecar picks up, holding the same JSON as config/grafana', async () => {
+    assert.ok(
+      !(await render()).some((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-dashboard')),
+    );
+    const objects = await render('dashboards.enabled=true', 'dashboards.annotations.grafana_folder=secrets');
+    const map = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'sm-secrets-manager-dashboard',
+    ) as
+      | (K8sObject & { data: Record<string, string>; metadata: { annotations?: Record<string, string> } })
+      | undefined;
+    assert.ok(map, 'the dashboard ConfigMap');
+    assert.equal(map.metadata.labels?.['grafana_dashboard'], '1');
+    assert.equal(map.metadata.namespace, 'secrets-manager');
+    assert.deepEqual(map.metadata.annotations, { grafana_folder: 'secrets' });
+    const file = await readFile(join(chart, 'dashboards', 'secrets-manager.json'), 'utf8');
+    assert.deepEqual(JSON.parse(map.data['secrets-manager.json'] ?? ''), JSON.parse(file));
+    assert.equal(await readFile(join(repoRoot, 'config', 'grafana', 'secrets-manager.json'), 'utf8'), file);
+    const elsewhere = await render('dashboards.enabled=true', 'dashboards.namespace=monitoring');
+    assert.equal(
+      elsewhere.find((o) => o.metadata.name === 'sm-secrets-manager-dashboard')?.metadata.namespace,
+      'monitoring',
+    );
+  });
+
   test('backend azure-kv: a service principal secret only by reference (AZURE_CLIENT_SECRET), a managed identity by ID', async () => {
     const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
     const principal = deploymentOf(
@@ -653,10 +707,32 @@ describe('the chart renders', () => {
     const rule = full.find((o) => o.kind === 'PrometheusRule') as unknown as {
       spec: { groups: { rules: { alert: string }[] }[] };
     };
+    const alerts = [
+      'SecretsManagerSyncFailing',
+      'SecretsManagerVaultTokenExpiring',
+      'SecretsManagerVaultUnreachable',
+      'SecretsManagerNoLeader',
+      'SecretsManagerRefreshStretched',
+      'SecretsManagerReconcileStuck',
+      'SecretsManagerCertificateExpiring',
+      'SecretsManagerLeaseExpiring',
+    ];
     assert.deepEqual(
       rule.spec.groups[0]?.rules.map((r) => r.alert),
-      ['SecretsManagerSyncFailing', 'SecretsManagerVaultTokenExpiring', 'SecretsManagerVaultUnreachable'],
+      alerts,
     );
+    // The audit stream's alert only where the stream is configured: its gauge is 0 otherwise.
+    const streamed = (await render('metrics.prometheusRule.enabled=true', 'vault.audit.port=9090')).find(
+      (o) => o.kind === 'PrometheusRule',
+    ) as unknown as typeof rule;
+    assert.deepEqual(
+      streamed.spec.groups[0]?.rules.map((r) => r.alert),
+      [...alerts, 'SecretsManagerAuditStreamDown'],
+    );
+    const monitor = full.find((o) => o.kind === 'ServiceMonitor') as unknown as {
+      spec: { endpoints: { honorLabels?: boolean }[] };
+    };
+    assert.equal(monitor.spec.endpoints[0]?.honorLabels, true, "a definition's namespace label is kept");
   });
 });
 
