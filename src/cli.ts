@@ -40,8 +40,8 @@ Examples:
   secrets-manager explain -f app-db.yaml -o json
   secrets-manager --access-policy policy.yaml explain -f defs.yaml app-db
   kubectl secrets-manager explain team-a/app-db            (the kubectl plugin)
-  kubectl exec -n secrets-manager deploy/secrets-manager -- \
-    node /app/dist/main.js explain team-a/app-db           (with the operator's own identity)
+  kubectl exec -n secrets-manager deploy/secrets-manager -- node /app/dist/main.js explain team-a/app-db
+                                  (in the operator's pod: its identity and environment; repeat its flags)
 `;
 
 function explainCommand(
