@@ -131,7 +131,7 @@ export function formatText(e: Explanation): string {
   const lines = [
     `SecretDefinition ${e.definition.namespace}/${e.definition.name} (${originText(e)})`,
     `Secret:        ${e.secret.name} (${e.secret.type})`,
-    `Access policy: ${e.policy ? `${e.policy.file} (${e.policy.rules} rules)` : 'none (tenancy off)'}`,
+    `Access policy: ${e.policy ? `${e.policy.file} (${e.policy.rules} rule${e.policy.rules === 1 ? '' : 's'})` : 'none (tenancy off)'}`,
     `Ready:         ${verdict.ready ? 'True' : 'False'} ${verdict.reason}`,
     `               ${verdict.message}`,
     '',
