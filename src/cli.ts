@@ -1,4 +1,4 @@
-// The command line: `secrets-manager [run]`, `validate FILE...` and `version`, with the flags of
+// The command line: `secrets-manager [run]`, `validate FILE...`, `explain` and `version`, with the flags of
 // flags.ts, read the Go way (go-flags.ts) as well as commander's.
 
 import type { CommanderError, ParseOptions } from 'commander';
@@ -13,7 +13,78 @@ export interface CliActions {
     sources: Readonly<Record<string, SettingSource>>,
   ): Promise<void>;
   validate(files: readonly string[], backend: Backend): Promise<number>;
+  /** Explains one definition with the operator's settings; answers the exit code. */
+  explain(
+    request: ExplainRequest,
+    options: Readonly<Record<string, string | boolean | undefined>>,
+  ): Promise<number>;
   version(): string;
+}
+
+export interface ExplainRequest {
+  /** NAMESPACE/NAME; with a file, the document to pick. */
+  readonly definition?: string;
+  readonly file?: string;
+  readonly namespace?: string;
+  readonly output: 'text' | 'json';
+}
+
+const explainExamples = `
+It uses the operator's flags and environment (--access-policy, --vault.*, VAULT_ADDR, ...),
+given before or after explain, and writes nothing to Kubernetes or Vault. No value, token or
+hash of a value is printed. Exit code: 0 it would sync, 1 it would not (the Ready reason says
+why), 2 a usage error.
+
+Examples:
+  secrets-manager explain team-a/app-db
+  secrets-manager explain -f app-db.yaml -o json
+  secrets-manager --access-policy policy.yaml explain -f defs.yaml app-db
+  kubectl secrets-manager explain team-a/app-db            (the kubectl plugin)
+  kubectl exec -n secrets-manager deploy/secrets-manager -- node /app/dist/main.js explain team-a/app-db
+                                  (in the operator's pod: its identity and environment; repeat its flags)
+`;
+
+function explainCommand(
+  actions: CliActions,
+  settings: () => Record<string, string | boolean | undefined>,
+): Command {
+  return new QuietCommand('explain')
+    .description(
+      'Explain why a SecretDefinition is or is not Ready: per key its source, the access policy, whether it was found and matches the live Secret, and what applying it would change',
+    )
+    .argument(
+      '[definition]',
+      'NAMESPACE/NAME of a SecretDefinition in the cluster; with -f, the NAME (or NAMESPACE/NAME) of the document to explain when the file holds several',
+    )
+    .option(
+      '-f, --filename <file>',
+      'explain the SecretDefinition in this YAML file (not applied yet, or edited)',
+    )
+    .option(
+      '-n, --namespace <namespace>',
+      "namespace of a definition from -f that names none (default: the kubeconfig context's, else default)",
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'text for people, json for scripts')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .addHelpText('after', explainExamples)
+    .exitOverride()
+    .action(
+      async (
+        definition: string | undefined,
+        opts: { filename?: string; namespace?: string; output: string },
+      ) => {
+        const request: ExplainRequest = {
+          ...(definition === undefined ? {} : { definition }),
+          ...(opts.filename === undefined ? {} : { file: opts.filename }),
+          ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+          output: opts.output === 'json' ? 'json' : 'text',
+        };
+        process.exitCode = await actions.explain(request, settings());
+      },
+    );
 }
 
 function toOption(spec: FlagSpec): Option {
@@ -112,6 +183,8 @@ export function buildProgram(actions: CliActions): Command {
         process.exitCode = await actions.validate(files, backend);
       }),
   );
+  // The operator's settings, read as run reads them: explain sees what the operator sees.
+  program.addCommand(explainCommand(actions, () => collect()[0]));
   program.addCommand(
     new QuietCommand('version')
       .description('Print the version')

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { kind, type Backend } from './api/types.ts';
 import { parseSecretDefinition, type ParseResult } from './api/validate.ts';
 import { templateEngine } from './controller/template.ts';
-import { buildProgram, exitCodeOf } from './cli.ts';
+import { buildProgram, exitCodeOf, type ExplainRequest } from './cli.ts';
 import { systemClock } from './clock.ts';
 import { connectionSources, type SettingSource } from './flags.ts';
 import { toConfig } from './config.ts';
@@ -88,6 +88,22 @@ async function validate(files: readonly string[], backend: Backend): Promise<num
   return failures === 0 ? 0 : 1;
 }
 
+/** `explain`: loaded only when asked for; it exits once its answer is out (timers may remain). */
+async function explain(
+  request: ExplainRequest,
+  options: Readonly<Record<string, string | boolean | undefined>>,
+): Promise<number> {
+  const { runExplain } = await import('./explain/command.ts');
+  const writer = (stream: NodeJS.WriteStream) => ({
+    write: (text: string) => new Promise<void>((resolve) => stream.write(text, () => resolve())),
+  });
+  const code = await runExplain(request, options, {
+    stdout: writer(process.stdout),
+    stderr: writer(process.stderr),
+  });
+  process.exit(code);
+}
+
 async function run(
   options: Readonly<Record<string, string | boolean | undefined>>,
   sources: Readonly<Record<string, SettingSource>>,
@@ -122,7 +138,7 @@ async function run(
   process.exit(cause === 'requested' && !guard.failed ? 0 : 1);
 }
 
-const program = buildProgram({ run, validate, version });
+const program = buildProgram({ run, validate, explain, version });
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -46,7 +46,8 @@ function vaultReadError(error: unknown): ReadErrorName {
   return 'UnknownError';
 }
 
-function uniqueSources(definition: SecretDefinition): SourceRef[] {
+/** The distinct paths (and pinned versions) a definition reads, dataFrom first, in the order it names them. */
+export function uniqueSources(definition: SecretDefinition): SourceRef[] {
   const byId = new Map<string, SourceRef>();
   for (const source of [...definition.spec.dataFrom, ...Object.values(definition.spec.keysMap)]) {
     const ref =
@@ -83,7 +84,10 @@ export function notAllowed(backend: Backend, namespace: string, path: string): F
  * Whether the access policy lets the definition's namespace issue at its pki or dynamic path: the
  * same rules as for reads (an issuing path is no KV secret, so it is matched as written).
  */
-export function issuingRefusal(deps: SourceReadDeps, definition: SecretDefinition): Failure | undefined {
+export function issuingRefusal(
+  deps: Pick<SourceReadDeps, 'backend' | 'access'>,
+  definition: SecretDefinition,
+): Failure | undefined {
   const path = definition.spec.pki?.path ?? definition.spec.dynamic?.path;
   if (path === undefined) return undefined;
   const { namespace } = definition.metadata;

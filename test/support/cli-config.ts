@@ -56,6 +56,7 @@ export async function parseRun(args: readonly string[]): Promise<{ config: Confi
       result = { config, sources: connectionSources(sources, config.backend) };
     },
     validate: async () => 0,
+    explain: async () => 0,
     version: () => '0.0.0',
   });
   await program.parseAsync(['node', 'secrets-manager', ...args]);

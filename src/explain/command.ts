@@ -1,0 +1,251 @@
+// `secrets-manager explain`: the shell around the pure judgement. It loads the definition (from the
+// cluster, or a file), the access policy, the Kubernetes client and the provider the operator
+// would use with these flags, gathers, judges and prints. It never writes: no Secret, status,
+// Event or Lease, no issued certificate or lease, no audit listener, no lease-token Secret.
+
+import { readFile } from 'node:fs/promises';
+import { group, plural, version, type SecretDefinition } from '../api/types.ts';
+import { parseSecretDefinition } from '../api/validate.ts';
+import { systemClock } from '../clock.ts';
+import { toConfig, type Config } from '../config.ts';
+import { inThreadRenderer } from '../controller/template.ts';
+import { describeError } from '../describe-error.ts';
+import { toKubeError } from '../kube/errors.ts';
+import { kubeApi, type KubeApi } from '../kube/kube-api.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import type { RawOptions } from '../option-values.ts';
+import type { VaultConfig } from '../providers/vault/config.ts';
+import { allowAll } from '../policy/access-policy.ts';
+import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
+import { createProvider } from '../wiring/provider.ts';
+import { explain } from './explanation.ts';
+import { formatJson } from './format-json.ts';
+import { formatText } from './format-text.ts';
+import { gather } from './gather.ts';
+import type { DefinitionOrigin } from './inputs.ts';
+import { parseTarget, pickDocument, UsageError, type ExplainTarget } from './target.ts';
+
+/** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
+const fieldManager = 'secrets-manager';
+
+export interface ExplainOptions {
+  /** NAMESPACE/NAME; with a file, the document to pick. */
+  readonly definition?: string;
+  readonly file?: string;
+  /** The namespace of a file's definition that names none. */
+  readonly namespace?: string;
+  readonly output: 'text' | 'json';
+}
+
+export interface Output {
+  write(text: string): Promise<void>;
+}
+
+/** The operator's settings less what would listen or write: the audit socket, the lease-token Secret. */
+function readOnly(config: Config): Config {
+  const vault: VaultConfig = { ...config.vault };
+  const rest: Config = { ...config, vault };
+  Reflect.deleteProperty(vault, 'auditListen');
+  Reflect.deleteProperty(rest, 'leaseTokenSecret');
+  return rest;
+}
+
+async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
+  try {
+    return await kube.customObjects.getNamespacedCustomObject({ group, version, plural, namespace, name });
+  } catch (error) {
+    const failure = toKubeError(error, `reading SecretDefinition ${namespace}/${name}`);
+    if (failure.status === 404) return undefined;
+    throw failure;
+  }
+}
+
+type Meta = Record<string, unknown>;
+const metaOf = (object: unknown): Meta =>
+  ((object as { metadata?: unknown } | undefined)?.metadata ?? {}) as Meta;
+
+/** A file's definition, read before any connection is made: its mistakes are usage errors. */
+async function fileDocument(target: ExplainTarget & { kind: 'file' }): Promise<FileDocument> {
+  let text: string;
+  try {
+    text = await readFile(target.file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `${target.file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return pickDocument(text, target.file, target.pick);
+}
+
+type FileDocument = ReturnType<typeof pickDocument>;
+
+/** The definition to explain, as the cluster has it or as the file has it (with the cluster's identity, if applied). */
+async function loadDefinition(
+  target: ExplainTarget,
+  document: FileDocument | undefined,
+  kube: KubeApi,
+  options: ExplainOptions,
+  contextNamespace: string | undefined,
+): Promise<{ raw: unknown; origin: DefinitionOrigin }> {
+  if (target.kind === 'cluster') {
+    const { namespace, name } = target;
+    const raw = await clusterObject(kube, namespace, name);
+    if (raw === undefined)
+      throw new UsageError(
+        `there is no SecretDefinition ${namespace}/${name} in the cluster: check the name (kubectl get secretdefinitions -n ${namespace}), or explain a file not applied yet with -f FILE`,
+      );
+    return { raw, origin: { kind: 'cluster' } };
+  }
+  if (!document) throw new UsageError(`${target.file} was not read`);
+  if (document.namespace && options.namespace && document.namespace !== options.namespace)
+    throw new UsageError(
+      `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${options.namespace}: drop --namespace or make them agree`,
+    );
+  const namespace = document.namespace ?? options.namespace ?? contextNamespace ?? 'default';
+  const applied = await clusterObject(kube, namespace, document.name);
+  const own = metaOf(document.object);
+  const live = metaOf(applied);
+  // Not applied yet: created now, so any definition already in the cluster is older.
+  const identity = applied
+    ? {
+        uid: live['uid'],
+        generation: live['generation'],
+        resourceVersion: live['resourceVersion'],
+        creationTimestamp: live['creationTimestamp'],
+      }
+    : { creationTimestamp: new Date(systemClock.now()).toISOString().replace(/\.\d+Z$/, 'Z') };
+  const raw = {
+    ...document.object,
+    metadata: { ...own, ...identity, namespace },
+    status: applied ? (applied as { status?: unknown }).status : undefined,
+  };
+  return { raw, origin: { kind: 'file', file: target.file, applied: applied !== undefined } };
+}
+
+function checked(raw: unknown, config: Config): SecretDefinition {
+  const parsed = parseSecretDefinition(raw, { backend: config.backend });
+  if (parsed.valid) return parsed.definition;
+  const { namespace, name } = parsed.metadata;
+  throw new UsageError(
+    `SecretDefinition ${namespace}/${name} is invalid (its Ready condition says InvalidSpec); fix: ${parsed.problems.join('; ')}`,
+  );
+}
+
+function watches(config: Config, namespace: string): boolean {
+  const { watchNamespaces, excludeNamespaces } = config;
+  return (
+    (watchNamespaces.length === 0 || watchNamespaces.includes(namespace)) &&
+    !excludeNamespaces.includes(namespace)
+  );
+}
+
+async function openPolicyFile(config: Config, logger: Logger) {
+  if (!config.accessPolicyFile) return undefined;
+  try {
+    // Read once: explain takes the policy as it is now, and does not watch the file.
+    return await PolicyFile.open({
+      path: config.accessPolicyFile,
+      logger,
+      checkEveryMs: 60_000,
+      onChange: () => undefined,
+      flatNames: config.backend === 'azure-kv',
+    });
+  } catch (error) {
+    if (error instanceof PolicyFileError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Explains one definition; answers the exit code: 0 it would sync, 1 it would not, 2 a usage error. */
+export async function runExplain(
+  options: ExplainOptions,
+  settings: RawOptions,
+  io: { readonly stdout: Output; readonly stderr: Output },
+): Promise<number> {
+  const fail = async (message: string, code: number): Promise<number> => {
+    await io.stderr.write(`secrets-manager explain: ${message}\n`);
+    return code;
+  };
+  let target: ExplainTarget;
+  let config: Config;
+  let document: FileDocument | undefined;
+  try {
+    target = parseTarget(options.definition, options.file);
+    document = target.kind === 'file' ? await fileDocument(target) : undefined;
+    config = readOnly(toConfig(settings));
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error), 2);
+  }
+  // Only what goes wrong reaches the log (stderr): stdout is the explanation's.
+  const logger = createLogger({
+    level: config.logLevel === 'debug' ? 'debug' : 'error',
+    format: config.logFormat,
+  });
+  let loaded: ReturnType<typeof loadKubeConfig>;
+  try {
+    loaded = loadKubeConfig({
+      ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+      execFailed: (message, fields) => logger.warn(message, fields),
+    });
+  } catch (error) {
+    return fail(`no Kubernetes connection: ${describeError(error)}`, 2);
+  }
+  const kube = kubeApi(loaded.kubeConfig);
+  const contextNamespace = loaded.kubeConfig.getContextObject(
+    loaded.kubeConfig.getCurrentContext(),
+  )?.namespace;
+  let stopProvider = async (): Promise<void> => undefined;
+  try {
+    const { raw, origin } = await loadDefinition(target, document, kube, options, contextNamespace);
+    const definition = checked(raw, config);
+    const policyFile = await openPolicyFile(config, logger);
+    const provider = await createProvider(
+      config,
+      {
+        ...{ clock: systemClock, random: Math.random, metrics: new Metrics(), logger },
+        signal: () => undefined,
+        changed: () => undefined,
+        stretchChanged: () => undefined,
+      },
+      kube,
+    );
+    // A login of explain's own ends with it; a token it was given (--vault.token) is not its to revoke.
+    stopProvider =
+      config.backend === 'vault' && config.vault.authMethod === 'token'
+        ? stopProvider
+        : () => provider.stop();
+    const gathered = await gather(
+      {
+        kube,
+        fieldManager,
+        backend: config.backend,
+        sources: provider.sources(definition.metadata.namespace),
+        access: policyFile?.policy ?? allowAll,
+        intervalMs: definition.spec.refreshIntervalMs ?? config.reconcilePeriodMs,
+        rolloutRestart: config.rolloutRestart.enabled,
+      },
+      definition,
+      await inThreadRenderer(),
+    );
+    const explanation = await explain({
+      ...gathered,
+      origin,
+      policy:
+        policyFile && config.accessPolicyFile
+          ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
+          : undefined,
+      watched: watches(config, definition.metadata.namespace),
+      defaultRefreshMs: config.reconcilePeriodMs,
+    });
+    await io.stdout.write(options.output === 'json' ? formatJson(explanation) : formatText(explanation));
+    return explanation.wouldSync ? 0 : 1;
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, 2);
+    return fail(describeError(error), 1);
+  } finally {
+    await stopProvider().catch(() => undefined);
+    await loaded.kubeConfig.close();
+  }
+}

@@ -1,0 +1,124 @@
+// Which definition `explain` is asked about: NAMESPACE/NAME in the cluster, or a document of a
+// file (picked by NAME when the file holds several). Pure: each mistake is a UsageError whose
+// message says what to fix (exit code 2).
+
+import { parseAllDocuments } from 'yaml';
+import { kind } from '../api/types.ts';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const namespacePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const namePattern = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export type ExplainTarget =
+  | { readonly kind: 'cluster'; readonly namespace: string; readonly name: string }
+  | {
+      readonly kind: 'file';
+      readonly file: string;
+      /** Which document, when the file holds several SecretDefinitions. */
+      readonly pick?: { readonly namespace?: string; readonly name: string };
+    };
+
+function namesOf(text: string, what: string): { namespace?: string; name: string } {
+  const parts = text.split('/');
+  const [first = '', second] = parts;
+  const [namespace, name] = parts.length === 2 ? [first, second ?? ''] : [undefined, first];
+  if (parts.length > 2 || name === '')
+    throw new UsageError(`${what} "${text}" is not NAMESPACE/NAME (for example team-a/app-db)`);
+  if (namespace !== undefined && (!namespacePattern.test(namespace) || namespace.length > 63))
+    throw new UsageError(
+      `"${namespace}" is not a namespace name: lowercase letters, digits and "-", at most 63 (${what} is NAMESPACE/NAME)`,
+    );
+  if (!namePattern.test(name) || name.length > 253)
+    throw new UsageError(
+      `"${name}" is not a SecretDefinition name: lowercase letters, digits, "-" and ".", like app-db`,
+    );
+  return namespace === undefined ? { name } : { namespace, name };
+}
+
+/** The target of `explain [definition] [-f file]`. */
+export function parseTarget(argument: string | undefined, file: string | undefined): ExplainTarget {
+  if (file !== undefined) {
+    if (file === '') throw new UsageError('-f needs a file name');
+    return argument === undefined
+      ? { kind: 'file', file }
+      : { kind: 'file', file, pick: namesOf(argument, 'the definition to pick') };
+  }
+  if (argument === undefined)
+    throw new UsageError(
+      'say which definition: secrets-manager explain NAMESPACE/NAME (in the cluster) or explain -f FILE (not applied yet)',
+    );
+  const names = namesOf(argument, 'the definition');
+  if (names.namespace === undefined)
+    throw new UsageError(
+      `"${argument}" names no namespace: write NAMESPACE/NAME, for example team-a/${argument}`,
+    );
+  return { kind: 'cluster', namespace: names.namespace, name: names.name };
+}
+
+interface Document {
+  readonly object: Record<string, unknown>;
+  readonly name: string;
+  readonly namespace: string | undefined;
+}
+
+function documentsOf(text: string, file: string): Document[] {
+  const found: Document[] = [];
+  for (const [index, document] of parseAllDocuments(text).entries()) {
+    const where = `${file} (document ${index + 1})`;
+    if (document.errors.length > 0)
+      throw new UsageError(`${where}: not valid YAML: ${document.errors[0]?.message.split('\n')[0] ?? ''}`);
+    let object: unknown;
+    try {
+      // Aliases are expanded with the yaml library's cap, as validate does.
+      object = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      throw new UsageError(
+        `${where}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (typeof object !== 'object' || object === null || (object as { kind?: unknown }).kind !== kind)
+      continue;
+    const record = object as Record<string, unknown>;
+    const meta = (
+      typeof record['metadata'] === 'object' && record['metadata'] !== null ? record['metadata'] : {}
+    ) as Record<string, unknown>;
+    found.push({
+      object: record,
+      name: typeof meta['name'] === 'string' ? meta['name'] : '',
+      namespace: typeof meta['namespace'] === 'string' ? meta['namespace'] : undefined,
+    });
+  }
+  return found;
+}
+
+/** The one SecretDefinition of a file's text, or the one `pick` names. */
+export function pickDocument(
+  text: string,
+  file: string,
+  pick?: { readonly namespace?: string; readonly name: string },
+): Document {
+  const documents = documentsOf(text, file);
+  if (documents.length === 0) throw new UsageError(`${file} holds no SecretDefinition (kind: ${kind})`);
+  const listed = documents.map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(', ');
+  if (pick) {
+    const chosen = documents.filter(
+      (d) => d.name === pick.name && (pick.namespace === undefined || d.namespace === pick.namespace),
+    );
+    if (chosen.length === 1 && chosen[0]) return chosen[0];
+    throw new UsageError(
+      chosen.length === 0
+        ? `${file} has no SecretDefinition ${pick.namespace ? `${pick.namespace}/` : ''}${pick.name}; it has ${listed}`
+        : `${file} has several SecretDefinitions ${pick.name}: pick one as NAMESPACE/NAME (${listed})`,
+    );
+  }
+  if (documents.length === 1 && documents[0]) return documents[0];
+  throw new UsageError(
+    `${file} holds ${documents.length} SecretDefinitions (${listed}): say which, as in explain -f ${file} ${documents[0]?.name ?? 'NAME'}`,
+  );
+}
