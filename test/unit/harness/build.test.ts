@@ -22,7 +22,16 @@ test('the binary cache lives outside the repository, overridable by variable', (
 
 test('the stack builds every binary the tests and the env file promise', () => {
   const names = modules.flatMap((m) => m.binaries.map((b) => b.name)).sort();
-  assert.deepEqual(names, ['bao', 'etcd', 'helm', 'kube-apiserver', 'kube-controller-manager', 'kubectl']);
+  assert.deepEqual(names, [
+    'bao',
+    'etcd',
+    'helm',
+    'kube-apiserver',
+    'kube-controller-manager',
+    'kubectl',
+    'prometheus',
+    'promtool',
+  ]);
 });
 
 test('binaries are version-stamped, so clients never see v0.0.0-master', () => {
@@ -30,6 +39,11 @@ test('binaries are version-stamped, so clients never see v0.0.0-master', () => {
   assert.match(kube, /k8s\.io\/component-base\/version\.gitVersion=v1\.\d+\.\d+/);
   assert.match(kube, /helm\.sh\/helm\/v3\/internal\/version\.version=v3\./);
   assert.match(moduleNamed('openbao').ldflags.join(' '), /openbao\/version\.fullVersion=2\./);
+  assert.match(moduleNamed('prometheus').ldflags.join(' '), /prometheus\/common\/version\.Version=3\./);
+});
+
+test('Prometheus is built without its service discoveries: the tests name their targets', () => {
+  assert.deepEqual(moduleNamed('prometheus').tags, ['remove_all_sd']);
 });
 
 test('a module hash is stable, differs per module, and changes when a pin changes', async (t) => {
