@@ -82,6 +82,10 @@ test('Prometheus scrapes the original series and ours with the values the events
     await rm(dir, { recursive: true, force: true });
   });
 
+  // Prometheus hands its targets to the scrapers some seconds after it is ready: what happens
+  // before the first scrape would be in every sample, and no rate would see it.
+  await waitValues(prometheus, 'up{job="secrets-manager"}', (s) => s.length === 1 && s[0]?.value === 1);
+
   await applyDefinition(ns, 'db', {
     name: 'db',
     refreshInterval: '1s',
@@ -154,7 +158,9 @@ test('Prometheus scrapes the original series and ours with the values the events
         `panel "${panel.title}": ${expr}`,
         async () => {
           const answer = await prometheus.query(asSent(expr));
-          return answer.length > 0 && answer.every((s) => Number.isFinite(s.value)) ? answer : undefined;
+          if (answer.length > 0 && answer.every((s) => Number.isFinite(s.value))) return answer;
+          // Kept as the last error, so a timeout shows what the panel would have shown.
+          throw new Error(`answered ${JSON.stringify(answer)}`);
         },
         60_000,
       );
