@@ -591,6 +591,7 @@ describe('the chart renders', () => {
         'azureKeyVault.clientId=app-client',
         'azureKeyVault.qps=7',
         'azureKeyVault.burst=9',
+        'azureKeyVault.disableInstanceDiscovery=true',
       ),
     );
     const webhook = {
@@ -606,6 +607,7 @@ describe('the chart renders', () => {
       url: 'https://payments.vault.azure.net',
       resource: 'https://vault.azure.net',
       authorityHost: 'https://login.microsoftonline.com',
+      disableInstanceDiscovery: true,
       tenantId: tenant,
       auth: {
         method: 'workload-identity',
