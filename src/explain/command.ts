@@ -211,11 +211,11 @@ export async function runExplain(
       },
       kube,
     );
-    // A login of explain's own ends with it; a token it was given (--vault.token) is not its to revoke.
-    stopProvider =
-      config.backend === 'vault' && config.vault.authMethod === 'token'
-        ? stopProvider
-        : () => provider.stop();
+    // A login of explain's own (a namespace's, in namespace scope) is revoked when it ends; a token
+    // it was given (--vault.token) is not its to revoke, and the token manager knows not to.
+    stopProvider = () => provider.stop();
+    // As the informer would: namespace scope makes an identity only for a namespace with definitions.
+    provider.definitionAdded(definition.metadata.namespace);
     const gathered = await gather(
       {
         kube,

@@ -1,0 +1,89 @@
+// The shell of `explain` (command.ts), run in-process against an apiserver and a Vault stand-in:
+// which identity it reads with, what it revokes, what it strips from a file, how it fails.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  definitionsPath,
+  explainIn,
+  kubeStandIn,
+  kvAnswers,
+  vaultStandIn,
+  type Answers,
+} from '../../support/explain-stand-ins.ts';
+
+const definition = {
+  apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+  kind: 'SecretDefinition',
+  metadata: {
+    name: 'app',
+    namespace: 'team-a',
+    uid: 'uid-live',
+    generation: 1,
+    resourceVersion: '7',
+    creationTimestamp: '2026-01-01T00:00:00Z',
+  },
+  spec: { name: 'app-secret', keysMap: { password: { path: 'secret/team-a/db', key: 'password' } } },
+};
+
+/** The cluster holds `definition` and nothing else in team-a (no Secret yet). */
+const cluster = (extra: Answers = {}): Answers => ({
+  [`GET ${definitionsPath}/team-a/secretdefinitions/app`]: { status: 200, body: definition },
+  [`GET ${definitionsPath}/team-a/secretdefinitions`]: { status: 200, body: { items: [definition] } },
+  ...extra,
+});
+
+const revokes = (seen: readonly { method: string; url: string; headers: Record<string, string[]> }[]) =>
+  seen.filter((s) => s.url === '/v1/auth/token/revoke-self').map((s) => s.headers['x-vault-token']?.[0]);
+
+describe('explain, the shell', () => {
+  test('namespace scope reads with the namespace identity, and the token explain logged in with is revoked at exit', async (t) => {
+    const kube = await kubeStandIn(t, () =>
+      cluster({
+        'POST /api/v1/namespaces/team-a/serviceaccounts/reader/token': {
+          status: 201,
+          body: { status: { token: 'sa-token-for-team-a' } },
+        },
+      }),
+    );
+    const vault = await vaultStandIn(t, () => ({
+      ...kvAnswers('team-a/db', { password: 'pw-unit-namespace' }),
+      'POST /v1/auth/kubernetes/login': {
+        status: 200,
+        body: { auth: { client_token: 'hvs.namespace-login', lease_duration: 3600, renewable: true } },
+      },
+    }));
+    const explained = await explainIn([
+      `--kubeconfig=${await kube.kubeconfig()}`,
+      `--vault.url=${vault.address}`,
+      '--vault.auth-scope=namespace',
+      // The operator's own method does not matter here: each namespace logs in with Kubernetes auth.
+      '--vault.auth-method=token',
+      '--vault.tenant-service-account=reader',
+      '--vault.tenant-role=tenant-{namespace}',
+      'explain',
+      'team-a/app',
+    ]);
+    assert.equal(explained.code, 0, explained.stderr + explained.stdout);
+    assert.match(explained.stdout, /^Ready: +True Synced$/m);
+    const login = vault.seen.find((s) => s.url === '/v1/auth/kubernetes/login');
+    assert.deepEqual(JSON.parse(login?.body ?? '{}'), { role: 'tenant-team-a', jwt: 'sa-token-for-team-a' });
+    assert.deepEqual(revokes(vault.seen), ['hvs.namespace-login']);
+  });
+
+  test('a token given with --vault.token is never revoked', async (t) => {
+    const kube = await kubeStandIn(t, () => cluster());
+    const vault = await vaultStandIn(t, () => kvAnswers('team-a/db', { password: 'pw-unit-given' }));
+    const explained = await explainIn([
+      `--kubeconfig=${await kube.kubeconfig()}`,
+      `--vault.url=${vault.address}`,
+      '--vault.auth-method=token',
+      '--vault.token=hvs.given-by-the-user',
+      'explain',
+      'team-a/app',
+    ]);
+    assert.equal(explained.code, 0, explained.stderr + explained.stdout);
+    assert.ok(vault.seen.some((s) => s.url.startsWith('/v1/secret/data/team-a/db')));
+    assert.deepEqual(revokes(vault.seen), []);
+  });
+});
