@@ -3,15 +3,13 @@
 // would use with these flags, gathers, judges and prints. It never writes: no Secret, status,
 // Event or Lease, no issued certificate or lease, no audit listener, no lease-token Secret.
 
-import { readFile } from 'node:fs/promises';
-import { group, plural, version, type SecretDefinition } from '../api/types.ts';
+import type { SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import { systemClock } from '../clock.ts';
 import { toConfig, type Config } from '../config.ts';
 import { inThreadRenderer } from '../controller/template.ts';
 import { describeError } from '../describe-error.ts';
-import { toKubeError } from '../kube/errors.ts';
-import { kubeApi, type KubeApi } from '../kube/kube-api.ts';
+import { kubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -24,8 +22,8 @@ import { explain } from './explanation.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
-import type { DefinitionOrigin } from './inputs.ts';
-import { parseTarget, pickDocument, UsageError, type ExplainTarget } from './target.ts';
+import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
+import { parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
 const fieldManager = 'secrets-manager';
@@ -50,78 +48,6 @@ function readOnly(config: Config): Config {
   Reflect.deleteProperty(vault, 'auditListen');
   Reflect.deleteProperty(rest, 'leaseTokenSecret');
   return rest;
-}
-
-async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
-  try {
-    return await kube.customObjects.getNamespacedCustomObject({ group, version, plural, namespace, name });
-  } catch (error) {
-    const failure = toKubeError(error, `reading SecretDefinition ${namespace}/${name}`);
-    if (failure.status === 404) return undefined;
-    throw failure;
-  }
-}
-
-type Meta = Record<string, unknown>;
-const metaOf = (object: unknown): Meta =>
-  ((object as { metadata?: unknown } | undefined)?.metadata ?? {}) as Meta;
-
-/** A file's definition, read before any connection is made: its mistakes are usage errors. */
-async function fileDocument(target: ExplainTarget & { kind: 'file' }): Promise<FileDocument> {
-  let text: string;
-  try {
-    text = await readFile(target.file, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `${target.file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return pickDocument(text, target.file, target.pick);
-}
-
-type FileDocument = ReturnType<typeof pickDocument>;
-
-/** The definition to explain, as the cluster has it or as the file has it (with the cluster's identity, if applied). */
-async function loadDefinition(
-  target: ExplainTarget,
-  document: FileDocument | undefined,
-  kube: KubeApi,
-  options: ExplainOptions,
-  contextNamespace: string | undefined,
-): Promise<{ raw: unknown; origin: DefinitionOrigin }> {
-  if (target.kind === 'cluster') {
-    const { namespace, name } = target;
-    const raw = await clusterObject(kube, namespace, name);
-    if (raw === undefined)
-      throw new UsageError(
-        `there is no SecretDefinition ${namespace}/${name} in the cluster: check the name (kubectl get secretdefinitions -n ${namespace}), or explain a file not applied yet with -f FILE`,
-      );
-    return { raw, origin: { kind: 'cluster' } };
-  }
-  if (!document) throw new UsageError(`${target.file} was not read`);
-  if (document.namespace && options.namespace && document.namespace !== options.namespace)
-    throw new UsageError(
-      `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${options.namespace}: drop --namespace or make them agree`,
-    );
-  const namespace = document.namespace ?? options.namespace ?? contextNamespace ?? 'default';
-  const applied = await clusterObject(kube, namespace, document.name);
-  const own = metaOf(document.object);
-  const live = metaOf(applied);
-  // Not applied yet: created now, so any definition already in the cluster is older.
-  const identity = applied
-    ? {
-        uid: live['uid'],
-        generation: live['generation'],
-        resourceVersion: live['resourceVersion'],
-        creationTimestamp: live['creationTimestamp'],
-      }
-    : { creationTimestamp: new Date(systemClock.now()).toISOString().replace(/\.\d+Z$/, 'Z') };
-  const raw = {
-    ...document.object,
-    metadata: { ...own, ...identity, namespace },
-    status: applied ? (applied as { status?: unknown }).status : undefined,
-  };
-  return { raw, origin: { kind: 'file', file: target.file, applied: applied !== undefined } };
 }
 
 function checked(raw: unknown, config: Config): SecretDefinition {
@@ -198,7 +124,7 @@ export async function runExplain(
   )?.namespace;
   let stopProvider = async (): Promise<void> => undefined;
   try {
-    const { raw, origin } = await loadDefinition(target, document, kube, options, contextNamespace);
+    const { raw, origin } = await loadDefinition(target, document, kube, options.namespace, contextNamespace);
     const definition = checked(raw, config);
     const policyFile = await openPolicyFile(config, logger);
     const provider = await createProvider(

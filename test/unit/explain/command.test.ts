@@ -2,7 +2,10 @@
 // which identity it reads with, what it revokes, what it strips from a file, how it fails.
 
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
 import {
   definitionsPath,
   explainIn,
@@ -32,6 +35,56 @@ const cluster = (extra: Answers = {}): Answers => ({
   [`GET ${definitionsPath}/team-a/secretdefinitions`]: { status: 200, body: { items: [definition] } },
   ...extra,
 });
+
+/** The Secret app-secret as SecretDefinition app (uid-live) wrote it. */
+const secretOfApp = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: {
+    name: 'app-secret',
+    namespace: 'team-a',
+    uid: 'secret-uid',
+    resourceVersion: '3',
+    labels: { 'app.kubernetes.io/managed-by': 'secrets-manager' },
+    annotations: { 'secrets-manager.tuenti.io/owner': 'app' },
+    ownerReferences: [
+      {
+        apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
+        kind: 'SecretDefinition',
+        name: 'app',
+        uid: 'uid-live',
+        controller: true,
+      },
+    ],
+  },
+  type: 'Opaque',
+  data: { password: Buffer.from('pw-unit-owned').toString('base64') },
+};
+
+async function fileOf(t: TestContext, text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'explain-shell-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'definition.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+/** The flags of a run with AppRole against `vault` and `kube`. */
+async function connected(kube: { kubeconfig(): Promise<string> }, vault: { address: string }) {
+  return [
+    `--kubeconfig=${await kube.kubeconfig()}`,
+    `--vault.url=${vault.address}`,
+    '--vault.role-id=role',
+    '--vault.secret-id=secret',
+  ];
+}
+
+const approleLogin: Answers = {
+  'POST /v1/auth/approle/login': {
+    status: 200,
+    body: { auth: { client_token: 'hvs.approle-login', lease_duration: 3600, renewable: true } },
+  },
+};
 
 const revokes = (seen: readonly { method: string; url: string; headers: Record<string, string[]> }[]) =>
   seen.filter((s) => s.url === '/v1/auth/token/revoke-self').map((s) => s.headers['x-vault-token']?.[0]);
@@ -85,5 +138,40 @@ describe('explain, the shell', () => {
     assert.equal(explained.code, 0, explained.stderr + explained.stdout);
     assert.ok(vault.seen.some((s) => s.url.startsWith('/v1/secret/data/team-a/db')));
     assert.deepEqual(revokes(vault.seen), []);
+  });
+
+  test('a file copied from kubectl get -o yaml and renamed is judged without the uid of the object it was copied from: Conflict, not Synced', async (t) => {
+    const kube = await kubeStandIn(t, () =>
+      cluster({
+        'GET /api/v1/namespaces/team-a/secrets/app-secret': { status: 200, body: secretOfApp },
+      }),
+    );
+    const vault = await vaultStandIn(t, () => ({
+      ...kvAnswers('team-a/db', { password: 'pw-unit-owned' }),
+      ...approleLogin,
+    }));
+    const copied = {
+      ...definition,
+      metadata: {
+        ...definition.metadata,
+        name: 'app-copy',
+        deletionTimestamp: '2026-02-01T00:00:00Z',
+        managedFields: [{ manager: 'kubectl', operation: 'Apply' }],
+      },
+      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Synced' }] },
+    };
+    const file = await fileOf(t, JSON.stringify(copied));
+    const explained = await explainIn([
+      ...(await connected(kube, vault)),
+      'explain',
+      '-f',
+      file,
+      '-o',
+      'json',
+    ]);
+    assert.equal(explained.code, 1, explained.stderr);
+    const json = JSON.parse(explained.stdout) as { verdict: { reason: string; message: string } };
+    assert.equal(json.verdict.reason, 'Conflict');
+    assert.match(json.verdict.message, /managed by SecretDefinition app;/);
   });
 });
