@@ -23,7 +23,7 @@ import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
-import { parseTarget, UsageError, type ExplainTarget } from './target.ts';
+import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
 const fieldManager = 'secrets-manager';
@@ -99,6 +99,7 @@ export async function runExplain(
   let document: FileDocument | undefined;
   try {
     target = parseTarget(options.definition, options.file);
+    if (options.namespace !== undefined) checkNamespace(options.namespace, '-n, --namespace');
     document = target.kind === 'file' ? await fileDocument(target) : undefined;
     config = readOnly(toConfig(settings));
   } catch (error) {

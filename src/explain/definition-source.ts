@@ -7,7 +7,7 @@ import { systemClock } from '../clock.ts';
 import { toKubeError } from '../kube/errors.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import type { DefinitionOrigin } from './inputs.ts';
-import { pickDocument, UsageError, type ExplainTarget } from './target.ts';
+import { checkNamespace, pickDocument, UsageError, type ExplainTarget } from './target.ts';
 
 async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
   try {
@@ -86,7 +86,13 @@ export async function loadDefinition(
     throw new UsageError(
       `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${namespaceFlag}: drop --namespace or make them agree`,
     );
-  const namespace = document.namespace ?? namespaceFlag ?? contextNamespace ?? 'default';
+  const namespace =
+    document.namespace ??
+    namespaceFlag ??
+    (contextNamespace === undefined
+      ? undefined
+      : checkNamespace(contextNamespace, "the kubeconfig context's namespace")) ??
+    'default';
   const applied = await clusterObject(kube, namespace, document.name);
   const live = metaOf(applied);
   // Not applied yet: created now, so any definition already in the cluster is older.

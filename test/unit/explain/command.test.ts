@@ -174,4 +174,22 @@ describe('explain, the shell', () => {
     assert.equal(json.verdict.reason, 'Conflict');
     assert.match(json.verdict.message, /managed by SecretDefinition app;/);
   });
+
+  test('a bad -n is a usage error before any request: exit 2, saying what a namespace may hold', async (t) => {
+    const kube = await kubeStandIn(t, () => cluster());
+    const vault = await vaultStandIn(t, () => ({ ...kvAnswers('team-a/db', {}), ...approleLogin }));
+    const { metadata, ...rest } = definition;
+    const file = await fileOf(t, JSON.stringify({ ...rest, metadata: { name: metadata.name } }));
+    const explained = await explainIn([
+      ...(await connected(kube, vault)),
+      'explain',
+      '-f',
+      file,
+      '-n',
+      'Team_A',
+    ]);
+    assert.equal(explained.code, 2);
+    assert.match(explained.stderr, /"Team_A" is not a namespace name: lowercase letters, digits and "-"/);
+    assert.deepEqual(kube.seen, []);
+  });
 });
