@@ -23,6 +23,7 @@ import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
+import { printable } from './printable.ts';
 import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
@@ -91,7 +92,7 @@ export async function runExplain(
   io: { readonly stdout: Output; readonly stderr: Output },
 ): Promise<number> {
   const fail = async (message: string, code: number): Promise<number> => {
-    await io.stderr.write(`secrets-manager explain: ${message}\n`);
+    await io.stderr.write(`secrets-manager explain: ${printable(message)}\n`);
     return code;
   };
   let target: ExplainTarget;

@@ -4,9 +4,11 @@
 import type { SecretChanges } from './changes.ts';
 import type { Explanation, PathRow } from './explanation.ts';
 import type { KeyRow } from './key-rows.ts';
+import { printable } from './printable.ts';
 
-/** Columns padded to their widest cell, two spaces apart. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/** Columns padded to their widest cell, two spaces apart; each cell printable. */
+export function table(header: readonly string[], given: readonly (readonly string[])[]): string[] {
+  const rows = given.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -148,5 +150,6 @@ export function formatText(e: Explanation): string {
     '',
     e.wouldSync ? 'Would sync: yes' : 'Would sync: no',
   ];
-  return `${lines.join('\n')}\n`;
+  // Each line printable: what it quotes from the definition or the backend cannot start another.
+  return `${lines.map(printable).join('\n')}\n`;
 }
