@@ -3,12 +3,12 @@
 // would use with these flags, gathers, judges and prints. It never writes: no Secret, status,
 // Event or Lease, no issued certificate or lease, no audit listener, no lease-token Secret.
 
+import { backendWords } from '../api/backends.ts';
 import type { SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import { systemClock } from '../clock.ts';
 import { toConfig, type Config } from '../config.ts';
 import { inThreadRenderer } from '../controller/template.ts';
-import { describeError } from '../describe-error.ts';
 import { kubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -19,11 +19,14 @@ import { allowAll } from '../policy/access-policy.ts';
 import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
 import { createProvider } from '../wiring/provider.ts';
 import { explain } from './explanation.ts';
+import { CouldNotCheck } from './could-not-check.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
+import { identityOf, identityText } from './identity.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
 import { printable } from './printable.ts';
+import { userMessage } from './user-message.ts';
 import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
@@ -85,7 +88,10 @@ async function openPolicyFile(config: Config, logger: Logger) {
   }
 }
 
-/** Explains one definition; answers the exit code: 0 it would sync, 1 it would not, 2 a usage error. */
+/**
+ * Explains one definition; answers the exit code: 0 it would sync, 1 it would not, 2 a usage
+ * error, 3 it could not explain (its own reads were refused or failed).
+ */
 export async function runExplain(
   options: ExplainOptions,
   settings: RawOptions,
@@ -118,12 +124,13 @@ export async function runExplain(
       execFailed: (message, fields) => logger.warn(message, fields),
     });
   } catch (error) {
-    return fail(`no Kubernetes connection: ${describeError(error)}`, 2);
+    return fail(`no Kubernetes connection: ${userMessage(error)}`, 2);
   }
   const kube = kubeApi(loaded.kubeConfig);
   const contextNamespace = loaded.kubeConfig.getContextObject(
     loaded.kubeConfig.getCurrentContext(),
   )?.namespace;
+  const identity = identityOf(config, loaded);
   let stopProvider = async (): Promise<void> => undefined;
   try {
     const { raw, origin } = await loadDefinition(target, document, kube, options.namespace, contextNamespace);
@@ -160,6 +167,7 @@ export async function runExplain(
     const explanation = await explain({
       ...gathered,
       origin,
+      identity,
       policy:
         policyFile && config.accessPolicyFile
           ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
@@ -171,7 +179,9 @@ export async function runExplain(
     return explanation.wouldSync ? 0 : 1;
   } catch (error) {
     if (error instanceof UsageError) return fail(error.message, 2);
-    return fail(describeError(error), 1);
+    const asked = `asked as ${identityText(identity, backendWords[config.backend].name)}`;
+    if (error instanceof CouldNotCheck) return fail(`${error.message}; ${asked}`, 3);
+    return fail(`${userMessage(error)}; ${asked}`, 3);
   } finally {
     await stopProvider().catch(() => undefined);
     await loaded.kubeConfig.close();

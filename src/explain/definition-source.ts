@@ -6,6 +6,7 @@ import { group, plural, version } from '../api/types.ts';
 import { systemClock } from '../clock.ts';
 import { toKubeError } from '../kube/errors.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
+import { couldNotCheck } from './could-not-check.ts';
 import type { DefinitionOrigin } from './inputs.ts';
 import { checkNamespace, pickDocument, UsageError, type ExplainTarget } from './target.ts';
 
@@ -13,9 +14,8 @@ async function clusterObject(kube: KubeApi, namespace: string, name: string): Pr
   try {
     return await kube.customObjects.getNamespacedCustomObject({ group, version, plural, namespace, name });
   } catch (error) {
-    const failure = toKubeError(error, `reading SecretDefinition ${namespace}/${name}`);
-    if (failure.status === 404) return undefined;
-    throw failure;
+    if (toKubeError(error, `reading SecretDefinition ${namespace}/${name}`).status === 404) return undefined;
+    throw couldNotCheck(error, `SecretDefinition ${namespace}/${name}`);
   }
 }
 

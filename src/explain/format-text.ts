@@ -1,8 +1,10 @@
 // An Explanation as text for a terminal: the verdict first, then a table per key and per path,
 // then what applying would change. It prints what the Explanation holds, which is never a value.
 
+import { backendWords } from '../api/backends.ts';
 import type { SecretChanges } from './changes.ts';
 import type { Explanation, PathRow } from './explanation.ts';
+import { identityText } from './identity.ts';
 import type { KeyRow } from './key-rows.ts';
 import { printable } from './printable.ts';
 
@@ -133,6 +135,7 @@ export function formatText(e: Explanation): string {
   const lines = [
     `SecretDefinition ${e.definition.namespace}/${e.definition.name} (${originText(e)})`,
     `Secret:        ${e.secret.name} (${e.secret.type})`,
+    `Identity:      ${identityText(e.identity, backendWords[e.backend].name)}`,
     `Access policy: ${e.policy ? `${e.policy.file} (${e.policy.rules} rule${e.policy.rules === 1 ? '' : 's'})` : 'none (tenancy off)'}`,
     `Ready:         ${verdict.ready ? 'True' : 'False'} ${verdict.reason}`,
     `               ${verdict.message}`,

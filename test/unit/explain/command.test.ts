@@ -119,6 +119,10 @@ describe('explain, the shell', () => {
     ]);
     assert.equal(explained.code, 0, explained.stderr + explained.stdout);
     assert.match(explained.stdout, /^Ready: +True Synced$/m);
+    assert.match(
+      explained.stdout,
+      /^Identity: +Kubernetes: kubeconfig \S+, context test, user u; Vault: kubernetes login per namespace, as its --vault.tenant-service-account \(namespace scope\)$/m,
+    );
     const login = vault.seen.find((s) => s.url === '/v1/auth/kubernetes/login');
     assert.deepEqual(JSON.parse(login?.body ?? '{}'), { role: 'tenant-team-a', jwt: 'sa-token-for-team-a' });
     assert.deepEqual(revokes(vault.seen), ['hvs.namespace-login']);
@@ -170,8 +174,13 @@ describe('explain, the shell', () => {
       'json',
     ]);
     assert.equal(explained.code, 1, explained.stderr);
-    const json = JSON.parse(explained.stdout) as { verdict: { reason: string; message: string } };
+    const json = JSON.parse(explained.stdout) as {
+      verdict: { reason: string; message: string };
+      identity: { kubernetes: string; backend: unknown };
+    };
     assert.equal(json.verdict.reason, 'Conflict');
+    assert.match(json.identity.kubernetes, /, context test, user u$/);
+    assert.deepEqual(json.identity.backend, { method: 'approle', scope: 'operator' });
     assert.match(json.verdict.message, /managed by SecretDefinition app;/);
   });
 
@@ -191,5 +200,54 @@ describe('explain, the shell', () => {
     assert.equal(explained.code, 2);
     assert.match(explained.stderr, /"Team_A" is not a namespace name: lowercase letters, digits and "-"/);
     assert.deepEqual(kube.seen, []);
+  });
+
+  test('reads the caller may not make are no verdict: exit 3, saying what could not be checked and as whom', async (t) => {
+    const forbidden = { status: 403, body: { kind: 'Status', reason: 'Forbidden', message: 'no' } };
+    for (const [refused, what] of [
+      ['GET /api/v1/namespaces/team-a/secrets/app-secret', 'the Secret app-secret in team-a'],
+      [`GET ${definitionsPath}/team-a/secretdefinitions`, 'the other SecretDefinitions in team-a'],
+      [`GET ${definitionsPath}/team-a/secretdefinitions/app`, 'SecretDefinition team-a/app'],
+    ] as const) {
+      const kube = await kubeStandIn(t, () => cluster({ [refused]: forbidden }));
+      const vault = await vaultStandIn(t, () => ({
+        ...kvAnswers('team-a/db', { p: 'pw-unit-3' }),
+        ...approleLogin,
+      }));
+      const explained = await explainIn([...(await connected(kube, vault)), 'explain', 'team-a/app']);
+      assert.equal(explained.code, 3, explained.stderr + explained.stdout);
+      assert.equal(explained.stdout, '');
+      assert.ok(
+        explained.stderr.startsWith(`secrets-manager explain: could not check: ${what}`),
+        explained.stderr,
+      );
+      assert.match(
+        explained.stderr,
+        /\(your credentials: forbidden\); asked as Kubernetes: kubeconfig \S+, context test, user u; Vault: approle login \(operator scope\)\n$/,
+      );
+    }
+  });
+
+  test('a failure shown to the caller has credentials masked, as the log masks them', async (t) => {
+    const echoed = 'hvs.CAESIJlWh3yF2yS5Tn4zZ9xq0aBcDeFgHiJk';
+    const kube = await kubeStandIn(t, () =>
+      cluster({
+        'GET /api/v1/namespaces/team-a/secrets/app-secret': {
+          status: 500,
+          body: { kind: 'Status', reason: 'InternalError', message: `webhook echoed ${echoed}` },
+        },
+      }),
+    );
+    const vault = await vaultStandIn(t, () => ({
+      ...kvAnswers('team-a/db', { p: 'pw-unit-3' }),
+      ...approleLogin,
+    }));
+    const explained = await explainIn([...(await connected(kube, vault)), 'explain', 'team-a/app']);
+    assert.equal(explained.code, 3);
+    assert.match(
+      explained.stderr,
+      /could not check: the Secret app-secret in team-a \(reading Secret team-a\/app-secret failed \(500 InternalError\): webhook echoed \[REDACTED\]\)/,
+    );
+    assert.ok(!explained.stderr.includes(echoed));
   });
 });

@@ -67,6 +67,10 @@ async function inputs(overrides: Partial<ExplainInputs> = {}): Promise<ExplainIn
   return {
     definition: definition(),
     origin: { kind: 'cluster' },
+    identity: {
+      kubernetes: '/home/me/.kube/config, context dev, user me',
+      backend: { method: 'approle', scope: 'operator' },
+    },
     backend: 'vault',
     policy: { file: '/etc/policy.yaml', rules: 1 },
     watched: true,
