@@ -18,12 +18,14 @@ import type { VaultConfig } from '../providers/vault/config.ts';
 import { allowAll } from '../policy/access-policy.ts';
 import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
 import { createProvider } from '../wiring/provider.ts';
-import { explain } from './explanation.ts';
+import { explain, type Explanation } from './explanation.ts';
 import { CouldNotCheck } from './could-not-check.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
 import { identityOf, identityText } from './identity.ts';
+import type { DefinitionOrigin } from './inputs.ts';
+import { invalidExplanation, type InvalidDefinition } from './invalid.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
 import { printable } from './printable.ts';
 import { userMessage } from './user-message.ts';
@@ -54,13 +56,24 @@ function readOnly(config: Config): Config {
   return rest;
 }
 
-function checked(raw: unknown, config: Config): SecretDefinition {
+/**
+ * The definition, or why the operator cannot read it: a file's mistakes are a usage error (its
+ * author is at hand), the cluster's definition's are its InvalidSpec verdict.
+ */
+function checked(
+  raw: unknown,
+  config: Config,
+  origin: DefinitionOrigin,
+): { valid: true; definition: SecretDefinition } | { valid: false; invalid: InvalidDefinition } {
   const parsed = parseSecretDefinition(raw, { backend: config.backend });
-  if (parsed.valid) return parsed.definition;
+  if (parsed.valid) return parsed;
   const { namespace, name } = parsed.metadata;
-  throw new UsageError(
-    `SecretDefinition ${namespace}/${name} is invalid (its Ready condition says InvalidSpec); fix: ${parsed.problems.join('; ')}`,
-  );
+  if (origin.kind === 'file')
+    throw new UsageError(
+      `SecretDefinition ${namespace}/${name} is invalid (its Ready condition would say InvalidSpec); fix: ${parsed.problems.join('; ')}`,
+    );
+  const spec = (raw as { spec?: unknown } | undefined)?.spec;
+  return { valid: false, invalid: { metadata: parsed.metadata, spec, problems: parsed.problems } };
 }
 
 function watches(config: Config, namespace: string): boolean {
@@ -134,8 +147,26 @@ export async function runExplain(
   let stopProvider = async (): Promise<void> => undefined;
   try {
     const { raw, origin } = await loadDefinition(target, document, kube, options.namespace, contextNamespace);
-    const definition = checked(raw, config);
     const policyFile = await openPolicyFile(config, logger);
+    const policy =
+      policyFile && config.accessPolicyFile
+        ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
+        : undefined;
+    const print = async (explanation: Explanation): Promise<number> => {
+      await io.stdout.write(options.output === 'json' ? formatJson(explanation) : formatText(explanation));
+      return explanation.wouldSync ? 0 : 1;
+    };
+    const parsed = checked(raw, config, origin);
+    if (!parsed.valid) {
+      const { namespace } = parsed.invalid.metadata;
+      return await print(
+        invalidExplanation(parsed.invalid, {
+          ...{ origin, identity, backend: config.backend, policy, watched: watches(config, namespace) },
+          rolloutRestart: config.rolloutRestart.enabled,
+        }),
+      );
+    }
+    const { definition } = parsed;
     const provider = await createProvider(
       config,
       {
@@ -168,15 +199,11 @@ export async function runExplain(
       ...gathered,
       origin,
       identity,
-      policy:
-        policyFile && config.accessPolicyFile
-          ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
-          : undefined,
+      policy,
       watched: watches(config, definition.metadata.namespace),
       defaultRefreshMs: config.reconcilePeriodMs,
     });
-    await io.stdout.write(options.output === 'json' ? formatJson(explanation) : formatText(explanation));
-    return explanation.wouldSync ? 0 : 1;
+    return await print(explanation);
   } catch (error) {
     if (error instanceof UsageError) return fail(error.message, 2);
     const asked = `asked as ${identityText(identity, backendWords[config.backend].name)}`;

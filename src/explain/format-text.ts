@@ -140,8 +140,7 @@ export function formatText(e: Explanation): string {
     `Ready:         ${verdict.ready ? 'True' : 'False'} ${verdict.reason}`,
     `               ${verdict.message}`,
     '',
-    ...keyTable(e.keys),
-    '',
+    ...(e.keys.length ? [...keyTable(e.keys), ''] : []),
     ...(e.paths.length ? [...pathTable(e.paths), ''] : []),
     ...e.paths
       .filter((p) => p.problem)

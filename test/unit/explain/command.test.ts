@@ -250,4 +250,30 @@ describe('explain, the shell', () => {
     );
     assert.ok(!explained.stderr.includes(echoed));
   });
+
+  test('a definition in the cluster that is invalid is its InvalidSpec verdict, as the status says: exit 1, in JSON too', async (t) => {
+    const broken = {
+      ...definition,
+      spec: { name: 'app-secret', keysMap: { password: { key: 'password' } } },
+    };
+    const kube = await kubeStandIn(t, () =>
+      cluster({ [`GET ${definitionsPath}/team-a/secretdefinitions/app`]: { status: 200, body: broken } }),
+    );
+    const vault = await vaultStandIn(t, () => ({ ...kvAnswers('team-a/db', {}), ...approleLogin }));
+    const flags = await connected(kube, vault);
+    const json = await explainIn([...flags, 'explain', 'team-a/app', '-o', 'json']);
+    assert.equal(json.code, 1, json.stderr);
+    const verdict = (JSON.parse(json.stdout) as { verdict: { reason: string; message: string } }).verdict;
+    assert.equal(verdict.reason, 'InvalidSpec');
+    assert.match(verdict.message, /^invalid spec: .*path/);
+    const text = await explainIn([...flags, 'explain', 'team-a/app']);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /^Ready: +False InvalidSpec$/m);
+    assert.match(text.stdout, /^Would sync: no$/m);
+    assert.deepEqual(
+      vault.seen.filter((s) => s.url.startsWith('/v1/secret/')),
+      [],
+      'nothing is read for it',
+    );
+  });
 });
