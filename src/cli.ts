@@ -33,7 +33,8 @@ const explainExamples = `
 It uses the operator's flags and environment (--access-policy, --vault.*, VAULT_ADDR, ...),
 given before or after explain, and writes nothing to Kubernetes or Vault. No value, token or
 hash of a value is printed. Exit code: 0 it would sync, 1 it would not (the Ready reason says
-why), 2 a usage error.
+why), 2 a usage error, 3 it could not explain (a read with your credentials was refused or
+failed).
 
 Examples:
   secrets-manager explain team-a/app-db

@@ -3,15 +3,13 @@
 // would use with these flags, gathers, judges and prints. It never writes: no Secret, status,
 // Event or Lease, no issued certificate or lease, no audit listener, no lease-token Secret.
 
-import { readFile } from 'node:fs/promises';
-import { group, plural, version, type SecretDefinition } from '../api/types.ts';
+import { backendWords } from '../api/backends.ts';
+import type { SecretDefinition } from '../api/types.ts';
 import { parseSecretDefinition } from '../api/validate.ts';
 import { systemClock } from '../clock.ts';
 import { toConfig, type Config } from '../config.ts';
 import { inThreadRenderer } from '../controller/template.ts';
-import { describeError } from '../describe-error.ts';
-import { toKubeError } from '../kube/errors.ts';
-import { kubeApi, type KubeApi } from '../kube/kube-api.ts';
+import { kubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -20,12 +18,18 @@ import type { VaultConfig } from '../providers/vault/config.ts';
 import { allowAll } from '../policy/access-policy.ts';
 import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
 import { createProvider } from '../wiring/provider.ts';
-import { explain } from './explanation.ts';
+import { explain, type Explanation } from './explanation.ts';
+import { CouldNotCheck } from './could-not-check.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
 import { gather } from './gather.ts';
+import { identityOf, identityText } from './identity.ts';
 import type { DefinitionOrigin } from './inputs.ts';
-import { parseTarget, pickDocument, UsageError, type ExplainTarget } from './target.ts';
+import { invalidExplanation, type InvalidDefinition } from './invalid.ts';
+import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
+import { printable } from './printable.ts';
+import { userMessage } from './user-message.ts';
+import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
 const fieldManager = 'secrets-manager';
@@ -52,85 +56,24 @@ function readOnly(config: Config): Config {
   return rest;
 }
 
-async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
-  try {
-    return await kube.customObjects.getNamespacedCustomObject({ group, version, plural, namespace, name });
-  } catch (error) {
-    const failure = toKubeError(error, `reading SecretDefinition ${namespace}/${name}`);
-    if (failure.status === 404) return undefined;
-    throw failure;
-  }
-}
-
-type Meta = Record<string, unknown>;
-const metaOf = (object: unknown): Meta =>
-  ((object as { metadata?: unknown } | undefined)?.metadata ?? {}) as Meta;
-
-/** A file's definition, read before any connection is made: its mistakes are usage errors. */
-async function fileDocument(target: ExplainTarget & { kind: 'file' }): Promise<FileDocument> {
-  let text: string;
-  try {
-    text = await readFile(target.file, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `${target.file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  return pickDocument(text, target.file, target.pick);
-}
-
-type FileDocument = ReturnType<typeof pickDocument>;
-
-/** The definition to explain, as the cluster has it or as the file has it (with the cluster's identity, if applied). */
-async function loadDefinition(
-  target: ExplainTarget,
-  document: FileDocument | undefined,
-  kube: KubeApi,
-  options: ExplainOptions,
-  contextNamespace: string | undefined,
-): Promise<{ raw: unknown; origin: DefinitionOrigin }> {
-  if (target.kind === 'cluster') {
-    const { namespace, name } = target;
-    const raw = await clusterObject(kube, namespace, name);
-    if (raw === undefined)
-      throw new UsageError(
-        `there is no SecretDefinition ${namespace}/${name} in the cluster: check the name (kubectl get secretdefinitions -n ${namespace}), or explain a file not applied yet with -f FILE`,
-      );
-    return { raw, origin: { kind: 'cluster' } };
-  }
-  if (!document) throw new UsageError(`${target.file} was not read`);
-  if (document.namespace && options.namespace && document.namespace !== options.namespace)
-    throw new UsageError(
-      `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${options.namespace}: drop --namespace or make them agree`,
-    );
-  const namespace = document.namespace ?? options.namespace ?? contextNamespace ?? 'default';
-  const applied = await clusterObject(kube, namespace, document.name);
-  const own = metaOf(document.object);
-  const live = metaOf(applied);
-  // Not applied yet: created now, so any definition already in the cluster is older.
-  const identity = applied
-    ? {
-        uid: live['uid'],
-        generation: live['generation'],
-        resourceVersion: live['resourceVersion'],
-        creationTimestamp: live['creationTimestamp'],
-      }
-    : { creationTimestamp: new Date(systemClock.now()).toISOString().replace(/\.\d+Z$/, 'Z') };
-  const raw = {
-    ...document.object,
-    metadata: { ...own, ...identity, namespace },
-    status: applied ? (applied as { status?: unknown }).status : undefined,
-  };
-  return { raw, origin: { kind: 'file', file: target.file, applied: applied !== undefined } };
-}
-
-function checked(raw: unknown, config: Config): SecretDefinition {
+/**
+ * The definition, or why the operator cannot read it: a file's mistakes are a usage error (its
+ * author is at hand), the cluster's definition's are its InvalidSpec verdict.
+ */
+function checked(
+  raw: unknown,
+  config: Config,
+  origin: DefinitionOrigin,
+): { valid: true; definition: SecretDefinition } | { valid: false; invalid: InvalidDefinition } {
   const parsed = parseSecretDefinition(raw, { backend: config.backend });
-  if (parsed.valid) return parsed.definition;
+  if (parsed.valid) return parsed;
   const { namespace, name } = parsed.metadata;
-  throw new UsageError(
-    `SecretDefinition ${namespace}/${name} is invalid (its Ready condition says InvalidSpec); fix: ${parsed.problems.join('; ')}`,
-  );
+  if (origin.kind === 'file')
+    throw new UsageError(
+      `SecretDefinition ${namespace}/${name} is invalid (its Ready condition would say InvalidSpec); fix: ${parsed.problems.join('; ')}`,
+    );
+  const spec = (raw as { spec?: unknown } | undefined)?.spec;
+  return { valid: false, invalid: { metadata: parsed.metadata, spec, problems: parsed.problems } };
 }
 
 function watches(config: Config, namespace: string): boolean {
@@ -158,14 +101,17 @@ async function openPolicyFile(config: Config, logger: Logger) {
   }
 }
 
-/** Explains one definition; answers the exit code: 0 it would sync, 1 it would not, 2 a usage error. */
+/**
+ * Explains one definition; answers the exit code: 0 it would sync, 1 it would not, 2 a usage
+ * error, 3 it could not explain (its own reads were refused or failed).
+ */
 export async function runExplain(
   options: ExplainOptions,
   settings: RawOptions,
   io: { readonly stdout: Output; readonly stderr: Output },
 ): Promise<number> {
   const fail = async (message: string, code: number): Promise<number> => {
-    await io.stderr.write(`secrets-manager explain: ${message}\n`);
+    await io.stderr.write(`secrets-manager explain: ${printable(message)}\n`);
     return code;
   };
   let target: ExplainTarget;
@@ -173,6 +119,7 @@ export async function runExplain(
   let document: FileDocument | undefined;
   try {
     target = parseTarget(options.definition, options.file);
+    if (options.namespace !== undefined) checkNamespace(options.namespace, '-n, --namespace');
     document = target.kind === 'file' ? await fileDocument(target) : undefined;
     config = readOnly(toConfig(settings));
   } catch (error) {
@@ -190,17 +137,36 @@ export async function runExplain(
       execFailed: (message, fields) => logger.warn(message, fields),
     });
   } catch (error) {
-    return fail(`no Kubernetes connection: ${describeError(error)}`, 2);
+    return fail(`no Kubernetes connection: ${userMessage(error)}`, 2);
   }
   const kube = kubeApi(loaded.kubeConfig);
   const contextNamespace = loaded.kubeConfig.getContextObject(
     loaded.kubeConfig.getCurrentContext(),
   )?.namespace;
+  const identity = identityOf(config, loaded);
   let stopProvider = async (): Promise<void> => undefined;
   try {
-    const { raw, origin } = await loadDefinition(target, document, kube, options, contextNamespace);
-    const definition = checked(raw, config);
+    const { raw, origin } = await loadDefinition(target, document, kube, options.namespace, contextNamespace);
     const policyFile = await openPolicyFile(config, logger);
+    const policy =
+      policyFile && config.accessPolicyFile
+        ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
+        : undefined;
+    const print = async (explanation: Explanation): Promise<number> => {
+      await io.stdout.write(options.output === 'json' ? formatJson(explanation) : formatText(explanation));
+      return explanation.wouldSync ? 0 : 1;
+    };
+    const parsed = checked(raw, config, origin);
+    if (!parsed.valid) {
+      const { namespace } = parsed.invalid.metadata;
+      return await print(
+        invalidExplanation(parsed.invalid, {
+          ...{ origin, identity, backend: config.backend, policy, watched: watches(config, namespace) },
+          rolloutRestart: config.rolloutRestart.enabled,
+        }),
+      );
+    }
+    const { definition } = parsed;
     const provider = await createProvider(
       config,
       {
@@ -211,11 +177,11 @@ export async function runExplain(
       },
       kube,
     );
-    // A login of explain's own ends with it; a token it was given (--vault.token) is not its to revoke.
-    stopProvider =
-      config.backend === 'vault' && config.vault.authMethod === 'token'
-        ? stopProvider
-        : () => provider.stop();
+    // A login of explain's own (a namespace's, in namespace scope) is revoked when it ends; a token
+    // it was given (--vault.token) is not its to revoke, and the token manager knows not to.
+    stopProvider = () => provider.stop();
+    // As the informer would: namespace scope makes an identity only for a namespace with definitions.
+    provider.definitionAdded(definition.metadata.namespace);
     const gathered = await gather(
       {
         kube,
@@ -232,18 +198,17 @@ export async function runExplain(
     const explanation = await explain({
       ...gathered,
       origin,
-      policy:
-        policyFile && config.accessPolicyFile
-          ? { file: config.accessPolicyFile, rules: policyFile.policy.rules.length }
-          : undefined,
+      identity,
+      policy,
       watched: watches(config, definition.metadata.namespace),
       defaultRefreshMs: config.reconcilePeriodMs,
     });
-    await io.stdout.write(options.output === 'json' ? formatJson(explanation) : formatText(explanation));
-    return explanation.wouldSync ? 0 : 1;
+    return await print(explanation);
   } catch (error) {
     if (error instanceof UsageError) return fail(error.message, 2);
-    return fail(describeError(error), 1);
+    const asked = `asked as ${identityText(identity, backendWords[config.backend].name)}`;
+    if (error instanceof CouldNotCheck) return fail(`${error.message}; ${asked}`, 3);
+    return fail(`${userMessage(error)}; ${asked}`, 3);
   } finally {
     await stopProvider().catch(() => undefined);
     await loaded.kubeConfig.close();

@@ -38,6 +38,7 @@ export interface PathRow {
 export interface Explanation {
   readonly definition: { readonly namespace: string; readonly name: string };
   readonly origin: ExplainInputs['origin'];
+  readonly identity: ExplainInputs['identity'];
   readonly secret: { readonly name: string; readonly type: string };
   readonly backend: ExplainInputs['backend'];
   readonly policy: ExplainInputs['policy'];
@@ -200,6 +201,7 @@ export async function explain(inputs: ExplainInputs): Promise<Explanation> {
   return {
     definition: { namespace: metadata.namespace, name: metadata.name },
     origin: inputs.origin,
+    identity: inputs.identity,
     secret: { name: spec.name, type: spec.type },
     backend,
     policy: inputs.policy,

@@ -1,12 +1,16 @@
 // An Explanation as text for a terminal: the verdict first, then a table per key and per path,
 // then what applying would change. It prints what the Explanation holds, which is never a value.
 
+import { backendWords } from '../api/backends.ts';
 import type { SecretChanges } from './changes.ts';
 import type { Explanation, PathRow } from './explanation.ts';
+import { identityText } from './identity.ts';
 import type { KeyRow } from './key-rows.ts';
+import { printable } from './printable.ts';
 
-/** Columns padded to their widest cell, two spaces apart. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+/** Columns padded to their widest cell, two spaces apart; each cell printable. */
+export function table(header: readonly string[], given: readonly (readonly string[])[]): string[] {
+  const rows = given.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -131,12 +135,12 @@ export function formatText(e: Explanation): string {
   const lines = [
     `SecretDefinition ${e.definition.namespace}/${e.definition.name} (${originText(e)})`,
     `Secret:        ${e.secret.name} (${e.secret.type})`,
+    `Identity:      ${identityText(e.identity, backendWords[e.backend].name)}`,
     `Access policy: ${e.policy ? `${e.policy.file} (${e.policy.rules} rule${e.policy.rules === 1 ? '' : 's'})` : 'none (tenancy off)'}`,
     `Ready:         ${verdict.ready ? 'True' : 'False'} ${verdict.reason}`,
     `               ${verdict.message}`,
     '',
-    ...keyTable(e.keys),
-    '',
+    ...(e.keys.length ? [...keyTable(e.keys), ''] : []),
     ...(e.paths.length ? [...pathTable(e.paths), ''] : []),
     ...e.paths
       .filter((p) => p.problem)
@@ -148,5 +152,6 @@ export function formatText(e: Explanation): string {
     '',
     e.wouldSync ? 'Would sync: yes' : 'Would sync: no',
   ];
-  return `${lines.join('\n')}\n`;
+  // Each line printable: what it quotes from the definition or the backend cannot start another.
+  return `${lines.map(printable).join('\n')}\n`;
 }

@@ -8,14 +8,14 @@ import { group, plural, version, type Backend, type SecretDefinition } from '../
 import { sourceId } from '../controller/desired.ts';
 import { issuingRefusal, uniqueSources, type PathAccess } from '../controller/source-reads.ts';
 import type { TemplateRenderer } from '../controller/template.ts';
-import { describeError } from '../describe-error.ts';
-import { toKubeError } from '../kube/errors.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { kubeSecretApi } from '../kube/secret-api.ts';
 import { workloadSource } from '../kube/sources.ts';
 import { toWorkload, workloadKinds, type Workload } from '../kube/workload.ts';
 import { ProviderError } from '../providers/errors.ts';
 import type { ProviderSources, SecretData, SourceRef } from '../providers/provider.ts';
+import { couldNotCheck } from './could-not-check.ts';
+import { userMessage } from './user-message.ts';
 import type { ExplainInputs, SourceFailure, SourceOutcome } from './inputs.ts';
 
 export interface GatherDeps {
@@ -30,7 +30,7 @@ export interface GatherDeps {
 
 function failureOf(error: unknown, backend: Backend): SourceFailure {
   if (error instanceof ProviderError) return { ok: false, reason: error.reason, message: error.message };
-  return { ok: false, reason: backendWords[backend].unavailable, message: describeError(error) };
+  return { ok: false, reason: backendWords[backend].unavailable, message: userMessage(error) };
 }
 
 /**
@@ -93,23 +93,17 @@ export async function readPaths(
   }
 }
 
-/** The target Secret as the operator sees it (value hashes only), or why it could not be read. */
+/** The target Secret as the operator sees it (value hashes only); a CouldNotCheck when the caller cannot read it. */
 export async function readLive(
   deps: GatherDeps,
   definition: SecretDefinition,
 ): Promise<ExplainInputs['live']> {
+  const { namespace } = definition.metadata;
   try {
-    const secret = await kubeSecretApi(deps.kube, deps.fieldManager).read(
-      definition.metadata.namespace,
-      definition.spec.name,
-    );
+    const secret = await kubeSecretApi(deps.kube, deps.fieldManager).read(namespace, definition.spec.name);
     return { ok: true, secret };
   } catch (error) {
-    return {
-      ok: false,
-      reason: 'KubernetesError',
-      message: toKubeError(error, 'reading the Secret').message,
-    };
+    throw couldNotCheck(error, `the Secret ${definition.spec.name} in ${namespace}`);
   }
 }
 
@@ -119,12 +113,17 @@ export async function readRivals(
   definition: SecretDefinition,
 ): Promise<ExplainInputs['rivals']> {
   const { namespace, name } = definition.metadata;
-  const listed = (await deps.kube.customObjects.listNamespacedCustomObject({
-    group,
-    version,
-    plural,
-    namespace,
-  })) as { items?: unknown[] };
+  let listed: { items?: unknown[] };
+  try {
+    listed = (await deps.kube.customObjects.listNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace,
+    })) as { items?: unknown[] };
+  } catch (error) {
+    throw couldNotCheck(error, `the other SecretDefinitions in ${namespace} (which one owns the Secret)`);
+  }
   const rivals: { name: string; createdAt: string }[] = [];
   for (const item of listed.items ?? []) {
     const { metadata, spec } = (item ?? {}) as {
@@ -143,7 +142,11 @@ export async function readRivals(
 export async function readWorkloads(deps: GatherDeps, namespace: string): Promise<Workload[]> {
   const lists = await Promise.all(
     workloadKinds.map((kind) =>
-      workloadSource(deps.kube, kind, namespace).list(undefined, (item) => toWorkload(kind, item)),
+      workloadSource(deps.kube, kind, namespace)
+        .list(undefined, (item) => toWorkload(kind, item))
+        .catch((error: unknown) => {
+          throw couldNotCheck(error, `the ${kind}s in ${namespace} (what a rollout restart would restart)`);
+        }),
     ),
   );
   return lists.flatMap((list) => list.items);
@@ -154,7 +157,7 @@ export async function gather(
   deps: GatherDeps,
   definition: SecretDefinition,
   templates: TemplateRenderer,
-): Promise<Omit<ExplainInputs, 'origin' | 'policy' | 'watched' | 'defaultRefreshMs'>> {
+): Promise<Omit<ExplainInputs, 'origin' | 'identity' | 'policy' | 'watched' | 'defaultRefreshMs'>> {
   const { namespace, name } = definition.metadata;
   const issuing = definition.spec.pki?.path ?? definition.spec.dynamic?.path;
   const [sources, live, rivals, workloads] = await Promise.all([

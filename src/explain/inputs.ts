@@ -7,6 +7,7 @@ import type { TemplateRenderer } from '../controller/template.ts';
 import type { LiveSecret } from '../kube/live-secret.ts';
 import type { Workload } from '../kube/workload.ts';
 import type { ResolvedPath, SecretData } from '../providers/provider.ts';
+import type { Identity } from './identity.ts';
 
 /** A backend's refusal, as the status would carry it: a reason and a message safe to show. */
 export interface SourceFailure {
@@ -36,6 +37,8 @@ export type DefinitionOrigin =
 export interface ExplainInputs {
   readonly definition: SecretDefinition;
   readonly origin: DefinitionOrigin;
+  /** Who explain asked as. */
+  readonly identity: Identity;
   readonly backend: Backend;
   /** The --access-policy in force; undefined: tenancy is off and every path is allowed. */
   readonly policy: { readonly file: string; readonly rules: number } | undefined;

@@ -24,20 +24,34 @@ export type ExplainTarget =
       readonly pick?: { readonly namespace?: string; readonly name: string };
     };
 
+/** A namespace name (DNS-1123 label), or a UsageError saying where it came from and what it may hold. */
+export function checkNamespace(namespace: string, where: string): string {
+  if (!namespacePattern.test(namespace) || namespace.length > 63)
+    throw new UsageError(
+      `"${namespace}" is not a namespace name: lowercase letters, digits and "-", at most 63 (${where})`,
+    );
+  return namespace;
+}
+
+/** A SecretDefinition name (DNS-1123 subdomain), or a UsageError saying where it came from. */
+export function checkName(name: string, where: string): string {
+  if (name === '')
+    throw new UsageError(`${where} has no metadata.name: give the SecretDefinition a name, like app-db`);
+  if (!namePattern.test(name) || name.length > 253)
+    throw new UsageError(
+      `"${name}" is not a SecretDefinition name: lowercase letters, digits, "-" and ".", like app-db (${where})`,
+    );
+  return name;
+}
+
 function namesOf(text: string, what: string): { namespace?: string; name: string } {
   const parts = text.split('/');
   const [first = '', second] = parts;
   const [namespace, name] = parts.length === 2 ? [first, second ?? ''] : [undefined, first];
   if (parts.length > 2 || name === '')
     throw new UsageError(`${what} "${text}" is not NAMESPACE/NAME (for example team-a/app-db)`);
-  if (namespace !== undefined && (!namespacePattern.test(namespace) || namespace.length > 63))
-    throw new UsageError(
-      `"${namespace}" is not a namespace name: lowercase letters, digits and "-", at most 63 (${what} is NAMESPACE/NAME)`,
-    );
-  if (!namePattern.test(name) || name.length > 253)
-    throw new UsageError(
-      `"${name}" is not a SecretDefinition name: lowercase letters, digits, "-" and ".", like app-db`,
-    );
+  if (namespace !== undefined) checkNamespace(namespace, `${what} is NAMESPACE/NAME`);
+  checkName(name, what);
   return namespace === undefined ? { name } : { namespace, name };
 }
 
@@ -97,6 +111,13 @@ function documentsOf(text: string, file: string): Document[] {
   return found;
 }
 
+/** A document whose names the apiserver would take: an empty name would GET the list instead. */
+function checkedNames(document: Document, file: string): Document {
+  checkName(document.name, `the SecretDefinition in ${file}`);
+  if (document.namespace !== undefined) checkNamespace(document.namespace, `metadata.namespace in ${file}`);
+  return document;
+}
+
 /** The one SecretDefinition of a file's text, or the one `pick` names. */
 export function pickDocument(
   text: string,
@@ -110,14 +131,14 @@ export function pickDocument(
     const chosen = documents.filter(
       (d) => d.name === pick.name && (pick.namespace === undefined || d.namespace === pick.namespace),
     );
-    if (chosen.length === 1 && chosen[0]) return chosen[0];
+    if (chosen.length === 1 && chosen[0]) return checkedNames(chosen[0], file);
     throw new UsageError(
       chosen.length === 0
         ? `${file} has no SecretDefinition ${pick.namespace ? `${pick.namespace}/` : ''}${pick.name}; it has ${listed}`
         : `${file} has several SecretDefinitions ${pick.name}: pick one as NAMESPACE/NAME (${listed})`,
     );
   }
-  if (documents.length === 1 && documents[0]) return documents[0];
+  if (documents.length === 1 && documents[0]) return checkedNames(documents[0], file);
   throw new UsageError(
     `${file} holds ${documents.length} SecretDefinitions (${listed}): say which, as in explain -f ${file} ${documents[0]?.name ?? 'NAME'}`,
   );

@@ -21,6 +21,11 @@ export interface IssuedToken {
 export interface Credentials {
   /** For logs and metrics: approle, kubernetes or token. */
   readonly method: string;
+  /**
+   * Whether the tokens it returns are this process's to revoke: a login's are; a token given
+   * outright (--vault.token, --vault.token-file) belongs to whoever gave it, who may still use it.
+   */
+  readonly ownsToken: boolean;
   login(vault: VaultApi): Promise<IssuedToken>;
 }
 
@@ -75,6 +80,7 @@ export function appRoleCredentials(options: {
 }): Credentials {
   return {
     method: 'approle',
+    ownsToken: true,
     async login(vault) {
       const [roleId, secretId] = await Promise.all([options.roleId(), options.secretId()]);
       return loggedIn(options.mount, 'approle', vault.approleLogin(options.mount, roleId, secretId));
@@ -89,6 +95,7 @@ export function kubernetesCredentials(options: {
 }): Credentials {
   return {
     method: 'kubernetes',
+    ownsToken: true,
     async login(vault) {
       const jwt = await options.jwt();
       return loggedIn(options.mount, 'kubernetes', vault.kubernetesLogin(options.mount, options.role, jwt));
@@ -100,6 +107,7 @@ export function kubernetesCredentials(options: {
 export function tokenCredentials(token: SecretSource): Credentials {
   return {
     method: 'token',
+    ownsToken: false,
     async login(vault) {
       const value = await token();
       let body: unknown;

@@ -9,7 +9,8 @@
 //   denial costs one lookup, not a login per request.
 // - A failed background login is retried with capped exponential backoff while the old token,
 //   if any, stays in use until it expires.
-// - On stop, the token is revoked.
+// - On stop, the token is revoked, and so is a replaced one, if it is ours: a token given outright
+//   (credentials that do not own it) is never revoked, only dropped.
 
 import { backoff, jitter, type Clock, type Random, type Timer } from '../../clock.ts';
 import type { Credentials } from './auth.ts';
@@ -129,7 +130,12 @@ export class TokenManager {
     this.#timer?.cancel();
     const held = this.#held;
     this.#held = undefined;
-    if (held && held.expiresAt !== 0 && !this.#options.keepToken?.()) await this.#revoke(held.token);
+    if (held && held.expiresAt !== 0 && this.#mayRevoke()) await this.#revoke(held.token);
+  }
+
+  /** Ours to revoke, and no lease that must live on hangs from it. */
+  #mayRevoke(): boolean {
+    return this.#options.credentials.ownsToken && !this.#options.keepToken?.();
   }
 
   #usable(held: HeldToken): boolean {
@@ -160,7 +166,7 @@ export class TokenManager {
     }
     if (this.#stopped) {
       // Stopped while the login was under way: this token must not outlive the stop either.
-      await this.#revoke(issued.token);
+      if (this.#options.credentials.ownsToken) await this.#revoke(issued.token);
       throw stoppedError();
     }
     const now = clock.now();
@@ -182,7 +188,7 @@ export class TokenManager {
       previous.token !== held.token &&
       previous.expiresAt !== 0 &&
       this.#usable(previous) &&
-      !this.#options.keepToken?.()
+      this.#mayRevoke()
     ) {
       void this.#revoke(previous.token);
     }

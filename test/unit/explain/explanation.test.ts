@@ -67,6 +67,10 @@ async function inputs(overrides: Partial<ExplainInputs> = {}): Promise<ExplainIn
   return {
     definition: definition(),
     origin: { kind: 'cluster' },
+    identity: {
+      kubernetes: '/home/me/.kube/config, context dev, user me',
+      backend: { method: 'approle', scope: 'operator' },
+    },
     backend: 'vault',
     policy: { file: '/etc/policy.yaml', rules: 1 },
     watched: true,
@@ -271,5 +275,26 @@ describe('explain', () => {
         assert.ok(!printed.includes(forbidden), `printed ${forbidden}`);
       assert.equal((JSON.parse(formatJson(e)) as { kind: string }).kind, 'SecretDefinitionExplanation');
     }
+  });
+
+  test('text output escapes control characters from key names and messages: a key cannot clear the screen or forge a line', async () => {
+    const key = 'bad\u001b[2J\nWould sync: yes';
+    const e = await explain(
+      await inputs({
+        definition: definition({ keysMap: {}, dataFrom: [{ path: 'secret/app/db' }] }),
+        sources: [found({ [key]: 'x', ['\u009bok\r\u202e']: 'y' })],
+      }),
+    );
+    const text = formatText(e);
+    // Only the newlines that end its own lines are left.
+    assert.doesNotMatch(text.replaceAll('\n', ''), /[\p{Cc}\u202e]/u);
+    assert.deepEqual(
+      text.split('\n').filter((line) => line.startsWith('Would sync')),
+      ['Would sync: no'],
+    );
+    assert.ok(text.includes('bad\\x1b[2J\\nWould sync: yes'), text);
+    assert.ok(text.includes('\\x9bok\\r\\u202e'), text);
+    // JSON keeps the key as it is: a JSON reader gets it escaped by JSON.
+    assert.ok(formatJson(e).includes(JSON.stringify(key)));
   });
 });

@@ -44,4 +44,24 @@ describe('which definition explain is asked about', () => {
     assert.throws(() => pickDocument('kind: ConfigMap\n', 'f.yaml'), /f\.yaml holds no SecretDefinition/);
     assert.throws(() => pickDocument('a: [\n', 'f.yaml'), /f\.yaml \(document 1\): not valid YAML/);
   });
+
+  test('a document without metadata.name, or with a name or namespace the apiserver refuses, is a usage error saying what to fix', () => {
+    const nameless =
+      'apiVersion: secrets-manager.tuenti.io/v1alpha1\nkind: SecretDefinition\nmetadata: {namespace: a}\nspec: {name: x}\n';
+    assert.throws(
+      () => pickDocument(nameless, 'f.yaml'),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /the SecretDefinition in f\.yaml has no metadata\.name: give the SecretDefinition a name/.test(
+          e.message,
+        ),
+    );
+    assert.throws(() => pickDocument(doc('App_DB'), 'f.yaml'), /"App_DB" is not a SecretDefinition name/);
+    assert.throws(
+      () => pickDocument(doc('app', '../secrets'), 'f.yaml'),
+      /"\.\.\/secrets" is not a namespace name: .* \(metadata\.namespace in f\.yaml\)/,
+    );
+    // A nameless document beside the one picked does not matter.
+    assert.equal(pickDocument(`${doc('one')}---\n${nameless}`, 'f.yaml', { name: 'one' }).name, 'one');
+  });
 });

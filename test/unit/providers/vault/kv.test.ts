@@ -106,6 +106,7 @@ function reader(
   const transport = new FakeVault(answer);
   const credentials: Credentials = {
     method: 'token',
+    ownsToken: false,
     login: async () => ({ token: 't', leaseSeconds: 0, renewable: false }),
   };
   // A real node-vault client over the fake: what the reader asks is what node-vault sends.

@@ -23,9 +23,14 @@ class FakeVault implements VaultTransport {
   }
 }
 
-function credentials(lease = 30, renewable = true): Credentials & { logins: number; fail: boolean } {
+function credentials(
+  lease = 30,
+  renewable = true,
+  ownsToken = true,
+): Credentials & { logins: number; fail: boolean } {
   const creds = {
-    method: 'approle',
+    method: ownsToken ? 'approle' : 'token',
+    ownsToken,
     logins: 0,
     fail: false,
     async login(): Promise<IssuedToken> {
@@ -144,6 +149,20 @@ describe('the token manager', () => {
     assert.equal(vault.count('auth/token/revoke-self'), 1);
     await clock.advance(60_000);
     assert.equal(vault.count('auth/token/renew-self'), 0);
+    assert.equal(tokens.hasValidToken(), false);
+  });
+
+  test('a token given outright (token credentials) is never revoked: not at stop, not when replaced', async () => {
+    const clock = new FakeClock();
+    const vault = new FakeVault();
+    vault.renewLease = 1;
+    const tokens = manager(clock, vault, credentials(30, true, false));
+    await tokens.token();
+    // The renewal is capped: a new "login", which here hands out another token (a rotated file).
+    await clock.advance(25_000);
+    assert.equal(await tokens.token(), 'token-2');
+    await tokens.stop();
+    assert.equal(vault.count('auth/token/revoke-self'), 0);
     assert.equal(tokens.hasValidToken(), false);
   });
 

@@ -1,0 +1,108 @@
+// Where the definition `explain` judges comes from: the cluster, or a document of a file, which
+// keeps the cluster's identity when the cluster has it and none of its own server-set fields.
+
+import { readFile } from 'node:fs/promises';
+import { group, plural, version } from '../api/types.ts';
+import { systemClock } from '../clock.ts';
+import { toKubeError } from '../kube/errors.ts';
+import type { KubeApi } from '../kube/kube-api.ts';
+import { couldNotCheck } from './could-not-check.ts';
+import type { DefinitionOrigin } from './inputs.ts';
+import { checkNamespace, pickDocument, UsageError, type ExplainTarget } from './target.ts';
+
+async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
+  try {
+    return await kube.customObjects.getNamespacedCustomObject({ group, version, plural, namespace, name });
+  } catch (error) {
+    if (toKubeError(error, `reading SecretDefinition ${namespace}/${name}`).status === 404) return undefined;
+    throw couldNotCheck(error, `SecretDefinition ${namespace}/${name}`);
+  }
+}
+
+type Meta = Record<string, unknown>;
+const metaOf = (object: unknown): Meta =>
+  ((object as { metadata?: unknown } | undefined)?.metadata ?? {}) as Meta;
+
+/**
+ * What the apiserver sets, never the author: a file copied from `kubectl get -o yaml` carries
+ * another object's, and an old uid would make that object's Secret look like this one's.
+ */
+const serverSet = [
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+] as const;
+
+function withoutServerSet(meta: Meta): Meta {
+  const rest = { ...meta };
+  for (const field of serverSet) Reflect.deleteProperty(rest, field);
+  return rest;
+}
+
+function pickServerSet(meta: Meta): Meta {
+  return Object.fromEntries(serverSet.filter((f) => meta[f] !== undefined).map((f) => [f, meta[f]]));
+}
+
+/** A file's definition, read before any connection is made: its mistakes are usage errors. */
+export async function fileDocument(target: ExplainTarget & { kind: 'file' }): Promise<FileDocument> {
+  let text: string;
+  try {
+    text = await readFile(target.file, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `${target.file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return pickDocument(text, target.file, target.pick);
+}
+
+export type FileDocument = ReturnType<typeof pickDocument>;
+
+/** The definition to explain, as the cluster has it or as the file has it (with the cluster's identity, if applied). */
+export async function loadDefinition(
+  target: ExplainTarget,
+  document: FileDocument | undefined,
+  kube: KubeApi,
+  /** -n: the namespace of a file's definition that names none. */
+  namespaceFlag: string | undefined,
+  contextNamespace: string | undefined,
+): Promise<{ raw: unknown; origin: DefinitionOrigin }> {
+  if (target.kind === 'cluster') {
+    const { namespace, name } = target;
+    const raw = await clusterObject(kube, namespace, name);
+    if (raw === undefined)
+      throw new UsageError(
+        `there is no SecretDefinition ${namespace}/${name} in the cluster: check the name (kubectl get secretdefinitions -n ${namespace}), or explain a file not applied yet with -f FILE`,
+      );
+    return { raw, origin: { kind: 'cluster' } };
+  }
+  if (!document) throw new UsageError(`${target.file} was not read`);
+  if (document.namespace && namespaceFlag && document.namespace !== namespaceFlag)
+    throw new UsageError(
+      `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${namespaceFlag}: drop --namespace or make them agree`,
+    );
+  const namespace =
+    document.namespace ??
+    namespaceFlag ??
+    (contextNamespace === undefined
+      ? undefined
+      : checkNamespace(contextNamespace, "the kubeconfig context's namespace")) ??
+    'default';
+  const applied = await clusterObject(kube, namespace, document.name);
+  const live = metaOf(applied);
+  // Not applied yet: created now, so any definition already in the cluster is older.
+  const identity = applied
+    ? pickServerSet(live)
+    : { creationTimestamp: new Date(systemClock.now()).toISOString().replace(/\.\d+Z$/, 'Z') };
+  const raw = {
+    ...document.object,
+    metadata: { ...withoutServerSet(metaOf(document.object)), ...identity, namespace },
+    status: applied ? (applied as { status?: unknown }).status : undefined,
+  };
+  return { raw, origin: { kind: 'file', file: target.file, applied: applied !== undefined } };
+}
