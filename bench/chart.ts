@@ -16,8 +16,8 @@ interface Point {
 /** The legend's words for each curve, in the order drawn. */
 export const phases = {
   floor: 'floor: plain Secrets created directly',
-  definitionFloor: 'definition floor: definitions, Secrets and status patches made directly',
-  sync: 'secrets-manager: definitions applied, Secrets correct',
+  definitionFloor: 'definition floor: definition, Secret and status made directly',
+  sync: 'secrets-manager: Secrets correct after the definitions are applied',
 } as const;
 
 function points(curve: ProgressCurve, phase: string): Point[] {
@@ -37,7 +37,7 @@ export function syncChartSpec(result: ChartInput): TopLevelSpec {
     ...points(result.progress.definitionFloor, phases.definitionFloor),
     ...points(result.progress.sync, phases.sync),
   ];
-  const legend = { orient: 'bottom', direction: 'vertical', labelLimit: 520, title: null } as const;
+  const legend = { orient: 'bottom', direction: 'vertical', labelLimit: 0, title: null } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
