@@ -40,6 +40,11 @@ export interface IssuanceObserver {
   revoked(ok: boolean): void;
   /** When the certificate or lease in a definition's Secret ends (epoch ms). */
   expires(namespace: string, name: string, engine: Engine, atMs: number): void;
+  /**
+   * When it is next renewed or replaced (epoch ms): a time that passes with no new one set is a
+   * renewal that did not happen.
+   */
+  renewsAt(namespace: string, name: string, engine: Engine, atMs: number): void;
   /** The definition's Secret holds nothing issued any more. */
   cleared(namespace: string, name: string): void;
 }
@@ -261,8 +266,10 @@ export class Issuance {
       annotation,
       ...(held.issued ? { issued: held.issued } : {}),
     };
+    const { namespace, name } = definition.metadata;
     if (held.certificate) {
       const due = certificateDueAt(held.certificate, definition.spec.pki?.renewBeforeMs);
+      this.#deps.observer.renewsAt(namespace, name, 'pki', due);
       return {
         ...base,
         nextAt: due,
@@ -277,6 +284,7 @@ export class Issuance {
     }
     if (!lease) throw new Error('issued dynamic credentials without a lease');
     const nextAt = leaseNextAt(lease, definition.spec.dynamic?.renewPercent ?? 67, clock.now());
+    this.#deps.observer.renewsAt(namespace, name, 'dynamic', nextAt);
     return { ...base, nextAt, status: { dynamic: leaseStatus(lease, nextAt) } };
   }
 

@@ -200,6 +200,18 @@ export class Metrics {
     labelNames: ['namespace', 'name'],
     registers: [this.registry],
   });
+  readonly certificateRenewal = new Gauge({
+    name: 'secrets_manager_certificate_renewal_timestamp_seconds',
+    help: "When the certificate in a PKI definition's Secret is next renewed (Unix seconds); one in the past is a renewal that has not happened",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  readonly leaseRenewal = new Gauge({
+    name: 'secrets_manager_lease_renewal_timestamp_seconds',
+    help: "When the lease of a dynamic definition's credentials is next renewed or replaced (Unix seconds); one in the past is a renewal that has not happened",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
   readonly issued = new Counter({
     name: 'secrets_manager_issued_total',
     help: 'Certificates (engine pki) and dynamic credentials (engine dynamic) issued, by result',
@@ -346,6 +358,8 @@ export class Metrics {
       this.syncErrors,
       this.certificateExpiry,
       this.leaseExpiry,
+      this.certificateRenewal,
+      this.leaseRenewal,
     ])
       metric.remove({ name, namespace });
     const secretName = this.#secretNames.get(`${namespace}/${name}`);

@@ -53,11 +53,21 @@ export function wireIssuance(
       renewed: (ok) => metrics.leaseRenewals.inc(result(ok)),
       revoked: (ok) => metrics.leaseRevocations.inc(result(ok)),
       cleared: (namespace, name) => {
-        metrics.certificateExpiry.remove({ namespace, name });
-        metrics.leaseExpiry.remove({ namespace, name });
+        for (const gauge of [
+          metrics.certificateExpiry,
+          metrics.leaseExpiry,
+          metrics.certificateRenewal,
+          metrics.leaseRenewal,
+        ])
+          gauge.remove({ namespace, name });
       },
       expires: (namespace, name, engine, atMs) =>
         (engine === 'pki' ? metrics.certificateExpiry : metrics.leaseExpiry).set(
+          { namespace, name },
+          atMs / 1000,
+        ),
+      renewsAt: (namespace, name, engine, atMs) =>
+        (engine === 'pki' ? metrics.certificateRenewal : metrics.leaseRenewal).set(
           { namespace, name },
           atMs / 1000,
         ),

@@ -62,7 +62,7 @@ export async function startPrometheus(
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      // Samples are looked back at for 5 minutes by default: a stopped target would linger.
+      // An instant query looks 5 minutes back for a sample by default: 30 s is plenty at 1 s scrapes.
       '--query.lookback-delta=30s',
       // New targets reach the scrapers on a 5 s tick by default: the first scrape comes sooner.
       '--scrape.discovery-reload-interval=100ms',

@@ -16,6 +16,14 @@ import { testStack } from '../support/stack.ts';
 const exec = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..');
 const rulesTests = join(repoRoot, 'test', 'alerts', 'rules.test.yaml');
+const azureRulesTests = join(repoRoot, 'test', 'alerts', 'azure-rules.test.yaml');
+/** The chart with backend azure-kv, as a user would set it. */
+const azureBackend = [
+  'backend=azure-kv',
+  'azureKeyVault.name=payments',
+  'azureKeyVault.tenantId=t',
+  'azureKeyVault.clientId=c',
+];
 
 interface Rendered {
   readonly kind: string;
@@ -41,11 +49,11 @@ async function renderedGroups(...set: string[]): Promise<NonNullable<Rendered['s
 }
 
 /** A folder with the rendered rules as rules.yaml and the unit tests beside them. */
-async function rulesDir(t: TestContext, groups: unknown): Promise<string> {
+async function rulesDir(t: TestContext, groups: unknown, tests = rulesTests): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'alerts-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'rules.yaml'), JSON.stringify({ groups }, null, 2));
-  await copyFile(rulesTests, join(dir, 'rules.test.yaml'));
+  await copyFile(tests, join(dir, 'rules.test.yaml'));
   return dir;
 }
 
@@ -71,6 +79,19 @@ test('the rendered rules pass promtool check rules, and every alert passes its p
   assert.match(run.output, /SUCCESS/);
 });
 
+test("with backend azure-kv: Key Vault's unreachable alert instead of Vault's, and no audit stream alert", async (t) => {
+  const groups = await renderedGroups(...azureBackend, 'vault.audit.port=9090');
+  const alerts = groups.flatMap((g) => g.rules.map((r) => r.alert ?? ''));
+  assert.ok(alerts.includes('SecretsManagerAzureKeyVaultUnreachable'));
+  assert.ok(!alerts.includes('SecretsManagerVaultUnreachable'));
+  assert.ok(!alerts.includes('SecretsManagerAuditStreamDown'), 'no stream for this backend: its gauge is 0');
+  const dir = await rulesDir(t, groups, azureRulesTests);
+  const check = await promtool(dir, ['check', 'rules', 'rules.yaml']);
+  assert.equal(check.code, 0, check.output);
+  const run = await promtool(dir, ['test', 'rules', 'rules.test.yaml']);
+  assert.equal(run.code, 0, run.output);
+});
+
 test('the unit tests catch an alert whose condition no longer fires', async (t) => {
   // The sync alert made to wait an hour: its test at 16 minutes must fail.
   const groups = await renderedGroups('vault.audit.port=9090', 'metrics.prometheusRule.syncFailingFor=1h');
@@ -81,11 +102,19 @@ test('the unit tests catch an alert whose condition no longer fires', async (t) 
 });
 
 test('every alert of the chart has a unit test that fires it', async () => {
-  const groups = await renderedGroups('vault.audit.port=9090');
-  const alerts = groups.flatMap((g) => g.rules.map((r) => r.alert ?? ''));
-  const tests = parseAllDocuments(await readFile(rulesTests, 'utf8'))[0]?.toJS() as {
-    tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
-  };
+  const alerts = [
+    ...(await renderedGroups('vault.audit.port=9090')),
+    ...(await renderedGroups(...azureBackend)),
+  ].flatMap((g) => g.rules.map((r) => r.alert ?? ''));
+  const cases = await Promise.all(
+    [rulesTests, azureRulesTests].map(
+      async (file) =>
+        parseAllDocuments(await readFile(file, 'utf8'))[0]?.toJS() as {
+          tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+        },
+    ),
+  );
+  const tests = { tests: cases.flatMap((c) => c.tests) };
   const fired = new Set(
     tests.tests.flatMap((c) =>
       (c.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname),

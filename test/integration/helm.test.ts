@@ -716,8 +716,8 @@ describe('the chart renders', () => {
       'SecretsManagerNoLeader',
       'SecretsManagerRefreshStretched',
       'SecretsManagerReconcileStuck',
-      'SecretsManagerCertificateExpiring',
-      'SecretsManagerLeaseExpiring',
+      'SecretsManagerCertificateRenewalOverdue',
+      'SecretsManagerLeaseRenewalOverdue',
     ];
     assert.deepEqual(
       rule.spec.groups[0]?.rules.map((r) => r.alert),

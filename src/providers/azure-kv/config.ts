@@ -116,6 +116,12 @@ export function azureKvConfig(raw: RawOptions): AzureKvConfig {
       `--azure-kv.url: ${url} is in no Azure cloud this operator knows (vault.azure.net, vault.azure.cn, vault.usgovcloudapi.net); give its Entra authority with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST)`,
     );
   const disableInstanceDiscovery = raw['azureKvDisableInstanceDiscovery'] === true;
+  // Without discovery the login trusts the authority it is given: it must be one said on purpose,
+  // not the default of the URL's cloud, which MSAL knows anyway.
+  if (disableInstanceDiscovery && !explicitAuthority)
+    throw new ConfigError(
+      '--azure-kv.disable-instance-discovery trusts the authority as given: name it with --azure-kv.authority-host (or AZURE_AUTHORITY_HOST), the https:// URL of your private Entra authority',
+    );
   // Accepted for every login: a managed identity asks its host's metadata endpoint, which needs no
   // discovery, so there it changes nothing.
   const timeoutMs = duration(raw, 'configBackendTimeout', 'config.backend-timeout');

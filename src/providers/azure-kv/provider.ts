@@ -63,6 +63,11 @@ export function createAzureKvProvider(config: AzureKvConfig, deps: ProviderDeps)
   const loginFailed = (): void =>
     metrics.azureKvLoginErrors.inc({ azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId });
   const credential = credentialFor(config);
+  if (config.disableInstanceDiscovery && config.auth.method !== 'managed-identity')
+    logger.warn(
+      'instance discovery is off (--azure-kv.disable-instance-discovery): the login sends its credential to this authority without asking the public cloud about it',
+      { authority: config.authorityHost },
+    );
   // Every attempt the SDK sends (its retries included) is counted, as Vault's requests are.
   // At most two retries (429 after its Retry-After, 5xx), all within the reader's deadline; the
   // path poller retries later reads itself.

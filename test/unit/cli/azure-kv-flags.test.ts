@@ -174,6 +174,11 @@ describe('--backend azure-kv, with the original flags and variables', () => {
       ]);
       assert.equal(trusted.config.azureKv?.disableInstanceDiscovery, true, flag);
     }
+    // Trusting an authority as given: only one named on purpose, never the URL's default.
+    await assert.rejects(
+      azure(['--azure-kv.name=kv1', '--azure-kv.disable-instance-discovery', ...login]),
+      /--azure-kv\.disable-instance-discovery trusts the authority as given: name it with --azure-kv\.authority-host/,
+    );
     await assert.rejects(
       azure(['--azure-kv.name=kv1', '--azure-kv.authority-host=login.chinacloudapi.cn', ...login]),
       /--azure-kv\.authority-host: "login\.chinacloudapi\.cn" must be an https:\/\/ URL of a host/,

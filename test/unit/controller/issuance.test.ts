@@ -120,6 +120,8 @@ function harness(clock = new FakeClock(Date.now())) {
   const sources = vault.sources();
   const secrets = new Map<string, SecretApplyConfig>();
   const observed: string[] = [];
+  /** Each next renewal reported, as the metric would show it. */
+  const renewals: [string, number][] = [];
   const issuance = new Issuance({
     clock,
     secrets: { snapshot: async (namespace, name) => secrets.get(`${namespace}/${name}`) },
@@ -130,6 +132,7 @@ function harness(clock = new FakeClock(Date.now())) {
       renewed: (ok) => observed.push(`renewed ${ok}`),
       revoked: (ok) => observed.push(`revoked ${ok}`),
       expires: (_ns, _name, engine) => observed.push(`expires ${engine}`),
+      renewsAt: (_ns, _name, engine, atMs) => renewals.push([engine, atMs]),
     },
     logger: { info: () => {}, warn: () => {} },
   });
@@ -152,7 +155,7 @@ function harness(clock = new FakeClock(Date.now())) {
     });
     return { prepared, live: liveSecret(prepared.annotation) };
   };
-  return { clock, vault, sources, secrets, observed, issuance, sync };
+  return { clock, vault, sources, secrets, observed, renewals, issuance, sync };
 }
 
 function liveSecret(annotation: string): LiveSecret {
@@ -234,6 +237,9 @@ describe('issuing a PKI certificate', () => {
     assert.ok(Date.parse(renewed.status.pki?.notAfter ?? '') > notAfter - day, 'before the old one expires');
     assert.deepEqual(h.vault.calls, ['issue POST pki/issue/web', 'issue POST pki/issue/web']);
     assert.deepEqual(h.observed, ['issued pki true', 'expires pki', 'issued pki true']);
+    // Every prepare says when the certificate it answers is renewed: the metric an alert reads.
+    assert.deepEqual(h.renewals.at(-1), ['pki', renewed.nextAt]);
+    assert.ok(h.renewals.some(([engine, at]) => engine === 'pki' && at === first.nextAt));
   });
 
   test('a restarted operator takes up the certificate in the Secret; an edit or a new spec issues again', async () => {
@@ -252,6 +258,7 @@ describe('issuing a PKI certificate', () => {
         renewed: () => {},
         revoked: () => {},
         expires: () => {},
+        renewsAt: () => {},
         cleared: () => {},
       },
       logger: { info: () => {}, warn: () => {} },
@@ -279,6 +286,7 @@ describe('issuing a PKI certificate', () => {
           renewed: () => {},
           revoked: () => {},
           expires: () => {},
+          renewsAt: () => {},
           cleared: () => {},
         },
         logger: { info: () => {}, warn: () => {} },
@@ -386,6 +394,7 @@ describe('dynamic credentials and their lease', () => {
       Math.floor((h.clock.now() + hour) / second) * second,
     );
     assert.deepEqual(h.vault.calls, ['issue GET database/creds/app', 'renew database/creds/app/lease1 3600']);
+    assert.deepEqual(h.renewals.at(-1), ['dynamic', renewed.nextAt], 'the renewal moved the next one');
   });
 
   test('near the max TTL new credentials come early, and the old lease is revoked a grace period after they are written', async () => {

@@ -78,6 +78,7 @@ function harness(
       renewed: () => {},
       revoked: () => {},
       expires: () => {},
+      renewsAt: () => {},
       cleared: () => {},
     },
     logger: quiet,
