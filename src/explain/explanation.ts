@@ -209,7 +209,7 @@ export async function explain(inputs: ExplainInputs): Promise<Explanation> {
     verdict,
     wouldSync: verdict.ready && watched,
     paths: inputs.sources.map(pathRow),
-    keys: keyRows(definition, inputs.sources, built, live, inputs.issuingAllowed),
+    keys: keyRows(definition, backend, inputs.sources, built, live, inputs.issuingAllowed),
     changes,
     rollout: rolloutOf(definition, inputs.rollout, changes),
     notes: notesOf(inputs),

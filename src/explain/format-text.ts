@@ -25,6 +25,9 @@ const foundWords: Readonly<Record<KeyRow['found'], string>> = {
   keyNotFound: 'key not found',
   pathNotFound: 'path not found',
   notRead: 'not read',
+  invalidKey: 'not a Secret key',
+  notAnObject: 'no keys (not JSON)',
+  invalidValue: 'not base64',
   notApplicable: '-',
 };
 
@@ -62,7 +65,8 @@ function keyTable(keys: readonly KeyRow[]): string[] {
     keys.map((row) => {
       const [source, version] = sourceText(row);
       return [
-        row.secretKey,
+        // A key "" (a dataFrom key no Secret may have) would be an empty cell.
+        row.secretKey === '' ? '""' : row.secretKey,
         source,
         version,
         row.policy === 'notApplicable' ? '-' : row.policy,
