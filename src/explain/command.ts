@@ -20,9 +20,10 @@ import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
 import { createProvider } from '../wiring/provider.ts';
 import { explain, type Explanation } from './explanation.ts';
 import { CouldNotCheck } from './could-not-check.ts';
+import { deletingExplanation } from './deleting.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
-import { gather } from './gather.ts';
+import { gather, readLive } from './gather.ts';
 import { identityOf, identityText } from './identity.ts';
 import type { DefinitionOrigin } from './inputs.ts';
 import { invalidExplanation, type InvalidDefinition } from './invalid.ts';
@@ -167,6 +168,17 @@ export async function runExplain(
       );
     }
     const { definition } = parsed;
+    const watched = watches(config, definition.metadata.namespace);
+    if (definition.metadata.deletionTimestamp !== undefined) {
+      // As the operator: a definition being deleted is finalized, not synced; nothing is read for it.
+      const live = await readLive({ kube, fieldManager }, definition);
+      return await print(
+        deletingExplanation(definition, live.ok ? live.secret : undefined, {
+          ...{ origin, identity, backend: config.backend, policy, watched },
+          rolloutRestart: config.rolloutRestart.enabled,
+        }),
+      );
+    }
     const provider = await createProvider(
       config,
       {
@@ -200,7 +212,7 @@ export async function runExplain(
       origin,
       identity,
       policy,
-      watched: watches(config, definition.metadata.namespace),
+      watched,
       defaultRefreshMs: config.reconcilePeriodMs,
     });
     return await print(explanation);

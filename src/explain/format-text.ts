@@ -150,11 +150,15 @@ export function formatText(e: Explanation): string {
       .filter((p) => p.problem)
       .map((p) => `${p.path}: ${p.problem?.reason ?? ''}: ${p.problem?.message ?? ''}`),
     ...(e.paths.some((p) => p.problem) ? [''] : []),
-    'Applying it:',
-    ...[...changesText(e.changes, e.secret.name), ...rolloutText(e)].map((l) => `  ${l}`),
+    ...(e.deletion
+      ? ['Deleting it:', `  ${e.deletion.message}`]
+      : [
+          'Applying it:',
+          ...[...changesText(e.changes, e.secret.name), ...rolloutText(e)].map((l) => `  ${l}`),
+        ]),
     ...(e.notes.length ? ['', 'Notes:', ...e.notes.map((n) => `  - ${n}`)] : []),
     '',
-    e.wouldSync ? 'Would sync: yes' : 'Would sync: no',
+    e.wouldSync ? 'Would sync: yes' : e.deletion ? 'Would sync: no, it is being deleted' : 'Would sync: no',
   ];
   // Each line printable: what it quotes from the definition or the backend cannot start another.
   return `${lines.map(printable).join('\n')}\n`;
