@@ -30,7 +30,7 @@ import { invalidExplanation, type InvalidDefinition } from './invalid.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
 import { printable } from './printable.ts';
 import { userMessage } from './user-message.ts';
-import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
+import { parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
 const fieldManager = 'secrets-manager';
@@ -109,7 +109,12 @@ async function openPolicyFile(config: Config, logger: Logger) {
 export async function runExplain(
   options: ExplainOptions,
   settings: RawOptions,
-  io: { readonly stdout: Output; readonly stderr: Output },
+  io: {
+    readonly stdout: Output;
+    readonly stderr: Output;
+    /** What `-f -` reads. */
+    readonly stdin: AsyncIterable<Uint8Array | string>;
+  },
 ): Promise<number> {
   const fail = async (message: string, code: number): Promise<number> => {
     await io.stderr.write(`secrets-manager explain: ${printable(message)}\n`);
@@ -119,9 +124,8 @@ export async function runExplain(
   let config: Config;
   let document: FileDocument | undefined;
   try {
-    target = parseTarget(options.definition, options.file);
-    if (options.namespace !== undefined) checkNamespace(options.namespace, '-n, --namespace');
-    document = target.kind === 'file' ? await fileDocument(target) : undefined;
+    target = parseTarget(options.definition, options.file, options.namespace);
+    document = target.kind === 'file' ? await fileDocument(target, options.namespace, io.stdin) : undefined;
     config = readOnly(toConfig(settings));
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error), 2);

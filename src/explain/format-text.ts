@@ -7,6 +7,7 @@ import type { Explanation, PathRow } from './explanation.ts';
 import { identityText } from './identity.ts';
 import type { KeyRow } from './key-rows.ts';
 import { printable } from './printable.ts';
+import { fileName } from './target.ts';
 
 /** Columns padded to their widest cell, two spaces apart; each cell printable. */
 export function table(header: readonly string[], given: readonly (readonly string[])[]): string[] {
@@ -131,7 +132,7 @@ function rolloutText(e: Explanation): string[] {
 
 function originText(e: Explanation): string {
   if (e.origin.kind === 'cluster') return 'from the cluster';
-  return `from ${e.origin.file}${e.origin.applied ? ', the cluster has a version of it' : ', not applied yet'}`;
+  return `from ${fileName(e.origin.file)}${e.origin.applied ? ', the cluster has a version of it' : ', not applied yet'}`;
 }
 
 export function formatText(e: Explanation): string {
