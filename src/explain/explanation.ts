@@ -214,7 +214,7 @@ export async function explain(inputs: ExplainInputs): Promise<Explanation> {
     paths: inputs.sources.map(pathRow),
     keys: keyRows(definition, backend, inputs.sources, built, live, inputs.issuingAllowed),
     changes,
-    rollout: rolloutOf(definition, inputs.rollout, changes),
+    rollout: rolloutOf(definition, inputs.rollout, changes, live),
     notes: notesOf(inputs),
   };
 }
