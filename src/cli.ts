@@ -40,6 +40,7 @@ Examples:
   secrets-manager explain team-a/app-db
   secrets-manager explain -f app-db.yaml -o json
   secrets-manager --access-policy policy.yaml explain -f defs.yaml app-db
+  kubectl get secretdefinition -n team-a app-db -o yaml | secrets-manager explain -f -
   kubectl secrets-manager explain team-a/app-db            (the kubectl plugin)
   kubectl exec -n secrets-manager deploy/secrets-manager -- node /app/dist/main.js explain team-a/app-db
                                   (in the operator's pod: its identity and environment; repeat its flags)
@@ -59,7 +60,7 @@ function explainCommand(
     )
     .option(
       '-f, --filename <file>',
-      'explain the SecretDefinition in this YAML file (not applied yet, or edited)',
+      'explain the SecretDefinition in this YAML file (not applied yet, or edited); - reads standard input; at most 1.5 MiB',
     )
     .option(
       '-n, --namespace <namespace>',

@@ -100,6 +100,7 @@ async function explain(
   const code = await runExplain(request, options, {
     stdout: writer(process.stdout),
     stderr: writer(process.stderr),
+    stdin: process.stdin,
   });
   process.exit(code);
 }

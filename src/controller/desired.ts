@@ -12,6 +12,7 @@ import {
   managedByValue,
   type SecretDefinition,
   type Backend,
+  type Encoding,
   type SourceVersion,
 } from '../api/types.ts';
 import type { OwnerRef } from '../kube/live-secret.ts';
@@ -54,6 +55,37 @@ export type DesiredResult =
 /** How the reconciler names one read: the path as written plus the pinned version, if any. */
 export function sourceId(path: string, version?: SourceVersion): string {
   return version === undefined ? path : `${path}@${version}`;
+}
+
+/** Whether a key a dataFrom path holds may be a Secret data key as it is (else InvalidValue). */
+export function isDataKey(key: string): boolean {
+  return dataKeyPattern.test(key) && key.length <= 253;
+}
+
+/**
+ * The value a keysMap entry takes from what its path holds, or undefined when the key is not
+ * there (KeyNotFound). Azure Key Vault: a value without keys of its own is read whole, whatever
+ * the key (the original's rule). A Vault secret always has keys; a key "" there is just a key.
+ */
+export function keyValue(
+  values: SourceData,
+  key: string,
+  backend: Backend,
+): { readonly value: unknown } | undefined {
+  const whole =
+    backend === 'azure-kv' && Object.keys(values).length === 1 && Object.hasOwn(values, wholeValue);
+  if (whole) return { value: values[wholeValue] };
+  return Object.hasOwn(values, key) ? { value: values[key] } : undefined;
+}
+
+/**
+ * What a keysMap entry's value becomes in the Secret (base64), or undefined for a value its
+ * encoding rejects (InvalidValue): with encoding base64 the value must be Go-valid base64 text.
+ */
+export function secretValue(value: unknown, encoding: Encoding): string | undefined {
+  if (encoding === 'text') return toBase64(valueText(value));
+  // The value is base64 already; the Secret carries it (canonical) and Kubernetes decodes it once.
+  return typeof value === 'string' ? goBase64(value) : undefined;
 }
 
 /** Strings as they are; anything else (numbers, booleans, objects) as its JSON text. */
@@ -111,7 +143,7 @@ export async function desiredSecret(
     if (!values)
       return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
     for (const [key, value] of Object.entries(values)) {
-      if (!dataKeyPattern.test(key) || key.length > 253) {
+      if (!isDataKey(key)) {
         return {
           ok: false,
           reason: reasons.invalidValue,
@@ -129,11 +161,8 @@ export async function desiredSecret(
     const values = fetched.get(sourceId(source.path, source.version));
     if (!values)
       return { ok: false, reason: reasons.pathNotFound, message: `${at(source.path)} was not read` };
-    // Azure Key Vault: a value without keys of its own is read whole, whatever the key (the
-    // original's rule). A Vault secret always has keys; a key "" there is just a key.
-    const whole =
-      backend === 'azure-kv' && Object.keys(values).length === 1 && Object.hasOwn(values, wholeValue);
-    if (!whole && !Object.hasOwn(values, source.key)) {
+    const taken = keyValue(values, source.key, backend);
+    if (!taken) {
       return {
         ok: false,
         reason: reasons.keyNotFound,
@@ -141,21 +170,16 @@ export async function desiredSecret(
         missing: { path: source.path, key: source.key },
       };
     }
-    const value = whole ? values[wholeValue] : values[source.key];
-    if (source.encoding === 'base64') {
-      const canonical = typeof value === 'string' ? goBase64(value) : undefined;
-      if (canonical === undefined) {
-        return {
-          ok: false,
-          reason: reasons.invalidValue,
-          message: `key "${source.key}" at ${at(source.path)} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
-        };
-      }
-      // The value is base64 already; the Secret carries it (canonical) and Kubernetes decodes it once.
-      setKey(data, secretKey, canonical);
-    } else {
-      setKey(data, secretKey, toBase64(valueText(value)));
+    const { value } = taken;
+    const encoded = secretValue(value, source.encoding);
+    if (encoded === undefined) {
+      return {
+        ok: false,
+        reason: reasons.invalidValue,
+        message: `key "${source.key}" at ${at(source.path)} is not valid base64 (encoding: base64, Secret key "${secretKey}")`,
+      };
     }
+    setKey(data, secretKey, encoded);
   }
 
   if (issued) {

@@ -10,25 +10,15 @@ import { reasons, type ConditionUpdate } from '../api/conditions.ts';
 import type { Clock, Timer } from '../clock.ts';
 import { describeError } from '../describe-error.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import { workloadKey, type Workload, type WorkloadKind } from '../kube/workload.ts';
-import { restartNeeded } from './rollout.ts';
+import type { Workload, WorkloadKind } from '../kube/workload.ts';
+import { restartCandidates, type RestartTarget, type TargetProblem } from './rollout.ts';
 
-/** A definition's explicit restart target. */
-export interface RestartTarget {
-  readonly kind: WorkloadKind;
-  readonly name: string;
-}
+export type { RestartTarget, TargetProblem } from './rollout.ts';
 
 /** Who asked for a restart, for the Events. */
 interface Cause {
   readonly definition: { readonly namespace: string; readonly name: string; readonly uid: string };
   readonly secret: string;
-}
-
-/** Why an explicit target is not restarted. */
-export interface TargetProblem {
-  readonly target: RestartTarget;
-  readonly problem: 'not found' | 'does not read the Secret';
 }
 
 /** What a failed patch says: its HTTP status, when there was one (a KubeError). */
@@ -94,23 +84,21 @@ export class Restarter {
     secret: { readonly name: string; readonly dataId: string | undefined },
     dataChanged: boolean,
   ): TargetProblem[] {
-    const problems: TargetProblem[] = [];
-    const workloads = new Map<string, Workload>();
-    for (const target of targets) {
-      const found = this.#deps.workload(target.kind, definition.namespace, target.name);
-      if (!found) problems.push({ target, problem: 'not found' });
-      else if (!found.secrets.includes(secret.name))
-        problems.push({ target, problem: 'does not read the Secret' });
-      else workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
-    }
+    const { problems, candidates } = restartCandidates(
+      targets,
+      {
+        workload: (kind, name) => this.#deps.workload(kind, definition.namespace, name),
+        autoReloaders: () => this.#deps.autoReloaders(definition.namespace, secret.name),
+      },
+      secret,
+      dataChanged,
+    );
     const dataId = secret.dataId;
     if (dataId === undefined) return problems;
-    for (const found of this.#deps.autoReloaders(definition.namespace, secret.name))
-      workloads.set(workloadKey(found.kind, found.namespace, found.name), found);
-    for (const [key, workload] of workloads) {
+    for (const { key, workload, needed } of candidates) {
       const pending = this.#pending.get(key)?.dataIds.get(secret.name);
       if (pending === dataId) continue;
-      if (pending === undefined && !restartNeeded(workload, secret.name, dataId, dataChanged)) continue;
+      if (pending === undefined && !needed) continue;
       this.#ask(key, workload, { definition, secret: secret.name }, dataId);
     }
     return problems;

@@ -20,16 +20,17 @@ import { PolicyFile, PolicyFileError } from '../policy/policy-file.ts';
 import { createProvider } from '../wiring/provider.ts';
 import { explain, type Explanation } from './explanation.ts';
 import { CouldNotCheck } from './could-not-check.ts';
+import { deletingExplanation } from './deleting.ts';
 import { formatJson } from './format-json.ts';
 import { formatText } from './format-text.ts';
-import { gather } from './gather.ts';
+import { gather, readLive } from './gather.ts';
 import { identityOf, identityText } from './identity.ts';
 import type { DefinitionOrigin } from './inputs.ts';
 import { invalidExplanation, type InvalidDefinition } from './invalid.ts';
 import { fileDocument, loadDefinition, type FileDocument } from './definition-source.ts';
 import { printable } from './printable.ts';
 import { userMessage } from './user-message.ts';
-import { checkNamespace, parseTarget, UsageError, type ExplainTarget } from './target.ts';
+import { parseTarget, UsageError, type ExplainTarget } from './target.ts';
 
 /** The field manager of the operator's applies (app.ts): what it wrote is read as its own. */
 const fieldManager = 'secrets-manager';
@@ -108,7 +109,12 @@ async function openPolicyFile(config: Config, logger: Logger) {
 export async function runExplain(
   options: ExplainOptions,
   settings: RawOptions,
-  io: { readonly stdout: Output; readonly stderr: Output },
+  io: {
+    readonly stdout: Output;
+    readonly stderr: Output;
+    /** What `-f -` reads. */
+    readonly stdin: AsyncIterable<Uint8Array | string>;
+  },
 ): Promise<number> {
   const fail = async (message: string, code: number): Promise<number> => {
     await io.stderr.write(`secrets-manager explain: ${printable(message)}\n`);
@@ -118,9 +124,8 @@ export async function runExplain(
   let config: Config;
   let document: FileDocument | undefined;
   try {
-    target = parseTarget(options.definition, options.file);
-    if (options.namespace !== undefined) checkNamespace(options.namespace, '-n, --namespace');
-    document = target.kind === 'file' ? await fileDocument(target) : undefined;
+    target = parseTarget(options.definition, options.file, options.namespace);
+    document = target.kind === 'file' ? await fileDocument(target, options.namespace, io.stdin) : undefined;
     config = readOnly(toConfig(settings));
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error), 2);
@@ -167,6 +172,17 @@ export async function runExplain(
       );
     }
     const { definition } = parsed;
+    const watched = watches(config, definition.metadata.namespace);
+    if (definition.metadata.deletionTimestamp !== undefined) {
+      // As the operator: a definition being deleted is finalized, not synced; nothing is read for it.
+      const live = await readLive({ kube, fieldManager }, definition);
+      return await print(
+        deletingExplanation(definition, live.ok ? live.secret : undefined, {
+          ...{ origin, identity, backend: config.backend, policy, watched },
+          rolloutRestart: config.rolloutRestart.enabled,
+        }),
+      );
+    }
     const provider = await createProvider(
       config,
       {
@@ -200,7 +216,7 @@ export async function runExplain(
       origin,
       identity,
       policy,
-      watched: watches(config, definition.metadata.namespace),
+      watched,
       defaultRefreshMs: config.reconcilePeriodMs,
     });
     return await print(explanation);

@@ -1,14 +1,21 @@
 // Where the definition `explain` judges comes from: the cluster, or a document of a file, which
 // keeps the cluster's identity when the cluster has it and none of its own server-set fields.
 
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { group, plural, version } from '../api/types.ts';
 import { systemClock } from '../clock.ts';
 import { toKubeError } from '../kube/errors.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
 import { couldNotCheck } from './could-not-check.ts';
 import type { DefinitionOrigin } from './inputs.ts';
-import { checkNamespace, pickDocument, UsageError, type ExplainTarget } from './target.ts';
+import {
+  checkNamespace,
+  fileName,
+  pickDocument,
+  stdinFile,
+  UsageError,
+  type ExplainTarget,
+} from './target.ts';
 
 async function clusterObject(kube: KubeApi, namespace: string, name: string): Promise<unknown> {
   try {
@@ -48,17 +55,44 @@ function pickServerSet(meta: Meta): Meta {
   return Object.fromEntries(serverSet.filter((f) => meta[f] !== undefined).map((f) => [f, meta[f]]));
 }
 
-/** A file's definition, read before any connection is made: its mistakes are usage errors. */
-export async function fileDocument(target: ExplainTarget & { kind: 'file' }): Promise<FileDocument> {
+/** The most one object may be in the apiserver (etcd's request limit): a larger file is no definition. */
+export const fileLimitBytes = 1.5 * 1024 * 1024;
+
+/** The text of `input`, or a UsageError once it holds more than the apiserver takes for one object. */
+async function cappedText(input: AsyncIterable<Uint8Array | string>, file: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    size += bytes.length;
+    if (size > fileLimitBytes)
+      throw new UsageError(
+        `${fileName(file)} holds more than 1.5 MiB (${fileLimitBytes} bytes), the most the apiserver takes for one object: explain a file with one definition`,
+      );
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A file's definition (standard input's for `-f -`), read before any connection is made: its
+ * mistakes are usage errors.
+ */
+export async function fileDocument(
+  target: ExplainTarget & { kind: 'file' },
+  namespaceFlag: string | undefined,
+  stdin: AsyncIterable<Uint8Array | string>,
+): Promise<FileDocument> {
   let text: string;
   try {
-    text = await readFile(target.file, 'utf8');
+    text = await cappedText(target.file === stdinFile ? stdin : createReadStream(target.file), target.file);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(
-      `${target.file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      `${fileName(target.file)} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  return pickDocument(text, target.file, target.pick);
+  return pickDocument(text, fileName(target.file), target.pick, namespaceFlag);
 }
 
 export type FileDocument = ReturnType<typeof pickDocument>;
@@ -81,10 +115,10 @@ export async function loadDefinition(
       );
     return { raw, origin: { kind: 'cluster' } };
   }
-  if (!document) throw new UsageError(`${target.file} was not read`);
+  if (!document) throw new UsageError(`${fileName(target.file)} was not read`);
   if (document.namespace && namespaceFlag && document.namespace !== namespaceFlag)
     throw new UsageError(
-      `${target.file} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${namespaceFlag}: drop --namespace or make them agree`,
+      `${fileName(target.file)} puts SecretDefinition ${document.name} in namespace ${document.namespace}, not ${namespaceFlag}: drop --namespace or make them agree`,
     );
   const namespace =
     document.namespace ??

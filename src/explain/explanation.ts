@@ -11,6 +11,7 @@ import { desiredSecret, sourceId, type DesiredResult } from '../controller/desir
 import { ownershipOf } from '../controller/ownership.ts';
 import { notAllowed } from '../controller/source-reads.ts';
 import { secretChanges, type SecretChanges } from './changes.ts';
+import type { Deletion } from './deleting.ts';
 import type { ExplainInputs, SourceOutcome } from './inputs.ts';
 import { keyRows, type KeyRow } from './key-rows.ts';
 import { rolloutOf, type RolloutExplanation } from './rollout.ts';
@@ -50,6 +51,8 @@ export interface Explanation {
   readonly keys: readonly KeyRow[];
   readonly changes: SecretChanges;
   readonly rollout: RolloutExplanation;
+  /** Set when the definition is being deleted: what becomes of its Secret (deleting.ts). */
+  readonly deletion?: Deletion;
   /** What else a user should know: the policy being off, what explain did not do. */
   readonly notes: readonly string[];
 }
@@ -209,9 +212,9 @@ export async function explain(inputs: ExplainInputs): Promise<Explanation> {
     verdict,
     wouldSync: verdict.ready && watched,
     paths: inputs.sources.map(pathRow),
-    keys: keyRows(definition, inputs.sources, built, live, inputs.issuingAllowed),
+    keys: keyRows(definition, backend, inputs.sources, built, live, inputs.issuingAllowed),
     changes,
-    rollout: rolloutOf(definition, inputs.rollout, changes),
+    rollout: rolloutOf(definition, inputs.rollout, changes, live),
     notes: notesOf(inputs),
   };
 }

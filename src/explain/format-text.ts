@@ -7,6 +7,7 @@ import type { Explanation, PathRow } from './explanation.ts';
 import { identityText } from './identity.ts';
 import type { KeyRow } from './key-rows.ts';
 import { printable } from './printable.ts';
+import { fileName } from './target.ts';
 
 /** Columns padded to their widest cell, two spaces apart; each cell printable. */
 export function table(header: readonly string[], given: readonly (readonly string[])[]): string[] {
@@ -25,6 +26,9 @@ const foundWords: Readonly<Record<KeyRow['found'], string>> = {
   keyNotFound: 'key not found',
   pathNotFound: 'path not found',
   notRead: 'not read',
+  invalidKey: 'not a Secret key',
+  notAnObject: 'no keys (not JSON)',
+  invalidValue: 'not base64',
   notApplicable: '-',
 };
 
@@ -62,7 +66,8 @@ function keyTable(keys: readonly KeyRow[]): string[] {
     keys.map((row) => {
       const [source, version] = sourceText(row);
       return [
-        row.secretKey,
+        // A key "" (a dataFrom key no Secret may have) would be an empty cell.
+        row.secretKey === '' ? '""' : row.secretKey,
         source,
         version,
         row.policy === 'notApplicable' ? '-' : row.policy,
@@ -127,7 +132,7 @@ function rolloutText(e: Explanation): string[] {
 
 function originText(e: Explanation): string {
   if (e.origin.kind === 'cluster') return 'from the cluster';
-  return `from ${e.origin.file}${e.origin.applied ? ', the cluster has a version of it' : ', not applied yet'}`;
+  return `from ${fileName(e.origin.file)}${e.origin.applied ? ', the cluster has a version of it' : ', not applied yet'}`;
 }
 
 export function formatText(e: Explanation): string {
@@ -146,11 +151,15 @@ export function formatText(e: Explanation): string {
       .filter((p) => p.problem)
       .map((p) => `${p.path}: ${p.problem?.reason ?? ''}: ${p.problem?.message ?? ''}`),
     ...(e.paths.some((p) => p.problem) ? [''] : []),
-    'Applying it:',
-    ...[...changesText(e.changes, e.secret.name), ...rolloutText(e)].map((l) => `  ${l}`),
+    ...(e.deletion
+      ? ['Deleting it:', `  ${e.deletion.message}`]
+      : [
+          'Applying it:',
+          ...[...changesText(e.changes, e.secret.name), ...rolloutText(e)].map((l) => `  ${l}`),
+        ]),
     ...(e.notes.length ? ['', 'Notes:', ...e.notes.map((n) => `  - ${n}`)] : []),
     '',
-    e.wouldSync ? 'Would sync: yes' : 'Would sync: no',
+    e.wouldSync ? 'Would sync: yes' : e.deletion ? 'Would sync: no, it is being deleted' : 'Would sync: no',
   ];
   // Each line printable: what it quotes from the definition or the backend cannot start another.
   return `${lines.map(printable).join('\n')}\n`;

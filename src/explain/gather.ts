@@ -95,7 +95,7 @@ export async function readPaths(
 
 /** The target Secret as the operator sees it (value hashes only); a CouldNotCheck when the caller cannot read it. */
 export async function readLive(
-  deps: GatherDeps,
+  deps: Pick<GatherDeps, 'kube' | 'fieldManager'>,
   definition: SecretDefinition,
 ): Promise<ExplainInputs['live']> {
   const { namespace } = definition.metadata;

@@ -2,8 +2,8 @@
 // whether it was found, and how it stands against the live Secret (by value hash). Pure; a row
 // names keys and paths, never a value or a hash.
 
-import type { Encoding, SecretDefinition, SourceVersion } from '../api/types.ts';
-import type { DesiredSecret } from '../controller/desired.ts';
+import type { Backend, Encoding, SecretDefinition, SourceVersion } from '../api/types.ts';
+import { isDataKey, keyValue, secretValue, type DesiredSecret } from '../controller/desired.ts';
 import { valueHash, type LiveSecret } from '../kube/live-secret.ts';
 import { wholeValue } from '../providers/provider.ts';
 import type { SourceOutcome } from './inputs.ts';
@@ -25,7 +25,20 @@ export interface KeyRow {
   readonly secretKey: string;
   readonly source: KeySource;
   readonly policy: 'allowed' | 'denied' | 'unchecked' | 'notApplicable';
-  readonly found: 'found' | 'keyNotFound' | 'pathNotFound' | 'notRead' | 'notApplicable';
+  /**
+   * Whether desiredSecret would take it: `invalidKey` a dataFrom key that is no Secret data key,
+   * `notAnObject` a dataFrom value without keys (Azure Key Vault), `invalidValue` a keysMap value
+   * its encoding rejects; each is the verdict's InvalidValue.
+   */
+  readonly found:
+    | 'found'
+    | 'keyNotFound'
+    | 'pathNotFound'
+    | 'notRead'
+    | 'invalidKey'
+    | 'notAnObject'
+    | 'invalidValue'
+    | 'notApplicable';
   /** Against the live Secret: compared only when the definition would sync. */
   readonly live: 'matches' | 'differs' | 'added' | 'notCompared';
 }
@@ -57,8 +70,25 @@ function liveOf(
 const same = (s: SourceOutcome, path: string, version: SourceVersion | undefined): boolean =>
   s.path === path && s.version === version;
 
+/** The rows of a dataFrom path that was read: its keys by name, as desiredSecret would take them. */
+function dataFromRows(
+  data: Readonly<Record<string, unknown>>,
+  backend: Backend,
+  row: (secretKey: string, found: KeyRow['found']) => KeyRow,
+  keysMap: Readonly<Record<string, unknown>>,
+): KeyRow[] {
+  const keys = Object.keys(data).sort();
+  if (keys.length === 0) return [row('*', 'found')];
+  if (backend === 'azure-kv' && keys.length === 1 && keys[0] === wholeValue) return [row('*', 'notAnObject')];
+  // keysMap wins a clash: that key's row is keysMap's. A key that is no Secret key fails first.
+  return keys
+    .filter((key) => !isDataKey(key) || !Object.hasOwn(keysMap, key))
+    .map((key) => row(key, isDataKey(key) ? 'found' : 'invalidKey'));
+}
+
 export function keyRows(
   definition: SecretDefinition,
+  backend: Backend,
   sources: readonly SourceOutcome[],
   desired: DesiredSecret | undefined,
   live: LiveSecret | undefined,
@@ -74,37 +104,33 @@ export function keyRows(
       path: from.path,
       ...(from.version === undefined ? {} : { version: from.version }),
     };
-    const read = readOf(source);
-    const keys = source?.read?.ok ? Object.keys(source.read.data).filter((k) => k !== wholeValue) : [];
-    if (read !== 'read' || keys.length === 0) {
-      rows.push({
-        secretKey: '*',
-        source: ref,
-        policy: policyOf(source),
-        found: read === 'read' ? 'found' : read,
-        live: 'notCompared',
-      });
+    const policy = policyOf(source);
+    const data = source?.read?.ok ? source.read.data : undefined;
+    const row = (secretKey: string, found: KeyRow['found']): KeyRow => ({
+      secretKey,
+      source: ref,
+      policy,
+      found,
+      live: compared(secretKey),
+    });
+    if (data === undefined) {
+      rows.push(row('*', readOf(source) === 'pathNotFound' ? 'pathNotFound' : 'notRead'));
       continue;
     }
-    // keysMap wins a clash: that key's row is keysMap's.
-    for (const key of keys.sort())
-      if (!Object.hasOwn(spec.keysMap, key))
-        rows.push({
-          secretKey: key,
-          source: ref,
-          policy: policyOf(source),
-          found: 'found',
-          live: compared(key),
-        });
+    rows.push(...dataFromRows(data, backend, row, spec.keysMap));
   }
   for (const [secretKey, entry] of Object.entries(spec.keysMap)) {
     const source = sources.find((s) => same(s, entry.path, entry.version));
     const read = readOf(source);
-    const data = source?.read?.ok ? source.read.data : undefined;
-    // A value without keys of its own (Azure Key Vault) is read whole, whatever the key.
-    const whole = data !== undefined && Object.keys(data).length === 1 && Object.hasOwn(data, wholeValue);
+    const taken = source?.read?.ok ? keyValue(source.read.data, entry.key, backend) : undefined;
     const found =
-      read !== 'read' ? read : whole || (data && Object.hasOwn(data, entry.key)) ? 'found' : 'keyNotFound';
+      read !== 'read'
+        ? read
+        : !taken
+          ? 'keyNotFound'
+          : secretValue(taken.value, entry.encoding) === undefined
+            ? 'invalidValue'
+            : 'found';
     rows.push({
       secretKey,
       source: {

@@ -55,13 +55,33 @@ function namesOf(text: string, what: string): { namespace?: string; name: string
   return namespace === undefined ? { name } : { namespace, name };
 }
 
-/** The target of `explain [definition] [-f file]`. */
-export function parseTarget(argument: string | undefined, file: string | undefined): ExplainTarget {
+/** `-f -` reads the definition from standard input, as kubectl does. */
+export const stdinFile = '-';
+
+/** How a file is named in messages. */
+export const fileName = (file: string): string => (file === stdinFile ? 'standard input' : file);
+
+/** A NAMESPACE/NAME and -n that name two namespaces: the caller must say which. */
+function checkAgrees(given: { namespace?: string }, namespaceFlag: string | undefined, text: string): void {
+  if (given.namespace !== undefined && namespaceFlag !== undefined && given.namespace !== namespaceFlag)
+    throw new UsageError(
+      `"${text}" names namespace ${given.namespace}, but -n says ${namespaceFlag}: drop -n or make them agree`,
+    );
+}
+
+/** The target of `explain [definition] [-f file] [-n namespace]`. */
+export function parseTarget(
+  argument: string | undefined,
+  file: string | undefined,
+  namespaceFlag?: string,
+): ExplainTarget {
+  if (namespaceFlag !== undefined) checkNamespace(namespaceFlag, '-n, --namespace');
   if (file !== undefined) {
-    if (file === '') throw new UsageError('-f needs a file name');
-    return argument === undefined
-      ? { kind: 'file', file }
-      : { kind: 'file', file, pick: namesOf(argument, 'the definition to pick') };
+    if (file === '') throw new UsageError('-f needs a file name (or - for standard input)');
+    if (argument === undefined) return { kind: 'file', file };
+    const pick = namesOf(argument, 'the definition to pick');
+    checkAgrees(pick, namespaceFlag, argument);
+    return { kind: 'file', file, pick };
   }
   if (argument === undefined)
     throw new UsageError(
@@ -72,6 +92,7 @@ export function parseTarget(argument: string | undefined, file: string | undefin
     throw new UsageError(
       `"${argument}" names no namespace: write NAMESPACE/NAME, for example team-a/${argument}`,
     );
+  checkAgrees(names, namespaceFlag, argument);
   return { kind: 'cluster', namespace: names.namespace, name: names.name };
 }
 
@@ -118,18 +139,24 @@ function checkedNames(document: Document, file: string): Document {
   return document;
 }
 
-/** The one SecretDefinition of a file's text, or the one `pick` names. */
+/**
+ * The one SecretDefinition of a file's text, or the one `pick` names. A document without a
+ * namespace is in -n's namespace, so a pick NS/NAME with -n NS matches it.
+ */
 export function pickDocument(
   text: string,
   file: string,
   pick?: { readonly namespace?: string; readonly name: string },
+  namespaceFlag?: string,
 ): Document {
   const documents = documentsOf(text, file);
   if (documents.length === 0) throw new UsageError(`${file} holds no SecretDefinition (kind: ${kind})`);
   const listed = documents.map((d) => (d.namespace ? `${d.namespace}/${d.name}` : d.name)).join(', ');
   if (pick) {
     const chosen = documents.filter(
-      (d) => d.name === pick.name && (pick.namespace === undefined || d.namespace === pick.namespace),
+      (d) =>
+        d.name === pick.name &&
+        (pick.namespace === undefined || (d.namespace ?? namespaceFlag) === pick.namespace),
     );
     if (chosen.length === 1 && chosen[0]) return checkedNames(chosen[0], file);
     throw new UsageError(

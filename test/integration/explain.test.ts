@@ -15,6 +15,7 @@ import { auditEntriesSince, auditMark } from '../support/audit.ts';
 import {
   applyDefinition,
   ensureCrd,
+  operatorEnv,
   putKv2,
   readDefinition,
   secretData,
@@ -51,6 +52,7 @@ function assertNoValue(printed: Explained): void {
 /** Runs `secrets-manager explain ARGS` with the operator's connection flags and AppRole identity. */
 async function explainCli(args: readonly string[]): Promise<Explained> {
   const { state } = await testStack();
+  const env = await operatorEnv();
   const result = await new Promise<Explained>((resolve) => {
     execFile(
       process.execPath,
@@ -63,12 +65,7 @@ async function explainCli(args: readonly string[]): Promise<Explained> {
       ],
       {
         cwd: repoRoot,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: process.env['HOME'] ?? '',
-          VAULT_ROLE_ID: state.vault.approle.roleId,
-          VAULT_SECRET_ID: state.vault.approle.secretId,
-        },
+        env,
       },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),

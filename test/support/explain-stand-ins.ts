@@ -4,6 +4,7 @@
 
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import { buildProgram, type ExplainRequest } from '../../src/cli.ts';
 import { runExplain } from '../../src/explain/command.ts';
@@ -88,10 +89,11 @@ export interface Explained {
   readonly stderr: string;
 }
 
-/** Runs `secrets-manager ARGS` (ARGS holds explain), the Vault and Azure variables cleared. */
+/** Runs `secrets-manager ARGS` (ARGS holds explain), the Vault and Azure variables cleared; `stdin` is its standard input. */
 export async function explainIn(
   args: readonly string[],
   env: Record<string, string> = {},
+  stdin = '',
 ): Promise<Explained> {
   let stdout = '';
   let stderr = '';
@@ -103,6 +105,7 @@ export async function explainIn(
       code = await runExplain(request, settings, {
         stdout: { write: async (text) => void (stdout += text) },
         stderr: { write: async (text) => void (stderr += text) },
+        stdin: Readable.from([stdin]),
       });
       return code;
     },

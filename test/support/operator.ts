@@ -51,6 +51,17 @@ export interface OperatorOptions {
   readonly kubeconfigFlag?: boolean;
 }
 
+/** What a process of ours runs with against the stack: a PATH, a HOME and the AppRole credentials. */
+export async function operatorEnv(): Promise<Record<string, string>> {
+  const { state } = await testStack();
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '',
+    VAULT_ROLE_ID: state.vault.approle.roleId,
+    VAULT_SECRET_ID: state.vault.approle.secretId,
+  };
+}
+
 /** Starts the operator with approle credentials and the stack's kubeconfig; stopped after the test. */
 export async function startOperator(t: TestContext, options: OperatorOptions = {}): Promise<RunningOperator> {
   await ensureCrd();
@@ -70,13 +81,7 @@ export async function startOperator(t: TestContext, options: OperatorOptions = {
     ],
     {
       cwd: repoRoot,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: process.env['HOME'] ?? '',
-        VAULT_ROLE_ID: state.vault.approle.roleId,
-        VAULT_SECRET_ID: state.vault.approle.secretId,
-        ...options.env,
-      },
+      env: { ...(await operatorEnv()), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -2,89 +2,15 @@
 // which identity it reads with, what it revokes, what it strips from a file, how it fails.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   definitionsPath,
   explainIn,
   kubeStandIn,
   kvAnswers,
   vaultStandIn,
-  type Answers,
 } from '../../support/explain-stand-ins.ts';
-
-const definition = {
-  apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
-  kind: 'SecretDefinition',
-  metadata: {
-    name: 'app',
-    namespace: 'team-a',
-    uid: 'uid-live',
-    generation: 1,
-    resourceVersion: '7',
-    creationTimestamp: '2026-01-01T00:00:00Z',
-  },
-  spec: { name: 'app-secret', keysMap: { password: { path: 'secret/team-a/db', key: 'password' } } },
-};
-
-/** The cluster holds `definition` and nothing else in team-a (no Secret yet). */
-const cluster = (extra: Answers = {}): Answers => ({
-  [`GET ${definitionsPath}/team-a/secretdefinitions/app`]: { status: 200, body: definition },
-  [`GET ${definitionsPath}/team-a/secretdefinitions`]: { status: 200, body: { items: [definition] } },
-  ...extra,
-});
-
-/** The Secret app-secret as SecretDefinition app (uid-live) wrote it. */
-const secretOfApp = {
-  apiVersion: 'v1',
-  kind: 'Secret',
-  metadata: {
-    name: 'app-secret',
-    namespace: 'team-a',
-    uid: 'secret-uid',
-    resourceVersion: '3',
-    labels: { 'app.kubernetes.io/managed-by': 'secrets-manager' },
-    annotations: { 'secrets-manager.tuenti.io/owner': 'app' },
-    ownerReferences: [
-      {
-        apiVersion: 'secrets-manager.tuenti.io/v1alpha1',
-        kind: 'SecretDefinition',
-        name: 'app',
-        uid: 'uid-live',
-        controller: true,
-      },
-    ],
-  },
-  type: 'Opaque',
-  data: { password: Buffer.from('pw-unit-owned').toString('base64') },
-};
-
-async function fileOf(t: TestContext, text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'explain-shell-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'definition.yaml');
-  await writeFile(file, text);
-  return file;
-}
-
-/** The flags of a run with AppRole against `vault` and `kube`. */
-async function connected(kube: { kubeconfig(): Promise<string> }, vault: { address: string }) {
-  return [
-    `--kubeconfig=${await kube.kubeconfig()}`,
-    `--vault.url=${vault.address}`,
-    '--vault.role-id=role',
-    '--vault.secret-id=secret',
-  ];
-}
-
-const approleLogin: Answers = {
-  'POST /v1/auth/approle/login': {
-    status: 200,
-    body: { auth: { client_token: 'hvs.approle-login', lease_duration: 3600, renewable: true } },
-  },
-};
+import { approleLogin, cluster, connected, definition, fileOf, secretOfApp } from './shell-fixtures.ts';
 
 const revokes = (seen: readonly { method: string; url: string; headers: Record<string, string[]> }[]) =>
   seen.filter((s) => s.url === '/v1/auth/token/revoke-self').map((s) => s.headers['x-vault-token']?.[0]);

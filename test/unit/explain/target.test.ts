@@ -64,4 +64,30 @@ describe('which definition explain is asked about', () => {
     // A nameless document beside the one picked does not matter.
     assert.equal(pickDocument(`${doc('one')}---\n${nameless}`, 'f.yaml', { name: 'one' }).name, 'one');
   });
+
+  test('-n that names another namespace than NAMESPACE/NAME is a usage error, for the cluster and for a pick', () => {
+    assert.throws(
+      () => parseTarget('team-a/app', undefined, 'team-b'),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.message === '"team-a/app" names namespace team-a, but -n says team-b: drop -n or make them agree',
+    );
+    assert.throws(() => parseTarget('team-a/app', 'f.yaml', 'team-b'), /but -n says team-b/);
+    assert.deepEqual(parseTarget('team-a/app', undefined, 'team-a'), {
+      kind: 'cluster',
+      namespace: 'team-a',
+      name: 'app',
+    });
+  });
+
+  test('a pick NS/NAME with -n NS matches a document that names no namespace', () => {
+    const two = `${doc('app')}---\n${doc('app', 'team-b')}`;
+    const picked = pickDocument(two, 'f.yaml', { namespace: 'team-a', name: 'app' }, 'team-a');
+    assert.equal(picked.name, 'app');
+    assert.equal(picked.namespace, undefined);
+    assert.throws(
+      () => pickDocument(two, 'f.yaml', { namespace: 'team-a', name: 'app' }),
+      /has no SecretDefinition team-a\/app/,
+    );
+  });
 });
