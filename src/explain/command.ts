@@ -177,7 +177,7 @@ export async function runExplain(
       // As the operator: a definition being deleted is finalized, not synced; nothing is read for it.
       const live = await readLive({ kube, fieldManager }, definition);
       return await print(
-        deletingExplanation(definition, live.ok ? live.secret : undefined, {
+        deletingExplanation(definition, live, {
           ...{ origin, identity, backend: config.backend, policy, watched },
           rolloutRestart: config.rolloutRestart.enabled,
         }),

@@ -106,9 +106,8 @@ function readFailure(inputs: ExplainInputs): Verdict | undefined {
 /** Why the operator would not write this definition's Secret at all: it is someone else's. */
 function ownershipFailure(inputs: ExplainInputs): Verdict | undefined {
   const { definition, live, rivals } = inputs;
-  if (!live.ok) return failed(reasons.kubernetesError, live.message);
   const { spec, metadata } = definition;
-  const ownership = ownershipOf(live.secret, definition);
+  const ownership = ownershipOf(live, definition);
   // The same rule as the target index: the oldest definition wins, the name breaks ties.
   const created = metadata.creationTimestamp;
   const winner = rivals.find(
@@ -198,7 +197,7 @@ export async function explain(inputs: ExplainInputs): Promise<Explanation> {
           message: `Secret ${spec.name} would be in sync with ${backendWords[backend].name} (refreshed every ${refresh})`,
         }
       : failed(desired.reason, desired.message));
-  const live = inputs.live.ok ? inputs.live.secret : undefined;
+  const { live } = inputs;
   const built = verdict.ready && desired.ok ? desired.secret : undefined;
   const changes = secretChanges(definition, built, live, inputs.rollout.enabled);
   return {

@@ -93,15 +93,14 @@ export async function readPaths(
   }
 }
 
-/** The target Secret as the operator sees it (value hashes only); a CouldNotCheck when the caller cannot read it. */
+/** The target Secret as the operator sees it (value hashes only); throws a CouldNotCheck when the caller cannot read it. */
 export async function readLive(
   deps: Pick<GatherDeps, 'kube' | 'fieldManager'>,
   definition: SecretDefinition,
 ): Promise<ExplainInputs['live']> {
   const { namespace } = definition.metadata;
   try {
-    const secret = await kubeSecretApi(deps.kube, deps.fieldManager).read(namespace, definition.spec.name);
-    return { ok: true, secret };
+    return await kubeSecretApi(deps.kube, deps.fieldManager).read(namespace, definition.spec.name);
   } catch (error) {
     throw couldNotCheck(error, `the Secret ${definition.spec.name} in ${namespace}`);
   }

@@ -51,7 +51,7 @@ export interface ExplainInputs {
   /** The policy's answer for spec.pki.path or spec.dynamic.path; undefined without either. */
   readonly issuingAllowed?: boolean;
   /** The definition's target Secret as it is now (undefined: there is none), or why it could not be read. */
-  readonly live: { readonly ok: true; readonly secret: LiveSecret | undefined } | SourceFailure;
+  readonly live: LiveSecret | undefined;
   /** Other definitions of the namespace that target the same Secret, with their creation times. */
   readonly rivals: readonly { readonly name: string; readonly createdAt: string }[];
   /** --rollout-restart, and the namespace's workloads when it is on. */

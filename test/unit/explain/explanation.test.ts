@@ -25,21 +25,21 @@ describe('explain', () => {
   });
 
   test('a Secret that holds the same data matches, and applying changes nothing', async () => {
-    const e = await explain(await inputs({ live: { ok: true, secret: live({ password }) } }));
+    const e = await explain(await inputs({ live: live({ password }) }));
     assert.equal(e.keys[0]?.live, 'matches');
     assert.deepEqual(e.changes, { kind: 'none' });
   });
 
   test('an edited Secret differs: applying would change that key and remove a key it no longer wants', async () => {
     const secret = live({ password: 'edited-by-hand', old: 'x' });
-    const e = await explain(await inputs({ live: { ok: true, secret } }));
+    const e = await explain(await inputs({ live: secret }));
     assert.equal(e.keys[0]?.live, 'differs');
     assert.deepEqual(e.changes, { kind: 'update', added: [], changed: ['password'], removed: ['old'] });
   });
 
   test('a changed type is reported as the delete and create it would be', async () => {
     const secret = live({ password }, { type: 'kubernetes.io/tls' });
-    const e = await explain(await inputs({ live: { ok: true, secret } }));
+    const e = await explain(await inputs({ live: secret }));
     assert.deepEqual(e.changes, {
       kind: 'update',
       added: [],
@@ -121,15 +121,9 @@ describe('explain', () => {
         ],
       },
     );
-    assert.equal(
-      (await explain(await inputs({ live: { ok: true, secret: theirs } }))).verdict.reason,
-      'Conflict',
-    );
+    assert.equal((await explain(await inputs({ live: theirs }))).verdict.reason, 'Conflict');
     const foreign = live({ password }, { ownerReferences: [], labels: {}, annotations: {} });
-    assert.equal(
-      (await explain(await inputs({ live: { ok: true, secret: foreign } }))).verdict.reason,
-      'SecretNotOwned',
-    );
+    assert.equal((await explain(await inputs({ live: foreign }))).verdict.reason, 'SecretNotOwned');
     const older = [{ name: 'first', createdAt: '2025-01-01T00:00:00Z' }];
     assert.equal((await explain(await inputs({ rivals: older }))).verdict.reason, 'Conflict');
   });
@@ -165,14 +159,10 @@ describe('explain', () => {
       workload('other', true, ['x']),
     ];
     const rollout = { enabled: true as const, workloads };
-    const changed = await explain(
-      await inputs({ definition: d, rollout, live: { ok: true, secret: live({ password: 'old' }) } }),
-    );
+    const changed = await explain(await inputs({ definition: d, rollout, live: live({ password: 'old' }) }));
     assert.deepEqual(changed.rollout.restarts, ['Deployment web', 'Deployment worker']);
     assert.equal(changed.rollout.condition?.reason, 'TargetsFound');
-    const same = await explain(
-      await inputs({ definition: d, rollout, live: { ok: true, secret: live({ password }) } }),
-    );
+    const same = await explain(await inputs({ definition: d, rollout, live: live({ password }) }));
     assert.deepEqual(same.rollout.restarts, []);
     const off = await explain(await inputs({ definition: d }));
     assert.equal(off.rollout.condition?.reason, 'RolloutRestartDisabled');
@@ -187,7 +177,7 @@ describe('explain', () => {
 
   test('neither the text nor the JSON holds a value or a hash of one', async () => {
     for (const secret of [undefined, live({ password: 'edited-by-hand' })]) {
-      const e = await explain(await inputs({ live: { ok: true, secret } }));
+      const e = await explain(await inputs({ live: secret }));
       const printed = formatText(e) + formatJson(e);
       for (const forbidden of [
         password,

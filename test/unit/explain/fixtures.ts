@@ -77,7 +77,7 @@ export async function inputs(overrides: Partial<ExplainInputs> = {}): Promise<Ex
     watched: true,
     defaultRefreshMs: 60_000,
     sources: [found({ password })],
-    live: { ok: true, secret: undefined },
+    live: undefined,
     rivals: [],
     rollout: { enabled: false },
     templates: await inThreadRenderer(),

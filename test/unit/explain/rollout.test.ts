@@ -19,7 +19,7 @@ async function restartsWith(secret: ReturnType<typeof live> | undefined, workloa
     await inputs({
       definition: definition(),
       rollout: { enabled: true, workloads },
-      live: { ok: true, secret },
+      live: secret,
     }),
   );
   return e.rollout.restarts;
