@@ -221,8 +221,8 @@ export class Checker {
             'orphan',
             `orphan ${key} ${since}`,
             `Secret ${key} has outlived its definition ${definitionKey} by ${((now - since) / 1000).toFixed(0)}s ` +
-              `(created ${String(secret.metadata?.creationTimestamp?.toISOString())}, owners ${JSON.stringify(secret.metadata?.ownerReferences?.map((r) => r.uid) ?? [])}, ` +
-              `written ${JSON.stringify(secret.metadata?.managedFields?.map((f) => `${f.manager ?? ''} ${f.operation ?? ''} ${String(f.time?.toISOString())}`) ?? [])})`,
+              `(created ${String(secret.metadata?.creationTimestamp)}, owners ${JSON.stringify(secret.metadata?.ownerReferences?.map((r) => r.uid) ?? [])}, ` +
+              `written ${JSON.stringify(secret.metadata?.managedFields?.map((f) => `${f.manager ?? ''} ${f.operation ?? ''} ${String(f.time)}`) ?? [])})`,
           );
         }
       }

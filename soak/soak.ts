@@ -10,6 +10,7 @@ import { VaultAdmin } from '../test/harness/vault.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
 import { apiserverWrites, AuditLog } from '../bench/observe.ts';
 import { Checker } from './checker.ts';
+import { untilGarbageCollectorFollowsDefinitions } from './garbage-collector.ts';
 import { faultSchedule, inject, type FaultKind, type FaultTargets } from './faults.ts';
 import { pause, soakKube, statusOf } from './kube.ts';
 import { Ledger } from './ledger.ts';
@@ -116,6 +117,8 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     await checker.start();
     log(`seeding ${options.paths} paths and ${options.n} definitions in ${options.namespaces} namespaces`);
     await load.seed(8, stop.signal);
+    const gcSeconds = await untilGarbageCollectorFollowsDefinitions(kube, `${run}-0`, 180_000);
+    log(`the garbage collector follows definitions (${gcSeconds.toFixed(1)}s)`);
     await replicas.start(2, 5_000);
     await replicas.untilLeader(120_000);
     await replicas.untilAllReady(120_000);
