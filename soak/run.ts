@@ -27,7 +27,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
     faults: { type: 'string', default: faultKinds.join(',') },
-    'fault-every': { type: 'string', default: '120' },
+    /** Seconds between faults; by default a fifth of the run, within 30 to 120. */
+    'fault-every': { type: 'string' },
     interval: { type: 'string', default: '10' },
     slack: { type: 'string', default: '20' },
     json: { type: 'string' },
@@ -57,16 +58,21 @@ function faultList(text: string | undefined): FaultKind[] {
 }
 
 const n = whole('n', values.n, 1);
+const minutes = whole('minutes', values.minutes, 1);
+/** Five faults in a short run, one every two minutes in a long one. */
+function defaultFaultEvery(runMinutes: number): number {
+  return Math.max(30, Math.min(120, Math.floor((runMinutes * 60) / 5)));
+}
 const log = (line: string): void => void process.stderr.write(`[soak] ${line}\n`);
 const options = {
   seed: whole('seed', values.seed, 0),
-  minutes: whole('minutes', values.minutes, 1),
+  minutes,
   n,
   paths: whole('paths', values.paths ?? String(Math.max(1, Math.floor(n / 2))), 1),
   namespaces: whole('namespaces', values.namespaces, 1),
   rate: whole('rate', values.rate, 1),
   faults: faultList(values.faults),
-  faultEveryS: whole('fault-every', values['fault-every'], 10),
+  faultEveryS: whole('fault-every', values['fault-every'] ?? String(defaultFaultEvery(minutes)), 10),
   intervalSeconds: whole('interval', values.interval, 1),
   leaseSeconds: 15,
   slackSeconds: whole('slack', values.slack, 0),
