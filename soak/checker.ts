@@ -1,0 +1,289 @@
+// The independent checker: written without the operator's code, it watches every definition,
+// managed Secret and namespace of the run, and holds them to what the load asked for and what
+// Vault held (the ledger). It flags a Secret that is blank, one that holds a value Vault never
+// gave any path its definition named, and one that outlives its definition; and it answers when
+// every definition is correct again after a fault.
+
+import {
+  makeInformer,
+  type Informer,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1Namespace,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { Ledger } from './ledger.ts';
+import {
+  definitionGroup,
+  definitionKind,
+  definitionPlural,
+  definitionVersion,
+  managedByLabel,
+  managedByValue,
+  ownerAnnotation,
+  pause,
+  type SoakKube,
+} from './kube.ts';
+
+export interface Violation {
+  readonly kind: 'blank' | 'foreign-value' | 'orphan' | 'not-recovered' | 'not-converged';
+  /** ISO time it was seen. */
+  readonly at: string;
+  readonly what: string;
+}
+
+export interface CheckerOptions {
+  /** Only namespaces starting with this are the run's. */
+  readonly prefix: string;
+  /** How long a Secret may outlive its definition (the garbage collector's part). */
+  readonly orphanGraceMs: number;
+  /** How long a value may look foreign before it is one (the definition's change may be in flight to the watch). */
+  readonly foreignGraceMs: number;
+  readonly log: (line: string) => void;
+}
+
+interface DefinitionObject extends KubernetesObject {
+  spec?: { name?: unknown; keysMap?: { v?: { path?: unknown } } };
+}
+
+/** Which of Vault's values `value` is: its path and its index in that path's history, if any. */
+export function valueOrigin(
+  value: string,
+  paths: Iterable<string>,
+  ledger: Pick<Ledger, 'valuesOf'>,
+): { path: string; index: number } | undefined {
+  for (const path of paths) {
+    const index = ledger.valuesOf(path).indexOf(value);
+    if (index >= 0) return { path, index };
+  }
+  return undefined;
+}
+
+/** What a converged run is measured against: each path's newest value, each definition that existed. */
+export interface Snapshot {
+  readonly at: number;
+  readonly newest: ReadonlyMap<string, number>;
+  readonly definitions: ReadonlySet<string>;
+}
+
+type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+export class Checker {
+  readonly #kube: SoakKube;
+  readonly #ledger: Ledger;
+  readonly #options: CheckerOptions;
+  readonly violations: Violation[] = [];
+  /** Every path each definition has named, as the checker saw it. */
+  readonly #pathsOf = new Map<string, Set<string>>();
+  readonly #suspectSince = new Map<string, number>();
+  readonly #orphanSince = new Map<string, number>();
+  readonly #flagged = new Set<string>();
+  #definitions: Cached<DefinitionObject> | undefined;
+  #secrets: Cached<V1Secret> | undefined;
+  #namespaces: Cached<V1Namespace> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(kube: SoakKube, ledger: Ledger, options: CheckerOptions) {
+    this.#kube = kube;
+    this.#ledger = ledger;
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { config, core, custom } = this.#kube;
+    const selector = `${managedByLabel}=${managedByValue}`;
+    this.#secrets = this.#informer(
+      makeInformer<V1Secret>(
+        config,
+        '/api/v1/secrets',
+        () => core.listSecretForAllNamespaces({ labelSelector: selector }),
+        selector,
+      ),
+    );
+    this.#namespaces = this.#informer(
+      makeInformer<V1Namespace>(config, '/api/v1/namespaces', () => core.listNamespace()),
+    );
+    const definitions = this.#informer(
+      makeInformer<DefinitionObject>(
+        config,
+        `/apis/${definitionGroup}/${definitionVersion}/${definitionPlural}`,
+        () =>
+          custom.listClusterCustomObject({
+            group: definitionGroup,
+            version: definitionVersion,
+            plural: definitionPlural,
+          }) as Promise<{ items: DefinitionObject[] }>,
+      ),
+    );
+    const remember = (d: DefinitionObject): void => {
+      const path = d.spec?.keysMap?.v?.path;
+      if (typeof path !== 'string') return;
+      const key = keyOf(d);
+      const paths = this.#pathsOf.get(key) ?? new Set<string>();
+      paths.add(path);
+      this.#pathsOf.set(key, paths);
+    };
+    definitions.on('add', remember);
+    definitions.on('update', remember);
+    this.#definitions = definitions;
+    await Promise.all([this.#secrets.start(), this.#namespaces.start(), definitions.start()]);
+    for (const d of definitions.list()) remember(d);
+    this.#timer = setInterval(() => this.#check(), 1_000);
+  }
+
+  /**
+   * Restarted a second after any error, the apiserver restarts under it; a start fails while the
+   * apiserver is away, so it is tried again until it lists.
+   */
+  #informer<T extends KubernetesObject>(informer: Cached<T>): Cached<T> {
+    const restart = async (): Promise<void> => {
+      while (!this.#stopped) {
+        await pause(1_000);
+        try {
+          await informer.start();
+          return;
+        } catch {
+          // The apiserver is not back yet.
+        }
+      }
+    };
+    informer.on('error', () => {
+      if (!this.#stopped) void restart();
+    });
+    return informer;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await Promise.all([this.#secrets?.stop(), this.#namespaces?.stop(), this.#definitions?.stop()]);
+  }
+
+  #ours(namespace: string | undefined): boolean {
+    return namespace?.startsWith(this.#options.prefix) ?? false;
+  }
+
+  #flag(kind: Violation['kind'], once: string, what: string): void {
+    if (this.#flagged.has(once)) return;
+    this.#flagged.add(once);
+    const violation = { kind, at: new Date().toISOString(), what };
+    this.violations.push(violation);
+    this.#options.log(`VIOLATION ${kind}: ${what}`);
+  }
+
+  #check(): void {
+    const secrets = this.#secrets?.list() ?? [];
+    const now = Date.now();
+    for (const secret of secrets) {
+      const namespace = secret.metadata?.namespace;
+      if (!this.#ours(namespace)) continue;
+      const key = `${namespace ?? ''}/${secret.metadata?.name ?? ''}`;
+      const version = secret.metadata?.resourceVersion ?? '';
+      const owner =
+        secret.metadata?.annotations?.[ownerAnnotation] ??
+        secret.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name;
+      const encoded = secret.data?.['v'];
+      if (!encoded) {
+        this.#flag(
+          'blank',
+          `blank ${key} ${version}`,
+          `Secret ${key} (resourceVersion ${version}) has no value v`,
+        );
+        continue;
+      }
+      const value = Buffer.from(encoded, 'base64').toString();
+      const definitionKey = `${namespace ?? ''}/${owner ?? ''}`;
+      const explained =
+        this.#ledger.isTampered(value) ||
+        valueOrigin(value, this.#pathsOf.get(definitionKey) ?? [], this.#ledger) !== undefined;
+      const suspect = `${key}=${value}`;
+      if (explained) this.#suspectSince.delete(suspect);
+      else {
+        const since = this.#suspectSince.get(suspect) ?? now;
+        this.#suspectSince.set(suspect, since);
+        if (now - since > this.#options.foreignGraceMs) {
+          const paths = [...(this.#pathsOf.get(definitionKey) ?? [])].join(', ') || 'none seen';
+          this.#flag(
+            'foreign-value',
+            suspect,
+            `Secret ${key} holds "${value}", which Vault never held for definition ${definitionKey} (paths ${paths})`,
+          );
+        }
+      }
+      const alive = owner !== undefined && this.#definitions?.get(owner, namespace) !== undefined;
+      if (alive) this.#orphanSince.delete(key);
+      else {
+        const since = this.#orphanSince.get(key) ?? now;
+        this.#orphanSince.set(key, since);
+        if (now - since > this.#options.orphanGraceMs) {
+          this.#flag(
+            'orphan',
+            `orphan ${key} ${since}`,
+            `Secret ${key} has outlived its definition ${definitionKey} by ${((now - since) / 1000).toFixed(0)}s ` +
+              `(created ${String(secret.metadata?.creationTimestamp)}, owners ${JSON.stringify(secret.metadata?.ownerReferences?.map((r) => r.uid) ?? [])}, ` +
+              `written ${JSON.stringify(secret.metadata?.managedFields?.map((f) => `${f.manager ?? ''} ${f.operation ?? ''} ${String(f.time)}`) ?? [])})`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Each path's newest value and every live definition of the run, now. */
+  snapshot(): Snapshot {
+    const newest = new Map<string, number>();
+    const definitions = new Set<string>();
+    for (const d of this.#definitions?.list() ?? []) {
+      if (!this.#ours(d.metadata?.namespace) || d.metadata?.deletionTimestamp) continue;
+      definitions.add(keyOf(d));
+      const path = d.spec?.keysMap?.v?.path;
+      if (typeof path === 'string') newest.set(path, this.#ledger.generation(path) - 1);
+    }
+    return { at: Date.now(), newest, definitions };
+  }
+
+  /**
+   * The definitions of `snapshot` that are not yet correct: still there, in a live namespace, and
+   * their Secret not holding a value of their current path at least as new as `snapshot`'s.
+   */
+  incorrect(snapshot: Snapshot): string[] {
+    const wrong: string[] = [];
+    for (const d of this.#definitions?.list() ?? []) {
+      const key = keyOf(d);
+      if (!snapshot.definitions.has(key) || d.metadata?.deletionTimestamp) continue;
+      const namespace = d.metadata?.namespace ?? '';
+      if (this.#namespaces?.get(namespace)?.status?.phase !== 'Active') continue;
+      const path = d.spec?.keysMap?.v?.path;
+      const name = d.spec?.name;
+      if (typeof path !== 'string' || typeof name !== 'string') continue;
+      const encoded = this.#secrets?.get(name, namespace)?.data?.['v'];
+      const value = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
+      const index = value === undefined ? -1 : this.#ledger.valuesOf(path).indexOf(value);
+      if (index < (snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1)) wrong.push(key);
+    }
+    return wrong;
+  }
+
+  /**
+   * Waits until every definition of `snapshot` is correct; answers the seconds it took, or
+   * undefined if `giveUpMs` passed first (and says which were still wrong).
+   */
+  async untilCorrect(snapshot: Snapshot, giveUpMs: number): Promise<{ seconds?: number; wrong: string[] }> {
+    const deadline = snapshot.at + giveUpMs;
+    for (;;) {
+      const wrong = this.incorrect(snapshot);
+      if (wrong.length === 0) return { seconds: (Date.now() - snapshot.at) / 1000, wrong };
+      if (Date.now() > deadline) return { wrong };
+      await pause(250);
+    }
+  }
+
+  /** Records a violation found by the run itself (a fault not recovered in time). */
+  flag(kind: Violation['kind'], what: string): void {
+    this.#flag(kind, `${kind} ${what}`, what);
+  }
+}
+
+function keyOf(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}

@@ -1,0 +1,229 @@
+// One soak run on a running stack: the operator as two replicas with leader election, the seeded
+// load at a steady rate, the seeded faults, and the independent checker watching throughout.
+// It leaves the stack as it found it: OpenBao and the apiserver serving, its replicas stopped,
+// its namespaces deleted.
+
+import { join } from 'node:path';
+import { kubectlRun } from '../test/harness/kube.ts';
+import { stackStatus, startOneAgain, type StackState } from '../test/harness/stack.ts';
+import { VaultAdmin } from '../test/harness/vault.ts';
+import { imageNodeOptions } from '../test/support/dockerfile.ts';
+import { apiserverWrites, AuditLog } from '../bench/observe.ts';
+import { Checker } from './checker.ts';
+import { untilGarbageCollectorFollowsDefinitions } from './garbage-collector.ts';
+import { faultSchedule, inject, type FaultKind, type FaultTargets } from './faults.ts';
+import { pause, soakKube, statusOf } from './kube.ts';
+import { Ledger } from './ledger.ts';
+import { Load } from './load.ts';
+import { mulberry32 } from './prng.ts';
+import { Replicas } from './replicas.ts';
+import { recoveryOf, rssSlope, type FaultRecord, type SoakResult } from './report.ts';
+
+export interface SoakOptions {
+  readonly seed: number;
+  readonly minutes: number;
+  /** Definitions held, about. */
+  readonly n: number;
+  readonly paths: number;
+  readonly namespaces: number;
+  /** Load operations per second. */
+  readonly rate: number;
+  readonly faults: readonly FaultKind[];
+  /** Seconds between faults. */
+  readonly faultEveryS: number;
+  /** The operator's --reconcile-period, seconds. */
+  readonly intervalSeconds: number;
+  readonly leaseSeconds: number;
+  /** Added to interval and lease for a fault's recovery budget. */
+  readonly slackSeconds: number;
+  /** The operator's entry point: dist/main.js (built) or src/main.ts. */
+  readonly entry: string;
+  readonly log: (line: string) => void;
+}
+
+const role = 'soak';
+
+async function soakAppRole(vault: VaultAdmin): Promise<{ roleId: string; secretId: string }> {
+  await vault.call('POST', `auth/approle/role/${role}`, {
+    token_policies: ['secrets-manager'],
+    token_ttl: '1h',
+    token_max_ttl: '4h',
+    secret_id_ttl: '0',
+  });
+  const roleId = (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as {
+    data: { role_id: string };
+  };
+  const secretId = (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as {
+    data: { secret_id: string };
+  };
+  return { roleId: roleId.data.role_id, secretId: secretId.data.secret_id };
+}
+
+export async function runSoak(state: StackState, options: SoakOptions): Promise<SoakResult> {
+  const { log } = options;
+  const kube = soakKube(state.kube.kubeconfig);
+  const vault = new VaultAdmin(state.vault.addr, state.vault.rootToken);
+  const audit = new AuditLog(state.vault.auditLog);
+  const ledger = new Ledger();
+  const prng = mulberry32(options.seed);
+  const run = `soak-${options.seed}-${Date.now().toString(36)}`;
+  const durationS = options.minutes * 60;
+  const budgetS = options.intervalSeconds + options.leaseSeconds + options.slackSeconds;
+  // Drawn first, so the schedule depends on the seed alone and not on how the load went.
+  const schedule = faultSchedule(prng, options.faults, durationS, options.faultEveryS, budgetS);
+  log(`run ${run}: ${schedule.map((f) => `${f.kind}@${f.atS}s`).join(', ') || 'no faults'}`);
+
+  await kubectlRun(state.binaries.kubectl, state.kube, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '-f',
+    join(import.meta.dirname, '..', 'crd.yaml'),
+  ]);
+  const credentials = await soakAppRole(vault);
+  const load = new Load(kube, vault, ledger, prng, {
+    n: options.n,
+    paths: options.paths,
+    namespaces: options.namespaces,
+    run,
+  });
+  const checker = new Checker(kube, ledger, {
+    prefix: `${run}-`,
+    orphanGraceMs: 30_000,
+    foreignGraceMs: 5_000,
+    log,
+  });
+  const replicas = new Replicas({
+    command: [...(await imageNodeOptions()), options.entry],
+    args: [
+      `--kubeconfig=${state.kube.kubeconfig}`,
+      `--vault.url=${state.vault.addr}`,
+      `--reconcile-period=${options.intervalSeconds}s`,
+      '--enable-leader-election',
+      `--leader-election-namespace=${run}-0`,
+      `--leader-election-lease-duration=${options.leaseSeconds}s`,
+      '--log-level=warn',
+    ],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VAULT_ROLE_ID: credentials.roleId,
+      VAULT_SECRET_ID: credentials.secretId,
+    },
+    log,
+  });
+  const targets: FaultTargets = { state, replicas, leaseSeconds: options.leaseSeconds, log };
+  const stop = new AbortController();
+  try {
+    await checker.start();
+    log(`seeding ${options.paths} paths and ${options.n} definitions in ${options.namespaces} namespaces`);
+    await load.seed(8, stop.signal);
+    const gcSeconds = await untilGarbageCollectorFollowsDefinitions(kube, `${run}-0`, 180_000);
+    log(`the garbage collector follows definitions (${gcSeconds.toFixed(1)}s)`);
+    await replicas.start(2, 5_000);
+    await replicas.untilLeader(120_000);
+    await replicas.untilAllReady(120_000);
+    const first = await checker.untilCorrect(checker.snapshot(), Math.max(300_000, options.n * 200));
+    if (first.seconds === undefined)
+      throw new Error(`the first sync never completed: ${first.wrong.slice(0, 5).join(', ')}`);
+    log(`first sync: every definition correct after ${first.seconds.toFixed(1)}s`);
+
+    const markVault = await audit.mark();
+    const writesBefore = await apiserverWrites(targets.state);
+    const started = Date.now();
+    const loading = load.run(options.rate, stop.signal);
+    const faults: FaultRecord[] = [];
+    for (const fault of schedule) {
+      await pause(Math.max(0, started + fault.atS * 1000 - Date.now()));
+      // One fault at a time: the last one's replica is back and the standby ready.
+      await replicas.untilLeader(120_000);
+      await replicas.untilAllReady(120_000);
+      const begun = Date.now();
+      const ended = await inject(fault.kind, targets);
+      const snapshot = checker.snapshot();
+      const recovered = await checker.untilCorrect(snapshot, budgetS * 3 * 1000);
+      const record: FaultRecord = {
+        kind: fault.kind,
+        at: new Date(begun).toISOString(),
+        recoveredS: recovered.seconds ?? null,
+        lastedS: (ended - begun) / 1000,
+        budgetS,
+      };
+      faults.push(record);
+      log(
+        `${fault.kind}: lasted ${record.lastedS.toFixed(1)}s, recovered after ${String(record.recoveredS)}s`,
+      );
+      if (recovered.seconds === undefined || recovered.seconds > budgetS) {
+        checker.flag(
+          'not-recovered',
+          `after ${fault.kind} at ${record.at}: ${recovered.wrong.length} definitions not correct within ${budgetS}s (${recovered.wrong.slice(0, 5).join(', ')})`,
+        );
+      }
+    }
+    await pause(Math.max(0, started + durationS * 1000 - Date.now()));
+    stop.abort();
+    await loading;
+    const final = await checker.untilCorrect(checker.snapshot(), budgetS * 1000);
+    if (final.seconds === undefined) {
+      checker.flag(
+        'not-converged',
+        `at the end of the run ${final.wrong.length} definitions not correct within ${budgetS}s (${final.wrong.slice(0, 5).join(', ')})`,
+      );
+    }
+    const actualS = (Date.now() - started) / 1000;
+    const vaultRequests = await audit.requestsSince(markVault, role);
+    const kubeWrites = (await apiserverWrites(targets.state)) - writesBefore;
+    const operations = load.operations;
+    const requests =
+      vaultRequests.logins + vaultRequests.mountLookups + vaultRequests.reads + vaultRequests.other;
+    const samples = [...replicas.samples];
+    const lastOf = (replica: number): number =>
+      samples.filter((s) => s.replica === replica).at(-1)?.cpuSeconds ?? 0;
+    const fromS = (samples.at(-1)?.t ?? 0) / 2;
+    return {
+      seed: options.seed,
+      options: { ...options, log: undefined, faults: [...options.faults] },
+      durationS: actualS,
+      operations,
+      operationsBy: Object.fromEntries(load.applied),
+      loadRetries: load.retries,
+      faults,
+      violations: [...checker.violations],
+      recovery: recoveryOf(faults),
+      vault: {
+        requests,
+        reads: vaultRequests.reads,
+        logins: vaultRequests.logins,
+        perOperation: operations === 0 ? 0 : requests / operations,
+        loadWrites: load.applied.get('rotate') ?? 0,
+      },
+      kube: { writes: kubeWrites, perOperation: operations === 0 ? 0 : kubeWrites / operations },
+      replicas: {
+        restarts: replicas.restarts,
+        samples,
+        rssSlopeMiBPerHour: [0, 1].map((r) => rssSlope(samples, r, fromS)),
+        peakRssMiB: Math.max(0, ...samples.map((s) => s.rssMiB)),
+        cpuSeconds: [0, 1].map(lastOf),
+      },
+    };
+  } finally {
+    stop.abort();
+    await restoreStack(targets);
+    await replicas.stop();
+    await checker.stop();
+    for (const name of load.allNamespaces()) {
+      await kube.core.deleteNamespace({ name }).catch((error: unknown) => {
+        if (statusOf(error) !== 404) log(`could not delete namespace ${name}: ${String(error)}`);
+      });
+    }
+  }
+}
+
+/** OpenBao and the apiserver serving again, whatever a fault left behind (a restart that failed midway). */
+async function restoreStack(targets: FaultTargets): Promise<void> {
+  for (const status of await stackStatus(targets.state)) {
+    if ((status.name === 'openbao' || status.name === 'kube-apiserver') && !status.running) {
+      targets.log(`restoring ${status.name}, which a fault left stopped`);
+      targets.state = await startOneAgain(targets.state, status.name);
+    }
+  }
+}
