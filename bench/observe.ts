@@ -85,7 +85,8 @@ export class AuditLog {
       };
       const path = entry.request?.path ?? '';
       // Logins carry the role in their answer only; everything else in the request.
-      if (path === 'auth/approle/login') {
+      // Any AppRole mount's login (the soak logs in at a mount of its own).
+      if (/^auth\/approle[^/]*\/login$/.test(path)) {
         if (entry.type === 'response' && entry.auth?.metadata?.['role_name'] === role) logins += 1;
         continue;
       }

@@ -1,8 +1,10 @@
 // The independent checker: written without the operator's code, it watches every definition,
 // managed Secret and namespace of the run, and holds them to what the load asked for and what
-// Vault held (the ledger). It flags a Secret that is blank, one that holds a value Vault never
-// gave any path its definition named, and one that outlives its definition; and it answers when
-// every definition is correct again after a fault.
+// Vault held (the ledger). It flags a Secret that is blank or lacks a key its definition names,
+// one that holds a value Vault never gave any path its definition named, one written for a
+// definition that names another Secret, one that outlives its definition, and any write to a
+// Secret the operator does not own; and it answers when every definition is correct again after a
+// fault.
 
 import {
   makeInformer,
@@ -26,7 +28,17 @@ import {
 } from './kube.ts';
 
 export interface Violation {
-  readonly kind: 'blank' | 'foreign-value' | 'orphan' | 'not-recovered' | 'not-converged';
+  readonly kind:
+    | 'blank'
+    | 'lost-key'
+    | 'foreign-value'
+    | 'wrong-owner'
+    | 'orphan'
+    | 'foreign-written'
+    | 'second-writer'
+    | 'not-recovered'
+    | 'not-converged'
+    | 'memory-growth';
   /** ISO time it was seen. */
   readonly at: string;
   readonly what: string;
@@ -43,7 +55,7 @@ export interface CheckerOptions {
 }
 
 interface DefinitionObject extends KubernetesObject {
-  spec?: { name?: unknown; keysMap?: { v?: { path?: unknown } } };
+  spec?: { name?: unknown; keysMap?: Record<string, { path?: unknown } | undefined> };
 }
 
 /** Which of Vault's values `value` is: its path and its index in that path's history, if any. */
@@ -183,6 +195,22 @@ export class Checker {
       const owner =
         secret.metadata?.annotations?.[ownerAnnotation] ??
         secret.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name;
+      if (this.#ledger.foreign.has(key)) {
+        this.#flag(
+          'foreign-written',
+          `foreign ${key} ${version}`,
+          `Secret ${key}, not the operator's, carries its label`,
+        );
+        continue;
+      }
+      const definition = owner === undefined ? undefined : this.#definitions?.get(owner, namespace);
+      if (definition && definition.spec?.name !== secret.metadata?.name) {
+        this.#flag(
+          'wrong-owner',
+          `owner ${key} ${version}`,
+          `Secret ${key} names definition ${owner ?? ''} as its owner, which asks for Secret ${String(definition.spec?.name)}`,
+        );
+      }
       const encoded = secret.data?.['v'];
       if (!encoded) {
         this.#flag(
@@ -191,6 +219,14 @@ export class Checker {
           `Secret ${key} (resourceVersion ${version}) has no value v`,
         );
         continue;
+      }
+      const missing = Object.keys(definition?.spec?.keysMap ?? {}).filter((k) => !secret.data?.[k]);
+      if (missing.length > 0) {
+        this.#flag(
+          'lost-key',
+          `lost ${key} ${version}`,
+          `Secret ${key} (resourceVersion ${version}) lacks ${missing.join(', ')}, which its definition names`,
+        );
       }
       const value = Buffer.from(encoded, 'base64').toString();
       const definitionKey = `${namespace ?? ''}/${owner ?? ''}`;
@@ -211,7 +247,7 @@ export class Checker {
           );
         }
       }
-      const alive = owner !== undefined && this.#definitions?.get(owner, namespace) !== undefined;
+      const alive = definition !== undefined;
       if (alive) this.#orphanSince.delete(key);
       else {
         const since = this.#orphanSince.get(key) ?? now;
@@ -256,6 +292,8 @@ export class Checker {
       const path = d.spec?.keysMap?.v?.path;
       const name = d.spec?.name;
       if (typeof path !== 'string' || typeof name !== 'string') continue;
+      // Refused (SecretNotOwned) for as long as it lasts: never correct, and never to be written.
+      if (this.#ledger.foreign.has(`${namespace}/${name}`)) continue;
       const encoded = this.#secrets?.get(name, namespace)?.data?.['v'];
       const value = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
       const index = value === undefined ? -1 : this.#ledger.valuesOf(path).indexOf(value);
@@ -275,6 +313,46 @@ export class Checker {
       if (wrong.length === 0) return { seconds: (Date.now() - snapshot.at) / 1000, wrong };
       if (Date.now() > deadline) return { wrong };
       await pause(250);
+    }
+  }
+
+  /**
+   * The run's end: waits up to `graceMs` for every managed Secret to have a live definition, then
+   * flags each that has none; and flags each foreign Secret that was written (its resourceVersion
+   * moved, or it is gone).
+   */
+  async finish(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    const orphans = (): string[] =>
+      (this.#secrets?.list() ?? [])
+        .filter((s) => this.#ours(s.metadata?.namespace) && !this.#ledger.foreign.has(keyOf(s)))
+        .filter((s) => {
+          const owner =
+            s.metadata?.annotations?.[ownerAnnotation] ??
+            s.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name;
+          return owner === undefined || this.#definitions?.get(owner, s.metadata?.namespace) === undefined;
+        })
+        .map(keyOf);
+    while (orphans().length > 0 && Date.now() < deadline) await pause(500);
+    for (const key of orphans())
+      this.#flag(
+        'orphan',
+        `final orphan ${key}`,
+        `Secret ${key} outlived its definition to the end of the run`,
+      );
+    for (const [key, version] of this.#ledger.foreign) {
+      const [namespace = '', name = ''] = key.split('/');
+      const now = await this.#kube.core
+        .readNamespacedSecret({ namespace, name })
+        .then((s) => s.metadata?.resourceVersion ?? '')
+        .catch(() => 'gone');
+      if (now !== version) {
+        this.#flag(
+          'foreign-written',
+          `foreign ${key} final`,
+          `Secret ${key}, not the operator's, went from resourceVersion ${version} to ${now}`,
+        );
+      }
     }
   }
 

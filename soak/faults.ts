@@ -1,13 +1,26 @@
 // The soak's faults: a seeded schedule, and how each fault is done to the stack or the replicas.
-// A fault ends when what it broke is back (OpenBao or the apiserver serving again, the frozen
-// leader thawed, the killed leader's successor free to take over); recovery is timed from there.
+// A fault ends when what it broke is back (OpenBao or the apiserver serving again, Vault answering,
+// the frozen leader thawed, the killed leader's successor free to take over); recovery is timed
+// from there.
 
 import { startOneAgain, stopOne, type StackState } from '../test/harness/stack.ts';
+import type { VaultAdmin } from '../test/harness/vault.ts';
 import type { Prng } from './prng.ts';
 import type { Replicas } from './replicas.ts';
+import type { VaultProxy } from './vault-proxy.ts';
 import { pause } from './kube.ts';
 
-export const faultKinds = ['openbao-restart', 'leader-kill', 'leader-stop', 'apiserver-restart'] as const;
+/** Faults that end an operator process: the RSS of the last half is measured on processes none of them ended. */
+export const replicaFaults = ['leader-kill', 'leader-kill-mid-sync', 'leader-stop'] as const;
+/** Faults of what the operator depends on. */
+export const stackFaults = [
+  'openbao-restart',
+  'openbao-seal',
+  'vault-hang',
+  'token-revoke',
+  'apiserver-restart',
+] as const;
+export const faultKinds = [...replicaFaults, ...stackFaults] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 export interface ScheduledFault {
@@ -19,7 +32,8 @@ export interface ScheduledFault {
 /**
  * One fault every `everyS` seconds (with seeded jitter of up to a third of that) from `everyS` on,
  * none in the last `tailS` (the run's final convergence); kinds in seeded order, each kind once
- * before any repeats.
+ * before any repeats. In a run of `quietReplicasFromS` or longer, faults that end an operator
+ * process stop there, so the last half's memory is measured on processes that lived through it.
  */
 export function faultSchedule(
   prng: Prng,
@@ -27,13 +41,18 @@ export function faultSchedule(
   durationS: number,
   everyS: number,
   tailS: number,
+  quietReplicasFromS = Infinity,
 ): ScheduledFault[] {
+  const ends: readonly string[] = replicaFaults;
   const faults: ScheduledFault[] = [];
   let round: FaultKind[] = [];
   for (let slot = 1; kinds.length > 0; slot += 1) {
     const atS = slot * everyS + prng.below(Math.max(1, Math.floor(everyS / 3)));
     if (atS > durationS - tailS) break;
-    if (round.length === 0) round = shuffled(prng, kinds);
+    const allowed = atS < quietReplicasFromS ? kinds : kinds.filter((k) => !ends.includes(k));
+    if (allowed.length === 0) continue;
+    round = round.filter((k) => allowed.includes(k));
+    if (round.length === 0) round = shuffled(prng, allowed);
     const kind = round.pop();
     if (kind) faults.push({ kind, atS });
   }
@@ -52,30 +71,66 @@ function shuffled<T>(prng: Prng, items: readonly T[]): T[] {
 export interface FaultTargets {
   /** The stack; a restarted daemon has a new pid, so this is replaced. */
   state: StackState;
+  readonly vault: VaultAdmin;
+  /** What the replicas reach Vault through. */
+  readonly proxy: VaultProxy;
+  /** The AppRole mount the replicas log in at: its tokens are the ones revoked. */
+  readonly approleMount: string;
   readonly replicas: Replicas;
+  /** Rotates many paths at once: the leader has work in flight when it is killed. */
+  readonly burst: () => Promise<number>;
   readonly leaseSeconds: number;
+  /** How long Vault stays sealed or silent. */
+  readonly outageSeconds: number;
   readonly log: (line: string) => void;
 }
 
 /** Does `kind` to the targets; answers when the fault has ended (epoch ms). */
 export async function inject(kind: FaultKind, targets: FaultTargets): Promise<number> {
+  const { log } = targets;
   switch (kind) {
     case 'openbao-restart':
       return restartDaemon(targets, 'openbao');
     case 'apiserver-restart':
       return restartDaemon(targets, 'kube-apiserver');
+    case 'openbao-seal': {
+      log(`sealing OpenBao for ${targets.outageSeconds}s`);
+      await targets.vault.call('PUT', 'sys/seal');
+      await pause(targets.outageSeconds * 1000);
+      // The stack's OpenBao unseals itself with its static key when it starts.
+      return restartDaemon(targets, 'openbao');
+    }
+    case 'vault-hang': {
+      log(`Vault accepts connections and never answers, for ${targets.outageSeconds}s`);
+      targets.proxy.hang();
+      await pause(targets.outageSeconds * 1000);
+      targets.proxy.heal();
+      return Date.now();
+    }
+    case 'token-revoke': {
+      log(`revoking every token of auth/${targets.approleMount} (the replicas' Vault tokens)`);
+      await targets.vault.call('PUT', `sys/leases/revoke-prefix/auth/${targets.approleMount}/login`);
+      return Date.now();
+    }
     case 'leader-kill': {
       const leader = await targets.replicas.untilLeader(60_000);
-      targets.log(`SIGKILL to the leader, replica ${leader}`);
+      log(`SIGKILL to the leader, replica ${leader}`);
+      targets.replicas.signal(leader, 'SIGKILL', false);
+      return Date.now();
+    }
+    case 'leader-kill-mid-sync': {
+      const leader = await targets.replicas.untilLeader(60_000);
+      const rotated = await targets.burst();
+      log(
+        `SIGKILL to the leader, replica ${leader}, just after ${rotated} paths rotated at once (killed mid-sync)`,
+      );
       targets.replicas.signal(leader, 'SIGKILL', false);
       return Date.now();
     }
     case 'leader-stop': {
       const leader = await targets.replicas.untilLeader(60_000);
       const frozenS = targets.leaseSeconds + 5;
-      targets.log(
-        `SIGSTOP to the leader, replica ${leader}, for ${frozenS}s (lease ${targets.leaseSeconds}s)`,
-      );
+      log(`SIGSTOP to the leader, replica ${leader}, for ${frozenS}s (lease ${targets.leaseSeconds}s)`);
       targets.replicas.signal(leader, 'SIGSTOP', true);
       await pause(frozenS * 1000);
       targets.replicas.signal(leader, 'SIGCONT', false);

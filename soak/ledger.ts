@@ -1,10 +1,13 @@
 // What the load did that the checker cannot see in the cluster: every value Vault was ever given
 // per path (recorded before the write, so a Secret can never hold it first), and the values the
-// load put into managed Secrets behind the operator's back.
+// load put into managed Secrets behind the operator's back, and the Secrets of others that
+// definitions name, which the operator must never write.
 
 export class Ledger {
   readonly #history = new Map<string, string[]>();
   readonly #tampered = new Set<string>();
+  /** Secrets the operator does not own (namespace/name), with the resourceVersion the load left them at. */
+  readonly foreign = new Map<string, string>();
 
   /** Records `value` as held by Vault `path` (as a definition names it: secret/...), before writing it. */
   willWrite(path: string, value: string): void {

@@ -22,6 +22,7 @@ export type OperationKind =
   | 'delete'
   | 'repoint'
   | 'rotate'
+  | 'kv-delete-restore'
   | 'edit-secret'
   | 'delete-secret'
   | 'create-namespace'
@@ -46,6 +47,7 @@ interface Definition {
 const weights: readonly (readonly [OperationKind | 'churn', number])[] = [
   ['rotate', 35],
   ['churn', 30],
+  ['kv-delete-restore', 5],
   ['repoint', 10],
   ['edit-secret', 10],
   ['delete-secret', 8],
@@ -62,6 +64,8 @@ export class Load {
   readonly #definitions = new Map<string, Definition>();
   readonly #busy = new Set<string>();
   readonly #ephemeral: string[] = [];
+  /** Each path's newest KV version, as its last write answered. */
+  readonly #versions = new Map<string, number>();
   #nextId = 0;
   #nextNamespace = 0;
   #tamper = 0;
@@ -99,6 +103,7 @@ export class Load {
       await this.#kube.core.createNamespace({ body: { metadata: { name } } });
     await pool(this.#options.paths, concurrency, (p) => this.#rotate(this.pathOf(p), signal));
     await pool(this.#options.n, concurrency, () => this.#create(signal));
+    for (const namespace of this.fixedNamespaces) await this.#foreign(namespace);
     this.applied.clear();
   }
 
@@ -126,6 +131,10 @@ export class Load {
       case 'rotate': {
         const path = this.pathOf(this.#prng.below(this.#options.paths));
         return this.#rotate(path, signal);
+      }
+      case 'kv-delete-restore': {
+        const path = this.pathOf(this.#prng.below(this.#options.paths));
+        return this.#deleteAndRestore(path, signal);
       }
       case 'create':
         return this.#create(signal);
@@ -181,13 +190,58 @@ export class Load {
     if (this.#busy.has(path)) return;
     this.#busy.add(path);
     try {
-      const value = `v-${path.slice(path.lastIndexOf('/') + 1)}-${this.#ledger.generation(path)}`;
+      const value = `v-${nameOf(path)}-${this.#ledger.generation(path)}`;
       this.#ledger.willWrite(path, value);
       const done = await this.#retry(signal, async () => {
-        await this.#vault.call('POST', `secret/data/${path.slice('secret/'.length)}`, { data: { v: value } });
+        const answer = (await this.#vault.call('POST', `secret/data/${path.slice('secret/'.length)}`, {
+          data: { v: value, n: nameOf(path) },
+        })) as { data?: { version?: number } };
+        if (typeof answer.data?.version === 'number') this.#versions.set(path, answer.data.version);
         return true;
       });
       if (done) this.#count('rotate');
+    } finally {
+      this.#busy.delete(path);
+    }
+  }
+
+  /**
+   * Rotates up to `count` paths at once (those no other operation holds), so the leader has work in
+   * flight; answers how many were written.
+   */
+  async burst(count: number, signal: AbortSignal): Promise<number> {
+    const free = Array.from({ length: this.#options.paths }, (_, p) => this.pathOf(p)).filter(
+      (path) => !this.#busy.has(path),
+    );
+    const chosen = free.slice(0, count);
+    const before = this.applied.get('rotate') ?? 0;
+    await Promise.all(chosen.map((path) => this.#rotate(path, signal)));
+    return (this.applied.get('rotate') ?? 0) - before;
+  }
+
+  /**
+   * Deletes the newest KV version of `path` (a soft delete: Vault answers it as gone) and restores
+   * it three seconds later. The operator must keep the Secrets it wrote from it, and a definition
+   * created meanwhile gets its Secret after the restore.
+   */
+  async #deleteAndRestore(path: string, signal: AbortSignal): Promise<void> {
+    const version = this.#versions.get(path);
+    if (version === undefined || this.#busy.has(path)) return;
+    this.#busy.add(path);
+    const kvPath = path.slice('secret/'.length);
+    try {
+      const deleted = await this.#retry(signal, async () => {
+        await this.#vault.call('POST', `secret/delete/${kvPath}`, { versions: [version] });
+        return true;
+      });
+      if (!deleted) return;
+      await pause(3_000, signal);
+      // Restored whatever the signal says: the run must not end with a path that is gone.
+      const restored = await this.#retry(AbortSignal.timeout(300_000), async () => {
+        await this.#vault.call('POST', `secret/undelete/${kvPath}`, { versions: [version] });
+        return true;
+      });
+      if (restored) this.#count('kv-delete-restore');
     } finally {
       this.#busy.delete(path);
     }
@@ -218,7 +272,7 @@ export class Load {
               apiVersion: `${definitionGroup}/${definitionVersion}`,
               kind: definitionKind,
               metadata: { name: `d${id}` },
-              spec: { name: `s${id}`, keysMap: { v: { path: definition.path, key: 'v' } } },
+              spec: { name: `s${id}`, keysMap: keysMapOf(definition.path) },
             },
           });
         } catch (error) {
@@ -236,6 +290,31 @@ export class Load {
     } finally {
       this.#busy.delete(key);
     }
+  }
+
+  /**
+   * A Secret the operator does not own, and a definition that names it: the operator must refuse
+   * it (SecretNotOwned) and never write it. Neither is churned.
+   */
+  async #foreign(namespace: string): Promise<void> {
+    const name = 'foreign';
+    const secret = await this.#kube.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name }, stringData: { v: 'not-the-operators' } },
+    });
+    this.#ledger.foreign.set(`${namespace}/${name}`, secret.metadata?.resourceVersion ?? '');
+    await this.#kube.custom.createNamespacedCustomObject({
+      group: definitionGroup,
+      version: definitionVersion,
+      namespace,
+      plural: definitionPlural,
+      body: {
+        apiVersion: `${definitionGroup}/${definitionVersion}`,
+        kind: definitionKind,
+        metadata: { name: 'wants-foreign' },
+        spec: { name, keysMap: keysMapOf(this.pathOf(0)) },
+      },
+    });
   }
 
   /** Runs `operation` on a random definition no other operation holds; nothing if none is free. */
@@ -295,7 +374,7 @@ export class Load {
             namespace,
             plural: definitionPlural,
             name,
-            body: { spec: { keysMap: { v: { path, key: 'v' } } } },
+            body: { spec: { keysMap: keysMapOf(path) } },
           },
           mergePatch,
         )
@@ -381,6 +460,16 @@ export class Load {
       ...Array.from({ length: this.#nextNamespace }, (_, k) => `${this.#options.run}-e${k}`),
     ];
   }
+}
+
+/** Two keys from one path: v, which rotates, and n, which never changes. */
+export function keysMapOf(path: string): Record<string, { path: string; key: string }> {
+  return { v: { path, key: 'v' }, n: { path, key: 'n' } };
+}
+
+/** The path's last segment, which Vault also holds under key n: a second key every Secret must keep. */
+export function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** Runs `count` tasks with at most `concurrency` at once. */

@@ -40,11 +40,15 @@ export interface SoakResult {
     readonly writes: number;
     readonly perOperation: number;
   };
+  /** From the apiserver's audit log: each replica's writes to the run's objects, and Lease handovers. */
+  readonly writers: { readonly writesBy: Readonly<Record<string, number>>; readonly handovers: number };
   readonly replicas: {
     readonly restarts: number;
     readonly samples: readonly UsageSample[];
     /** Per replica: the RSS slope over the run's last half, of the process that was running at the end. */
     readonly rssSlopeMiBPerHour: readonly (number | null)[];
+    /** What the slope is held to; null in a run too short to measure it. */
+    readonly rssSlopeBoundMiBPerHour: number | null;
     readonly peakRssMiB: number;
     readonly cpuSeconds: readonly number[];
   };
@@ -116,12 +120,24 @@ export function table(result: SoakResult): string {
       `${result.kube.writes} writes to Secrets, definitions and Events, the load's own included`,
     ],
     [
+      'writers (apiserver audit log)',
+      `${Object.keys(result.writers.writesBy).length} processes, ${result.writers.handovers} handovers`,
+      Object.values(result.writers.writesBy).join(' + ') +
+        ' writes; never two at once (a second writer is a violation)',
+    ],
+    [
       'operator restarts',
       String(result.replicas.restarts),
       'killed leaders and thawed ones that lost their Lease included',
     ],
     ['peak RSS', `${result.replicas.peakRssMiB.toFixed(0)} MiB`, ''],
-    ['RSS slope, last half', slope, ''],
+    [
+      'RSS slope, last half',
+      slope,
+      result.replicas.rssSlopeBoundMiBPerHour === null
+        ? 'not bounded in a run under 20 minutes'
+        : `bound ${result.replicas.rssSlopeBoundMiBPerHour} MiB/h`,
+    ],
     [
       'operator CPU seconds',
       result.replicas.cpuSeconds.map((c) => c.toFixed(1)).join(' + '),

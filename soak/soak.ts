@@ -4,7 +4,7 @@
 // its namespaces deleted.
 
 import { join } from 'node:path';
-import { kubectlRun } from '../test/harness/kube.ts';
+import { apiserverAuditLog, kubectlRun } from '../test/harness/kube.ts';
 import { stackStatus, startOneAgain, type StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
@@ -17,6 +17,8 @@ import { Ledger } from './ledger.ts';
 import { Load } from './load.ts';
 import { mulberry32 } from './prng.ts';
 import { Replicas } from './replicas.ts';
+import { VaultProxy } from './vault-proxy.ts';
+import { auditMark, checkWriters, writesSince } from './writers.ts';
 import { recoveryOf, rssSlope, type FaultRecord, type SoakResult } from './report.ts';
 
 export interface SoakOptions {
@@ -42,18 +44,28 @@ export interface SoakOptions {
 }
 
 const role = 'soak';
+/** An AppRole mount of the soak's own: revoking its logins revokes the replicas' tokens and no one else's. */
+const approleMount = 'approle-soak';
+const leaseName = 'secrets-manager-soak';
+/** The bound on the RSS slope over a long run's last half (see the README's Reliability section). */
+export const rssSlopeBoundMiBPerHour = 10;
+/** Runs this long or longer keep the last half free of faults that end an operator process, and bound its memory. */
+const memoryRunS = 20 * 60;
 
 async function soakAppRole(vault: VaultAdmin): Promise<{ roleId: string; secretId: string }> {
-  await vault.call('POST', `auth/approle/role/${role}`, {
+  await vault.call('POST', `sys/auth/${approleMount}`, { type: 'approle' }).catch((error: unknown) => {
+    if (!/already in use/.test(String(error))) throw error;
+  });
+  await vault.call('POST', `auth/${approleMount}/role/${role}`, {
     token_policies: ['secrets-manager'],
     token_ttl: '1h',
     token_max_ttl: '4h',
     secret_id_ttl: '0',
   });
-  const roleId = (await vault.call('GET', `auth/approle/role/${role}/role-id`)) as {
+  const roleId = (await vault.call('GET', `auth/${approleMount}/role/${role}/role-id`)) as {
     data: { role_id: string };
   };
-  const secretId = (await vault.call('POST', `auth/approle/role/${role}/secret-id`)) as {
+  const secretId = (await vault.call('POST', `auth/${approleMount}/role/${role}/secret-id`)) as {
     data: { secret_id: string };
   };
   return { roleId: roleId.data.role_id, secretId: secretId.data.secret_id };
@@ -70,7 +82,15 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
   const durationS = options.minutes * 60;
   const budgetS = options.intervalSeconds + options.leaseSeconds + options.slackSeconds;
   // Drawn first, so the schedule depends on the seed alone and not on how the load went.
-  const schedule = faultSchedule(prng, options.faults, durationS, options.faultEveryS, budgetS);
+  const measuresMemory = durationS >= memoryRunS;
+  const schedule = faultSchedule(
+    prng,
+    options.faults,
+    durationS,
+    options.faultEveryS,
+    budgetS,
+    measuresMemory ? durationS / 2 : Infinity,
+  );
   log(`run ${run}: ${schedule.map((f) => `${f.kind}@${f.atS}s`).join(', ') || 'no faults'}`);
 
   await kubectlRun(state.binaries.kubectl, state.kube, [
@@ -81,6 +101,9 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     join(import.meta.dirname, '..', 'crd.yaml'),
   ]);
   const credentials = await soakAppRole(vault);
+  const proxy = new VaultProxy(state.vault.addr);
+  const proxyUrl = await proxy.listen();
+  const kubeAudit = apiserverAuditLog(state.dir);
   const load = new Load(kube, vault, ledger, prng, {
     n: options.n,
     paths: options.paths,
@@ -97,10 +120,12 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     command: [...(await imageNodeOptions()), options.entry],
     args: [
       `--kubeconfig=${state.kube.kubeconfig}`,
-      `--vault.url=${state.vault.addr}`,
+      `--vault.url=${proxyUrl}`,
+      `--vault.approle-path=${approleMount}`,
       `--reconcile-period=${options.intervalSeconds}s`,
       '--enable-leader-election',
       `--leader-election-namespace=${run}-0`,
+      `--leader-election-id=${leaseName}`,
       `--leader-election-lease-duration=${options.leaseSeconds}s`,
       '--log-level=warn',
     ],
@@ -111,14 +136,25 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     },
     log,
   });
-  const targets: FaultTargets = { state, replicas, leaseSeconds: options.leaseSeconds, log };
   const stop = new AbortController();
+  const targets: FaultTargets = {
+    state,
+    vault,
+    proxy,
+    approleMount,
+    replicas,
+    burst: () => load.burst(Math.min(50, options.paths), stop.signal),
+    leaseSeconds: options.leaseSeconds,
+    outageSeconds: 15,
+    log,
+  };
   try {
     await checker.start();
     log(`seeding ${options.paths} paths and ${options.n} definitions in ${options.namespaces} namespaces`);
     await load.seed(8, stop.signal);
     const gcSeconds = await untilGarbageCollectorFollowsDefinitions(kube, `${run}-0`, 180_000);
     log(`the garbage collector follows definitions (${gcSeconds.toFixed(1)}s)`);
+    const kubeAuditMark = await auditMark(kubeAudit);
     await replicas.start(2, 5_000);
     await replicas.untilLeader(120_000);
     await replicas.untilAllReady(120_000);
@@ -169,7 +205,14 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
         `at the end of the run ${final.wrong.length} definitions not correct within ${budgetS}s (${final.wrong.slice(0, 5).join(', ')})`,
       );
     }
+    await checker.finish(30_000);
     const actualS = (Date.now() - started) / 1000;
+    const writers = checkWriters(
+      await writesSince(kubeAudit, kubeAuditMark),
+      `${run}-0/${leaseName}`,
+      `${run}-`,
+    );
+    for (const what of writers.secondWriters) checker.flag('second-writer', what);
     const vaultRequests = await audit.requestsSince(markVault, role);
     const kubeWrites = (await apiserverWrites(targets.state)) - writesBefore;
     const operations = load.operations;
@@ -179,6 +222,16 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     const lastOf = (replica: number): number =>
       samples.filter((s) => s.replica === replica).at(-1)?.cpuSeconds ?? 0;
     const fromS = (samples.at(-1)?.t ?? 0) / 2;
+    const slopes = [0, 1].map((r) => rssSlope(samples, r, fromS));
+    if (measuresMemory) {
+      for (const [replica, slope] of slopes.entries()) {
+        if (slope !== null && slope > rssSlopeBoundMiBPerHour)
+          checker.flag(
+            'memory-growth',
+            `replica ${replica}'s RSS grew ${slope.toFixed(1)} MiB/h over the last half (bound ${rssSlopeBoundMiBPerHour})`,
+          );
+      }
+    }
     return {
       seed: options.seed,
       options: { ...options, log: undefined, faults: [...options.faults] },
@@ -197,10 +250,12 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
         loadWrites: load.applied.get('rotate') ?? 0,
       },
       kube: { writes: kubeWrites, perOperation: operations === 0 ? 0 : kubeWrites / operations },
+      writers: { writesBy: writers.writesBy, handovers: writers.handovers },
       replicas: {
         restarts: replicas.restarts,
         samples,
-        rssSlopeMiBPerHour: [0, 1].map((r) => rssSlope(samples, r, fromS)),
+        rssSlopeMiBPerHour: slopes,
+        rssSlopeBoundMiBPerHour: measuresMemory ? rssSlopeBoundMiBPerHour : null,
         peakRssMiB: Math.max(0, ...samples.map((s) => s.rssMiB)),
         cpuSeconds: [0, 1].map(lastOf),
       },
@@ -209,6 +264,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     stop.abort();
     await restoreStack(targets);
     await replicas.stop();
+    await proxy.close();
     await checker.stop();
     for (const name of load.allNamespaces()) {
       await kube.core.deleteNamespace({ name }).catch((error: unknown) => {

@@ -23,6 +23,8 @@ export interface KubeHttpOptions {
   readonly timeoutMs?: number;
   /** The signal the current work runs under (the leadership term), read as each request starts. */
   readonly signal?: SignalSource;
+  /** Sent as User-Agent unless the request names one itself. */
+  readonly userAgent?: string;
 }
 
 /** No answer: a timeout, an abort, a refused connection. Never carries headers or a body. */
@@ -112,6 +114,13 @@ export class KubeHttpLibrary {
     return own && work ? AbortSignal.any([own, work]) : (own ?? work);
   }
 
+  #headers(context: RequestContext): Record<string, string> {
+    const headers = context.getHeaders();
+    const { userAgent } = this.#options;
+    const named = Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent');
+    return userAgent === undefined || named ? headers : { ...headers, 'User-Agent': userAgent };
+  }
+
   async #once(context: RequestContext): Promise<ResponseContext> {
     const method = context.getHttpMethod();
     const url = new URL(context.getUrl());
@@ -132,7 +141,7 @@ export class KubeHttpLibrary {
       const body = context.getBody();
       const pending = request(url, {
         method,
-        headers: context.getHeaders(),
+        headers: this.#headers(context),
         ...(typeof body === 'string' ? { body } : {}),
         ...(context.getDispatcher() ? { dispatcher: context.getDispatcher() as Dispatcher } : {}),
         signal,

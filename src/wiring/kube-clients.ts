@@ -12,6 +12,7 @@ import { kubeApi, type KubeApi } from '../kube/kube-api.ts';
 import { loadKubeConfig, serverHost } from '../kube/kubeconfig.ts';
 import type { RuntimeMetrics } from '../observability/runtime-metrics.ts';
 import { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import { instanceIdentity, kubeUserAgent } from './identity.ts';
 import type { Runnable } from './manager.ts';
 
 export interface KubeClients {
@@ -51,11 +52,12 @@ export function kubeClients(
   logger.info('kubernetes connection', { server: host, from: loaded.source });
   const throttle = kubeThrottle(new RateLimiter(clock, config.kubeApi.qps, config.kubeApi.burst));
   const { kubeConfig } = loaded;
+  const userAgent = kubeUserAgent(instanceIdentity());
   kubeConfig.observeExchanges((method, status) => runtime.restRequest(host, method, status));
   return {
-    reads: kubeApi(kubeConfig, { throttle }),
-    writes: kubeApi(kubeConfig, { throttle, signal: term }),
-    lease: kubeApi(kubeConfig),
+    reads: kubeApi(kubeConfig, { throttle, userAgent }),
+    writes: kubeApi(kubeConfig, { throttle, signal: term, userAgent }),
+    lease: kubeApi(kubeConfig, { userAgent }),
     runnable: { name: 'Kubernetes clients', stop: () => kubeConfig.close() },
   };
 }

@@ -2,7 +2,7 @@
 // watches the term; losing it stops the operator, so that only the leader writes. The gauges say
 // who leads from the moment the term begins or ends, as client-go reports it.
 
-import { hostname } from 'node:os';
+import { instanceIdentity } from './identity.ts';
 import type { Clock } from '../clock.ts';
 import type { LeaderElectionConfig } from '../config.ts';
 import type { KubeApi } from '../kube/kube-api.ts';
@@ -31,7 +31,7 @@ export function leadershipRunnable(w: LeadershipWiring): Runnable {
   const { metrics, runtime, logger } = w;
   const elector = new LeaderElector(kubeLeaseApi(w.client), {
     ...w.config,
-    identity: `${hostname()}_${process.pid}`,
+    identity: instanceIdentity(),
     clock: w.clock,
     onError: (error) => logger.warn('leader election error', { error: describeError(error) }),
   });

@@ -73,6 +73,9 @@ export function apiserverSpec(dir: string, bin: string, ports: KubePorts): Daemo
       // No nodes and no pods here: nothing to reconcile the kubernetes Service's endpoints to.
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      `--audit-policy-file=${join(pki, 'audit-policy.yaml')}`,
+      `--audit-log-path=${apiserverAuditLog(dir)}`,
+      '--audit-log-format=json',
       '--v=1',
     ],
   };
@@ -124,8 +127,31 @@ export async function writeCredentials(dir: string): Promise<string> {
   await writeFile(join(pki, 'tokens.csv'), `${adminToken},harness-admin,harness-admin,"system:masters"\n`, {
     mode: 0o600,
   });
+  await writeFile(join(pki, 'audit-policy.yaml'), auditPolicy);
   return adminToken;
 }
+
+/**
+ * The apiserver's audit log: one JSON line per write to a Secret, an Event, a Lease or a
+ * SecretDefinition (its status included), with who sent it and when, and nothing of the body. The
+ * soak reads it to hold the replicas to one writer at a time.
+ */
+export const apiserverAuditLog = (dir: string): string => join(dir, 'logs', 'kube-apiserver-audit.log');
+
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete]
+    resources:
+      - group: ""
+        resources: [secrets, events]
+      - group: coordination.k8s.io
+        resources: [leases]
+      - group: secrets-manager.tuenti.io
+  - level: None
+`;
 
 export type PidTracker = (pid: number) => Promise<void>;
 

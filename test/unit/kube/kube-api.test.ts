@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -22,6 +22,7 @@ import { restartWorkload } from '../../../src/kube/restart-workload.ts';
 import { KubeHttpLibrary, KubeRequestError } from '../../../src/kube/http-library.ts';
 import { applyPatch, kubeApi, kubeConfiguration, withCallSignal } from '../../../src/kube/kube-api.ts';
 import { loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
+import { instanceIdentity, kubeUserAgent } from '../../../src/wiring/identity.ts';
 import { kubeSecretApi } from '../../../src/kube/secret-api.ts';
 import { apiserverStandIn, clientFor, json, waitUntil } from '../../support/apiserver-stand-in.ts';
 
@@ -48,6 +49,20 @@ describe('Kubernetes requests', () => {
     assert.deepEqual(seen?.headers['content-type'], ['application/apply-patch+yaml']);
     assert.deepEqual(seen?.headers['authorization'], ['Bearer the-token']);
     assert.equal(seen?.body, '{"data":{"k":"dg=="}}');
+  });
+
+  test("every request carries the replica's User-Agent, so the apiserver's audit log says which replica wrote", async (t) => {
+    const standIn = await apiserverStandIn(t, (_seen, res) =>
+      json(res, 200, { kind: 'Secret', metadata: { name: 's', namespace: 'ns' } }),
+    );
+    const identity = instanceIdentity();
+    const api = await clientFor(t, standIn, { userAgent: kubeUserAgent(identity) });
+    await api.core.readNamespacedSecret({ name: 's', namespace: 'ns' });
+    await api.getJson('/api/v1/namespaces/ns/secrets', {});
+    assert.deepEqual(
+      standIn.seen.map((seen) => seen.headers['user-agent']),
+      [[`secrets-manager (${hostname()}_${process.pid})`], [`secrets-manager (${hostname()}_${process.pid})`]],
+    );
   });
 
   test('impersonation from the kubeconfig (as, as-uid, as-groups, as-user-extra) is sent on requests and watches, one line per value', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultSchedule } from '../../../soak/faults.ts';
+import { faultKinds, faultSchedule, replicaFaults } from '../../../soak/faults.ts';
 import { mulberry32 } from '../../../soak/prng.ts';
 
 test('a seed reproduces the fault schedule', () => {
@@ -30,4 +30,17 @@ test('every kind comes once before any comes twice, and none falls in the tail',
 
 test('no kinds: no faults', () => {
   assert.deepEqual(faultSchedule(mulberry32(1), [], 600, 60, 0), []);
+});
+
+test("from the quiet time on no fault ends an operator process; the stack's faults go on", () => {
+  const schedule = faultSchedule(mulberry32(5), faultKinds, 3600, 120, 60, 1800);
+  const ends: readonly string[] = replicaFaults;
+  const late = schedule.filter((f) => f.atS >= 1800);
+  assert.ok(late.length >= 10, `${late.length} faults in the last half`);
+  assert.deepEqual(
+    late.filter((f) => ends.includes(f.kind)),
+    [],
+  );
+  const early = new Set(schedule.filter((f) => f.atS < 1800).map((f) => f.kind));
+  assert.deepEqual([...early].sort(), [...faultKinds].sort(), 'every kind in the first half');
 });

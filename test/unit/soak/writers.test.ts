@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { auditWrite, checkWriters, type AuditWrite } from '../../../soak/writers.ts';
+
+const lease = 'run-0/secrets-manager-soak';
+
+function write(writer: string, at: number, resource = 'secrets', name = 's1'): AuditWrite {
+  const namespace = resource === 'leases' ? 'run-0' : 'run-1';
+  return {
+    at,
+    done: at + 5,
+    writer,
+    verb: 'patch',
+    resource,
+    namespace,
+    name: resource === 'leases' ? 'secrets-manager-soak' : name,
+    code: 200,
+  };
+}
+
+test("an audit line is a replica's write only when it is answered, below 400, from secrets-manager's User-Agent", () => {
+  const line = (over: Record<string, unknown>): string =>
+    JSON.stringify({
+      stage: 'ResponseComplete',
+      verb: 'patch',
+      userAgent: 'secrets-manager (host_42)',
+      objectRef: { resource: 'secrets', namespace: 'run-1', name: 's1' },
+      responseStatus: { code: 200 },
+      requestReceivedTimestamp: '2026-12-04T10:00:00.123456Z',
+      stageTimestamp: '2026-12-04T10:00:00.130000Z',
+      ...over,
+    });
+  assert.deepEqual(auditWrite(line({})), {
+    at: Date.parse('2026-12-04T10:00:00.123Z'),
+    done: Date.parse('2026-12-04T10:00:00.130Z'),
+    writer: 'host_42',
+    verb: 'patch',
+    resource: 'secrets',
+    namespace: 'run-1',
+    name: 's1',
+    code: 200,
+  });
+  assert.equal(auditWrite(line({ responseStatus: { code: 409 } })), undefined);
+  assert.equal(auditWrite(line({ userAgent: 'kubectl/v1.35' })), undefined);
+  assert.equal(auditWrite(line({ stage: 'ResponseStarted' })), undefined);
+  assert.equal(auditWrite('{not json'), undefined);
+});
+
+test('a handover is not a second writer: each writes while it holds the Lease', () => {
+  const report = checkWriters(
+    [write('a', 0, 'leases'), write('a', 100), write('b', 1000, 'leases'), write('b', 1100), write('a', 900)],
+    lease,
+    'run-',
+  );
+  assert.deepEqual(report.secondWriters, []);
+  assert.deepEqual(report.writesBy, { a: 2, b: 1 });
+  assert.equal(report.handovers, 1);
+});
+
+test('a thawed leader that writes after its successor took the Lease is a second writer', () => {
+  const report = checkWriters(
+    [
+      write('a', 0, 'leases'),
+      write('b', 1000, 'leases'),
+      write('b', 1100),
+      write('a', 1200, 'secrets', 's9'),
+    ],
+    lease,
+    'run-',
+  );
+  assert.deepEqual(report.secondWriters, [
+    `a patch secrets run-1/s9 at ${new Date(1200).toISOString()} while b held the Lease`,
+  ]);
+});
+
+test("a write before any Lease, or in another run's namespaces, is judged by its own rule", () => {
+  assert.equal(checkWriters([write('a', 10)], lease, 'run-').secondWriters.length, 1);
+  assert.deepEqual(checkWriters([write('a', 10)], lease, 'other-').secondWriters, []);
+});
