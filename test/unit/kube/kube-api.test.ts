@@ -61,7 +61,10 @@ describe('Kubernetes requests', () => {
     await api.getJson('/api/v1/namespaces/ns/secrets', {});
     assert.deepEqual(
       standIn.seen.map((seen) => seen.headers['user-agent']),
-      [[`secrets-manager (${hostname()}_${process.pid})`], [`secrets-manager (${hostname()}_${process.pid})`]],
+      [
+        [`secrets-manager (${hostname()}_${process.pid})`],
+        [`secrets-manager (${hostname()}_${process.pid})`],
+      ],
     );
   });
 
