@@ -26,5 +26,5 @@ EXPOSE 8080
 # 2 MiB semi-spaces: the operator allocates in short bursts (a list page, a sync wave), and the
 # default young generation alone would hold tens of MiB of resident memory. The old generation
 # grows by a fifth over what lives after each full collection, not by V8's up to 4 times: at
-# 10,000 definitions 229-244 against 357-371 MiB peak, for the same CPU (README, Performance).
+# 10,000 definitions 229-244 against 357-371 MiB peak, for the same CPU (docs/performance.md).
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=20", "/app/dist/main.js"]

@@ -13,7 +13,7 @@ export const definitionGroup = 'secrets-manager.tuenti.io';
 export const definitionVersion = 'v1alpha1';
 export const definitionPlural = 'secretdefinitions';
 export const definitionKind = 'SecretDefinition';
-/** The label and annotation the operator puts on the Secrets it manages (see the README). */
+/** The label and annotation the operator puts on the Secrets it manages (see docs/definitions.md). */
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedByValue = 'secrets-manager';
 export const ownerAnnotation = 'secrets-manager.tuenti.io/owner';

@@ -47,7 +47,7 @@ const role = 'soak';
 /** An AppRole mount of the soak's own: revoking its logins revokes the replicas' tokens and no one else's. */
 const approleMount = 'approle-soak';
 const leaseName = 'secrets-manager-soak';
-/** The bound on the RSS slope over a long run's last half (see the README's Reliability section). */
+/** The bound on the RSS slope over a long run's last half (see docs/reliability.md). */
 export const rssSlopeBoundMiBPerHour = 10;
 /** Runs this long or longer keep the last half free of faults that end an operator process, and bound its memory. */
 const memoryRunS = 20 * 60;

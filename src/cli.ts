@@ -2,8 +2,8 @@
 // flags.ts, read the Go way (go-flags.ts) as well as commander's.
 
 import type { CommanderError, ParseOptions } from 'commander';
-import { Command, Option } from 'commander';
-import { flags, type FlagSpec, type SettingSource } from './flags.ts';
+import { Command, Help, Option } from 'commander';
+import { flagGroups, flags, type FlagSpec, type SettingSource } from './flags.ts';
 import { goStyleArgs } from './go-flags.ts';
 import type { Backend } from './api/types.ts';
 
@@ -92,11 +92,17 @@ function explainCommand(
 function toOption(spec: FlagSpec): Option {
   const option = new Option(
     spec.value ? `--${spec.flag} <${spec.value}>` : `--${spec.flag}`,
-    spec.description,
-  );
+    spec.envWins ? `${spec.description}; ${spec.env ?? ''} wins over the flag` : spec.description,
+  ).helpGroup(`${groupOf(spec)}:`);
   if (spec.default !== undefined) option.default(spec.default);
   if (spec.env) option.env(spec.env);
   return option;
+}
+
+function groupOf(spec: FlagSpec): string {
+  const group = flagGroups.find((candidate) => candidate.flags.includes(spec));
+  if (!group) throw new Error(`--${spec.flag} is in no group of src/flags.ts`);
+  return group.title;
 }
 
 /**
@@ -140,13 +146,15 @@ export function buildProgram(actions: CliActions): Command {
   // after a subcommand: `secrets-manager --x 1`, `secrets-manager run --x 1` and
   // `secrets-manager --x 1 run` are one parse with one result. (Registered on `run` as well, the
   // program took them and `run` acted on its defaults.)
-  const run = new QuietCommand('run')
-    .description(
-      'Run the operator (the default command); it takes every flag that secrets-manager --help lists',
-    )
-    .exitOverride();
   const options = flags.map(toOption);
   for (const option of options) program.addOption(option);
+  const run = new QuietCommand('run')
+    .description('Run the operator (the default command)')
+    .exitOverride()
+    // Its help lists the flags it takes, grouped as the program's help groups them.
+    .configureHelp({
+      visibleOptions: (cmd) => [...options, ...helpOptionOf(cmd)],
+    });
   const collect = (): [Record<string, string | boolean | undefined>, Record<string, SettingSource>] => {
     const values = program.opts<Record<string, string | boolean | undefined>>();
     const settings: Record<string, string | boolean | undefined> = {};
@@ -196,6 +204,12 @@ export function buildProgram(actions: CliActions): Command {
       }),
   );
   return program;
+}
+
+/** The --help option of a command, to list beside the flags its parent holds for it. */
+function helpOptionOf(cmd: Command): Option[] {
+  // Commander's own Help, not the command's configured one, which would call back here.
+  return new Help().visibleOptions(cmd).filter((option) => option.long === '--help');
 }
 
 /** Exit code for a commander error: help and version are fine, anything else is a usage error. */

@@ -1,5 +1,5 @@
-// The operator's flags: one table, the single definition used for parsing, --help and the README
-// (npm run docs:flags), made of the operator's own and each backend's (src/providers/*/flags.ts).
+// The operator's flags, in groups: the single definition used for parsing, --help and the flag
+// table of docs/operating.md (npm run docs:flags), made of the operator's own and each backend's (src/providers/*/flags.ts).
 // Every flag of the original secrets-manager is here with its name and env fallback.
 
 import type { FlagSpec, SettingSource } from './flag-spec.ts';
@@ -8,7 +8,7 @@ import { vaultFlags } from './providers/vault/flags.ts';
 
 export type { FlagSpec, SettingSource } from './flag-spec.ts';
 
-const general: readonly FlagSpec[] = [
+const syncing: readonly FlagSpec[] = [
   {
     flag: 'backend',
     key: 'backend',
@@ -30,16 +30,106 @@ const general: readonly FlagSpec[] = [
     default: '5s',
     description: 'Timeout of each Vault or Azure Key Vault request',
   },
+  {
+    flag: 'access-policy',
+    key: 'accessPolicy',
+    value: 'file',
+    description:
+      'YAML rules of which Vault paths each namespace may read, re-read when the file changes; without it every namespace may read every path the operator can',
+  },
+  {
+    flag: 'concurrency',
+    key: 'concurrency',
+    value: 'number',
+    default: '4',
+    description: 'SecretDefinitions reconciled at once',
+  },
+  {
+    flag: 'rollout-restart',
+    key: 'rolloutRestart',
+    description:
+      'Restart the workloads that use a Secret when its data changes: rolloutRestartTargets, and workloads annotated secrets-manager.tuenti.io/auto-reload: "true" (needs get, list, watch and patch on deployments, statefulsets and daemonsets)',
+  },
+  {
+    flag: 'rollout-restart-interval',
+    key: 'rolloutRestartInterval',
+    value: 'duration',
+    default: '30s',
+    description:
+      'The least time between two restarts of one workload; changes meanwhile are folded into the next',
+  },
 ];
 
-const operator: readonly FlagSpec[] = [
+/** Dynamic credentials' leases: Vault's alone, kept here since the controller holds them. */
+const vaultLeases: readonly FlagSpec[] = [
   {
-    flag: 'metrics-addr',
-    key: 'metricsAddr',
-    value: 'address',
-    default: ':8080',
-    description: 'Address of /metrics, /healthz and /readyz',
+    flag: 'lease-revoke-grace',
+    key: 'leaseRevokeGrace',
+    value: 'duration',
+    default: '10m',
+    description:
+      'How long the lease of replaced dynamic credentials lives on after the Secret holds new ones, so that the workloads using them can restart first; then it is revoked',
   },
+  {
+    flag: 'lease-token-secret',
+    key: 'leaseTokenSecret',
+    value: 'name',
+    default: 'secrets-manager-lease-tokens',
+    description:
+      "The Secret in the operator's namespace (--leader-election-namespace) that keeps the Vault token which issued live dynamic credentials, so that after a restart or a change of leader it is renewed instead of every credential being issued again; empty turns it off",
+  },
+];
+
+const kubernetes: readonly FlagSpec[] = [
+  {
+    flag: 'kubeconfig',
+    key: 'kubeconfig',
+    connection: true,
+    value: 'path',
+    // Not the flag's env: KUBECONFIG is a list of files, merged as kubectl merges them.
+    description:
+      'Kubeconfig to use; without it the files KUBECONFIG lists (merged), else in a Pod its service account, else ~/.kube/config (as controller-runtime)',
+  },
+  {
+    flag: 'watch-namespaces',
+    key: 'watchNamespaces',
+    value: 'list',
+    default: '',
+    description: 'Comma-separated namespaces to watch; all namespaces when empty',
+  },
+  {
+    flag: 'exclude-namespaces',
+    key: 'excludeNamespaces',
+    value: 'list',
+    default: '',
+    description: 'Comma-separated namespaces to ignore; wins over --watch-namespaces',
+  },
+  {
+    flag: 'controller-name',
+    key: 'controllerName',
+    value: 'name',
+    default: 'SecretDefinition',
+    description:
+      'Name this instance reports in Events, logs and the controller label of the controller-runtime and workqueue metrics',
+  },
+  {
+    flag: 'kube-api-qps',
+    key: 'kubeApiQps',
+    value: 'number',
+    default: '500',
+    description:
+      'Most Kubernetes API requests per second, watches and lists included (leader election has its own client)',
+  },
+  {
+    flag: 'kube-api-burst',
+    key: 'kubeApiBurst',
+    value: 'number',
+    default: '1000',
+    description: 'Kubernetes API requests allowed at once above --kube-api-qps',
+  },
+];
+
+const leaderElection: readonly FlagSpec[] = [
   {
     flag: 'enable-leader-election',
     key: 'enableLeaderElection',
@@ -68,87 +158,9 @@ const operator: readonly FlagSpec[] = [
     default: '15s',
     description: 'How long a leader holds the Lease without renewing it',
   },
-  {
-    flag: 'access-policy',
-    key: 'accessPolicy',
-    value: 'file',
-    description:
-      'YAML rules of which Vault paths each namespace may read, re-read when the file changes; without it every namespace may read every path the operator can',
-  },
-  {
-    flag: 'watch-namespaces',
-    key: 'watchNamespaces',
-    value: 'list',
-    default: '',
-    description: 'Comma-separated namespaces to watch; all namespaces when empty',
-  },
-  {
-    flag: 'exclude-namespaces',
-    key: 'excludeNamespaces',
-    value: 'list',
-    default: '',
-    description: 'Comma-separated namespaces to ignore; wins over --watch-namespaces',
-  },
-  {
-    flag: 'controller-name',
-    key: 'controllerName',
-    value: 'name',
-    default: 'SecretDefinition',
-    description:
-      'Name this instance reports in Events, logs and the controller label of the controller-runtime and workqueue metrics',
-  },
-  {
-    flag: 'rollout-restart',
-    key: 'rolloutRestart',
-    description:
-      'Restart the workloads that use a Secret when its data changes: rolloutRestartTargets, and workloads annotated secrets-manager.tuenti.io/auto-reload: "true" (needs get, list, watch and patch on deployments, statefulsets and daemonsets)',
-  },
-  {
-    flag: 'rollout-restart-interval',
-    key: 'rolloutRestartInterval',
-    value: 'duration',
-    default: '30s',
-    description:
-      'The least time between two restarts of one workload; changes meanwhile are folded into the next',
-  },
-  {
-    flag: 'lease-revoke-grace',
-    key: 'leaseRevokeGrace',
-    value: 'duration',
-    default: '10m',
-    description:
-      'How long the lease of replaced dynamic credentials lives on after the Secret holds new ones, so that the workloads using them can restart first; then it is revoked',
-  },
-  {
-    flag: 'lease-token-secret',
-    key: 'leaseTokenSecret',
-    value: 'name',
-    default: 'secrets-manager-lease-tokens',
-    description:
-      "The Secret in the operator's namespace (--leader-election-namespace) that keeps the Vault token which issued live dynamic credentials, so that after a restart or a change of leader it is renewed instead of every credential being issued again; empty turns it off",
-  },
-  {
-    flag: 'concurrency',
-    key: 'concurrency',
-    value: 'number',
-    default: '4',
-    description: 'SecretDefinitions reconciled at once',
-  },
-  {
-    flag: 'kube-api-qps',
-    key: 'kubeApiQps',
-    value: 'number',
-    default: '500',
-    description:
-      'Most Kubernetes API requests per second, watches and lists included (leader election has its own client)',
-  },
-  {
-    flag: 'kube-api-burst',
-    key: 'kubeApiBurst',
-    value: 'number',
-    default: '1000',
-    description: 'Kubernetes API requests allowed at once above --kube-api-qps',
-  },
+];
+
+const logging: readonly FlagSpec[] = [
   {
     flag: 'enable-debug-log',
     key: 'enableDebugLog',
@@ -192,18 +204,36 @@ const operator: readonly FlagSpec[] = [
     value: 'encoding',
     description: 'Accepted for compatibility; timestamps are always ISO 8601',
   },
+];
+
+const metrics: readonly FlagSpec[] = [
   {
-    flag: 'kubeconfig',
-    key: 'kubeconfig',
-    connection: true,
-    value: 'path',
-    // Not the flag's env: KUBECONFIG is a list of files, merged as kubectl merges them.
-    description:
-      'Kubeconfig to use; without it the files KUBECONFIG lists (merged), else in a Pod its service account, else ~/.kube/config (as controller-runtime)',
+    flag: 'metrics-addr',
+    key: 'metricsAddr',
+    value: 'address',
+    default: ':8080',
+    description: 'Address of /metrics, /healthz and /readyz',
   },
 ];
 
-export const flags: readonly FlagSpec[] = [...general, ...azureKvFlags, ...vaultFlags, ...operator];
+/** A heading of --help and of the flag table in docs/operating.md, with its flags in order. */
+export interface FlagGroup {
+  readonly title: string;
+  readonly flags: readonly FlagSpec[];
+}
+
+/** Every flag, once, under the heading a user looks for it by. */
+export const flagGroups: readonly FlagGroup[] = [
+  { title: 'Syncing', flags: syncing },
+  { title: 'Vault', flags: [...vaultFlags, ...vaultLeases] },
+  { title: 'Azure Key Vault', flags: azureKvFlags },
+  { title: 'Kubernetes', flags: kubernetes },
+  { title: 'Leader election', flags: leaderElection },
+  { title: 'Logging', flags: logging },
+  { title: 'Metrics', flags: metrics },
+];
+
+export const flags: readonly FlagSpec[] = flagGroups.flatMap((group) => group.flags);
 
 /**
  * Where each connection setting came from, for the startup log: "--vault.url from env VAULT_ADDR",

@@ -171,7 +171,7 @@ export class PooledKubeConfig extends KubeConfig {
   /**
    * The pool for these options: the library's mapping of them, on HTTP/1.1. undici would speak
    * HTTP/2 where the apiserver offers it, and at 10,000 definitions that held 34 MiB more
-   * resident memory for no gain in time or CPU (README, The clients). Proxies stay the library's.
+   * resident memory for no gain in time or CPU (README, The libraries). Proxies stay the library's.
    */
   #base(make: MakeDispatcher, cluster: Cluster | null, agentOptions: object): Dispatcher {
     const mapped = this.createDispatcherOptions(cluster, agentOptions);

@@ -1,7 +1,7 @@
 // --backend azure-kv end to end on the real Kubernetes stack, through the official Azure SDKs,
 // against the Azure stand-in of test/harness/azure.ts (Entra ID and the Key Vault data plane at
 // their real host names, reached through HTTPS_PROXY). What the stand-in cannot prove: see the
-// README, "Azure Key Vault".
+// docs/azure-key-vault.md.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

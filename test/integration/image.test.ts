@@ -32,7 +32,7 @@ test('the runtime image holds production dependencies and dist only, and runs as
   ]);
   assert.match(stage.user, /^[1-9]\d*:[1-9]\d*$/, 'a numeric, non-root user');
   // A small young generation and a slowly growing old one keep the resident memory near the live
-  // heap (README, Performance).
+  // heap (docs/performance.md).
   assert.deepEqual(stage.entrypoint, [
     'node',
     '--max-semi-space-size=2',

@@ -265,7 +265,7 @@ test("the original's Go-style command line runs the operator unchanged", async (
       '-reconcile-period=1s',
       '-enable-leader-election=false',
       '-zap-log-level=debug',
-      // Accepted as the original's, and ignored (the README says so; the first one says so at start).
+      // Accepted as the original's, and ignored (the flag table says so; the first one says so at start).
       '-vault.token-polling-period=30s',
       '-zap-stacktrace-level=error',
       '-zap-time-encoding=epoch',

@@ -2,7 +2,7 @@
 // accepts connections and never answers, a leader SIGKILLed mid-sync and a restarted apiserver,
 // and not one violation from the independent checker (one writer at a time, from the apiserver's
 // audit log, included). The soak leaves the stack serving and deletes its namespaces. The
-// 60-minute run, with every fault, is in the README's Reliability section.
+// 60-minute run, with every fault, is in docs/reliability.md.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

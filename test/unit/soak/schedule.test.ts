@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultKinds, faultSchedule, replicaFaults } from '../../../soak/faults.ts';
+import { faultKinds, faultSchedule, processEndingFaults } from '../../../soak/faults.ts';
 import { mulberry32 } from '../../../soak/prng.ts';
 
 test('a seed reproduces the fault schedule', () => {
@@ -32,9 +32,10 @@ test('no kinds: no faults', () => {
   assert.deepEqual(faultSchedule(mulberry32(1), [], 600, 60, 0), []);
 });
 
-test("from the quiet time on no fault ends an operator process; the stack's faults go on", () => {
+test("from the quiet time on no fault ends an operator process (the apiserver's restart included); Vault's go on", () => {
   const schedule = faultSchedule(mulberry32(5), faultKinds, 3600, 120, 60, 1800);
-  const ends: readonly string[] = replicaFaults;
+  const ends = processEndingFaults;
+  assert.ok(ends.includes('apiserver-restart'), 'a restarted apiserver ends the leader');
   const late = schedule.filter((f) => f.atS >= 1800);
   assert.ok(late.length >= 10, `${late.length} faults in the last half`);
   assert.deepEqual(
