@@ -3,13 +3,12 @@
 // restart. Every figure comes from outside the operator (see observe.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
 import { kubeApi, mergePatch } from '../src/kube/kube-api.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { http } from '../test/harness/http.ts';
-import { kubectlRun } from '../test/harness/kube.ts';
+import { applyCrd } from '../test/harness/kube.ts';
 import { freePorts } from '../test/harness/processes.ts';
 import type { StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
@@ -279,13 +278,7 @@ export async function runBench(state: StackState, options: BenchOptions): Promis
   for (const name of [...spaces, floorSpace]) {
     await kube.core.createNamespace({ body: { metadata: { name } } });
   }
-  await kubectlRun(state.binaries.kubectl, state.kube, [
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '-f',
-    join(import.meta.dirname, '..', 'crd.yaml'),
-  ]);
+  await applyCrd(state.binaries.kubectl, state.kube);
 
   log(`seeding ${paths} Vault paths`);
   const generation = new Map<number, number>();

@@ -263,18 +263,7 @@ export class Load {
     try {
       const done = await this.#retry(signal, async () => {
         try {
-          await this.#kube.custom.createNamespacedCustomObject({
-            group: definitionGroup,
-            version: definitionVersion,
-            namespace,
-            plural: definitionPlural,
-            body: {
-              apiVersion: `${definitionGroup}/${definitionVersion}`,
-              kind: definitionKind,
-              metadata: { name: `d${id}` },
-              spec: { name: `s${id}`, keysMap: keysMapOf(definition.path) },
-            },
-          });
+          await this.#createDefinition(namespace, `d${id}`, `s${id}`, definition.path);
         } catch (error) {
           // 409: an earlier try that seemed to fail was applied; 404/403: its namespace went away.
           if (statusOf(error) === 409) return true;
@@ -292,6 +281,22 @@ export class Load {
     }
   }
 
+  /** A SecretDefinition `name` in `namespace` keeping Secret `secret` from Vault `path`. */
+  async #createDefinition(namespace: string, name: string, secret: string, path: string): Promise<void> {
+    await this.#kube.custom.createNamespacedCustomObject({
+      group: definitionGroup,
+      version: definitionVersion,
+      namespace,
+      plural: definitionPlural,
+      body: {
+        apiVersion: `${definitionGroup}/${definitionVersion}`,
+        kind: definitionKind,
+        metadata: { name },
+        spec: { name: secret, keysMap: keysMapOf(path) },
+      },
+    });
+  }
+
   /**
    * A Secret the operator does not own, and a definition that names it: the operator must refuse
    * it (SecretNotOwned) and never write it. Neither is churned.
@@ -303,18 +308,7 @@ export class Load {
       body: { metadata: { name }, stringData: { v: 'not-the-operators' } },
     });
     this.#ledger.foreign.set(`${namespace}/${name}`, secret.metadata?.resourceVersion ?? '');
-    await this.#kube.custom.createNamespacedCustomObject({
-      group: definitionGroup,
-      version: definitionVersion,
-      namespace,
-      plural: definitionPlural,
-      body: {
-        apiVersion: `${definitionGroup}/${definitionVersion}`,
-        kind: definitionKind,
-        metadata: { name: 'wants-foreign' },
-        spec: { name, keysMap: keysMapOf(this.pathOf(0)) },
-      },
-    });
+    await this.#createDefinition(namespace, 'wants-foreign', name, this.pathOf(0));
   }
 
   /** Runs `operation` on a random definition no other operation holds; nothing if none is free. */

@@ -3,8 +3,7 @@
 // It leaves the stack as it found it: OpenBao and the apiserver serving, its replicas stopped,
 // its namespaces deleted.
 
-import { join } from 'node:path';
-import { apiserverAuditLog, kubectlRun } from '../test/harness/kube.ts';
+import { apiserverAuditLog, applyCrd } from '../test/harness/kube.ts';
 import { stackStatus, startOneAgain, type StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
@@ -93,13 +92,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
   );
   log(`run ${run}: ${schedule.map((f) => `${f.kind}@${f.atS}s`).join(', ') || 'no faults'}`);
 
-  await kubectlRun(state.binaries.kubectl, state.kube, [
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '-f',
-    join(import.meta.dirname, '..', 'crd.yaml'),
-  ]);
+  await applyCrd(state.binaries.kubectl, state.kube);
   const credentials = await soakAppRole(vault);
   const proxy = new VaultProxy(state.vault.addr);
   const proxyUrl = await proxy.listen();

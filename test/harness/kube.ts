@@ -288,6 +288,12 @@ export async function bootstrapObjects(kubectl: string, files: KubeFiles): Promi
   return token.trim();
 }
 
+/** Installs the repository's crd.yaml with a server-side apply, taking over its fields. */
+export async function applyCrd(kubectl: string, files: KubeFiles): Promise<void> {
+  const crd = join(import.meta.dirname, '..', '..', 'crd.yaml');
+  await kubectlRun(kubectl, files, ['apply', '--server-side', '--force-conflicts', '-f', crd]);
+}
+
 export async function kubectlRun(
   kubectl: string,
   files: KubeFiles,
