@@ -92,6 +92,28 @@ export interface FaultTargets {
   readonly log: (line: string) => void;
 }
 
+/**
+ * Faults after which no replica may write until the old leader's Lease runs out: a killed leader
+ * holds it to the end, and one that could not renew through an apiserver restart has exited.
+ */
+export const leaderLosingFaults: readonly FaultKind[] = [
+  'leader-kill',
+  'leader-kill-mid-sync',
+  'apiserver-restart',
+];
+
+/**
+ * Seconds after a fault's end by which every definition must be correct again: one refresh
+ * interval and the checker's slack, and the Lease on top where a successor must wait it out.
+ */
+export function recoveryBudgetS(
+  kind: FaultKind,
+  times: { readonly intervalSeconds: number; readonly leaseSeconds: number; readonly slackSeconds: number },
+): number {
+  const lease = leaderLosingFaults.includes(kind) ? times.leaseSeconds : 0;
+  return times.intervalSeconds + lease + times.slackSeconds;
+}
+
 /** Does `kind` to the targets; answers when the fault has ended (epoch ms). */
 export async function inject(kind: FaultKind, targets: FaultTargets): Promise<number> {
   const { log } = targets;

@@ -30,7 +30,7 @@ const { values } = parseArgs({
     /** Seconds between faults; by default a fifth of the run, within 30 to 120. */
     'fault-every': { type: 'string' },
     interval: { type: 'string', default: '10' },
-    slack: { type: 'string', default: '20' },
+    slack: { type: 'string', default: '10' },
     json: { type: 'string' },
     /** Run src/main.ts instead of building dist/main.js. */
     source: { type: 'boolean', default: false },

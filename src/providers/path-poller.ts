@@ -175,6 +175,28 @@ export class PathPoller {
     return { sources: entries.size, reads };
   }
 
+  /**
+   * The backend answers again after it answered nothing: every source whose last read found it
+   * unavailable is read now, instead of when its retry backoff ends (up to an interval later).
+   * The reads go through the rate limit like any other; a source that failed for a reason of its
+   * own (not found, forbidden) keeps its schedule. Answers how many were moved up.
+   */
+  retryUnavailable(): number {
+    if (this.#stopped) return 0;
+    const { clock } = this.#options;
+    let moved = 0;
+    for (const entry of this.#entries.values()) {
+      const outcome = entry.outcome;
+      if (!outcome || outcome.ok || outcome.error.reason !== this.#options.unavailable) continue;
+      if (entry.inflight || !entry.timer) continue;
+      moved += 1;
+      entry.timer.cancel();
+      entry.dueAt = clock.monotonic();
+      entry.timer = clock.after(0, () => void this.#refresh(entry, entry.everRead ? 'refresh' : 'first'));
+    }
+    return moved;
+  }
+
   /** How many distinct sources are polled: for metrics and tests. */
   get size(): number {
     return this.#entries.size;

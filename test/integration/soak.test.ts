@@ -23,7 +23,7 @@ test('three minutes of churn and faults: every fault recovered within its budget
     faultEveryS: 40,
     intervalSeconds: 5,
     leaseSeconds: 15,
-    slackSeconds: 20,
+    slackSeconds: 10,
     entry: join(import.meta.dirname, '..', '..', 'src', 'main.ts'),
     log: (line) => t.diagnostic(line),
   });

@@ -142,6 +142,8 @@ export async function createVaultClients(
     changed?: (users: readonly string[]) => void;
     /** Where tokens that issued live leases are kept across a restart (--lease-token-secret). */
     leaseTokens?: LeaseTokenStore;
+    /** Vault answers again after the circuit breaker was open. */
+    reachable?: () => void;
   },
 ): Promise<VaultClients> {
   const { clock, random, metrics, logger } = deps;
@@ -151,7 +153,12 @@ export async function createVaultClients(
   const transport = guardedTransport(rawTransport, {
     limiter,
     rate: new AdaptiveRate(clock, limiter.bucket),
-    breaker: new CircuitBreaker(clock, random),
+    breaker: new CircuitBreaker(clock, random, {
+      closed() {
+        logger.info('Vault answers again; paths that found it unavailable are read now');
+        deps.reachable?.();
+      },
+    }),
     clock,
     observer: {
       requested(operation, outcome, seconds) {

@@ -61,6 +61,7 @@ export function guardedTransport(
         if (reply.status >= 500 && !engineFailed) {
           guards.breaker.failed(
             new ProviderError('VaultUnavailable', `Vault answered ${reply.status}`, reply.status),
+            probe,
           );
         } else {
           guards.breaker.succeeded();
@@ -78,7 +79,7 @@ export function guardedTransport(
         // Only no answer counts against Vault's health; an answer refused here (too large) does
         // not, so one namespace's oversized secret cannot open the breaker for everyone.
         if (failure.status === undefined) {
-          guards.breaker.failed(failure);
+          guards.breaker.failed(failure, probe);
           guards.rate.congested();
         } else {
           guards.breaker.succeeded();

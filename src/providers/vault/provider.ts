@@ -21,7 +21,11 @@ export async function createVaultProvider(
   deps: ProviderDeps & { readonly requestToken: TokenRequester },
 ): Promise<SecretProvider> {
   const { clock, random, metrics, logger } = deps;
-  const clients = await createVaultClients(config, deps);
+  // Vault back after the breaker was open: what found it unavailable is read now, not after its
+  // backoff. Only a request can close the breaker, and none is made before the identities are.
+  const built: { identities?: VaultIdentities } = {};
+  const reachable = (): void => built.identities?.all().forEach((i) => i.poller.retryUnavailable());
+  const clients = await createVaultClients(config, { ...deps, reachable });
   const polling = sharedPolling(config.qps, backendWords.vault, deps);
   // While Vault's audit stream is connected it carries every change: polling is only the safety
   // net for an entry lost on a reconnect, and each path waits at least --vault.audit-refresh-interval.
@@ -43,6 +47,7 @@ export async function createVaultProvider(
     },
     clock,
   );
+  built.identities = identities;
 
   // A token up front, so readiness does not wait for the first definition; failures back off.
   const loginUntilReady = async (signal: AbortSignal): Promise<void> => {

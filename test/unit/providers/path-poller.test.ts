@@ -229,6 +229,28 @@ describe('the path poller', () => {
   });
 });
 
+test('when the backend answers again, paths that found it unavailable are read at once; a missing path keeps its schedule', async () => {
+  const { clock, reader, poller, changed } = setup();
+  reader.values.set('secret/a', new ProviderError('VaultUnavailable', 'down'));
+  reader.values.set('secret/b', new ProviderError('VaultUnavailable', 'down'));
+  poller.track('ns/one', [{ path: 'secret/a' }, { path: 'secret/missing' }], 60_000);
+  poller.track('ns/two', [{ path: 'secret/b' }], 60_000);
+  for (const path of ['secret/a', 'secret/b', 'secret/missing']) {
+    await assert.rejects(poller.get({ path }));
+  }
+  // Failing for a while: the next retries are seconds away.
+  await clock.advance(20_000);
+  const before = reader.reads.length;
+  reader.values.set('secret/a', { v: 1 });
+  reader.values.set('secret/b', { w: 1 });
+  assert.equal(poller.retryUnavailable(), 2);
+  await clock.advance(0);
+  assert.deepEqual(reader.reads.slice(before).sort(), ['secret/a', 'secret/b']);
+  assert.deepEqual(changed, [['ns/one'], ['ns/two']]);
+  assert.deepEqual(await poller.get({ path: 'secret/a' }), { v: 1 });
+  assert.equal(poller.retryUnavailable(), 0, 'nothing left that found the backend unavailable');
+});
+
 test('a fresh get reads Vault even while the cached copy is current', async () => {
   const { reader, poller } = setup();
   reader.values.set('secret/a', { v: 1 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultKinds, faultSchedule, processEndingFaults } from '../../../soak/faults.ts';
+import { faultKinds, faultSchedule, processEndingFaults, recoveryBudgetS } from '../../../soak/faults.ts';
 import { mulberry32 } from '../../../soak/prng.ts';
 
 test('a seed reproduces the fault schedule', () => {
@@ -44,4 +44,19 @@ test("from the quiet time on no fault ends an operator process (the apiserver's 
   );
   const early = new Set(schedule.filter((f) => f.atS < 1800).map((f) => f.kind));
   assert.deepEqual([...early].sort(), [...faultKinds].sort(), 'every kind in the first half');
+});
+
+test('a fault is recovered within one refresh interval and the slack; where the leader is lost, its Lease too', () => {
+  const times = { intervalSeconds: 30, leaseSeconds: 15, slackSeconds: 10 };
+  const budgets = Object.fromEntries(faultKinds.map((kind) => [kind, recoveryBudgetS(kind, times)]));
+  assert.deepEqual(budgets, {
+    'leader-kill': 55,
+    'leader-kill-mid-sync': 55,
+    'leader-stop': 40,
+    'openbao-restart': 40,
+    'openbao-seal': 40,
+    'vault-hang': 40,
+    'token-revoke': 40,
+    'apiserver-restart': 55,
+  });
 });

@@ -194,3 +194,23 @@ test("an engine's 500 (its database is down) does not open the breaker for every
   await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { reason: 'VaultUnavailable' });
   assert.equal(sent.filter((o) => o === 'read').length, 1, 'the read after three 503s was not sent');
 });
+
+test('a probe that gets no answer is followed by another after a longer wait, and the first answer closes the breaker', async () => {
+  let down = true;
+  const { transport, sent, clock } = guarded(() =>
+    down ? new ProviderError('VaultUnavailable', 'connection refused') : undefined,
+  );
+  for (let i = 0; i < 3; i += 1) {
+    await assert.rejects(transport.send(read(['secret', 'data', 'a'])), { reason: 'VaultUnavailable' });
+  }
+  // With the jitter at its middle, the waits are 0.75 s, then 1.5 s after the failed probe.
+  await clock.advance(750);
+  await assert.rejects(transport.send(read(['secret', 'data', 'probe1'])), { reason: 'VaultUnavailable' });
+  await clock.advance(1_400);
+  await assert.rejects(transport.send(read(['secret', 'data', 'early'])), { message: 'connection refused' });
+  await clock.advance(100);
+  down = false;
+  assert.deepEqual(await transport.send(read(['secret', 'data', 'probe2'])), { status: 200, body: {} });
+  assert.deepEqual(await transport.send(read(['secret', 'data', 'b'])), { status: 200, body: {} });
+  assert.deepEqual(sent.slice(3), ['secret/data/probe1', 'secret/data/probe2', 'secret/data/b']);
+});
