@@ -36,7 +36,7 @@ export interface SoakResult {
     readonly loadWrites: number;
   };
   readonly kube: {
-    /** Writes to Secrets, SecretDefinitions and Events, the load's own included. */
+    /** The operator's writes to Secrets, SecretDefinitions and Events while the load ran (Lease renewals left out). */
     readonly writes: number;
     readonly perOperation: number;
   };
@@ -117,7 +117,7 @@ export function table(result: SoakResult): string {
     [
       'Kubernetes writes per operation',
       result.kube.perOperation.toFixed(2),
-      `${result.kube.writes} writes to Secrets, definitions and Events, the load's own included`,
+      `${result.kube.writes} writes by the operator to Secrets, definitions and Events (audit log; Lease renewals left out)`,
     ],
     [
       'writers (apiserver audit log)',

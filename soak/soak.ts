@@ -7,7 +7,7 @@ import { apiserverAuditLog, applyCrd } from '../test/harness/kube.ts';
 import { stackStatus, startOneAgain, type StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
 import { imageNodeOptions } from '../test/support/dockerfile.ts';
-import { apiserverWrites, AuditLog } from '../bench/observe.ts';
+import { AuditLog } from '../bench/observe.ts';
 import { Checker } from './checker.ts';
 import { untilGarbageCollectorFollowsDefinitions } from './garbage-collector.ts';
 import { faultSchedule, inject, recoveryBudgetS, type FaultKind, type FaultTargets } from './faults.ts';
@@ -17,7 +17,7 @@ import { Load } from './load.ts';
 import { mulberry32 } from './prng.ts';
 import { Replicas } from './replicas.ts';
 import { VaultProxy } from './vault-proxy.ts';
-import { auditMark, checkWriters, writesSince } from './writers.ts';
+import { auditMark, checkWriters, operatorWritesSince, writesSince } from './writers.ts';
 import { recoveryOf, rssSlope, type FaultRecord, type SoakResult } from './report.ts';
 
 export interface SoakOptions {
@@ -127,6 +127,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
       PATH: process.env['PATH'] ?? '',
       VAULT_ROLE_ID: credentials.roleId,
       VAULT_SECRET_ID: credentials.secretId,
+      ...(process.env['SOAK_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['SOAK_NODE_OPTIONS'] } : {}),
     },
     log,
   });
@@ -158,7 +159,6 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     log(`first sync: every definition correct after ${first.seconds.toFixed(1)}s`);
 
     const markVault = await audit.mark();
-    const writesBefore = await apiserverWrites(targets.state);
     const started = Date.now();
     const loading = load.run(options.rate, stop.signal);
     const faults: FaultRecord[] = [];
@@ -202,14 +202,12 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     }
     await checker.finish(30_000);
     const actualS = (Date.now() - started) / 1000;
-    const writers = checkWriters(
-      await writesSince(kubeAudit, kubeAuditMark),
-      `${run}-0/${leaseName}`,
-      `${run}-`,
-    );
+    const writes = await writesSince(kubeAudit, kubeAuditMark);
+    const writers = checkWriters(writes, `${run}-0/${leaseName}`, `${run}-`);
     for (const what of writers.secondWriters) checker.flag('second-writer', what);
     const vaultRequests = await audit.requestsSince(markVault, role);
-    const kubeWrites = (await apiserverWrites(targets.state)) - writesBefore;
+    // From the audit log, which outlives the apiserver's restarts (its request counters do not).
+    const kubeWrites = operatorWritesSince(writes, started, `${run}-0/${leaseName}`, `${run}-`);
     const operations = load.operations;
     const requests =
       vaultRequests.logins + vaultRequests.mountLookups + vaultRequests.reads + vaultRequests.other;

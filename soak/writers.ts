@@ -104,6 +104,24 @@ export function checkWriters(writes: readonly AuditWrite[], lease: string, prefi
   return { writesBy, handovers, secondWriters };
 }
 
+/**
+ * The replicas' writes received from `since` (epoch ms) on to objects in namespaces starting with
+ * `prefix`, the Lease `lease`'s renewals left out: the operator's cost of the load.
+ */
+export function operatorWritesSince(
+  writes: readonly AuditWrite[],
+  since: number,
+  lease: string,
+  prefix: string,
+): number {
+  return writes.filter(
+    (w) =>
+      w.at >= since &&
+      w.namespace.startsWith(prefix) &&
+      !(w.resource === 'leases' && `${w.namespace}/${w.name}` === lease),
+  ).length;
+}
+
 /** The log's size now: read from there on with `writesSince`. */
 export async function auditMark(file: string): Promise<number> {
   return (await stat(file).catch(() => ({ size: 0 }))).size;

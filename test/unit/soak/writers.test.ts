@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditWrite, checkWriters, type AuditWrite } from '../../../soak/writers.ts';
+import { auditWrite, checkWriters, operatorWritesSince, type AuditWrite } from '../../../soak/writers.ts';
 
 const lease = 'run-0/secrets-manager-soak';
 
@@ -76,4 +76,19 @@ test('a thawed leader that writes after its successor took the Lease is a second
 test("a write before any Lease, or in another run's namespaces, is judged by its own rule", () => {
   assert.equal(checkWriters([write('a', 10)], lease, 'run-').secondWriters.length, 1);
   assert.deepEqual(checkWriters([write('a', 10)], lease, 'other-').secondWriters, []);
+});
+
+test("the operator's cost counts its writes to the run's objects from the load's start, not the Lease's renewals", () => {
+  const foreign: AuditWrite = { ...write('a', 1_500), namespace: 'kube-system' };
+  const writes = [
+    write('a', 900),
+    write('a', 1_000, 'leases'),
+    write('a', 1_000),
+    write('b', 2_000, 'events', 'e1'),
+    write('b', 2_100, 'leases'),
+    write('b', 2_200, 'secretdefinitions', 'd1'),
+    foreign,
+  ];
+  assert.equal(operatorWritesSince(writes, 1_000, lease, 'run-'), 3);
+  assert.equal(operatorWritesSince(writes, 2_300, lease, 'run-'), 0);
 });
