@@ -78,7 +78,7 @@ export interface WriterReport {
  * with `prefix` must come from the replica holding it when the apiserver received that write.
  */
 export function checkWriters(writes: readonly AuditWrite[], lease: string, prefix: string): WriterReport {
-  const isLease = (w: AuditWrite): boolean => w.resource === 'leases' && `${w.namespace}/${w.name}` === lease;
+  const isLease = (w: AuditWrite): boolean => isWriteOf(w, lease);
   const terms = writes
     .filter(isLease)
     .map((w) => ({ from: w.done, holder: w.writer }))
@@ -114,12 +114,12 @@ export function operatorWritesSince(
   lease: string,
   prefix: string,
 ): number {
-  return writes.filter(
-    (w) =>
-      w.at >= since &&
-      w.namespace.startsWith(prefix) &&
-      !(w.resource === 'leases' && `${w.namespace}/${w.name}` === lease),
-  ).length;
+  return writes.filter((w) => w.at >= since && w.namespace.startsWith(prefix) && !isWriteOf(w, lease)).length;
+}
+
+/** Whether `write` is one of the Lease `lease` (namespace/name). */
+function isWriteOf(write: AuditWrite, lease: string): boolean {
+  return write.resource === 'leases' && `${write.namespace}/${write.name}` === lease;
 }
 
 /** The log's size now: read from there on with `writesSince`. */
