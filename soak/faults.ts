@@ -39,8 +39,10 @@ export interface ScheduledFault {
 /**
  * One fault every `everyS` seconds (with seeded jitter of up to a third of that) from `everyS` on,
  * none in the last `tailS` (the run's final convergence); kinds in seeded order, each kind once
- * before any repeats. In a run of `quietReplicasFromS` or longer, faults that end an operator
- * process stop there, so the last half's memory is measured on processes that lived through it.
+ * before any repeats. Faults that end an operator process stop at `quietReplicasFromS`, so memory
+ * is measured on processes that lived through the rest of the run; each of them still comes once
+ * before then: when the slots left before it are no more than the ones not yet injected, those
+ * slots are theirs.
  */
 export function faultSchedule(
   prng: Prng,
@@ -50,13 +52,23 @@ export function faultSchedule(
   tailS: number,
   quietReplicasFromS = Infinity,
 ): ScheduledFault[] {
-  const ends = processEndingFaults;
+  const ends = kinds.filter((k) => processEndingFaults.includes(k));
+  const jitterS = Math.max(1, Math.floor(everyS / 3));
+  // Slots from this one on that fall before the quiet time whatever their jitter.
+  const earlySlotsFrom = (slot: number): number =>
+    Math.max(0, Math.ceil((Math.min(quietReplicasFromS, durationS - tailS) - jitterS + 1) / everyS) - slot);
   const faults: ScheduledFault[] = [];
   let round: FaultKind[] = [];
   for (let slot = 1; kinds.length > 0; slot += 1) {
-    const atS = slot * everyS + prng.below(Math.max(1, Math.floor(everyS / 3)));
+    const atS = slot * everyS + prng.below(jitterS);
     if (atS > durationS - tailS) break;
-    const allowed = atS < quietReplicasFromS ? kinds : kinds.filter((k) => !ends.includes(k));
+    const missing = ends.filter((k) => !faults.some((f) => f.kind === k));
+    const allowed =
+      atS >= quietReplicasFromS
+        ? kinds.filter((k) => !ends.includes(k))
+        : Number.isFinite(quietReplicasFromS) && missing.length > 0 && earlySlotsFrom(slot) <= missing.length
+          ? missing
+          : kinds;
     if (allowed.length === 0) continue;
     round = round.filter((k) => allowed.includes(k));
     if (round.length === 0) round = shuffled(prng, allowed);

@@ -18,7 +18,7 @@ import { mulberry32 } from './prng.ts';
 import { Replicas } from './replicas.ts';
 import { VaultProxy } from './vault-proxy.ts';
 import { auditMark, checkWriters, operatorWritesSince, writesSince } from './writers.ts';
-import { recoveryOf, rssSlope, type FaultRecord, type SoakResult } from './report.ts';
+import { recoveryOf, slopeOf, type FaultRecord, type SoakResult } from './report.ts';
 
 export interface SoakOptions {
   readonly seed: number;
@@ -89,7 +89,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     durationS,
     options.faultEveryS,
     budgetS,
-    measuresMemory ? durationS / 2 : Infinity,
+    measuresMemory ? durationS / 4 : Infinity,
   );
   log(`run ${run}: ${schedule.map((f) => `${f.kind}@${f.atS}s`).join(', ') || 'no faults'}`);
 
@@ -215,7 +215,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     const lastOf = (replica: number): number =>
       samples.filter((s) => s.replica === replica).at(-1)?.cpuSeconds ?? 0;
     const fromS = (samples.at(-1)?.t ?? 0) / 2;
-    const slopes = [0, 1].map((r) => rssSlope(samples, r, fromS));
+    const slopes = [0, 1].map((r) => slopeOf(samples, r, fromS, 'rssMiB'));
     if (measuresMemory) {
       for (const [replica, slope] of slopes.entries()) {
         if (slope !== null && slope > rssSlopeBoundMiBPerHour)
@@ -249,6 +249,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
         samples,
         rssSlopeMiBPerHour: slopes,
         rssSlopeBoundMiBPerHour: measuresMemory ? rssSlopeBoundMiBPerHour : null,
+        heapSlopeMiBPerHour: [0, 1].map((r) => slopeOf(samples, r, fromS, 'heapUsedMiB')),
         peakRssMiB: Math.max(0, ...samples.map((s) => s.rssMiB)),
         cpuSeconds: [0, 1].map(lastOf),
       },

@@ -46,6 +46,36 @@ test("from the quiet time on no fault ends an operator process (the apiserver's 
   assert.deepEqual([...early].sort(), [...faultKinds].sort(), 'every kind in the first half');
 });
 
+test('a quiet time too early for a whole round still gets every process-ending kind before it, and every kind overall', () => {
+  // A quarter of an hour at two minutes apart holds seven slots: fewer than the eight kinds.
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
+    const schedule = faultSchedule(mulberry32(seed), faultKinds, 3600, 120, 60, 900);
+    const early = schedule.filter((f) => f.atS < 900).map((f) => f.kind);
+    assert.deepEqual(
+      [...new Set(early.filter((k) => processEndingFaults.includes(k)))].sort(),
+      [...processEndingFaults].sort(),
+      `seed ${seed}: ${early.join(', ')}`,
+    );
+    assert.deepEqual(
+      schedule.filter((f) => f.atS >= 900 && processEndingFaults.includes(f.kind)),
+      [],
+    );
+    assert.deepEqual(
+      [...new Set(schedule.map((f) => f.kind))].sort(),
+      [...faultKinds].sort(),
+      `seed ${seed}`,
+    );
+  }
+});
+
+test('without a quiet time a run too short for a round keeps the seeded order (the short soak depends on it)', () => {
+  const kinds = ['openbao-restart', 'leader-kill', 'leader-stop', 'apiserver-restart'] as const;
+  assert.deepEqual(faultSchedule(mulberry32(11), kinds, 200, 60, 20), [
+    { kind: 'leader-stop', atS: 70 },
+    { kind: 'leader-kill', atS: 137 },
+  ]);
+});
+
 test('a fault is recovered within one refresh interval and the slack; where the leader is lost, its Lease too', () => {
   const times = { intervalSeconds: 30, leaseSeconds: 15, slackSeconds: 10 };
   const budgets = Object.fromEntries(faultKinds.map((kind) => [kind, recoveryBudgetS(kind, times)]));
