@@ -9,6 +9,7 @@ import { describeError } from './describe-error.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { RuntimeMetrics } from './observability/runtime-metrics.ts';
+import { processMetrics } from './observability/process-metrics.ts';
 import { startHttpServer } from './observability/server.ts';
 import { Caches } from './wiring/caches.ts';
 import { kubeClients } from './wiring/kube-clients.ts';
@@ -105,7 +106,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     metrics.queueDepth.set(queue.depth);
     provider.collect();
   };
-  const server = await startHttpServer(config.metricsAddress, metrics.registry, {
+  const server = await startHttpServer(config.metricsAddress, [metrics.registry, processMetrics()], {
     notReady() {
       if (phase === 'stopping') return 'stopping';
       return caches.notSynced ?? rollout?.notSynced() ?? provider.notReady();

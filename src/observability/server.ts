@@ -18,11 +18,13 @@ export function parseListenAddress(text: string): { host: string | undefined; po
   return { host: match[1] || undefined, port };
 }
 
+/** Serves the registries' metrics one after the other on /metrics; their names must not overlap. */
 export function startHttpServer(
   address: { host: string | undefined; port: number },
-  registry: Registry,
+  registries: readonly Registry[],
   health: Health,
 ): Promise<Server> {
+  const contentType = registries[0]?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -30,8 +32,8 @@ export function startHttpServer(
       return;
     }
     if (path === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      Promise.all(registries.map((registry) => registry.metrics())).then(
+        (texts) => res.writeHead(200, { 'content-type': contentType }).end(texts.join('\n')),
         () => res.writeHead(500).end('metrics unavailable\n'),
       );
     } else if (path === '/healthz') {

@@ -14,6 +14,7 @@ import {
   waitForSecretValue,
   waitReady,
 } from '../support/operator.ts';
+import { processUsage } from '../../bench/observe.ts';
 import { metricSum } from '../support/metrics.ts';
 import { freshNamespace, kubectl, statusOf, testStack, waitFor } from '../support/stack.ts';
 
@@ -140,6 +141,7 @@ describe('metrics and secrecy', () => {
     // A mount outside the operator's Vault policy.
     await vault.call('POST', `sys/mounts/forbidden-${ns}`, { type: 'kv', options: { version: '2' } });
     await putKv2(`forbidden-${ns}/app`, { v: 'hidden' });
+    const startedS = Date.now() / 1000;
     const operator = await startOperator(t, { args: [`--watch-namespaces=${ns}`, '--concurrency=3'] });
     await waitReady(operator);
     await applyDefinition(ns, 'ok', { name: 'ok', keysMap: { v: { path: `secret/${ns}/app`, key: 'v' } } });
@@ -269,6 +271,19 @@ describe('metrics and secrecy', () => {
     ]) {
       assert.match(metrics, new RegExp(`^secrets_manager_${name}`, 'm'), name);
     }
+    // The process collector's series, as the original's, measure the operator's own process.
+    const { pid } = operator.process;
+    assert.ok(pid !== undefined);
+    const rssBytes = (await processUsage(pid)).rssMiB * 1024 * 1024;
+    const scrapedRss = value('process_resident_memory_bytes');
+    assert.ok(
+      scrapedRss > rssBytes / 2 && scrapedRss < rssBytes * 2,
+      `RSS ${scrapedRss} against ${rssBytes}`,
+    );
+    const startS = value('process_start_time_seconds');
+    assert.ok(startS >= Math.floor(startedS) && startS <= Date.now() / 1000, `started at ${startS}`);
+    assert.ok(value('process_cpu_seconds_total') > 0);
+    assert.ok(value('nodejs_heap_size_used_bytes') > 0);
     // A Vault path is a label only where the original put one: its read-error counter.
     const withPath = metrics
       .split('\n')
