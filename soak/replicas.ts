@@ -1,6 +1,7 @@
 // The operator as the chart runs it: two replicas with leader election. A replica that exits (it
 // was killed, or it stopped on losing its Lease) is started again a second later, as the kubelet
-// would, and counted as a restart. Each replica's RSS and CPU are sampled from /proc.
+// would, and counted as a restart. Each replica's RSS and CPU are sampled from /proc, and its
+// JavaScript heap in use from its /metrics every sixth sample (about as often as Prometheus scrapes).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { http } from '../test/harness/http.ts';
@@ -24,7 +25,12 @@ export interface UsageSample {
   readonly pid: number;
   readonly rssMiB: number;
   readonly cpuSeconds: number;
+  /** nodejs_heap_size_used_bytes in MiB; null between scrapes, and when the replica did not answer. */
+  readonly heapUsedMiB: number | null;
 }
+
+/** Samples between two scrapes of a replica's heap. */
+const heapEvery = 6;
 
 interface Replica {
   child: ChildProcess;
@@ -42,6 +48,7 @@ export class Replicas {
   restarts = 0;
   #stopping = false;
   #sampler: NodeJS.Timeout | undefined;
+  #ticks = 0;
 
   constructor(options: ReplicaOptions) {
     this.#options = options;
@@ -87,11 +94,15 @@ export class Replicas {
 
   async #sample(): Promise<void> {
     const t = (Date.now() - this.#started) / 1000;
-    for (const [replica, { child }] of this.#replicas.entries()) {
+    const scrape = this.#ticks % heapEvery === 0;
+    this.#ticks += 1;
+    for (const [replica, { child, port, held }] of this.#replicas.entries()) {
       if (child.pid === undefined || child.exitCode !== null) continue;
       const usage = await processUsage(child.pid).catch(() => undefined);
-      if (usage)
-        this.samples.push({ t, replica, pid: child.pid, rssMiB: usage.rssMiB, cpuSeconds: usage.cpuSeconds });
+      if (!usage) continue;
+      const heapUsedMiB = scrape && !held ? await heapUsed(port) : null;
+      const { rssMiB, cpuSeconds } = usage;
+      this.samples.push({ t, replica, pid: child.pid, rssMiB, cpuSeconds, heapUsedMiB });
     }
   }
 
@@ -163,4 +174,11 @@ export class Replicas {
       }),
     );
   }
+}
+
+/** A replica's JavaScript heap in use, MiB, from its /metrics; null when it does not answer. */
+async function heapUsed(port: number): Promise<number | null> {
+  const res = await http(`http://127.0.0.1:${port}/metrics`, { timeoutMs: 2_000 }).catch(() => undefined);
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(res?.body ?? '')?.[1]);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes / 1024 / 1024 : null;
 }

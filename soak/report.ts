@@ -49,30 +49,43 @@ export interface SoakResult {
     readonly rssSlopeMiBPerHour: readonly (number | null)[];
     /** What the slope is held to; null in a run too short to measure it. */
     readonly rssSlopeBoundMiBPerHour: number | null;
+    /** Per replica: the slope of the JavaScript heap in use over the same window (a leak of objects shows here). */
+    readonly heapSlopeMiBPerHour: readonly (number | null)[];
     readonly peakRssMiB: number;
     readonly cpuSeconds: readonly number[];
   };
 }
 
 /**
- * The least-squares slope of RSS against time, MiB per hour, over the samples of `replica` from
- * `fromS` on. Only of a process that ran through all of that window: one restarted within it is
- * still warming up, and its growth says nothing of a leak (null then, and with under 3 samples).
+ * The least-squares slope of a replica's `measure` against time, MiB per hour, over its samples
+ * from `fromS` on (those that have it). Only of a process that ran through all of that window: one
+ * restarted within it is still warming up, and its growth says nothing of a leak (null then, and
+ * with under 3 samples).
  */
-export function rssSlope(samples: readonly UsageSample[], replica: number, fromS: number): number | null {
+export function slopeOf(
+  samples: readonly UsageSample[],
+  replica: number,
+  fromS: number,
+  measure: 'rssMiB' | 'heapUsedMiB',
+): number | null {
   const mine = samples.filter((s) => s.replica === replica);
   const pid = mine.at(-1)?.pid;
   const firstOfPid = mine.find((s) => s.pid === pid);
   if (!firstOfPid || firstOfPid.t > fromS) return null;
-  const points = mine.filter((s) => s.pid === pid && s.t >= fromS);
+  const points = mine
+    .filter((s) => s.pid === pid && s.t >= fromS)
+    .flatMap((s) => {
+      const value = s[measure];
+      return value === null ? [] : [{ t: s.t, value }];
+    });
   if (points.length < 3) return null;
-  const meanT = points.reduce((sum, s) => sum + s.t, 0) / points.length;
-  const meanR = points.reduce((sum, s) => sum + s.rssMiB, 0) / points.length;
+  const meanT = points.reduce((sum, p) => sum + p.t, 0) / points.length;
+  const meanV = points.reduce((sum, p) => sum + p.value, 0) / points.length;
   let num = 0;
   let den = 0;
-  for (const s of points) {
-    num += (s.t - meanT) * (s.rssMiB - meanR);
-    den += (s.t - meanT) ** 2;
+  for (const p of points) {
+    num += (p.t - meanT) * (p.value - meanV);
+    den += (p.t - meanT) ** 2;
   }
   return den === 0 ? 0 : (num / den) * 3600;
 }
@@ -86,9 +99,12 @@ export function table(result: SoakResult): string {
   const by = Object.entries(result.operationsBy)
     .map(([kind, count]) => `${kind} ${String(count)}`)
     .join(', ');
-  const slope = result.replicas.rssSlopeMiBPerHour
-    .map((s, i) => `replica ${i}: ${s === null ? 'n/a (restarted in the window)' : `${s.toFixed(1)} MiB/h`}`)
-    .join(', ');
+  const slopes = (of: readonly (number | null)[]): string =>
+    of
+      .map(
+        (s, i) => `replica ${i}: ${s === null ? 'n/a (restarted in the window)' : `${s.toFixed(1)} MiB/h`}`,
+      )
+      .join(', ');
   const rows: [string, string, string][] = [
     ['duration', `${result.durationS.toFixed(0)} s`, `seed ${result.seed}`],
     ['operations applied', String(result.operations), by],
@@ -133,10 +149,15 @@ export function table(result: SoakResult): string {
     ['peak RSS', `${result.replicas.peakRssMiB.toFixed(0)} MiB`, ''],
     [
       'RSS slope, last half',
-      slope,
+      slopes(result.replicas.rssSlopeMiBPerHour),
       result.replicas.rssSlopeBoundMiBPerHour === null
         ? 'not bounded in a run under 20 minutes'
         : `bound ${result.replicas.rssSlopeBoundMiBPerHour} MiB/h`,
+    ],
+    [
+      'heap-in-use slope, last half',
+      slopes(result.replicas.heapSlopeMiBPerHour),
+      'nodejs_heap_size_used_bytes from /metrics every 30 s; reported, not bounded',
     ],
     [
       'operator CPU seconds',

@@ -47,4 +47,11 @@ test('three minutes of churn and faults: every fault recovered within its budget
   assert.ok((result.operationsBy['kv-delete-restore'] ?? 0) > 0, 'KV versions deleted and restored');
   assert.ok(result.writers.handovers >= 1, 'the Lease changed hands at least once (the killed leader)');
   assert.ok(Object.keys(result.writers.writesBy).length >= 2, 'the audit log saw writes by both leaders');
+  // Each replica's heap in use, scraped from its /metrics: a Node heap is tens of MiB, never zero.
+  for (const replica of [0, 1]) {
+    const heaps = result.replicas.samples.filter((s) => s.replica === replica && s.heapUsedMiB !== null);
+    assert.ok(heaps.length >= 3, `replica ${replica}: ${heaps.length} heap samples`);
+    for (const s of heaps)
+      assert.ok((s.heapUsedMiB ?? 0) > 5 && (s.heapUsedMiB ?? 0) < s.rssMiB, 'heap in use within RSS');
+  }
 });
