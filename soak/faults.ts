@@ -39,10 +39,10 @@ export interface ScheduledFault {
 /**
  * One fault every `everyS` seconds (with seeded jitter of up to a third of that) from `everyS` on,
  * none in the last `tailS` (the run's final convergence); kinds in seeded order, each kind once
- * before any repeats. Faults that end an operator process stop at `quietReplicasFromS`, so memory
- * is measured on processes that lived through the rest of the run; each of them still comes once
- * before then: when the slots left before it are no more than the ones not yet injected, those
- * slots are theirs.
+ * before any repeats. Faults that end an operator process stop at `quietReplicasFromS` (moved later
+ * if it leaves too few slots for one of each), so memory is measured on processes that lived
+ * through the rest of the run; each of them still comes once before then: when the slots left
+ * before it are no more than the ones not yet injected, those slots are theirs.
  */
 export function faultSchedule(
   prng: Prng,
@@ -54,21 +54,30 @@ export function faultSchedule(
 ): ScheduledFault[] {
   const ends = kinds.filter((k) => processEndingFaults.includes(k));
   const jitterS = Math.max(1, Math.floor(everyS / 3));
+  // Late enough for one slot per process-ending kind whatever the jitter (slots from 1 on).
+  const quietS = Math.max(quietReplicasFromS, ends.length * everyS + jitterS);
   // Slots from this one on that fall before the quiet time whatever their jitter.
   const earlySlotsFrom = (slot: number): number =>
-    Math.max(0, Math.ceil((Math.min(quietReplicasFromS, durationS - tailS) - jitterS + 1) / everyS) - slot);
+    Math.max(0, Math.ceil((Math.min(quietS, durationS - tailS) - jitterS + 1) / everyS) - slot);
   const faults: ScheduledFault[] = [];
   let round: FaultKind[] = [];
   for (let slot = 1; kinds.length > 0; slot += 1) {
     const atS = slot * everyS + prng.below(jitterS);
     if (atS > durationS - tailS) break;
     const missing = ends.filter((k) => !faults.some((f) => f.kind === k));
-    const allowed =
-      atS >= quietReplicasFromS
-        ? kinds.filter((k) => !ends.includes(k))
-        : Number.isFinite(quietReplicasFromS) && missing.length > 0 && earlySlotsFrom(slot) <= missing.length
-          ? missing
-          : kinds;
+    if (
+      Number.isFinite(quietS) &&
+      atS < quietS &&
+      missing.length > 0 &&
+      earlySlotsFrom(slot) <= missing.length
+    ) {
+      // This slot is a missing kind's; the rest of the round waits for the next ones.
+      const kind = missing[prng.below(missing.length)];
+      if (kind) faults.push({ kind, atS });
+      round = round.filter((k) => k !== kind);
+      continue;
+    }
+    const allowed = atS >= quietS ? kinds.filter((k) => !ends.includes(k)) : kinds;
     if (allowed.length === 0) continue;
     round = round.filter((k) => allowed.includes(k));
     if (round.length === 0) round = shuffled(prng, allowed);

@@ -30,7 +30,7 @@ export interface UsageSample {
 }
 
 /** Samples between two scrapes of a replica's heap. */
-const heapEvery = 6;
+export const heapEvery = 6;
 
 interface Replica {
   child: ChildProcess;
@@ -49,6 +49,7 @@ export class Replicas {
   #stopping = false;
   #sampler: NodeJS.Timeout | undefined;
   #ticks = 0;
+  #sampling = false;
 
   constructor(options: ReplicaOptions) {
     this.#options = options;
@@ -92,17 +93,27 @@ export class Replicas {
     });
   }
 
+  /** Samples every replica at once; a tick while the last is still out (a slow scrape) is skipped. */
   async #sample(): Promise<void> {
-    const t = (Date.now() - this.#started) / 1000;
+    if (this.#sampling) return;
+    this.#sampling = true;
     const scrape = this.#ticks % heapEvery === 0;
     this.#ticks += 1;
-    for (const [replica, { child, port, held }] of this.#replicas.entries()) {
-      if (child.pid === undefined || child.exitCode !== null) continue;
-      const usage = await processUsage(child.pid).catch(() => undefined);
-      if (!usage) continue;
-      const heapUsedMiB = scrape && !held ? await heapUsed(port) : null;
-      const { rssMiB, cpuSeconds } = usage;
-      this.samples.push({ t, replica, pid: child.pid, rssMiB, cpuSeconds, heapUsedMiB });
+    try {
+      await Promise.all(
+        this.#replicas.map(async ({ child, port, held }, replica) => {
+          const pid = child.pid;
+          if (pid === undefined || child.exitCode !== null) return;
+          const t = (Date.now() - this.#started) / 1000;
+          const usage = await processUsage(pid).catch(() => undefined);
+          if (!usage) return;
+          const heapUsedMiB = scrape && !held ? await heapUsed(port) : null;
+          const { rssMiB, cpuSeconds } = usage;
+          this.samples.push({ t, replica, pid, rssMiB, cpuSeconds, heapUsedMiB });
+        }),
+      );
+    } finally {
+      this.#sampling = false;
     }
   }
 

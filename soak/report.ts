@@ -51,6 +51,7 @@ export interface SoakResult {
     readonly rssSlopeBoundMiBPerHour: number | null;
     /** Per replica: the slope of the JavaScript heap in use over the same window (a leak of objects shows here). */
     readonly heapSlopeMiBPerHour: readonly (number | null)[];
+    readonly heapScrapeEveryS: number;
     readonly peakRssMiB: number;
     readonly cpuSeconds: readonly number[];
   };
@@ -102,7 +103,8 @@ export function table(result: SoakResult): string {
   const slopes = (of: readonly (number | null)[]): string =>
     of
       .map(
-        (s, i) => `replica ${i}: ${s === null ? 'n/a (restarted in the window)' : `${s.toFixed(1)} MiB/h`}`,
+        (s, i) =>
+          `replica ${i}: ${s === null ? 'n/a (restarted in the window, or under 3 samples)' : `${s.toFixed(1)} MiB/h`}`,
       )
       .join(', ');
   const rows: [string, string, string][] = [
@@ -157,7 +159,7 @@ export function table(result: SoakResult): string {
     [
       'heap-in-use slope, last half',
       slopes(result.replicas.heapSlopeMiBPerHour),
-      'nodejs_heap_size_used_bytes from /metrics every 30 s; reported, not bounded',
+      `nodejs_heap_size_used_bytes from /metrics every ${result.replicas.heapScrapeEveryS} s; reported, not bounded`,
     ],
     [
       'operator CPU seconds',

@@ -15,7 +15,7 @@ import { pause, soakKube, statusOf } from './kube.ts';
 import { Ledger } from './ledger.ts';
 import { Load } from './load.ts';
 import { mulberry32 } from './prng.ts';
-import { Replicas } from './replicas.ts';
+import { heapEvery, Replicas } from './replicas.ts';
 import { VaultProxy } from './vault-proxy.ts';
 import { auditMark, checkWriters, operatorWritesSince, writesSince } from './writers.ts';
 import { recoveryOf, slopeOf, type FaultRecord, type SoakResult } from './report.ts';
@@ -46,6 +46,8 @@ const role = 'soak';
 /** An AppRole mount of the soak's own: revoking its logins revokes the replicas' tokens and no one else's. */
 const approleMount = 'approle-soak';
 const leaseName = 'secrets-manager-soak';
+/** How often each replica's RSS and CPU are sampled; its heap every `heapEvery` samples. */
+const sampleEveryMs = 5_000;
 /** The bound on the RSS slope over a long run's last half (see docs/reliability.md). */
 export const rssSlopeBoundMiBPerHour = 10;
 /** Runs this long or longer keep the last half free of faults that end an operator process, and bound its memory. */
@@ -150,7 +152,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
     const gcSeconds = await untilGarbageCollectorFollowsDefinitions(kube, `${run}-0`, 180_000);
     log(`the garbage collector follows definitions (${gcSeconds.toFixed(1)}s)`);
     const kubeAuditMark = await auditMark(kubeAudit);
-    await replicas.start(2, 5_000);
+    await replicas.start(2, sampleEveryMs);
     await replicas.untilLeader(120_000);
     await replicas.untilAllReady(120_000);
     const first = await checker.untilCorrect(checker.snapshot(), Math.max(300_000, options.n * 200));
@@ -250,6 +252,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
         rssSlopeMiBPerHour: slopes,
         rssSlopeBoundMiBPerHour: measuresMemory ? rssSlopeBoundMiBPerHour : null,
         heapSlopeMiBPerHour: [0, 1].map((r) => slopeOf(samples, r, fromS, 'heapUsedMiB')),
+        heapScrapeEveryS: (sampleEveryMs * heapEvery) / 1000,
         peakRssMiB: Math.max(0, ...samples.map((s) => s.rssMiB)),
         cpuSeconds: [0, 1].map(lastOf),
       },

@@ -109,6 +109,9 @@ async function run(
   options: Readonly<Record<string, string | boolean | undefined>>,
   sources: Readonly<Record<string, SettingSource>>,
 ): Promise<void> {
+  // First, so process_cpu_seconds_total counts from here: prom-client counts CPU from when its collector starts.
+  const { processMetrics } = await import('./observability/process-metrics.ts');
+  processMetrics();
   const config = toConfig(options);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   // Where each connection setting came from (VAULT_ADDR, VAULT_ROLE_ID and VAULT_SECRET_ID win

@@ -25,6 +25,8 @@ export function startHttpServer(
   health: Health,
 ): Promise<Server> {
   const contentType = registries[0]?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
+  if (registries.some((registry) => registry.contentType !== contentType))
+    throw new Error('the metrics registries must share one content type to be served as one');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -65,6 +65,34 @@ test('a quiet time too early for a whole round still gets every process-ending k
       [...faultKinds].sort(),
       `seed ${seed}`,
     );
+    const firstRound = schedule.slice(0, faultKinds.length).map((f) => f.kind);
+    assert.equal(
+      new Set(firstRound).size,
+      faultKinds.length,
+      `seed ${seed}: each kind once first: ${firstRound.join(', ')}`,
+    );
+  }
+});
+
+test('wherever the quiet time falls within a slot’s jitter, the process-ending kinds come before it', () => {
+  for (let quietS = 841; quietS <= 880; quietS += 1) {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const schedule = faultSchedule(mulberry32(seed), faultKinds, 3600, 120, 60, quietS);
+      const early = new Set(schedule.filter((f) => f.atS < quietS).map((f) => f.kind));
+      const late = schedule.filter((f) => f.atS >= quietS && processEndingFaults.includes(f.kind));
+      assert.deepEqual(late, [], `quiet at ${quietS}s, seed ${seed}`);
+      for (const kind of processEndingFaults)
+        assert.ok(early.has(kind), `${kind}: quiet at ${quietS}s, seed ${seed}`);
+    }
+  }
+});
+
+test('a quiet time too early for one of each process-ending kind moves later until they fit', () => {
+  // Twenty minutes at two minutes apart: a quarter (300 s) holds two sure slots, for four kinds.
+  for (const seed of [1, 2, 3]) {
+    const schedule = faultSchedule(mulberry32(seed), faultKinds, 1200, 120, 55, 300);
+    const kinds = new Set(schedule.map((f) => f.kind));
+    for (const kind of processEndingFaults) assert.ok(kinds.has(kind), `seed ${seed}: ${kind}`);
   }
 });
 
