@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
+import { Metrics } from '../../../src/observability/metrics.ts';
 import { processMetrics } from '../../../src/observability/process-metrics.ts';
+import { RuntimeMetrics } from '../../../src/observability/runtime-metrics.ts';
 import { startHttpServer } from '../../../src/observability/server.ts';
 
 function sampleOf(text: string, name: string): number | undefined {
@@ -42,4 +44,23 @@ test("the process's series are the original's process_* names, with this process
   const heap = sampleOf(text, 'nodejs_heap_size_used_bytes') ?? 0;
   const used = process.memoryUsage().heapUsed;
   assert.ok(heap > used / 2 && heap < used * 2, `heap used ${heap} against ${used}`);
+});
+
+test("the operator's series and the process's never share a name, so /metrics serves each family once", () => {
+  const metrics = new Metrics();
+  const runtime = new RuntimeMetrics(metrics.registry, 'SecretDefinition');
+  runtime.controllerStarted(2);
+  runtime.observeQueue(() => ({ waiting: 0, inProgressMs: () => [] }));
+  runtime.leading('secrets-manager', true);
+  runtime.restRequest('apiserver:6443', 'GET', 200);
+  const operator = metrics.registry.getMetricsAsArray().map((m) => m.name);
+  const processNames = processMetrics()
+    .getMetricsAsArray()
+    .map((m) => m.name);
+  assert.ok(operator.length > 30 && processNames.length > 10);
+  assert.deepEqual(
+    operator.filter((name) => processNames.includes(name)),
+    [],
+  );
+  assert.ok(processNames.includes('process_resident_memory_bytes'));
 });
