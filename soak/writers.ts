@@ -4,7 +4,8 @@
 // write by any other replica while it holds the Lease is a second writer.
 
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface AuditWrite {
@@ -122,18 +123,76 @@ function isWriteOf(write: AuditWrite, lease: string): boolean {
   return write.resource === 'leases' && `${write.namespace}/${write.name}` === lease;
 }
 
-/** The log's size now: read from there on with `writesSince`. */
-export async function auditMark(file: string): Promise<number> {
-  return (await stat(file).catch(() => ({ size: 0 }))).size;
+/** Where the log stood: its file (by inode, which a rename keeps, and its first bytes) and size. */
+export interface AuditMark {
+  /** 0 when there was no log yet. */
+  readonly ino: number;
+  /** The file's first bytes: an inode number can be reused once a file is removed. */
+  readonly head: string;
+  readonly offset: number;
 }
 
-/** The replicas' writes logged in `file` from byte `mark` on. */
-export async function writesSince(file: string, mark: number): Promise<AuditWrite[]> {
+const headBytes = 512;
+
+async function headOf(path: string, length: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead).toString('latin1');
+  } finally {
+    await file.close();
+  }
+}
+
+/** The log's file and size now: read from there on with `writesSince`. */
+export async function auditMark(file: string): Promise<AuditMark> {
+  const now = await stat(file).catch(() => undefined);
+  if (!now) return { ino: 0, head: '', offset: 0 };
+  return { ino: now.ino, head: await headOf(file, Math.min(now.size, headBytes)), offset: now.size };
+}
+
+/**
+ * The files the log has written to since `mark`, oldest first, each with the byte to start from.
+ * The apiserver rotates a full log (100 MB by default) by renaming it to `<name>-<time><ext>`
+ * beside it and starting a new one; the marked file is found among those backups by its inode
+ * and first bytes. Missed by the first 60-minute run that passed 100 MB: it read only the last
+ * minute's writes.
+ */
+export async function auditFilesSince(
+  file: string,
+  mark: AuditMark,
+): Promise<{ readonly path: string; readonly start: number }[]> {
+  const ext = extname(file);
+  const stem = basename(file, ext);
+  const backups = (await readdir(dirname(file)))
+    .filter((name) => name.startsWith(`${stem}-`) && name.endsWith(ext))
+    .sort()
+    .map((name) => join(dirname(file), name));
+  const files = [...backups, file];
+  if (mark.ino === 0) return files.map((path) => ({ path, start: 0 }));
+  const isMarked = async (path: string): Promise<boolean> => {
+    const now = await stat(path).catch(() => undefined);
+    return now?.ino === mark.ino && (await headOf(path, mark.head.length)) === mark.head;
+  };
+  let at = -1;
+  for (const [i, path] of files.entries()) if (at === -1 && (await isMarked(path))) at = i;
+  if (at === -1)
+    throw new Error(
+      `the apiserver's audit log marked at the start is gone from ${dirname(file)} (rotated and removed): its writes cannot be counted`,
+    );
+  return files.slice(at).map((path, i) => ({ path, start: i === 0 ? mark.offset : 0 }));
+}
+
+/** The replicas' writes logged since `mark`, across the log's rotations. */
+export async function writesSince(file: string, mark: AuditMark): Promise<AuditWrite[]> {
   const writes: AuditWrite[] = [];
-  const lines = createInterface({ input: createReadStream(file, { start: mark }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    const write = auditWrite(line);
-    if (write) writes.push(write);
+  for (const { path, start } of await auditFilesSince(file, mark)) {
+    const lines = createInterface({ input: createReadStream(path, { start }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      const write = auditWrite(line);
+      if (write) writes.push(write);
+    }
   }
   return writes;
 }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditWrite, checkWriters, operatorWritesSince, type AuditWrite } from '../../../soak/writers.ts';
+import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  auditMark,
+  auditWrite,
+  checkWriters,
+  operatorWritesSince,
+  writesSince,
+  type AuditWrite,
+} from '../../../soak/writers.ts';
 
 const lease = 'run-0/secrets-manager-soak';
 
@@ -91,4 +101,43 @@ test("the operator's cost counts its writes to the run's objects from the load's
   ];
   assert.equal(operatorWritesSince(writes, 1_000, lease, 'run-'), 3);
   assert.equal(operatorWritesSince(writes, 2_300, lease, 'run-'), 0);
+});
+
+test('writes are read across the log’s rotations: the rest of the marked file, every backup after it, then the new log', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'audit-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kube-apiserver-audit.log');
+  const line = (name: string): string =>
+    `${JSON.stringify({
+      stage: 'ResponseComplete',
+      verb: 'patch',
+      userAgent: 'secrets-manager (host_1)',
+      objectRef: { resource: 'secrets', namespace: 'run-1', name },
+      responseStatus: { code: 200 },
+      requestReceivedTimestamp: '2026-12-04T10:00:00.000000Z',
+      stageTimestamp: '2026-12-04T10:00:00.010000Z',
+    })}\n`;
+  await writeFile(file, line('before'));
+  const mark = await auditMark(file);
+  await appendFile(file, line('a'));
+  // The apiserver renames the full log, with the time in the name, and starts a new one; twice.
+  await rename(file, join(dir, 'kube-apiserver-audit-2026-12-04T10-00-01.000.log'));
+  await writeFile(file, line('b'));
+  await rename(file, join(dir, 'kube-apiserver-audit-2026-12-04T10-00-02.000.log'));
+  await writeFile(file, line('c') + line('d'));
+  await writeFile(join(dir, 'kube-apiserver.log'), line('not the audit log'));
+  const names = (await writesSince(file, mark)).map((w) => w.name);
+  assert.deepEqual(names, ['a', 'b', 'c', 'd']);
+});
+
+test('a marked log that rotated away and was removed is an error, not a count of the last file alone', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'audit-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kube-apiserver-audit.log');
+  await writeFile(file, '{"auditID":"first"}\n');
+  const mark = await auditMark(file);
+  await rm(file);
+  // The new log may well get the removed one's inode number.
+  await writeFile(file, '{"auditID":"other"}\n');
+  await assert.rejects(writesSince(file, mark), /audit log marked at the start is gone/);
 });
