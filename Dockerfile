@@ -17,6 +17,9 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# Two malloc arenas, not glibc's eight per core: V8's and libuv's threads each took an arena of
+# their own, and each held on to freed memory (4 arenas, 18 MiB, in an hour of the soak).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -85,7 +85,7 @@ test('the runtime image holds production dependencies and dist only, and runs as
     exec(node, [...nodeOptions, join(app, 'dist', 'main.js'), ...args], {
       cwd: '/',
       ...asImageUser,
-      env: { PATH: '/usr/bin:/bin' },
+      env: { ...stage.env, PATH: '/usr/bin:/bin' },
     });
   const help = await run(['--help']);
   assert.match(help.stdout, /Usage: secrets-manager/);

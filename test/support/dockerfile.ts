@@ -13,10 +13,16 @@ export interface RuntimeStage {
   readonly user: string;
   /** The ENTRYPOINT, exec form. */
   readonly entrypoint: readonly string[];
+  /** The environment its ENV lines set (`ENV NAME=value` form only). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export async function runtimeStage(): Promise<RuntimeStage> {
-  const dockerfile = await readFile(join(repoRoot, 'Dockerfile'), 'utf8');
+  return parseRuntimeStage(await readFile(join(repoRoot, 'Dockerfile'), 'utf8'));
+}
+
+/** The final stage of a Dockerfile's text. */
+export function parseRuntimeStage(dockerfile: string): RuntimeStage {
   const last = dockerfile.split(/^FROM /m).at(-1) ?? '';
   const lines = last.split('\n').map((l) => l.trim());
   const entrypoint = lines.find((l) => l.startsWith('ENTRYPOINT '))?.slice(11) ?? '[]';
@@ -29,7 +35,22 @@ export async function runtimeStage(): Promise<RuntimeStage> {
     copies: lines.filter((l) => l.startsWith('COPY ')),
     user: lines.find((l) => l.startsWith('USER '))?.slice(5) ?? '',
     entrypoint: parsed,
+    env: Object.fromEntries(
+      lines.filter((l) => l.startsWith('ENV ')).flatMap((l) => envAssignments(l.slice(4))),
+    ),
   };
+}
+
+/** `NAME=value NAME2=value2` of one ENV line; the legacy `ENV NAME value` form is refused. */
+function envAssignments(text: string): [string, string][] {
+  return text
+    .trim()
+    .split(/\s+/)
+    .map((word) => {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
+      if (!match) throw new Error(`the Dockerfile's ENV is not in NAME=value form: ENV ${text}`);
+      return [match[1] ?? '', match[2] ?? ''];
+    });
 }
 
 /** The options the image gives node before the script: ["--max-semi-space-size=2"], say. */
