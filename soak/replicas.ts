@@ -107,7 +107,7 @@ export class Replicas {
           const t = (Date.now() - this.#started) / 1000;
           const usage = await processUsage(pid).catch(() => undefined);
           if (!usage) return;
-          const heapUsedMiB = scrape && !held ? await heapUsed(port) : null;
+          const heapUsedMiB = scrape && !held ? heapUsedOf(await metricsOf(port)) : null;
           const { rssMiB, cpuSeconds } = usage;
           this.samples.push({ t, replica, pid, rssMiB, cpuSeconds, heapUsedMiB });
         }),
@@ -121,10 +121,7 @@ export class Replicas {
   async leader(): Promise<number | undefined> {
     for (const [index, replica] of this.#replicas.entries()) {
       if (replica.held || replica.child.exitCode !== null) continue;
-      const res = await http(`http://127.0.0.1:${replica.port}/metrics`, { timeoutMs: 2_000 }).catch(
-        () => undefined,
-      );
-      if (res && /^secrets_manager_leader 1$/m.test(res.body)) return index;
+      if (/^secrets_manager_leader 1$/m.test(await metricsOf(replica.port))) return index;
     }
     return undefined;
   }
@@ -187,9 +184,14 @@ export class Replicas {
   }
 }
 
-/** A replica's JavaScript heap in use, MiB, from its /metrics; null when it does not answer. */
-async function heapUsed(port: number): Promise<number | null> {
+/** A replica's /metrics text; empty when it does not answer within two seconds. */
+async function metricsOf(port: number): Promise<string> {
   const res = await http(`http://127.0.0.1:${port}/metrics`, { timeoutMs: 2_000 }).catch(() => undefined);
-  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(res?.body ?? '')?.[1]);
+  return res?.body ?? '';
+}
+
+/** The JavaScript heap in use, MiB, from a /metrics text; null when it is not there. */
+function heapUsedOf(metrics: string): number | null {
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]);
   return Number.isFinite(bytes) && bytes > 0 ? bytes / 1024 / 1024 : null;
 }

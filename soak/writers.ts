@@ -175,13 +175,13 @@ export async function auditFilesSince(
     const now = await stat(path).catch(() => undefined);
     return now?.ino === mark.ino && (await headOf(path, mark.head.length)) === mark.head;
   };
-  let at = -1;
-  for (const [i, path] of files.entries()) if (at === -1 && (await isMarked(path))) at = i;
-  if (at === -1)
-    throw new Error(
-      `the apiserver's audit log marked at the start is gone from ${dirname(file)} (rotated and removed): its writes cannot be counted`,
-    );
-  return files.slice(at).map((path, i) => ({ path, start: i === 0 ? mark.offset : 0 }));
+  for (const [at, path] of files.entries()) {
+    if (await isMarked(path))
+      return files.slice(at).map((path, i) => ({ path, start: i === 0 ? mark.offset : 0 }));
+  }
+  throw new Error(
+    `the apiserver's audit log marked at the start is gone from ${dirname(file)} (rotated and removed): its writes cannot be counted`,
+  );
 }
 
 /** The replicas' writes logged since `mark`, across the log's rotations. */

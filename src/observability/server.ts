@@ -2,7 +2,7 @@
 // caches are synced and Vault has given a valid token, on the leader and on a standby alike).
 
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 
 export interface Health {
   /** Undefined when ready, else the reason it is not. */
@@ -24,7 +24,7 @@ export function startHttpServer(
   registries: readonly Registry[],
   health: Health,
 ): Promise<Server> {
-  const contentType = registries[0]?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
+  const contentType = registries[0]?.contentType ?? Registry.PROMETHEUS_CONTENT_TYPE;
   if (registries.some((registry) => registry.contentType !== contentType))
     throw new Error('the metrics registries must share one content type to be served as one');
   const server = createServer((req, res) => {
