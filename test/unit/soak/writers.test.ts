@@ -103,7 +103,7 @@ test("the operator's cost counts its writes to the run's objects from the load's
   assert.equal(operatorWritesSince(writes, 2_300, lease, 'run-'), 0);
 });
 
-test('writes are read across the log’s rotations: the rest of the marked file, every backup after it, then the new log', async (t) => {
+test('writes are read across the log’s rotations: the rest of the marked file, every backup after it (none before it), then the new log', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'audit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'kube-apiserver-audit.log');
@@ -117,6 +117,9 @@ test('writes are read across the log’s rotations: the rest of the marked file,
       requestReceivedTimestamp: '2026-12-04T10:00:00.000000Z',
       stageTimestamp: '2026-12-04T10:00:00.010000Z',
     })}\n`;
+  // A rotation before the run started: that backup is not the run's.
+  await writeFile(file, line('an earlier run'));
+  await rename(file, join(dir, 'kube-apiserver-audit-2026-12-04T09-59-59.000.log'));
   await writeFile(file, line('before'));
   const mark = await auditMark(file);
   await appendFile(file, line('a'));
