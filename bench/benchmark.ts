@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { apiVersion, group, kind, plural, version } from '../src/api/types.ts';
 import { kubeApi, mergePatch } from '../src/kube/kube-api.ts';
-import { imageNodeOptions } from '../test/support/dockerfile.ts';
+import { imageEnv, imageNodeOptions } from '../test/support/dockerfile.ts';
 import { loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { http } from '../test/harness/http.ts';
 import { applyCrd } from '../test/harness/kube.ts';
@@ -198,8 +198,9 @@ async function startOperator(
   credentials: { roleId: string; secretId: string },
 ): Promise<RunningOperator> {
   const [port] = await freePorts(1);
-  // Run as the image runs it: the same node options as the Dockerfile's ENTRYPOINT.
+  // Run as the image runs it: the node options of the Dockerfile's ENTRYPOINT, and its ENV.
   const nodeOptions = await imageNodeOptions();
+  const env = await imageEnv();
   const child = spawn(
     process.execPath,
     [
@@ -216,6 +217,7 @@ async function startOperator(
     ],
     {
       env: {
+        ...env,
         PATH: process.env['PATH'] ?? '',
         VAULT_ROLE_ID: credentials.roleId,
         VAULT_SECRET_ID: credentials.secretId,

@@ -6,7 +6,7 @@
 import { apiserverAuditLog, applyCrd } from '../test/harness/kube.ts';
 import { stackStatus, startOneAgain, type StackState } from '../test/harness/stack.ts';
 import { VaultAdmin } from '../test/harness/vault.ts';
-import { imageNodeOptions, runtimeStage } from '../test/support/dockerfile.ts';
+import { imageEnv, imageNodeOptions } from '../test/support/dockerfile.ts';
 import { AuditLog } from '../bench/observe.ts';
 import { Checker } from './checker.ts';
 import { untilGarbageCollectorFollowsDefinitions } from './garbage-collector.ts';
@@ -126,7 +126,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
       '--log-level=warn',
     ],
     env: {
-      ...(await runtimeStage()).env,
+      ...(await imageEnv()),
       PATH: process.env['PATH'] ?? '',
       VAULT_ROLE_ID: credentials.roleId,
       VAULT_SECRET_ID: credentials.secretId,

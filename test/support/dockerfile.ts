@@ -59,3 +59,8 @@ export async function imageNodeOptions(): Promise<string[]> {
   if (node !== 'node') throw new Error(`the image does not start node: ${String(node)}`);
   return rest.filter((part) => part.startsWith('--'));
 }
+
+/** The environment the image sets: {NODE_ENV: 'production', MALLOC_ARENA_MAX: '2'}, say. */
+export async function imageEnv(): Promise<Readonly<Record<string, string>>> {
+  return (await runtimeStage()).env;
+}
