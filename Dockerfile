@@ -17,8 +17,10 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
-# Two malloc arenas, not glibc's eight per core: V8's and libuv's threads each took an arena of
-# their own, and each held on to freed memory (4 arenas, 18 MiB, in an hour of the soak).
+# Two malloc arenas, not glibc's up to eight per core: in the soak's hour runs V8's and libuv's
+# threads held 18 MiB in four arenas of their own, and one RSS step was a thread arena's growth.
+# It costs threads that allocate at once a shared lock; it does not touch V8's heap pages or the
+# main arena (docs/reliability.md, Memory).
 ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules

@@ -198,9 +198,10 @@ async function startOperator(
   credentials: { roleId: string; secretId: string },
 ): Promise<RunningOperator> {
   const [port] = await freePorts(1);
-  // Run as the image runs it: the node options of the Dockerfile's ENTRYPOINT, and its ENV.
+  // Run as the image runs it: the node options of the Dockerfile's ENTRYPOINT, and its ENV
+  // (BENCH_ENV='MALLOC_ARENA_MAX=8', say, over it for a comparison).
   const nodeOptions = await imageNodeOptions();
-  const env = await imageEnv();
+  const env = await imageEnv('BENCH_ENV');
   const child = spawn(
     process.execPath,
     [

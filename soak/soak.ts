@@ -126,7 +126,7 @@ export async function runSoak(state: StackState, options: SoakOptions): Promise<
       '--log-level=warn',
     ],
     env: {
-      ...(await imageEnv()),
+      ...(await imageEnv('SOAK_ENV')),
       PATH: process.env['PATH'] ?? '',
       VAULT_ROLE_ID: credentials.roleId,
       VAULT_SECRET_ID: credentials.secretId,

@@ -36,21 +36,26 @@ export function parseRuntimeStage(dockerfile: string): RuntimeStage {
     user: lines.find((l) => l.startsWith('USER '))?.slice(5) ?? '',
     entrypoint: parsed,
     env: Object.fromEntries(
-      lines.filter((l) => l.startsWith('ENV ')).flatMap((l) => envAssignments(l.slice(4))),
+      lines
+        .filter((l) => /^ENV\s/i.test(l))
+        .flatMap((l) => Object.entries(assignments(l.slice(4), "the Dockerfile's ENV"))),
     ),
   };
 }
 
-/** `NAME=value NAME2=value2` of one ENV line; the legacy `ENV NAME value` form is refused. */
-function envAssignments(text: string): [string, string][] {
-  return text
-    .trim()
-    .split(/\s+/)
-    .map((word) => {
-      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(word);
-      if (!match) throw new Error(`the Dockerfile's ENV is not in NAME=value form: ENV ${text}`);
-      return [match[1] ?? '', match[2] ?? ''];
-    });
+/**
+ * `NAME=value NAME2=value2`, as an ENV line or an override variable writes them. Quotes, `$` and
+ * backslashes are refused rather than read one way or another, and so is the legacy `ENV NAME value`.
+ */
+export function assignments(text: string, where: string): Record<string, string> {
+  const parsed: Record<string, string> = {};
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=([^\s"'$\\]*)$/.exec(word);
+    if (!match)
+      throw new Error(`${where} is not in NAME=value form (no quotes, no $, no \\): ${text.trim()}`);
+    parsed[match[1] ?? ''] = match[2] ?? '';
+  }
+  return parsed;
 }
 
 /** The options the image gives node before the script: ["--max-semi-space-size=2"], say. */
@@ -60,7 +65,10 @@ export async function imageNodeOptions(): Promise<string[]> {
   return rest.filter((part) => part.startsWith('--'));
 }
 
-/** The environment the image sets: {NODE_ENV: 'production', MALLOC_ARENA_MAX: '2'}, say. */
-export async function imageEnv(): Promise<Readonly<Record<string, string>>> {
-  return (await runtimeStage()).env;
+/**
+ * The environment the image sets ({NODE_ENV: 'production', MALLOC_ARENA_MAX: '2'}, say), with the
+ * assignments in the variable `override` over it: `SOAK_ENV='MALLOC_ARENA_MAX=8'` for a comparison.
+ */
+export async function imageEnv(override: string): Promise<Readonly<Record<string, string>>> {
+  return { ...(await runtimeStage()).env, ...assignments(process.env[override] ?? '', override) };
 }

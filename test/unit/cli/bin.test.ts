@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseRuntimeStage, runtimeStage } from '../../support/dockerfile.ts';
+import { assignments, parseRuntimeStage, runtimeStage } from '../../support/dockerfile.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
@@ -11,11 +11,7 @@ test('the secrets-manager bin runs node with the options and malloc settings the
   const match = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang);
   assert.ok(match, `the first line runs node through env -S: ${shebang}`);
   const words = (text: string | undefined) => (text ?? '').trim().split(' ').filter(Boolean);
-  const binEnv: Record<string, string> = {};
-  for (const word of words(match[1])) {
-    const [name = '', value = ''] = word.split('=');
-    binEnv[name] = value;
-  }
+  const binEnv = assignments(match[1] ?? '', 'the shebang');
   const binOptions = words(match[2]);
   const { entrypoint, env } = await runtimeStage();
   assert.equal(entrypoint[0], 'node');
@@ -28,21 +24,37 @@ test('the secrets-manager bin runs node with the options and malloc settings the
   assert.equal(imageTuning['MALLOC_ARENA_MAX'], '2');
 });
 
-test("the Dockerfile's runtime stage: its ENV lines in NAME=value form, the legacy form refused", () => {
+test("the Dockerfile's runtime stage: its ENV lines in NAME=value form; quotes, $ and the legacy form refused", () => {
   const stage = parseRuntimeStage(
     [
       'FROM node:24 AS build',
       'ENV BUILD_ONLY=1',
       'FROM node:24-slim AS runtime',
       'ENV A=1 B=two',
-      'ENV C=',
+      'env\tC=',
       'ENTRYPOINT ["node", "x.js"]',
     ].join('\n'),
   );
   assert.deepEqual(stage.env, { A: '1', B: 'two', C: '' });
   assert.deepEqual(stage.entrypoint, ['node', 'x.js']);
+  for (const line of ['ENV A 1', 'ENV A="2"', 'ENV A=$B', 'ENV A=a\\ b'])
+    assert.throws(
+      () => parseRuntimeStage(`FROM node:24\n${line}\nENTRYPOINT ["node"]`),
+      (error: Error) =>
+        error.message ===
+        `the Dockerfile's ENV is not in NAME=value form (no quotes, no $, no \\): ${line.slice(4)}`,
+      line,
+    );
+});
+
+test("an override variable sets the operator's environment over the image's, in the same form", () => {
+  assert.deepEqual(assignments(' MALLOC_ARENA_MAX=8  X=a=b ', 'SOAK_ENV'), {
+    MALLOC_ARENA_MAX: '8',
+    X: 'a=b',
+  });
+  assert.deepEqual(assignments('', 'SOAK_ENV'), {});
   assert.throws(
-    () => parseRuntimeStage('FROM node:24\nENV A 1\nENTRYPOINT ["node"]'),
-    /ENV is not in NAME=value form: ENV A 1/,
+    () => assignments('MALLOC_ARENA_MAX', 'SOAK_ENV'),
+    /^Error: SOAK_ENV is not in NAME=value form/,
   );
 });
