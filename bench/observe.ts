@@ -56,8 +56,8 @@ export class AuditLog {
   }
 
   /**
-   * Read line by line: an hour of OpenBao's audit log passes the longest string V8 can hold
-   * (512 MiB), and a two-hour soak's report was lost to that.
+   * Read line by line: two hours of the soak's OpenBao audit log pass the longest string V8 can
+   * hold (512 MiB), and that run's report was lost when it was read as one.
    */
   async requestsSince(mark: number, role: string): Promise<VaultRequests> {
     const size = (await stat(this.#file)).size;
