@@ -331,7 +331,7 @@ export async function untilApiserverQuiet(
 }
 
 /** The lines of a stream that end in a newline, without it; the unfinished one at the end is left out. */
-async function* wholeLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+export async function* wholeLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
   let carry = Buffer.alloc(0);
   for await (const chunk of stream) {
     let text = Buffer.concat([carry, chunk]);

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { wholeLines } from '../bench/observe.ts';
 
 export interface AuditWrite {
   /** Epoch ms the apiserver received it. */
@@ -188,8 +188,7 @@ export async function auditFilesSince(
 export async function writesSince(file: string, mark: AuditMark): Promise<AuditWrite[]> {
   const writes: AuditWrite[] = [];
   for (const { path, start } of await auditFilesSince(file, mark)) {
-    const lines = createInterface({ input: createReadStream(path, { start }), crlfDelay: Infinity });
-    for await (const line of lines) {
+    for await (const line of wholeLines(createReadStream(path, { start }))) {
       const write = auditWrite(line);
       if (write) writes.push(write);
     }
