@@ -23,7 +23,7 @@ import { ownershipOf, type Ownership } from './ownership.ts';
 import { writeSecret, type WriteOutcome } from './secret-writer.ts';
 import { Reporter, type Failure } from './reporter.ts';
 import { secretKey, type SecretIndex } from './secret-index.ts';
-import { issuingRefusal, readSources, type SourceReadDeps } from './source-reads.ts';
+import { issuingRefusal, type ReadKey, readKeys, readSources, type SourceReadDeps } from './source-reads.ts';
 import type { TargetIndex } from './target-index.ts';
 
 export type ReconcileResult =
@@ -44,6 +44,11 @@ export interface ReconcileObserver {
    * original's secret_read_errors count.
    */
   secretReadFailed(namespace: string, definition: string, secretName: string): void;
+  /**
+   * What a valid definition reads now (each path with a key, "" for dataFrom) and the Secret it
+   * writes, at each sync: read errors counted for what it no longer reads can be let go.
+   */
+  reads(namespace: string, name: string, secretName: string, reads: readonly ReadKey[]): void;
   /**
    * A Vault read for a key of a definition failed (`key` is "" for dataFrom): the original's
    * read_secret_errors count, with its error names.
@@ -180,6 +185,7 @@ export class Reconciler {
     definition: SecretDefinition,
   ): Promise<Failure | 'statusNotWritten' | { readonly nextAt: number } | undefined> {
     const { spec, metadata } = definition;
+    this.#deps.observer.reads(metadata.namespace, metadata.name, spec.name, readKeys(definition));
     const target = secretKey(metadata.namespace, spec.name);
     let live: LiveSecret | undefined;
     try {

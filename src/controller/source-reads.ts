@@ -57,6 +57,20 @@ export function uniqueSources(definition: SecretDefinition): SourceRef[] {
   return [...byId.values()];
 }
 
+/** A path a definition reads and the key it reads there ("" for dataFrom): what a read error is counted under. */
+export interface ReadKey {
+  readonly path: string;
+  readonly key: string;
+}
+
+/** Every path and key the definition reads, as its read errors are counted. */
+export function readKeys(definition: SecretDefinition): ReadKey[] {
+  return [
+    ...Object.values(definition.spec.keysMap).map((entry) => ({ path: entry.path, key: entry.key })),
+    ...definition.spec.dataFrom.map((source) => ({ path: source.path, key: '' })),
+  ];
+}
+
 /** Counts a failed read of `source` once for every key of the definition that reads it. */
 function countReadFailure(
   deps: SourceReadDeps,

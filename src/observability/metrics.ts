@@ -37,6 +37,8 @@ export class Metrics {
     string,
     { counter: Counter; labels: Record<string, string>; by: Set<string> }
   >();
+  /** The read-error series each definition (namespace/name) counted into: its own, found without a scan. */
+  readonly #seriesOf = new Map<string, Set<string>>();
   /** The Secret each definition's read errors were counted under, to remove the series with it. */
   readonly #secretNames = new Map<string, string>();
   /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
@@ -343,15 +345,52 @@ export class Metrics {
     const series = this.#readErrorSeries.get(id) ?? { counter, labels, by: new Set<string>() };
     series.by.add(definition);
     this.#readErrorSeries.set(id, series);
+    const own = this.#seriesOf.get(definition) ?? new Set<string>();
+    own.add(id);
+    this.#seriesOf.set(definition, own);
+  }
+
+  /**
+   * The definition now reads `reads` (a path and a key, "" for dataFrom) into the Secret
+   * `secretName`. The read-error series it counted for a path or key it no longer reads go, and so
+   * does its Secret read-error series under an earlier name: a definition pointed elsewhere, again
+   * and again, does not leave a series behind each time.
+   */
+  definitionReads(
+    namespace: string,
+    name: string,
+    secretName: string,
+    reads: readonly { readonly path: string; readonly key: string }[],
+  ): void {
+    const definition = `${namespace}/${name}`;
+    const earlierName = this.#secretNames.get(definition);
+    if (earlierName !== undefined && earlierName !== secretName) {
+      this.secretReadErrors.remove({ name: earlierName, namespace });
+      this.#secretNames.delete(definition);
+    }
+    const own = this.#seriesOf.get(definition);
+    if (own === undefined) return;
+    const wanted = new Set(reads.map((read) => JSON.stringify([read.path, read.key])));
+    for (const id of own) {
+      const labels = this.#readErrorSeries.get(id)?.labels;
+      if (labels && !wanted.has(JSON.stringify([labels.path, labels.key]))) this.#stopCounting(definition, id);
+    }
+  }
+
+  /** `definition` no longer counts into series `id`: the series goes with the last definition that did. */
+  #stopCounting(definition: string, id: string): void {
+    const own = this.#seriesOf.get(definition);
+    own?.delete(id);
+    if (own?.size === 0) this.#seriesOf.delete(definition);
+    const series = this.#readErrorSeries.get(id);
+    if (!series?.by.delete(definition) || series.by.size > 0) return;
+    series.counter.remove(series.labels);
+    this.#readErrorSeries.delete(id);
   }
 
   forgetDefinition(namespace: string, name: string): void {
     const definition = `${namespace}/${name}`;
-    for (const [id, series] of this.#readErrorSeries) {
-      if (!series.by.delete(definition) || series.by.size > 0) continue;
-      series.counter.remove(series.labels);
-      this.#readErrorSeries.delete(id);
-    }
+    for (const id of this.#seriesOf.get(definition) ?? []) this.#stopCounting(definition, id);
     for (const metric of [
       this.lastSyncStatus,
       this.lastSuccess,

@@ -105,6 +105,8 @@ export function wireReconciler(w: ReconcilerWiring & { readonly issuance: Issuan
       secretWritten: (operation) => metrics.secretWrites.inc({ operation }),
       secretReadFailed: (namespace, definition, secretName) =>
         metrics.secretReadFailed(namespace, definition, secretName),
+      reads: (namespace, name, secretName, reads) =>
+        metrics.definitionReads(namespace, name, secretName, reads),
       readFailed: (namespace, definition, path, key, error) =>
         provider.readFailed(`${namespace}/${definition}`, path, key, error),
     },

@@ -62,6 +62,7 @@ function harness(
 ) {
   const effects: Effect[] = [];
   const readErrors: string[] = [];
+  const reads: string[] = [];
   const vaultErrors: string[] = [];
   const untracked: string[] = [];
   const statuses: SecretDefinitionStatus[] = [];
@@ -179,6 +180,8 @@ function harness(
       secretWritten: () => {},
       secretReadFailed: (namespace, definition, secretName) =>
         readErrors.push(`${namespace} ${definition} ${secretName}`),
+      reads: (namespace, definition, secretName, keys) =>
+        reads.push(`${namespace} ${definition} ${secretName}: ${keys.map((k) => `${k.path}#${k.key}`).join(' ')}`),
       readFailed: (namespace, definition, path, key, error) =>
         vaultErrors.push(
           `${path} ${key} ${error}${namespace === 'team-a' && definition === 'def' ? '' : ' (wrong definition)'}`,
@@ -186,7 +189,7 @@ function harness(
     },
     logger: quiet,
   });
-  return { reconciler, issuance, effects, readErrors, vaultErrors, server, cache, untracked, statuses };
+  return { reconciler, issuance, effects, readErrors, reads, vaultErrors, server, cache, untracked, statuses };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({
@@ -356,6 +359,20 @@ test("a target Secret not there yet counts as a read error, as the original coun
   );
   await reconciler.reconcile('team-a/def');
   assert.deepEqual(readErrors, ['team-a def s']);
+});
+
+test('each sync says what the definition reads now and the Secret it writes, so older read errors can go', async () => {
+  const { reconciler, reads } = harness(
+    manifest('team-a', {
+      name: 's',
+      keysMap: { a: { path: 'secret/a', key: 'k1' }, b: { path: 'secret/b', key: 'k2' } },
+      dataFrom: [{ path: 'secret/all' }],
+    }),
+    allowAll,
+    { 'secret/a': { k1: 'x' }, 'secret/b': { k2: 'y' }, 'secret/all': { z: 'z' } },
+  );
+  await reconciler.reconcile('team-a/def');
+  assert.deepEqual(reads, ['team-a def s: secret/a#k1 secret/b#k2 secret/all#']);
 });
 
 describe("failed Vault reads are counted per key with the original's error names", () => {

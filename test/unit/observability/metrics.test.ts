@@ -26,6 +26,40 @@ test('a read-error series (it carries a Vault path) goes when the last definitio
   assert.deepEqual(await series(metrics, name), []);
 });
 
+test('a definition pointed at another path lets go of the read-error series of the path it left', async () => {
+  const metrics = new Metrics();
+  metrics.vaultReadFailed('ns/a', 'secret/old', 'k', 'BackendSecretNotFoundError');
+  metrics.vaultReadFailed('ns/a', 'secret/kept', '', 'UnknownError');
+  metrics.vaultReadFailed('ns/b', 'secret/old', 'k', 'BackendSecretNotFoundError');
+  const name = 'secrets_manager_vault_read_secret_errors_total';
+  const paths = async (): Promise<string[]> =>
+    (await series(metrics, name)).map((line) => line.replace(/^.*path="([^"]*)",key="([^"]*)".*\} (\d+)$/, '$1#$2 $3'));
+  metrics.definitionReads('ns', 'a', 's', [
+    { path: 'secret/new', key: 'k' },
+    { path: 'secret/kept', key: '' },
+  ]);
+  // ns/b still reads secret/old: the series stays, with the count of both.
+  assert.deepEqual(await paths(), ['secret/old#k 2', 'secret/kept# 1']);
+  metrics.definitionReads('ns', 'b', 's2', [{ path: 'secret/old', key: 'other' }]);
+  assert.deepEqual(await paths(), ['secret/kept# 1']);
+  metrics.definitionReads('ns', 'a', 's', [{ path: 'secret/new', key: 'k' }]);
+  assert.deepEqual(await paths(), []);
+  // Forgetting a definition afterwards finds nothing left to remove, and breaks nothing.
+  metrics.forgetDefinition('ns', 'a');
+  metrics.vaultReadFailed('ns/a', 'secret/new', 'k', 'UnknownError');
+  assert.deepEqual(await paths(), ['secret/new#k 1']);
+});
+
+test("a definition writing to another Secret lets go of the read-error series of the Secret's old name", async () => {
+  const metrics = new Metrics();
+  const name = 'secrets_manager_controller_secret_read_errors_total';
+  metrics.secretReadFailed('ns', 'def', 'old-name');
+  metrics.definitionReads('ns', 'def', 'old-name', []);
+  assert.deepEqual(await series(metrics, name), [`${name}{name="old-name",namespace="ns"} 1`]);
+  metrics.definitionReads('ns', 'def', 'new-name', []);
+  assert.deepEqual(await series(metrics, name), []);
+});
+
 test("a Secret read error is labelled with the Secret's name and goes with its definition", async () => {
   const metrics = new Metrics();
   metrics.secretReadFailed('ns', 'def', 'the-secret');
