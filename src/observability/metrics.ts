@@ -373,7 +373,8 @@ export class Metrics {
     const wanted = new Set(reads.map((read) => JSON.stringify([read.path, read.key])));
     for (const id of own) {
       const labels = this.#readErrorSeries.get(id)?.labels;
-      if (labels && !wanted.has(JSON.stringify([labels.path, labels.key]))) this.#stopCounting(definition, id);
+      if (labels && !wanted.has(JSON.stringify([labels.path, labels.key])))
+        this.#stopCounting(definition, id);
     }
   }
 

@@ -181,7 +181,9 @@ function harness(
       secretReadFailed: (namespace, definition, secretName) =>
         readErrors.push(`${namespace} ${definition} ${secretName}`),
       reads: (namespace, definition, secretName, keys) =>
-        reads.push(`${namespace} ${definition} ${secretName}: ${keys.map((k) => `${k.path}#${k.key}`).join(' ')}`),
+        reads.push(
+          `${namespace} ${definition} ${secretName}: ${keys.map((k) => `${k.path}#${k.key}`).join(' ')}`,
+        ),
       readFailed: (namespace, definition, path, key, error) =>
         vaultErrors.push(
           `${path} ${key} ${error}${namespace === 'team-a' && definition === 'def' ? '' : ' (wrong definition)'}`,
@@ -189,7 +191,18 @@ function harness(
     },
     logger: quiet,
   });
-  return { reconciler, issuance, effects, readErrors, reads, vaultErrors, server, cache, untracked, statuses };
+  return {
+    reconciler,
+    issuance,
+    effects,
+    readErrors,
+    reads,
+    vaultErrors,
+    server,
+    cache,
+    untracked,
+    statuses,
+  };
 }
 
 const manifest = (namespace: string, spec: unknown) => ({

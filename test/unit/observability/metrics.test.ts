@@ -33,7 +33,9 @@ test('a definition pointed at another path lets go of the read-error series of t
   metrics.vaultReadFailed('ns/b', 'secret/old', 'k', 'BackendSecretNotFoundError');
   const name = 'secrets_manager_vault_read_secret_errors_total';
   const paths = async (): Promise<string[]> =>
-    (await series(metrics, name)).map((line) => line.replace(/^.*path="([^"]*)",key="([^"]*)".*\} (\d+)$/, '$1#$2 $3'));
+    (await series(metrics, name)).map((line) =>
+      line.replace(/^.*path="([^"]*)",key="([^"]*)".*\} (\d+)$/, '$1#$2 $3'),
+    );
   metrics.definitionReads('ns', 'a', 's', [
     { path: 'secret/new', key: 'k' },
     { path: 'secret/kept', key: '' },
