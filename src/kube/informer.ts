@@ -32,11 +32,25 @@ export interface InformerOptions<T> {
   readonly logger: InformerLogger;
 }
 
+/**
+ * Deleted keys whose versions are kept for `remember`. A write's answer trails the watch by
+ * milliseconds, not by thousands of deletions: only a write answered while more keys than this
+ * were deleted could find its note gone, and then the object it wrote is cached as before.
+ */
+const maxDeletedKeys = 4096;
+
 type WatchEnd = { readonly expired: boolean; readonly error: unknown };
 
 export class Informer<T> {
   readonly #options: InformerOptions<T>;
   readonly #cache = new Map<string, T>();
+  /**
+   * For keys the watch (or a relist) deleted: the versions it knew of them. The answer to a write
+   * can arrive after the watch has already brought the deletion that followed it; remembering that
+   * answer would bring the object back into the cache, and the Secret would stay deleted while the
+   * operator believed it in place. Gone when the key comes back; the oldest go past a bound.
+   */
+  readonly #deletedVersions = new Map<string, ReadonlySet<string>>();
   readonly #stop = new AbortController();
   #synced = false;
   #running: Promise<void> | undefined;
@@ -77,12 +91,21 @@ export class Informer<T> {
    * Puts an object the operator itself just wrote, so the next reconcile sees it before the watch
    * does; `basedOn` is the version the write started from (undefined: it created the object). When
    * the watch has already brought another version, the watch's copy stays: resource versions are
-   * opaque strings, so they are only compared for equality, never ordered.
+   * opaque strings, so they are only compared for equality, never ordered. When the watch has
+   * already deleted the object at the written version, or at the one the write was based on, it
+   * stays deleted.
    */
   remember(object: T, basedOn: string | undefined): void {
     const key = this.#options.keyOf(object);
     const current = this.#cache.get(key);
     if (current !== undefined && this.#options.versionOf(current) !== basedOn) return;
+    if (current === undefined) {
+      // Deleted by the watch at the written version, or after the version the write was based on.
+      const deleted = this.#deletedVersions.get(key);
+      if (deleted?.has(this.#options.versionOf(object)) || (basedOn !== undefined && deleted?.has(basedOn)))
+        return;
+      this.#deletedVersions.delete(key);
+    }
     this.#cache.set(key, object);
   }
 
@@ -184,13 +207,25 @@ export class Informer<T> {
     const previous = this.#cache.get(key);
     if (type === 'DELETED') {
       this.#cache.delete(key);
+      this.#deleted(key, [previous, object]);
       this.#options.handlers.deleted(previous ?? object);
       return;
     }
+    this.#deletedVersions.delete(key);
     this.#cache.set(key, object);
     if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
       this.#options.handlers.upserted(object, previous);
     }
+  }
+
+  /** Notes the versions a deleted key had, for `remember`; past the bound the oldest note goes. */
+  #deleted(key: string, objects: readonly (T | undefined)[]): void {
+    const versions = objects.flatMap((o) => (o === undefined ? [] : [this.#options.versionOf(o)]));
+    this.#deletedVersions.delete(key);
+    this.#deletedVersions.set(key, new Set(versions));
+    if (this.#deletedVersions.size <= maxDeletedKeys) return;
+    const oldest = this.#deletedVersions.keys().next().value;
+    if (oldest !== undefined) this.#deletedVersions.delete(oldest);
   }
 
   /** A fresh list, converted already: what disappeared is deleted, what is new or changed is upserted. */
@@ -199,6 +234,7 @@ export class Informer<T> {
     for (const object of items) {
       const key = this.#options.keyOf(object);
       seen.add(key);
+      this.#deletedVersions.delete(key);
       const previous = this.#cache.get(key);
       this.#cache.set(key, object);
       if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
@@ -208,6 +244,7 @@ export class Informer<T> {
     for (const [key, object] of this.#cache) {
       if (!seen.has(key)) {
         this.#cache.delete(key);
+        this.#deleted(key, [object]);
         this.#options.handlers.deleted(object);
       }
     }

@@ -142,6 +142,47 @@ test('a written object is remembered unless the watch already brought another ve
   await informer.stop();
 });
 
+test("a write's answer that trails the watch's deletion of the object does not bring it back", async () => {
+  const { source, informer } = setup();
+  source.page = { items: [obj('a', 'a1'), obj('b', 'b1'), obj('c', 'c1')], resourceVersion: 'r1' };
+  informer.start();
+  await flush();
+  // Updated by the operator (a1 to a2), then deleted by someone else; the watch brings both
+  // before the update's answer is remembered.
+  source.emit('MODIFIED', obj('a', 'a2'));
+  source.emit('DELETED', obj('a', 'a3'));
+  informer.remember(obj('a', 'a2'), 'a1');
+  assert.equal(informer.get('a'), undefined, 'deleted after the write: stays deleted');
+  // Created by the operator, and the watch saw it come and go before the create's answer.
+  source.emit('ADDED', obj('n', 'n1'));
+  source.emit('DELETED', obj('n', 'n2'));
+  informer.remember(obj('n', 'n1'), undefined);
+  assert.equal(informer.get('n'), undefined, 'created, then deleted: stays deleted');
+  // The watch missed the update's event (a relist after 410 Gone), but the list no longer has b.
+  source.page = { items: [obj('c', 'c1')], resourceVersion: 'r2' };
+  source.end({ statusCode: 410 });
+  await flush();
+  assert.equal(source.lists, 2);
+  informer.remember(obj('b', 'b2'), 'b1');
+  assert.equal(informer.get('b'), undefined, 'deleted after the version the write was based on');
+  // A new object of a deleted name, created by the operator: remembered.
+  informer.remember(obj('a', 'a9'), undefined);
+  assert.equal(informer.get('a')?.metadata.resourceVersion, 'a9');
+  await informer.stop();
+});
+
+test('the notes of deleted keys are bounded: past 4096 deletions the oldest note goes', async () => {
+  const { source, informer } = setup();
+  informer.start();
+  await flush();
+  for (let i = 0; i <= 4096; i += 1) source.emit('DELETED', obj(`k${i}`, `v${i}`));
+  informer.remember(obj('k0', 'v0'), undefined);
+  assert.equal(informer.get('k0')?.metadata.resourceVersion, 'v0', 'the oldest note is gone');
+  informer.remember(obj('k1', 'v1'), undefined);
+  assert.equal(informer.get('k1'), undefined, 'the next one is still kept');
+  await informer.stop();
+});
+
 test('stopping abandons a list that hangs (the apiserver answering 429 for a while, say)', async () => {
   const { source, informer } = setup();
   let listSignal: AbortSignal | undefined;
