@@ -26,6 +26,8 @@ export interface InformerOptions<T> {
   readonly convert: (object: unknown) => T | undefined;
   readonly keyOf: (object: T) => string;
   readonly versionOf: (object: T) => string;
+  /** The object's uid: the same object through all its versions, never another's ("" if unknown). */
+  readonly uidOf: (object: T) => string;
   readonly handlers: InformerHandlers<T>;
   readonly clock: Clock;
   readonly random: Random;
@@ -39,18 +41,25 @@ export interface InformerOptions<T> {
  */
 const maxDeletedKeys = 4096;
 
+/** A deleted object: its uid, and the version its deletion came with (undefined: gone from a list). */
+interface DeletedNote {
+  readonly uid: string;
+  readonly version: string | undefined;
+}
+
 type WatchEnd = { readonly expired: boolean; readonly error: unknown };
 
 export class Informer<T> {
   readonly #options: InformerOptions<T>;
   readonly #cache = new Map<string, T>();
   /**
-   * For keys the watch (or a relist) deleted: the versions it knew of them. The answer to a write
-   * can arrive after the watch has already brought the deletion that followed it; remembering that
-   * answer would bring the object back into the cache, and the Secret would stay deleted while the
-   * operator believed it in place. Gone when the key comes back; the oldest go past a bound.
+   * For keys the watch (or a relist) deleted: which object went, and the version the deletion came
+   * with. The answer to a write can arrive after the watch has already brought the deletion that
+   * followed it; remembering that answer would put the object back into the cache, and the Secret
+   * would stay deleted while the operator believed it in place. Gone when the key comes back; the
+   * oldest go past a bound.
    */
-  readonly #deletedVersions = new Map<string, ReadonlySet<string>>();
+  readonly #deleted = new Map<string, DeletedNote>();
   readonly #stop = new AbortController();
   #synced = false;
   #running: Promise<void> | undefined;
@@ -92,21 +101,31 @@ export class Informer<T> {
    * does; `basedOn` is the version the write started from (undefined: it created the object). When
    * the watch has already brought another version, the watch's copy stays: resource versions are
    * opaque strings, so they are only compared for equality, never ordered. When the watch has
-   * already deleted the object at the written version, or at the one the write was based on, it
-   * stays deleted.
+   * already deleted this object (the same uid) since the write, it stays deleted. Answers whether
+   * the cache took it.
    */
-  remember(object: T, basedOn: string | undefined): void {
-    const key = this.#options.keyOf(object);
+  remember(object: T, basedOn: string | undefined): boolean {
+    const { keyOf, versionOf, uidOf } = this.#options;
+    const key = keyOf(object);
     const current = this.#cache.get(key);
-    if (current !== undefined && this.#options.versionOf(current) !== basedOn) return;
-    if (current === undefined) {
-      // Deleted by the watch at the written version, or after the version the write was based on.
-      const deleted = this.#deletedVersions.get(key);
-      if (deleted?.has(this.#options.versionOf(object)) || (basedOn !== undefined && deleted?.has(basedOn)))
-        return;
-      this.#deletedVersions.delete(key);
-    }
+    if (current !== undefined) {
+      if (versionOf(current) !== basedOn) return false;
+    } else if (this.#wasDeleted(key, uidOf(object), basedOn)) return false;
+    this.#deleted.delete(key);
     this.#cache.set(key, object);
+    return true;
+  }
+
+  /**
+   * Whether the watch deleted this very object after the write that answered it. A write based on
+   * the version a deletion came with was made after it, so the object was still there: a watch
+   * with a label selector reports an object whose label was removed as deleted, and the operator
+   * may put the label back. No write can be based on the version of a real deletion.
+   */
+  #wasDeleted(key: string, uid: string, basedOn: string | undefined): boolean {
+    const note = this.#deleted.get(key);
+    if (note === undefined || uid === '' || note.uid !== uid) return false;
+    return note.version === undefined || note.version !== basedOn;
   }
 
   forget(key: string): void {
@@ -207,25 +226,24 @@ export class Informer<T> {
     const previous = this.#cache.get(key);
     if (type === 'DELETED') {
       this.#cache.delete(key);
-      this.#deleted(key, [previous, object]);
+      this.#noteDeleted(key, object, this.#options.versionOf(object));
       this.#options.handlers.deleted(previous ?? object);
       return;
     }
-    this.#deletedVersions.delete(key);
+    this.#deleted.delete(key);
     this.#cache.set(key, object);
     if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
       this.#options.handlers.upserted(object, previous);
     }
   }
 
-  /** Notes the versions a deleted key had, for `remember`; past the bound the oldest note goes. */
-  #deleted(key: string, objects: readonly (T | undefined)[]): void {
-    const versions = objects.flatMap((o) => (o === undefined ? [] : [this.#options.versionOf(o)]));
-    this.#deletedVersions.delete(key);
-    this.#deletedVersions.set(key, new Set(versions));
-    if (this.#deletedVersions.size <= maxDeletedKeys) return;
-    const oldest = this.#deletedVersions.keys().next().value;
-    if (oldest !== undefined) this.#deletedVersions.delete(oldest);
+  /** Notes which object a deleted key held, for `remember`; past the bound the oldest note goes. */
+  #noteDeleted(key: string, object: T, version: string | undefined): void {
+    this.#deleted.delete(key);
+    this.#deleted.set(key, { uid: this.#options.uidOf(object), version });
+    if (this.#deleted.size <= maxDeletedKeys) return;
+    const oldest = this.#deleted.keys().next().value;
+    if (oldest !== undefined) this.#deleted.delete(oldest);
   }
 
   /** A fresh list, converted already: what disappeared is deleted, what is new or changed is upserted. */
@@ -234,7 +252,7 @@ export class Informer<T> {
     for (const object of items) {
       const key = this.#options.keyOf(object);
       seen.add(key);
-      this.#deletedVersions.delete(key);
+      this.#deleted.delete(key);
       const previous = this.#cache.get(key);
       this.#cache.set(key, object);
       if (!previous || this.#options.versionOf(previous) !== this.#options.versionOf(object)) {
@@ -244,7 +262,8 @@ export class Informer<T> {
     for (const [key, object] of this.#cache) {
       if (!seen.has(key)) {
         this.#cache.delete(key);
-        this.#deleted(key, [object]);
+        // Gone from a list: whatever happened to it since, no write answered before was made after.
+        this.#noteDeleted(key, object, undefined);
         this.#options.handlers.deleted(object);
       }
     }

@@ -109,6 +109,7 @@ export class Caches {
           convert: toDefinition,
           keyOf: (d) => d.key,
           versionOf: (d) => stringOr(metaOf(d.raw)['resourceVersion']),
+          uidOf: (d) => stringOr(metaOf(d.raw)['uid']),
           handlers: {
             upserted: (d, previous) => {
               if (!previous) options.definitionAdded(stringOr(metaOf(d.raw)['namespace']));
@@ -146,6 +147,7 @@ export class Caches {
           },
           keyOf: (s) => secretKey(s.namespace, s.name),
           versionOf: (s) => s.resourceVersion,
+          uidOf: (s) => s.uid,
           handlers: {
             // Drift repair: every change to a managed Secret brings its definition back to the
             // queue, which writes only if the change touched what it manages.
@@ -226,8 +228,9 @@ export class Caches {
 
   /** A Secret the operator just wrote, known before its watch event arrives. */
   rememberSecret(secret: LiveSecret, basedOn: string | undefined): void {
-    this.secretIndex.upserted(secret);
-    this.#secretsOf(secret.namespace)?.remember(secret, basedOn);
+    // A Secret the watch has already deleted again is not indexed as its definition's either.
+    const taken = this.#secretsOf(secret.namespace)?.remember(secret, basedOn) ?? true;
+    if (taken) this.secretIndex.upserted(secret);
   }
 
   /**

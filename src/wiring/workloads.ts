@@ -50,6 +50,7 @@ export class WorkloadCaches {
           },
           keyOf: (w) => workloadKey(w.kind, w.namespace, w.name),
           versionOf: (w) => w.resourceVersion,
+          uidOf: (w) => w.uid,
           handlers: {
             upserted: (w, previous) => {
               if (previous) this.#unindex(previous);

@@ -5,9 +5,10 @@ import type { InformerSource, ListPage, WatchEventHandler } from '../../../src/k
 import { FakeClock, flush } from '../../support/fake-clock.ts';
 
 interface Obj {
-  metadata: { name: string; resourceVersion: string };
+  metadata: { name: string; resourceVersion: string; uid: string };
 }
-const obj = (name: string, rv: string): Obj => ({ metadata: { name, resourceVersion: rv } });
+/** An object; its uid is its name unless said (another uid: another object of the same name). */
+const obj = (name: string, rv: string, uid = name): Obj => ({ metadata: { name, resourceVersion: rv, uid } });
 
 class FakeSource implements InformerSource {
   readonly description = 'fake';
@@ -45,6 +46,7 @@ function setup() {
     convert: (o) => o as Obj,
     keyOf: (o) => o.metadata.name,
     versionOf: (o) => o.metadata.resourceVersion,
+    uidOf: (o) => o.metadata.uid,
     handlers: {
       upserted: (o) => events.push(`up ${o.metadata.name}@${o.metadata.resourceVersion}`),
       deleted: (o) => events.push(`del ${o.metadata.name}`),
@@ -147,27 +149,41 @@ test("a write's answer that trails the watch's deletion of the object does not b
   source.page = { items: [obj('a', 'a1'), obj('b', 'b1'), obj('c', 'c1')], resourceVersion: 'r1' };
   informer.start();
   await flush();
-  // Updated by the operator (a1 to a2), then deleted by someone else; the watch brings both
-  // before the update's answer is remembered.
+  // Updated by the operator (a1 to a2), then marked for deletion and deleted by someone else
+  // (a deletion comes with a version of its own); the watch brings it all before the answer.
   source.emit('MODIFIED', obj('a', 'a2'));
-  source.emit('DELETED', obj('a', 'a3'));
-  informer.remember(obj('a', 'a2'), 'a1');
+  source.emit('MODIFIED', obj('a', 'a3'));
+  source.emit('DELETED', obj('a', 'a4'));
+  assert.equal(informer.remember(obj('a', 'a2'), 'a1'), false);
   assert.equal(informer.get('a'), undefined, 'deleted after the write: stays deleted');
   // Created by the operator, and the watch saw it come and go before the create's answer.
   source.emit('ADDED', obj('n', 'n1'));
   source.emit('DELETED', obj('n', 'n2'));
   informer.remember(obj('n', 'n1'), undefined);
   assert.equal(informer.get('n'), undefined, 'created, then deleted: stays deleted');
-  // The watch missed the update's event (a relist after 410 Gone), but the list no longer has b.
+  // The watch missed the update's event (a relist after 410 Gone), and the list no longer has b.
   source.page = { items: [obj('c', 'c1')], resourceVersion: 'r2' };
   source.end({ statusCode: 410 });
   await flush();
   assert.equal(source.lists, 2);
   informer.remember(obj('b', 'b2'), 'b1');
-  assert.equal(informer.get('b'), undefined, 'deleted after the version the write was based on');
-  // A new object of a deleted name, created by the operator: remembered.
-  informer.remember(obj('a', 'a9'), undefined);
+  assert.equal(informer.get('b'), undefined, 'gone from the list after the write: stays deleted');
+  // Another object of a deleted name, created by the operator: remembered.
+  assert.equal(informer.remember(obj('a', 'a9', 'a-again'), undefined), true);
   assert.equal(informer.get('a')?.metadata.resourceVersion, 'a9');
+  await informer.stop();
+});
+
+test('an object the watch called deleted at the version a write was based on was still there: the write is remembered', async () => {
+  // A watch with a label selector reports an object whose label was removed as deleted, with the
+  // object as it is then; the operator read it there and put the label back.
+  const { source, informer } = setup();
+  source.page = { items: [obj('s', 's1')], resourceVersion: 'r1' };
+  informer.start();
+  await flush();
+  source.emit('DELETED', obj('s', 's2'));
+  assert.equal(informer.remember(obj('s', 's3'), 's2'), true);
+  assert.equal(informer.get('s')?.metadata.resourceVersion, 's3');
   await informer.stop();
 });
 
@@ -175,7 +191,7 @@ test('the notes of deleted keys are bounded: past 4096 deletions the oldest note
   const { source, informer } = setup();
   informer.start();
   await flush();
-  for (let i = 0; i <= 4096; i += 1) source.emit('DELETED', obj(`k${i}`, `v${i}`));
+  for (let i = 0; i <= 4096; i += 1) source.emit('DELETED', obj(`k${i}`, `d${i}`));
   informer.remember(obj('k0', 'v0'), undefined);
   assert.equal(informer.get('k0')?.metadata.resourceVersion, 'v0', 'the oldest note is gone');
   informer.remember(obj('k1', 'v1'), undefined);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ApiException } from '@kubernetes/client-node';
 import { WorkQueue } from '../../../src/controller/queue.ts';
 import type { KubeApi } from '../../../src/kube/kube-api.ts';
+import { toLiveSecret } from '../../../src/kube/live-secret.ts';
 import { Caches } from '../../../src/wiring/caches.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 
@@ -77,6 +78,7 @@ test('a cache whose list is refused (RBAC) is named with the refusal in readines
 async function startedCaches(items: unknown[]) {
   const clock = new FakeClock();
   let send: (type: string, object: unknown) => void = () => assert.fail('no definition watch yet');
+  let sendSecret: (type: string, object: unknown) => void = () => assert.fail('no Secret watch yet');
   const kube = {
     getJson: async (path: string) => ({
       items: path.endsWith('/secretdefinitions') ? items : [],
@@ -84,6 +86,7 @@ async function startedCaches(items: unknown[]) {
     }),
     watch: async (path: string, _query: unknown, onEvent: (type: string, object: unknown) => void) => {
       if (path.endsWith('/secretdefinitions')) send = onEvent;
+      if (path.endsWith('/secrets')) sendSecret = onEvent;
       return new AbortController();
     },
   } as unknown as KubeApi;
@@ -108,6 +111,7 @@ async function startedCaches(items: unknown[]) {
     caches,
     queue,
     send: (type: string, object: unknown) => send(type, object),
+    sendSecret: (type: string, object: unknown) => sendSecret(type, object),
     stop: async () => void (await runnable.stop?.()),
   };
 }
@@ -172,5 +176,30 @@ test('an answer that carries a spec change made meanwhile is not kept: the watch
   assert.equal(versionOf(caches.definition('team-a/a')), '1');
   send('MODIFIED', definitionAt('2', 2));
   assert.equal(queue.depth, 1);
+  await stop();
+});
+
+test("a written Secret the watch has already deleted again is neither cached nor indexed as its definition's", async () => {
+  const { caches, sendSecret, stop } = await startedCaches([]);
+  const secret = (resourceVersion: string) => ({
+    metadata: {
+      name: 's',
+      namespace: 'team-a',
+      uid: 'u-s',
+      resourceVersion,
+      annotations: { 'secrets-manager.tuenti.io/owner': 'def' },
+    },
+    data: {},
+  });
+  sendSecret('ADDED', secret('1'));
+  assert.equal(caches.secretIndex.ownerOf('team-a/s'), 'team-a/def');
+  // The operator's update (1 to 2) is answered after the watch brought it and its deletion.
+  sendSecret('MODIFIED', secret('2'));
+  sendSecret('DELETED', secret('3'));
+  const written = toLiveSecret(secret('2'), 'secrets-manager');
+  assert.ok(written);
+  caches.rememberSecret(written, '1');
+  assert.equal(caches.liveSecret('team-a/s'), undefined);
+  assert.equal(caches.secretIndex.ownerOf('team-a/s'), undefined);
   await stop();
 });
