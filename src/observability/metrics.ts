@@ -1,9 +1,11 @@
 // Prometheus metrics: every metric of the original secrets-manager with its name and labels, and
 // the ones DESIGN.md section 7 adds. Per-definition series (name, namespace) are removed with
-// their definition; no series is labelled with a Vault path or value.
+// their definition. No value is ever a label; a Vault path is one only on the original's
+// read-error series, which go when no live definition reads that path any more.
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Reason } from '../api/conditions.ts';
+import { SharedSeries } from './shared-series.ts';
 
 const vaultLabels = [
   'vault_address',
@@ -32,15 +34,8 @@ export class Metrics {
     vault_cluster_name: '',
   };
   readonly #definitionReasons = new Map<string, Reason>();
-  /** Which definitions counted into each read-error series, so a series goes with the last of them. */
-  readonly #readErrorSeries = new Map<
-    string,
-    { counter: Counter; labels: Record<string, string>; by: Set<string> }
-  >();
-  /** The read-error series each definition (namespace/name) counted into: its own, found without a scan. */
-  readonly #seriesOf = new Map<string, Set<string>>();
-  /** The Secret each definition's read errors were counted under, to remove the series with it. */
-  readonly #secretNames = new Map<string, string>();
+  /** The read-error series (Vault's, Azure Key Vault's, the target Secret's), each held by the definitions that counted into it. */
+  readonly #readErrors = new SharedSeries();
   /** Called at every scrape to refresh gauges that are read, not pushed (token TTL, queue depth). */
   beforeScrape: () => void = () => undefined;
 
@@ -315,8 +310,11 @@ export class Metrics {
    * namespace: the original swapped the two values; here they are what the labels say.
    */
   secretReadFailed(namespace: string, definition: string, secretName: string): void {
-    this.secretReadErrors.inc({ name: secretName, namespace });
-    this.#secretNames.set(`${namespace}/${definition}`, secretName);
+    this.#readErrors.count(
+      this.secretReadErrors,
+      { name: secretName, namespace },
+      `${namespace}/${definition}`,
+    );
   }
 
   /**
@@ -324,7 +322,7 @@ export class Metrics {
    * the original; it is removed when no live definition counts into it any more, so it stays bounded.
    */
   vaultReadFailed(definition: string, path: string, key: string, error: string): void {
-    this.#readFailed('vault', this.vaultReadErrors, { ...this.#vault, path, key, error }, definition);
+    this.#readErrors.count(this.vaultReadErrors, { ...this.#vault, path, key, error }, definition);
   }
 
   /** The same for Azure Key Vault, labelled with the vault's name and tenant as the original did. */
@@ -336,18 +334,7 @@ export class Metrics {
     error: string,
   ): void {
     const labels = { azure_kv_name: vault.name, azure_kv_tenant: vault.tenantId, path, key, error };
-    this.#readFailed('azure-kv', this.azureKvReadErrors, labels, definition);
-  }
-
-  #readFailed(backend: string, counter: Counter, labels: Record<string, string>, definition: string): void {
-    counter.inc(labels);
-    const id = JSON.stringify([backend, labels]);
-    const series = this.#readErrorSeries.get(id) ?? { counter, labels, by: new Set<string>() };
-    series.by.add(definition);
-    this.#readErrorSeries.set(id, series);
-    const own = this.#seriesOf.get(definition) ?? new Set<string>();
-    own.add(id);
-    this.#seriesOf.set(definition, own);
+    this.#readErrors.count(this.azureKvReadErrors, labels, definition);
   }
 
   /**
@@ -362,36 +349,19 @@ export class Metrics {
     secretName: string,
     reads: readonly { readonly path: string; readonly key: string }[],
   ): void {
-    const definition = `${namespace}/${name}`;
-    const earlierName = this.#secretNames.get(definition);
-    if (earlierName !== undefined && earlierName !== secretName) {
-      this.secretReadErrors.remove({ name: earlierName, namespace });
-      this.#secretNames.delete(definition);
-    }
-    const own = this.#seriesOf.get(definition);
-    if (own === undefined) return;
-    const wanted = new Set(reads.map((read) => JSON.stringify([read.path, read.key])));
-    for (const id of own) {
-      const labels = this.#readErrorSeries.get(id)?.labels;
-      if (labels && !wanted.has(JSON.stringify([labels.path, labels.key])))
-        this.#stopCounting(definition, id);
-    }
-  }
-
-  /** `definition` no longer counts into series `id`: the series goes with the last definition that did. */
-  #stopCounting(definition: string, id: string): void {
-    const own = this.#seriesOf.get(definition);
-    own?.delete(id);
-    if (own?.size === 0) this.#seriesOf.delete(definition);
-    const series = this.#readErrorSeries.get(id);
-    if (!series?.by.delete(definition) || series.by.size > 0) return;
-    series.counter.remove(series.labels);
-    this.#readErrorSeries.delete(id);
+    // Built only for a definition that holds a series: most syncs have counted no read error.
+    let wanted: ReadonlySet<string> | undefined;
+    const wantedReads = (): ReadonlySet<string> =>
+      (wanted ??= new Set(reads.map((read) => JSON.stringify([read.path, read.key]))));
+    this.#readErrors.release(`${namespace}/${name}`, (counter, labels) =>
+      counter === this.secretReadErrors
+        ? labels['name'] === secretName
+        : wantedReads().has(JSON.stringify([labels['path'], labels['key']])),
+    );
   }
 
   forgetDefinition(namespace: string, name: string): void {
-    const definition = `${namespace}/${name}`;
-    for (const id of this.#seriesOf.get(definition) ?? []) this.#stopCounting(definition, id);
+    this.#readErrors.release(`${namespace}/${name}`);
     for (const metric of [
       this.lastSyncStatus,
       this.lastSuccess,
@@ -402,11 +372,6 @@ export class Metrics {
       this.leaseRenewal,
     ])
       metric.remove({ name, namespace });
-    const secretName = this.#secretNames.get(`${namespace}/${name}`);
-    if (secretName !== undefined) {
-      this.secretReadErrors.remove({ name: secretName, namespace });
-      this.#secretNames.delete(`${namespace}/${name}`);
-    }
     this.#setReason(`${namespace}/${name}`, undefined);
   }
 

@@ -62,6 +62,17 @@ test("a definition writing to another Secret lets go of the read-error series of
   assert.deepEqual(await series(metrics, name), []);
 });
 
+test('a Secret read-error series two definitions count into (a conflict over one name) stays while either still targets it', async () => {
+  const metrics = new Metrics();
+  const name = 'secrets_manager_controller_secret_read_errors_total';
+  metrics.secretReadFailed('ns', 'a', 'shared');
+  metrics.secretReadFailed('ns', 'b', 'shared');
+  metrics.definitionReads('ns', 'a', 'elsewhere', []);
+  assert.deepEqual(await series(metrics, name), [`${name}{name="shared",namespace="ns"} 2`]);
+  metrics.forgetDefinition('ns', 'b');
+  assert.deepEqual(await series(metrics, name), []);
+});
+
 test("a Secret read error is labelled with the Secret's name and goes with its definition", async () => {
   const metrics = new Metrics();
   metrics.secretReadFailed('ns', 'def', 'the-secret');
