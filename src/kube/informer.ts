@@ -35,7 +35,7 @@ export interface InformerOptions<T> {
 }
 
 /**
- * Deleted keys whose versions are kept for `remember`. A write's answer trails the watch by
+ * Deleted keys whose notes are kept for `remember`. A write's answer trails the watch by
  * milliseconds, not by thousands of deletions: only a write answered while more keys than this
  * were deleted could find its note gone, and then the object it wrote is cached as before.
  */
@@ -57,7 +57,9 @@ export class Informer<T> {
    * with. The answer to a write can arrive after the watch has already brought the deletion that
    * followed it; remembering that answer would put the object back into the cache, and the Secret
    * would stay deleted while the operator believed it in place. Gone when the key comes back; the
-   * oldest go past a bound.
+   * oldest go past a bound. Not noted: an object created and deleted while the watch was down and
+   * relisted before the create's answer was read, which the cache never held (telling that apart
+   * would mean ordering resource versions).
    */
   readonly #deleted = new Map<string, DeletedNote>();
   readonly #stop = new AbortController();
