@@ -48,8 +48,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const runtime = new RuntimeMetrics(metrics.registry, config.controllerName);
   // The leadership term: once it ends, every in-flight read and Kubernetes request is aborted and
   // every new one fails at once, so a replica that lost the Lease writes nothing more.
-  let term: AbortSignal | undefined;
-  const signal = (): AbortSignal | undefined => term;
+  let term: (() => AbortSignal) | undefined;
+  const signal = (): AbortSignal | undefined => term?.();
   const clients = kubeClients(config, clock, runtime, logger, signal);
   let phase: 'standby' | 'starting' | 'running' | 'stopping' = config.leaderElection.enabled
     ? 'standby'

@@ -115,6 +115,8 @@ export class LeaderElector {
   readonly #stop = new AbortController();
   #term: AbortController;
   #termDeadline: Timer | undefined;
+  /** When the current term ends, on the monotonic clock: what `checkDeadline` compares with. */
+  #termEndsAt: number | undefined;
   #observed: Observed | undefined;
 
   constructor(api: LeaseApi, options: LeaderElectionOptions) {
@@ -135,6 +137,22 @@ export class LeaderElector {
    */
   get signal(): AbortSignal {
     return this.#term.signal;
+  }
+
+  /**
+   * Ends the term now if its deadline has passed, without waiting for the deadline's timer. After a
+   * freeze (SIGSTOP, a paused VM, a long pause of the process) the event loop runs the I/O callbacks
+   * that were waiting before it runs the timers, and one of them may start a write: a write that
+   * calls this just before it is sent finds the term ended. The standby cannot hold the Lease before
+   * this deadline, since renewDeadline is shorter than the Lease's duration.
+   */
+  checkDeadline(): void {
+    if (this.#termEndsAt === undefined || this.#options.clock.monotonic() < this.#termEndsAt) return;
+    const { namespace, name, renewDeadlineMs } = this.#options;
+    this.#endTerm(
+      'RenewDeadlineExceeded',
+      `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
+    );
   }
 
   /** Resolves with the term's signal once this instance leads; rejects if stopped first. */
@@ -196,7 +214,8 @@ export class LeaderElector {
   #extendTerm(renewStarted: number): void {
     const { clock, renewDeadlineMs, namespace, name } = this.#options;
     this.#termDeadline?.cancel();
-    this.#termDeadline = clock.after(renewStarted + renewDeadlineMs - clock.monotonic(), () =>
+    this.#termEndsAt = renewStarted + renewDeadlineMs;
+    this.#termDeadline = clock.after(this.#termEndsAt - clock.monotonic(), () =>
       this.#endTerm(
         'RenewDeadlineExceeded',
         `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
@@ -207,6 +226,7 @@ export class LeaderElector {
   #endTerm(reason: LeadershipEnded['reason'], message: string): void {
     this.#termDeadline?.cancel();
     this.#termDeadline = undefined;
+    this.#termEndsAt = undefined;
     this.#term.abort(new LeadershipEnded(reason, message));
   }
 

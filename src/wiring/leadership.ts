@@ -21,8 +21,11 @@ export interface LeadershipWiring {
   readonly metrics: Metrics;
   readonly runtime: RuntimeMetrics;
   readonly logger: Logger;
-  /** This instance leads: its work runs under `term`, which aborts when leadership ends. */
-  readonly leading: (term: AbortSignal) => void;
+  /**
+   * This instance leads: its work runs under the signal `term` answers, which aborts when
+   * leadership ends. Read it as each request starts: it checks the term's deadline then.
+   */
+  readonly leading: (term: () => AbortSignal) => void;
   /** Leadership was lost while running. */
   readonly lost: () => void;
 }
@@ -53,7 +56,10 @@ export function leadershipRunnable(w: LeadershipWiring): Runnable {
         },
         { once: true },
       );
-      w.leading(term);
+      w.leading(() => {
+        elector.checkDeadline();
+        return term;
+      });
       void elector.hold().then(() => w.lost());
     },
     async stop() {

@@ -32,6 +32,11 @@ export class FakeClock implements Clock {
     this.#wall += ms;
   }
 
+  /** Moves time by `ms` with no timer firing, as a frozen process (SIGSTOP) finds it on waking. */
+  freeze(ms: number): void {
+    this.#elapsed += ms;
+  }
+
   after(ms: number, fn: () => void): Timer {
     const pending: Pending = { at: this.#elapsed + Math.max(0, ms), fn, cancelled: false };
     this.#timers.push(pending);

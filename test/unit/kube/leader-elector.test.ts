@@ -127,6 +127,21 @@ test('a leader whose renew hangs loses leadership renewDeadline after its last s
   assert.equal(reasonOf(elector.signal), 'RenewDeadlineExceeded');
 });
 
+test('a leader woken from a freeze past its deadline finds its term ended at its next check, before the timer runs', async () => {
+  // After SIGSTOP the event loop runs waiting I/O callbacks before the deadline's timer; a write
+  // one of them starts checks the deadline first.
+  const { clock, elector } = setup();
+  const term = await elector.acquire();
+  clock.freeze(renewDeadlineMs - 1);
+  elector.checkDeadline();
+  assert.equal(term.aborted, false, 'before the deadline the term goes on');
+  clock.freeze(1);
+  assert.equal(term.aborted, false, 'no timer has run');
+  elector.checkDeadline();
+  assert.equal(term.aborted, true);
+  assert.equal(reasonOf(term), 'RenewDeadlineExceeded');
+});
+
 test('a follower does not take over while the Lease record keeps changing, however old its renewTime', async () => {
   const { clock, leases, elector } = setup();
   // The holder's clock is an hour behind ours: by wall clock its Lease looks long expired.
