@@ -304,16 +304,38 @@ export class Checker {
 
   /**
    * Waits until every definition of `snapshot` is correct; answers the seconds it took, or
-   * undefined if `giveUpMs` passed first (and says which were still wrong).
+   * undefined if `giveUpMs` passed first. `wrong` names the definitions still wrong once
+   * `budgetMs` had passed (empty when all were correct within it), with what each held, so a
+   * recovery that comes late still says which definitions were late.
    */
-  async untilCorrect(snapshot: Snapshot, giveUpMs: number): Promise<{ seconds?: number; wrong: string[] }> {
-    const deadline = snapshot.at + giveUpMs;
+  async untilCorrect(
+    snapshot: Snapshot,
+    budgetMs: number,
+    giveUpMs: number,
+  ): Promise<{ seconds?: number; wrong: string[] }> {
+    let late: string[] = [];
     for (;;) {
       const wrong = this.incorrect(snapshot);
-      if (wrong.length === 0) return { seconds: (Date.now() - snapshot.at) / 1000, wrong };
-      if (Date.now() > deadline) return { wrong };
+      const elapsed = Date.now() - snapshot.at;
+      if (late.length === 0 && elapsed > budgetMs) late = wrong.map((key) => this.#describe(key, snapshot));
+      if (wrong.length === 0) return { seconds: elapsed / 1000, wrong: late };
+      if (elapsed > giveUpMs) return { wrong: late };
       await pause(250);
     }
+  }
+
+  /** What a wrong definition's Secret holds, against what `snapshot` asks: for a violation's text. */
+  #describe(key: string, snapshot: Snapshot): string {
+    const [namespace = '', name = ''] = key.split('/');
+    const definition = this.#definitions?.get(name, namespace);
+    const path = definition?.spec?.keysMap?.v?.path;
+    const secretName = definition?.spec?.name;
+    if (typeof path !== 'string' || typeof secretName !== 'string') return key;
+    const encoded = this.#secrets?.get(secretName, namespace)?.data?.['v'];
+    if (encoded === undefined) return `${key} (no Secret ${secretName})`;
+    const index = this.#ledger.valuesOf(path).indexOf(Buffer.from(encoded, 'base64').toString());
+    const wanted = snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1;
+    return `${key} (${path}: holds generation ${String(index)}, wants ${String(wanted)} or newer)`;
   }
 
   /**
