@@ -280,7 +280,8 @@ export class Checker {
 
   /**
    * The definitions of `snapshot` that are not yet correct: still there, in a live namespace, and
-   * their Secret not holding a value of their current path at least as new as `snapshot`'s.
+   * their Secret not holding a value of their current path at least as new as `snapshot`'s. Each
+   * is named with what its Secret holds, for a violation's text.
    */
   incorrect(snapshot: Snapshot): string[] {
     const wrong: string[] = [];
@@ -297,7 +298,15 @@ export class Checker {
       const encoded = this.#secrets?.get(name, namespace)?.data?.['v'];
       const value = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
       const index = value === undefined ? -1 : this.#ledger.valuesOf(path).indexOf(value);
-      if (index < (snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1)) wrong.push(key);
+      const wanted = snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1;
+      if (index >= wanted) continue;
+      const held =
+        value === undefined
+          ? `no Secret ${name}`
+          : index < 0
+            ? 'holds no value of it'
+            : `holds generation ${String(index)}`;
+      wrong.push(`${key} (${path}: ${held}, wants ${String(wanted)} or newer)`);
     }
     return wrong;
   }
@@ -305,8 +314,8 @@ export class Checker {
   /**
    * Waits until every definition of `snapshot` is correct; answers the seconds it took, or
    * undefined if `giveUpMs` passed first. `wrong` names the definitions still wrong once
-   * `budgetMs` had passed (empty when all were correct within it), with what each held, so a
-   * recovery that comes late still says which definitions were late.
+   * `budgetMs` had passed (empty when all were correct within it), so a recovery that comes late
+   * still says which definitions were late.
    */
   async untilCorrect(
     snapshot: Snapshot,
@@ -317,25 +326,11 @@ export class Checker {
     for (;;) {
       const wrong = this.incorrect(snapshot);
       const elapsed = Date.now() - snapshot.at;
-      if (late.length === 0 && elapsed > budgetMs) late = wrong.map((key) => this.#describe(key, snapshot));
+      if (late.length === 0 && elapsed > budgetMs) late = wrong;
       if (wrong.length === 0) return { seconds: elapsed / 1000, wrong: late };
       if (elapsed > giveUpMs) return { wrong: late };
       await pause(250);
     }
-  }
-
-  /** What a wrong definition's Secret holds, against what `snapshot` asks: for a violation's text. */
-  #describe(key: string, snapshot: Snapshot): string {
-    const [namespace = '', name = ''] = key.split('/');
-    const definition = this.#definitions?.get(name, namespace);
-    const path = definition?.spec?.keysMap?.v?.path;
-    const secretName = definition?.spec?.name;
-    if (typeof path !== 'string' || typeof secretName !== 'string') return key;
-    const encoded = this.#secrets?.get(secretName, namespace)?.data?.['v'];
-    if (encoded === undefined) return `${key} (no Secret ${secretName})`;
-    const index = this.#ledger.valuesOf(path).indexOf(Buffer.from(encoded, 'base64').toString());
-    const wanted = snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1;
-    return `${key} (${path}: holds generation ${String(index)}, wants ${String(wanted)} or newer)`;
   }
 
   /**
