@@ -148,11 +148,7 @@ export class LeaderElector {
    */
   checkDeadline(): void {
     if (this.#termEndsAt === undefined || this.#options.clock.monotonic() < this.#termEndsAt) return;
-    const { namespace, name, renewDeadlineMs } = this.#options;
-    this.#endTerm(
-      'RenewDeadlineExceeded',
-      `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
-    );
+    this.#renewDeadlineExceeded();
   }
 
   /** Resolves with the term's signal once this instance leads; rejects if stopped first. */
@@ -212,14 +208,20 @@ export class LeaderElector {
 
   /** Moves the end of the term to renewDeadline after `renewStarted` (a monotonic reading). */
   #extendTerm(renewStarted: number): void {
-    const { clock, renewDeadlineMs, namespace, name } = this.#options;
+    const { clock, renewDeadlineMs } = this.#options;
     this.#termDeadline?.cancel();
     this.#termEndsAt = renewStarted + renewDeadlineMs;
     this.#termDeadline = clock.after(this.#termEndsAt - clock.monotonic(), () =>
-      this.#endTerm(
-        'RenewDeadlineExceeded',
-        `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
-      ),
+      this.#renewDeadlineExceeded(),
+    );
+  }
+
+  /** Ends the term because it was not renewed in time: by the deadline's timer or `checkDeadline`. */
+  #renewDeadlineExceeded(): void {
+    const { namespace, name, renewDeadlineMs } = this.#options;
+    this.#endTerm(
+      'RenewDeadlineExceeded',
+      `Lease ${namespace}/${name} was not renewed within ${renewDeadlineMs}ms`,
     );
   }
 
