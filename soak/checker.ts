@@ -16,6 +16,15 @@ import {
 } from '@kubernetes/client-node';
 import type { Ledger } from './ledger.ts';
 import {
+  incorrectDefinitions,
+  keyOf,
+  snapshotOf,
+  untilCorrect,
+  type ClusterView,
+  type DefinitionObject,
+  type Snapshot,
+} from './recovery.ts';
+import {
   definitionGroup,
   definitionKind,
   definitionPlural,
@@ -54,10 +63,6 @@ export interface CheckerOptions {
   readonly log: (line: string) => void;
 }
 
-interface DefinitionObject extends KubernetesObject {
-  spec?: { name?: unknown; keysMap?: Record<string, { path?: unknown } | undefined> };
-}
-
 /** Which of Vault's values `value` is: its path and its index in that path's history, if any. */
 export function valueOrigin(
   value: string,
@@ -69,13 +74,6 @@ export function valueOrigin(
     if (index >= 0) return { path, index };
   }
   return undefined;
-}
-
-/** What a converged run is measured against: each path's newest value, each definition that existed. */
-export interface Snapshot {
-  readonly at: number;
-  readonly newest: ReadonlyMap<string, number>;
-  readonly definitions: ReadonlySet<string>;
 }
 
 type Cached<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
@@ -267,70 +265,30 @@ export class Checker {
 
   /** Each path's newest value and every live definition of the run, now. */
   snapshot(): Snapshot {
-    const newest = new Map<string, number>();
-    const definitions = new Set<string>();
-    for (const d of this.#definitions?.list() ?? []) {
-      if (!this.#ours(d.metadata?.namespace) || d.metadata?.deletionTimestamp) continue;
-      definitions.add(keyOf(d));
-      const path = d.spec?.keysMap?.v?.path;
-      if (typeof path === 'string') newest.set(path, this.#ledger.generation(path) - 1);
-    }
-    return { at: Date.now(), newest, definitions };
+    const ours = (this.#definitions?.list() ?? []).filter((d) => this.#ours(d.metadata?.namespace));
+    return snapshotOf(ours, this.#ledger, Date.now());
   }
 
   /**
-   * The definitions of `snapshot` that are not yet correct: still there, in a live namespace, and
-   * their Secret not holding a value of their current path at least as new as `snapshot`'s. Each
-   * is named with what its Secret holds, for a violation's text.
+   * Waits until every definition of `snapshot` is correct (see recovery.ts): the seconds it took,
+   * or undefined after `giveUpMs`, and the definitions still wrong once `budgetMs` had passed.
    */
-  incorrect(snapshot: Snapshot): string[] {
-    const wrong: string[] = [];
-    for (const d of this.#definitions?.list() ?? []) {
-      const key = keyOf(d);
-      if (!snapshot.definitions.has(key) || d.metadata?.deletionTimestamp) continue;
-      const namespace = d.metadata?.namespace ?? '';
-      if (this.#namespaces?.get(namespace)?.status?.phase !== 'Active') continue;
-      const path = d.spec?.keysMap?.v?.path;
-      const name = d.spec?.name;
-      if (typeof path !== 'string' || typeof name !== 'string') continue;
-      // Refused (SecretNotOwned) for as long as it lasts: never correct, and never to be written.
-      if (this.#ledger.foreign.has(`${namespace}/${name}`)) continue;
-      const encoded = this.#secrets?.get(name, namespace)?.data?.['v'];
-      const value = encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString();
-      const index = value === undefined ? -1 : this.#ledger.valuesOf(path).indexOf(value);
-      const wanted = snapshot.newest.get(path) ?? this.#ledger.generation(path) - 1;
-      if (index >= wanted) continue;
-      const held =
-        value === undefined
-          ? `no Secret ${name}`
-          : index < 0
-            ? 'holds no value of it'
-            : `holds generation ${String(index)}`;
-      wrong.push(`${key} (${path}: ${held}, wants ${String(wanted)} or newer)`);
-    }
-    return wrong;
-  }
-
-  /**
-   * Waits until every definition of `snapshot` is correct; answers the seconds it took, or
-   * undefined if `giveUpMs` passed first. `wrong` names the definitions still wrong once
-   * `budgetMs` had passed (empty when all were correct within it), so a recovery that comes late
-   * still says which definitions were late.
-   */
-  async untilCorrect(
+  untilCorrect(
     snapshot: Snapshot,
     budgetMs: number,
     giveUpMs: number,
   ): Promise<{ seconds?: number; wrong: string[] }> {
-    let late: string[] = [];
-    for (;;) {
-      const wrong = this.incorrect(snapshot);
-      const elapsed = Date.now() - snapshot.at;
-      if (late.length === 0 && elapsed > budgetMs) late = wrong;
-      if (wrong.length === 0) return { seconds: elapsed / 1000, wrong: late };
-      if (elapsed > giveUpMs) return { wrong: late };
-      await pause(250);
-    }
+    const view: ClusterView = {
+      definitions: () => this.#definitions?.list() ?? [],
+      secret: (name, namespace) => this.#secrets?.get(name, namespace),
+      namespacePhase: (namespace) => this.#namespaces?.get(namespace)?.status?.phase,
+    };
+    return untilCorrect(
+      () => incorrectDefinitions(view, this.#ledger, snapshot),
+      snapshot.at,
+      budgetMs,
+      giveUpMs,
+    );
   }
 
   /**
@@ -377,8 +335,4 @@ export class Checker {
   flag(kind: Violation['kind'], what: string): void {
     this.#flag(kind, `${kind} ${what}`, what);
   }
-}
-
-function keyOf(object: KubernetesObject): string {
-  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
