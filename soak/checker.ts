@@ -190,9 +190,7 @@ export class Checker {
       if (!this.#ours(namespace)) continue;
       const key = `${namespace ?? ''}/${secret.metadata?.name ?? ''}`;
       const version = secret.metadata?.resourceVersion ?? '';
-      const owner =
-        secret.metadata?.annotations?.[ownerAnnotation] ??
-        secret.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name;
+      const owner = ownerOf(secret);
       if (this.#ledger.foreign.has(key)) {
         this.#flag(
           'foreign-written',
@@ -302,9 +300,7 @@ export class Checker {
       (this.#secrets?.list() ?? [])
         .filter((s) => this.#ours(s.metadata?.namespace) && !this.#ledger.foreign.has(keyOf(s)))
         .filter((s) => {
-          const owner =
-            s.metadata?.annotations?.[ownerAnnotation] ??
-            s.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name;
+          const owner = ownerOf(s);
           return owner === undefined || this.#definitions?.get(owner, s.metadata?.namespace) === undefined;
         })
         .map(keyOf);
@@ -335,4 +331,12 @@ export class Checker {
   flag(kind: Violation['kind'], what: string): void {
     this.#flag(kind, `${kind} ${what}`, what);
   }
+}
+
+/** The definition a managed Secret names as its owner: the operator's annotation, or its owner reference. */
+function ownerOf(secret: V1Secret): string | undefined {
+  return (
+    secret.metadata?.annotations?.[ownerAnnotation] ??
+    secret.metadata?.ownerReferences?.find((r) => r.kind === definitionKind)?.name
+  );
 }
